@@ -1,0 +1,151 @@
+//! Checker `detection`: every break of a client's link that lasts longer than the keepalive
+//! bound (ping interval + ping timeout) is detected by that client — a `disconnected` event —
+//! within that bound plus the one-way link latency, counted from the start of the break.
+//!
+//! A `partition` breaks a link for its duration; a `state_loss` breaks established links for
+//! good, whatever its duration. A link counts only if the client was connected when the fault
+//! started and its path (client host → proxy → server) crosses the faulted link.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::check::links::Links;
+use crate::check::{ms, CheckContext, Checker, Violation};
+use crate::event::{Event, EventKind, FaultDesc};
+
+#[derive(Debug, Clone)]
+struct Obligation {
+    fault: u32,
+    start: Duration,
+    deadline: Duration,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Detection {
+    ctx: CheckContext,
+    links: Links,
+    open: BTreeMap<String, Obligation>,
+    violations: Vec<Violation>,
+    /// Detection time of every break, in order.
+    times: Vec<Duration>,
+    inconclusive: usize,
+}
+
+impl Detection {
+    /// A detection checker for a run with `ctx`.
+    #[must_use]
+    pub fn new(ctx: CheckContext) -> Self {
+        Detection {
+            ctx,
+            links: Links::default(),
+            open: BTreeMap::new(),
+            violations: Vec::new(),
+            times: Vec::new(),
+            inconclusive: 0,
+        }
+    }
+
+    /// The detection time of every break found so far.
+    #[must_use]
+    pub fn times(&self) -> &[Duration] {
+        &self.times
+    }
+
+    fn bound(&self) -> Option<Duration> {
+        self.ctx.keepalive.detection_bound()
+    }
+}
+
+impl Checker for Detection {
+    fn name(&self) -> &'static str {
+        "detection"
+    }
+
+    fn observe(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::FaultStart { id, fault } => {
+                let Some(bound) = self.bound() else { return };
+                let breaks_for = match fault {
+                    FaultDesc::StateLoss { .. } => Duration::MAX,
+                    FaultDesc::Partition { duration_ms, .. } => Duration::from_millis(*duration_ms),
+                    FaultDesc::Latency { .. } => Duration::ZERO,
+                };
+                if breaks_for <= bound {
+                    return;
+                }
+                let deadline = event.t + bound + self.ctx.latency.max;
+                let affected: Vec<String> = self
+                    .links
+                    .clients()
+                    .filter(|(_, host, up)| *up && self.ctx.on_path(fault.link(), host))
+                    .map(|(c, _, _)| c.to_string())
+                    .collect();
+                for client in affected {
+                    self.open.entry(client).or_insert(Obligation {
+                        fault: *id,
+                        start: event.t,
+                        deadline,
+                    });
+                }
+            }
+            EventKind::Disconnected { client, reason } => {
+                if let Some(o) = self.open.remove(client) {
+                    let took = event.t - o.start;
+                    self.times.push(took);
+                    if event.t > o.deadline {
+                        self.violations.push(Violation {
+                            t: event.t,
+                            detail: format!(
+                                "{client} detected the break of fault #{} after {} ms ({reason:?}); bound {} ms",
+                                o.fault,
+                                ms(took),
+                                ms(o.deadline - o.start)
+                            ),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.links.observe(event);
+    }
+
+    fn finish(&mut self) -> Vec<Violation> {
+        for (client, o) in std::mem::take(&mut self.open) {
+            if o.deadline <= self.ctx.end {
+                self.violations.push(Violation {
+                    t: o.deadline,
+                    detail: format!(
+                        "{client} did not detect the break of fault #{} within {} ms",
+                        o.fault,
+                        ms(o.deadline - o.start)
+                    ),
+                });
+            } else {
+                self.inconclusive += 1;
+            }
+        }
+        self.violations.sort_by_key(|v| v.t);
+        self.violations.clone()
+    }
+
+    fn summary(&self) -> String {
+        let Some(bound) = self.bound() else {
+            return "keepalive disabled: nothing to detect".into();
+        };
+        let bound_ms = ms(bound + self.ctx.latency.max);
+        let mut s = match self.times.iter().max() {
+            None => format!("no link break longer than the {} ms keepalive bound", ms(bound)),
+            Some(max) => format!(
+                "{} breaks detected, slowest after {} ms (bound {bound_ms} ms)",
+                self.times.len(),
+                ms(*max)
+            ),
+        };
+        if self.inconclusive > 0 {
+            s.push_str(&format!("; {} cut short by the end of the run", self.inconclusive));
+        }
+        s
+    }
+}

@@ -1,0 +1,81 @@
+//! Link bookkeeping shared by checkers: which host each client runs on, whether it is
+//! connected, and which faults are active.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::event::{Event, EventKind, FaultDesc};
+
+/// An active fault.
+#[derive(Debug, Clone)]
+pub struct ActiveFault {
+    /// Scenario index.
+    pub id: u32,
+    /// What it is.
+    pub desc: FaultDesc,
+    /// When it started.
+    pub start: Duration,
+}
+
+/// What checkers know about clients and faults at the current point of the stream.
+#[derive(Debug, Default)]
+pub struct Links {
+    /// Client id → (host, connected).
+    clients: BTreeMap<String, (String, bool)>,
+    /// Faults that started and have not ended, by id.
+    pub active: BTreeMap<u32, ActiveFault>,
+}
+
+impl Links {
+    /// Updates the bookkeeping with `event`.
+    pub fn observe(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::Connecting { client, .. } => {
+                self.clients
+                    .entry(client.clone())
+                    .or_insert_with(|| (event.host.clone(), false));
+            }
+            EventKind::Connected { client, .. } => {
+                self.clients
+                    .insert(client.clone(), (event.host.clone(), true));
+            }
+            EventKind::Disconnected { client, .. } => {
+                self.clients
+                    .insert(client.clone(), (event.host.clone(), false));
+            }
+            EventKind::FaultStart { id, fault } => {
+                self.active.insert(
+                    *id,
+                    ActiveFault {
+                        id: *id,
+                        desc: fault.clone(),
+                        start: event.t,
+                    },
+                );
+            }
+            EventKind::FaultEnd { id, .. } => {
+                self.active.remove(id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Every known client with its host and whether it is connected, in id order.
+    pub fn clients(&self) -> impl Iterator<Item = (&str, &str, bool)> {
+        self.clients
+            .iter()
+            .map(|(c, (h, up))| (c.as_str(), h.as_str(), *up))
+    }
+
+    /// Whether `client` is connected.
+    #[must_use]
+    pub fn is_connected(&self, client: &str) -> bool {
+        self.clients.get(client).is_some_and(|(_, up)| *up)
+    }
+
+    /// The host of `client`, if it has been seen.
+    #[must_use]
+    pub fn host_of(&self, client: &str) -> Option<&str> {
+        self.clients.get(client).map(|(h, _)| h.as_str())
+    }
+}

@@ -1,0 +1,118 @@
+//! Checker `liveness`: after a fault ends, every client whose path it crossed is connected again
+//! within `expect.reconnect_within` — unless another fault that can disconnect it is still
+//! active then.
+
+use std::time::Duration;
+
+use crate::check::links::Links;
+use crate::check::{ms, CheckContext, Checker, Violation};
+use crate::event::{Event, EventKind};
+
+#[derive(Debug, Clone)]
+struct Checkpoint {
+    client: String,
+    host: String,
+    fault: u32,
+    at: Duration,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Liveness {
+    ctx: CheckContext,
+    links: Links,
+    checkpoints: Vec<Checkpoint>,
+    violations: Vec<Violation>,
+    passed: usize,
+}
+
+impl Liveness {
+    /// A liveness checker for a run with `ctx`.
+    #[must_use]
+    pub fn new(ctx: CheckContext) -> Self {
+        Liveness {
+            ctx,
+            links: Links::default(),
+            checkpoints: Vec::new(),
+            violations: Vec::new(),
+            passed: 0,
+        }
+    }
+
+    /// Judges every checkpoint due before `now` against the current link states.
+    fn judge_until(&mut self, now: Duration, inclusive: bool) {
+        let due = |c: &Checkpoint| c.at < now || (inclusive && c.at == now);
+        let (ready, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.checkpoints)
+            .into_iter()
+            .partition(due);
+        self.checkpoints = later;
+        for c in ready {
+            let excused = self.links.active.values().any(|f| {
+                self.ctx.on_path(f.desc.link(), &c.host) && self.ctx.can_disconnect(&f.desc)
+            });
+            if excused {
+                continue;
+            }
+            if self.links.is_connected(&c.client) {
+                self.passed += 1;
+            } else {
+                self.violations.push(Violation {
+                    t: c.at,
+                    detail: format!(
+                        "{} not connected {} ms after fault #{} ended",
+                        c.client,
+                        ms(self.ctx.reconnect_within),
+                        c.fault
+                    ),
+                });
+            }
+        }
+    }
+}
+
+impl Checker for Liveness {
+    fn name(&self) -> &'static str {
+        "liveness"
+    }
+
+    fn observe(&mut self, event: &Event) {
+        self.judge_until(event.t, false);
+        if let EventKind::FaultEnd { id, .. } = &event.kind {
+            if let Some(fault) = self.links.active.get(id) {
+                let at = event.t + self.ctx.reconnect_within;
+                let link = fault.desc.link();
+                let affected: Vec<Checkpoint> = self
+                    .links
+                    .clients()
+                    .filter(|(_, host, _)| self.ctx.on_path(link, host))
+                    .map(|(client, host, _)| Checkpoint {
+                        client: client.to_string(),
+                        host: host.to_string(),
+                        fault: *id,
+                        at,
+                    })
+                    .collect();
+                self.checkpoints.extend(affected);
+            }
+        }
+        self.links.observe(event);
+    }
+
+    fn finish(&mut self) -> Vec<Violation> {
+        let end = self.ctx.end;
+        self.judge_until(end, true);
+        self.violations.clone()
+    }
+
+    fn summary(&self) -> String {
+        let mut s = format!(
+            "{} client recoveries within {} ms of a fault ending",
+            self.passed,
+            ms(self.ctx.reconnect_within)
+        );
+        if !self.checkpoints.is_empty() {
+            s.push_str(&format!("; {} cut short by the end of the run", self.checkpoints.len()));
+        }
+        s
+    }
+}

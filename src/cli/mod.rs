@@ -1,0 +1,117 @@
+//! The `wsim` command line: argument parsing and dispatch. Each command lives in its own file.
+//!
+//! Exit codes: 0 success (every check passed), 1 a check failed, 2 bad input (arguments or
+//! scenario file).
+
+mod real;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Deterministic simulation test harness for resilient WebSocket systems.
+#[derive(Debug, Parser)]
+#[command(name = "wsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format of timelines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One aligned line per event, then a verdict for people.
+    Text,
+    /// One JSON object per line; the last line is the verdict.
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulate one scenario with one seed: print its timeline and verdict.
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// The seed: the same scenario and seed always give the same timeline.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Run the WebSocket server on a real network.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: String,
+        /// Event output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Run the relay proxy on a real network.
+    Proxy {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Address of the server to relay to.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        upstream: String,
+        /// Event output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Interactive chat client on a real network: stdin lines become messages.
+    Client {
+        /// Server (or proxy) URL.
+        #[arg(long, default_value = "ws://127.0.0.1:9000/ws")]
+        url: String,
+        /// Room to join.
+        #[arg(long, default_value = "lobby")]
+        room: String,
+        /// User name (also the client id unless --client-id is given).
+        #[arg(long)]
+        name: String,
+        /// Stable client id (defaults to the name).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Event output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Parses the command line and runs the command.
+#[must_use]
+pub fn main() -> ExitCode {
+    crate::trace::init_from_env();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            format,
+        } => run::run(&scenario, seed, format),
+        Command::Serve { listen, format } => real::serve(&listen, format),
+        Command::Proxy {
+            listen,
+            upstream,
+            format,
+        } => real::proxy(&listen, &upstream, format),
+        Command::Client {
+            url,
+            room,
+            name,
+            client_id,
+            format,
+        } => real::client(&url, &room, &name, client_id, format),
+    }
+}
+
+/// Exit code: every check passed.
+pub const EXIT_PASS: u8 = 0;
+/// Exit code: a check failed.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit code: bad input.
+pub const EXIT_BAD_INPUT: u8 = 2;

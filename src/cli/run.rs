@@ -1,0 +1,45 @@
+//! `wsim run`: simulate one scenario with one seed, print the timeline and the verdict.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::{Format, EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
+use crate::render;
+
+pub(crate) fn run(path: &Path, seed: u64, format: Format) -> ExitCode {
+    let scenario = match crate::scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let outcome = crate::sim::run(&scenario, &path.display().to_string(), seed);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let written = (|| -> io::Result<()> {
+        for event in &outcome.timeline {
+            match format {
+                Format::Text => writeln!(out, "{}", render::text_line(event))?,
+                Format::Jsonl => writeln!(out, "{}", render::json_line(event))?,
+            }
+        }
+        match format {
+            Format::Text => write!(out, "{}", outcome.verdict.text())?,
+            Format::Jsonl => writeln!(out, "{}", outcome.verdict.json_line())?,
+        }
+        out.flush()
+    })();
+    // A closed pipe (`wsim run … | head`) is not an error of the run.
+    if let Err(e) = written {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("error: writing output: {e}");
+        }
+    }
+    ExitCode::from(if outcome.verdict.passed {
+        EXIT_PASS
+    } else {
+        EXIT_FAIL
+    })
+}

@@ -1,0 +1,12 @@
+//! The resilient WebSocket client: a sans-IO state machine ([`machine`]) with reconnect
+//! backoff ([`backoff`]), driven over any network by a thin tokio driver ([`driver`]).
+
+pub mod backoff;
+pub mod config;
+pub mod driver;
+pub mod handshake;
+pub mod machine;
+
+pub use config::{ClientConfig, ClientIdentity};
+pub use driver::{ClientDriver, ClientHandle};
+pub use machine::{ClientMachine, MessageId};

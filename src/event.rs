@@ -1,0 +1,390 @@
+//! The one event type: everything that happens in a run — client, server, proxy, fault
+//! executor, checkers — is an [`Event`], recorded in order into one timeline.
+//!
+//! Checkers, snapshots, the text timeline and the JSON Lines output all read this one stream.
+//! The JSON Lines form is a stable contract: `t_ms`, `host`, `event` (snake_case name), then the
+//! variant's fields in declaration order.
+
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+/// One thing that happened, stamped with simulated time since the start of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Simulated time since the start of the run (real time since start outside a simulation).
+    pub t: Duration,
+    /// The host the event happened on (`server`, `proxy`, a client host, `sim`, `check`).
+    pub host: String,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// `t` in whole milliseconds, as written to JSON Lines.
+    #[must_use]
+    pub fn t_ms(&self) -> u64 {
+        u64::try_from(self.t.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            t_ms: u64,
+            host: &'a str,
+            #[serde(flatten)]
+            kind: &'a EventKind,
+        }
+        Line {
+            t_ms: self.t_ms(),
+            host: &self.host,
+            kind: &self.kind,
+        }
+        .serialize(s)
+    }
+}
+
+/// Why a client's link ended (or a connection attempt failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisconnectReason {
+    /// A ping got no answer (no inbound frame at all) within the ping timeout.
+    PingTimeout,
+    /// The server stopped sending its heartbeat for too long.
+    ServerSilent,
+    /// The peer closed the connection (close frame or end of stream).
+    ClosedByPeer,
+    /// The transport failed (reset, broken pipe, protocol error).
+    Reset,
+    /// The TCP connect or WebSocket handshake did not finish within the connect timeout.
+    ConnectTimeout,
+    /// The TCP connect or WebSocket handshake failed.
+    ConnectFailed,
+    /// The application closed the client.
+    ClientClosed,
+}
+
+/// Why the proxy stopped relaying a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxyCloseReason {
+    /// Both directions reached end of stream.
+    Finished,
+    /// Reading from or writing to the client failed.
+    ClientError,
+    /// Reading from or writing to the upstream server failed.
+    UpstreamError,
+    /// The upstream server could not be reached.
+    UpstreamUnreachable,
+}
+
+/// A fault the simulation applies, as it appears in `fault_start`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "fault", rename_all = "snake_case")]
+pub enum FaultDesc {
+    /// Segments between `a` and `b` are held (both ways) and delivered when the fault ends, as
+    /// TCP retransmission would after a short network blip.
+    Partition {
+        /// One side.
+        a: String,
+        /// The other side.
+        b: String,
+        /// How long the segments are held.
+        duration_ms: u64,
+    },
+    /// A middlebox between `a` and `b` forgets every connection: in-flight segments are dropped
+    /// and established streams never recover; new connections fail until the fault ends.
+    StateLoss {
+        /// One side.
+        a: String,
+        /// The other side.
+        b: String,
+        /// How long new connections are refused.
+        duration_ms: u64,
+    },
+    /// The link between `a` and `b` gets the latency range `min_ms..=max_ms` for a while.
+    Latency {
+        /// One side.
+        a: String,
+        /// The other side.
+        b: String,
+        /// How long the spike lasts.
+        duration_ms: u64,
+        /// Lowest one-way latency during the spike.
+        min_ms: u64,
+        /// Highest one-way latency during the spike.
+        max_ms: u64,
+    },
+}
+
+impl FaultDesc {
+    /// The snake_case name of the fault kind.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultDesc::Partition { .. } => "partition",
+            FaultDesc::StateLoss { .. } => "state_loss",
+            FaultDesc::Latency { .. } => "latency",
+        }
+    }
+
+    /// The two hosts whose link the fault affects.
+    #[must_use]
+    pub fn link(&self) -> (&str, &str) {
+        match self {
+            FaultDesc::Partition { a, b, .. }
+            | FaultDesc::StateLoss { a, b, .. }
+            | FaultDesc::Latency { a, b, .. } => (a, b),
+        }
+    }
+
+    /// How long the fault lasts.
+    #[must_use]
+    pub fn duration(&self) -> Duration {
+        match self {
+            FaultDesc::Partition { duration_ms, .. }
+            | FaultDesc::StateLoss { duration_ms, .. }
+            | FaultDesc::Latency { duration_ms, .. } => Duration::from_millis(*duration_ms),
+        }
+    }
+}
+
+/// What happened. Serialized with the snake_case variant name as `event`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A client starts a connection attempt (TCP connect and WebSocket handshake).
+    Connecting {
+        /// The client.
+        client: String,
+        /// 1 for the first attempt after a healthy link (or the start), counting up.
+        attempt: u32,
+    },
+    /// A client's WebSocket handshake completed.
+    Connected {
+        /// The client.
+        client: String,
+        /// The attempt that succeeded.
+        attempt: u32,
+    },
+    /// A client's link ended, or a connection attempt failed.
+    Disconnected {
+        /// The client.
+        client: String,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// A client will try again after `delay_ms`.
+    ReconnectScheduled {
+        /// The client.
+        client: String,
+        /// The attempt that will be made.
+        attempt: u32,
+        /// The delay before it.
+        delay_ms: u64,
+    },
+    /// A client wrote a chat message to its link.
+    MessageSent {
+        /// The client.
+        client: String,
+        /// The message id, unique per client.
+        msg_id: String,
+    },
+    /// A client received a chat message broadcast by the server.
+    MessageReceived {
+        /// The receiving client.
+        client: String,
+        /// The message id given by its sender.
+        msg_id: String,
+        /// The room sequence number the server gave it.
+        seq: u64,
+        /// The sending client.
+        from: String,
+    },
+    /// The server accepted a WebSocket connection for a client and opened its session.
+    SessionOpened {
+        /// The client id the connection presented.
+        client: String,
+        /// The room it joined.
+        room: String,
+        /// The server's connection number.
+        conn: u64,
+    },
+    /// The server closed a client's session.
+    SessionClosed {
+        /// The client.
+        client: String,
+        /// Why (`closed_by_peer`, `heartbeat_timeout`, `reset`, `protocol_error`, ...).
+        reason: String,
+    },
+    /// A user joined a room (broadcast to the room as presence).
+    UserJoined {
+        /// The client.
+        client: String,
+        /// The room.
+        room: String,
+    },
+    /// A user left a room (broadcast to the room as presence).
+    UserLeft {
+        /// The client.
+        client: String,
+        /// The room.
+        room: String,
+    },
+    /// The server accepted a chat message and numbered it in its room.
+    MessageAccepted {
+        /// The sending client.
+        client: String,
+        /// The message id.
+        msg_id: String,
+        /// The room sequence number.
+        seq: u64,
+    },
+    /// The server's heartbeat found a connection dead.
+    HeartbeatTimeout {
+        /// The client on that connection.
+        client: String,
+    },
+    /// The proxy accepted a connection and reached the upstream server.
+    ProxyConnOpened {
+        /// The proxy's connection number.
+        conn: u64,
+    },
+    /// The proxy stopped relaying a connection.
+    ProxyConnClosed {
+        /// The proxy's connection number.
+        conn: u64,
+        /// Why.
+        reason: ProxyCloseReason,
+        /// Bytes relayed client → server.
+        bytes_up: u64,
+        /// Bytes relayed server → client.
+        bytes_down: u64,
+    },
+    /// A scheduled fault begins.
+    FaultStart {
+        /// The fault's index in the scenario's `[[faults]]` list.
+        id: u32,
+        /// The fault and its drawn parameters.
+        #[serde(flatten)]
+        fault: FaultDesc,
+    },
+    /// A scheduled fault ends (the network is restored).
+    FaultEnd {
+        /// The fault's index in the scenario's `[[faults]]` list.
+        id: u32,
+        /// The fault kind.
+        fault: &'static str,
+    },
+    /// A checker found a violation of an expected property.
+    Violation {
+        /// The checker.
+        check: &'static str,
+        /// What was violated, for a person.
+        detail: String,
+    },
+}
+
+impl EventKind {
+    /// The snake_case event name (the JSON `event` field).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Connecting { .. } => "connecting",
+            EventKind::Connected { .. } => "connected",
+            EventKind::Disconnected { .. } => "disconnected",
+            EventKind::ReconnectScheduled { .. } => "reconnect_scheduled",
+            EventKind::MessageSent { .. } => "message_sent",
+            EventKind::MessageReceived { .. } => "message_received",
+            EventKind::SessionOpened { .. } => "session_opened",
+            EventKind::SessionClosed { .. } => "session_closed",
+            EventKind::UserJoined { .. } => "user_joined",
+            EventKind::UserLeft { .. } => "user_left",
+            EventKind::MessageAccepted { .. } => "message_accepted",
+            EventKind::HeartbeatTimeout { .. } => "heartbeat_timeout",
+            EventKind::ProxyConnOpened { .. } => "proxy_conn_opened",
+            EventKind::ProxyConnClosed { .. } => "proxy_conn_closed",
+            EventKind::FaultStart { .. } => "fault_start",
+            EventKind::FaultEnd { .. } => "fault_end",
+            EventKind::Violation { .. } => "violation",
+        }
+    }
+
+    /// The client the event is about, if any.
+    #[must_use]
+    pub fn client(&self) -> Option<&str> {
+        match self {
+            EventKind::Connecting { client, .. }
+            | EventKind::Connected { client, .. }
+            | EventKind::Disconnected { client, .. }
+            | EventKind::ReconnectScheduled { client, .. }
+            | EventKind::MessageSent { client, .. }
+            | EventKind::MessageReceived { client, .. }
+            | EventKind::SessionOpened { client, .. }
+            | EventKind::SessionClosed { client, .. }
+            | EventKind::UserJoined { client, .. }
+            | EventKind::UserLeft { client, .. }
+            | EventKind::MessageAccepted { client, .. }
+            | EventKind::HeartbeatTimeout { client, .. } => Some(client),
+            EventKind::ProxyConnOpened { .. }
+            | EventKind::ProxyConnClosed { .. }
+            | EventKind::FaultStart { .. }
+            | EventKind::FaultEnd { .. }
+            | EventKind::Violation { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_line_has_t_ms_host_event_then_fields_in_order() {
+        let ev = Event {
+            t: Duration::from_micros(12_345_678),
+            host: "clients-1".into(),
+            kind: EventKind::Disconnected {
+                client: "web-0".into(),
+                reason: DisconnectReason::PingTimeout,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"t_ms":12345,"host":"clients-1","event":"disconnected","client":"web-0","reason":"ping_timeout"}"#
+        );
+    }
+
+    #[test]
+    fn fault_start_flattens_the_fault_description() {
+        let ev = Event {
+            t: Duration::from_secs(60),
+            host: "sim".into(),
+            kind: EventKind::FaultStart {
+                id: 0,
+                fault: FaultDesc::Partition {
+                    a: "clients-1".into(),
+                    b: "proxy".into(),
+                    duration_ms: 5000,
+                },
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"t_ms":60000,"host":"sim","event":"fault_start","id":0,"fault":"partition","a":"clients-1","b":"proxy","duration_ms":5000}"#
+        );
+    }
+
+    #[test]
+    fn name_matches_the_serialized_tag() {
+        let kind = EventKind::ReconnectScheduled {
+            client: "c".into(),
+            attempt: 2,
+            delay_ms: 10,
+        };
+        let v = serde_json::to_value(&kind).unwrap();
+        assert_eq!(v["event"], kind.name());
+    }
+}

@@ -1,0 +1,44 @@
+//! WebSocket frames as the sans-IO machines see them, and the close codes wsim uses.
+//! The drivers convert to and from tungstenite's `Message` (see [`crate::wslink`]).
+
+/// Close code: normal closure.
+pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code: the endpoint received a data type it cannot accept (a binary frame).
+pub const CLOSE_UNSUPPORTED_DATA: u16 = 1003;
+/// Close code: the payload is not valid for its type (malformed JSON).
+pub const CLOSE_INVALID_PAYLOAD: u16 = 1007;
+/// Close code: a message too big to process.
+pub const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code (application range): a newer connection of the same session took over.
+pub const CLOSE_REPLACED: u16 = 4000;
+
+/// A frame read from a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// A text frame.
+    Text(String),
+    /// A binary frame (not part of the protocol; still proof of life).
+    Binary,
+    /// A ping (the WebSocket layer answers it with a pong).
+    Ping,
+    /// A pong.
+    Pong,
+    /// A close frame, with its code if it had one.
+    Close(Option<u16>),
+}
+
+/// A frame to write on a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// A text frame.
+    Text(String),
+    /// A ping with this payload.
+    Ping(Vec<u8>),
+    /// A close frame; the connection is dropped shortly after.
+    Close {
+        /// The close code.
+        code: u16,
+        /// A short reason for people.
+        reason: String,
+    },
+}

@@ -1,0 +1,30 @@
+//! wsim: a deterministic simulation test harness for resilient WebSocket systems — and the
+//! resilient system itself.
+//!
+//! - [`client`]: a reconnecting WebSocket client (sans-IO machine + tokio driver);
+//! - [`server`]: the server (rooms, broadcast, heartbeat; sans-IO machine + tokio driver);
+//! - [`proxy`]: a TCP relay like the HTTP infrastructure between them;
+//! - [`sim`]: all three inside a turmoil-simulated network, driven by [`scenario`] files
+//!   with seeded faults, checked by [`check`]ers that read the one [`event`] stream.
+//!
+//! The same client, server and proxy run on a real network through [`net`]'s tokio seam.
+
+pub mod check;
+pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod event;
+pub mod frame;
+pub mod keepalive;
+pub mod net;
+pub mod protocol;
+pub mod proxy;
+pub mod render;
+pub mod scenario;
+pub mod seed;
+pub mod server;
+pub mod sim;
+pub mod timeline;
+pub mod trace;
+pub mod verdict;
+pub mod wslink;

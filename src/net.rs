@@ -1,0 +1,57 @@
+//! The seam between drivers and the network: a [`Connector`] opens streams, a [`Listener`]
+//! accepts them. `tokio::net` implements both for real networks; `turmoil::net` implements them
+//! inside the simulation (see `sim::net`). Drivers are generic over these and never name either.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// A boxed, single-threaded future (every driver runs on a current-thread runtime).
+pub type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A byte stream a driver can speak WebSocket over.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + 'static> Stream for T {}
+
+/// Opens outbound streams to `host:port` addresses.
+pub trait Connector: Clone + 'static {
+    /// The stream type.
+    type Stream: Stream;
+    /// Connects to `addr` (`host:port`).
+    fn connect(&self, addr: &str) -> LocalBoxFuture<io::Result<Self::Stream>>;
+}
+
+/// Accepts inbound streams.
+pub trait Listener: 'static {
+    /// The stream type.
+    type Stream: Stream;
+    /// Waits for the next connection.
+    fn accept(&mut self) -> impl Future<Output = io::Result<Self::Stream>>;
+}
+
+/// Real TCP via `tokio::net`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioConnector;
+
+impl Connector for TokioConnector {
+    type Stream = tokio::net::TcpStream;
+    fn connect(&self, addr: &str) -> LocalBoxFuture<io::Result<Self::Stream>> {
+        let addr = addr.to_string();
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        })
+    }
+}
+
+impl Listener for tokio::net::TcpListener {
+    type Stream = tokio::net::TcpStream;
+    async fn accept(&mut self) -> io::Result<Self::Stream> {
+        let (stream, _) = tokio::net::TcpListener::accept(self).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+}

@@ -1,0 +1,97 @@
+//! The proxy's per-connection relay: connects upstream, pumps bytes both ways, half-closes in
+//! step with the ends, and reports the connection's life as `proxy_conn_*` events.
+
+use std::cell::Cell;
+use std::pin::pin;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::event::{EventKind, ProxyCloseReason};
+use crate::net::{Connector, Stream};
+use crate::timeline::EventSink;
+
+/// Size of each direction's copy buffer.
+const BUFFER: usize = 16 * 1024;
+
+/// Which side of a pump failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PumpError {
+    Read,
+    Write,
+}
+
+/// Relays one accepted connection to `upstream` until both directions end or one fails.
+pub async fn relay<C: Connector>(
+    conn: u64,
+    client: impl Stream,
+    connector: C,
+    upstream: String,
+    connect_timeout: Duration,
+    sink: EventSink,
+) {
+    let server = match tokio::time::timeout(connect_timeout, connector.connect(&upstream)).await {
+        Ok(Ok(s)) => s,
+        _ => {
+            sink.emit(EventKind::ProxyConnClosed {
+                conn,
+                reason: ProxyCloseReason::UpstreamUnreachable,
+                bytes_up: 0,
+                bytes_down: 0,
+            });
+            return;
+        }
+    };
+    sink.emit(EventKind::ProxyConnOpened { conn });
+    let (client_rd, client_wr) = tokio::io::split(client);
+    let (server_rd, server_wr) = tokio::io::split(server);
+    let (bytes_up, bytes_down) = (Cell::new(0u64), Cell::new(0u64));
+    let mut up = pin!(pump(client_rd, server_wr, &bytes_up));
+    let mut down = pin!(pump(server_rd, client_wr, &bytes_down));
+    let (mut up_done, mut down_done) = (false, false);
+    let reason = loop {
+        if up_done && down_done {
+            break ProxyCloseReason::Finished;
+        }
+        tokio::select! {
+            biased;
+            r = &mut up, if !up_done => match r {
+                Ok(()) => up_done = true,
+                Err(PumpError::Read) => break ProxyCloseReason::ClientError,
+                Err(PumpError::Write) => break ProxyCloseReason::UpstreamError,
+            },
+            r = &mut down, if !down_done => match r {
+                Ok(()) => down_done = true,
+                Err(PumpError::Read) => break ProxyCloseReason::UpstreamError,
+                Err(PumpError::Write) => break ProxyCloseReason::ClientError,
+            },
+        }
+    };
+    sink.emit(EventKind::ProxyConnClosed {
+        conn,
+        reason,
+        bytes_up: bytes_up.get(),
+        bytes_down: bytes_down.get(),
+    });
+}
+
+/// Copies `from` to `to` until end of stream, then half-closes `to`.
+async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    bytes: &Cell<u64>,
+) -> Result<(), PumpError> {
+    let mut buf = vec![0u8; BUFFER];
+    loop {
+        let n = from.read(&mut buf).await.map_err(|_| PumpError::Read)?;
+        if n == 0 {
+            // The peer may already be gone; a failed half-close changes nothing.
+            let _ = to.shutdown().await;
+            return Ok(());
+        }
+        to.write_all(&buf[..n])
+            .await
+            .map_err(|_| PumpError::Write)?;
+        bytes.set(bytes.get() + n as u64);
+    }
+}

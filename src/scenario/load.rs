@@ -1,0 +1,309 @@
+//! Reading and validating a scenario file, with errors that point at file, line, column and
+//! field.
+
+use std::path::Path;
+
+use crate::scenario::duration::format_duration;
+use crate::scenario::error::{line_column, span_start, ScenarioError};
+use crate::scenario::model::{FaultKind, ScenarioFile};
+
+/// Hosts every topology has; client groups may not use these names.
+pub const RESERVED_HOSTS: [&str; 4] = ["server", "proxy", "sim", "check"];
+
+/// Most clients a scenario may run.
+const MAX_CLIENTS: u64 = 10_000;
+
+/// Reads and validates the scenario at `path`.
+pub fn load(path: &Path) -> Result<ScenarioFile, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    parse(&file, &text)
+}
+
+/// Parses and validates scenario `text`; `file` names it in errors.
+pub fn parse(file: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
+    let de = toml::Deserializer::new(text);
+    let scenario: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.message().to_string();
+        let field = field_of(&path, &message);
+        let (line, column) = line_column(text, span_start(inner.span()));
+        ScenarioError::Invalid {
+            file: file.to_string(),
+            line,
+            column,
+            field,
+            message,
+        }
+    })?;
+    validate(&scenario).map_err(|(field, message)| {
+        let (line, column) = line_column(text, locate(text, &field));
+        ScenarioError::Invalid {
+            file: file.to_string(),
+            line,
+            column,
+            field,
+            message,
+        }
+    })?;
+    Ok(scenario)
+}
+
+/// The field an error is about: the serde path, completed with the key a
+/// "missing field" or "unknown field" message names.
+fn field_of(path: &str, message: &str) -> String {
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    let base = if path == "." { "" } else { path };
+    match named {
+        Some(key) if base.is_empty() => key.to_string(),
+        Some(key) => format!("{base}.{key}"),
+        None if base.is_empty() => "(document)".to_string(),
+        None => base.to_string(),
+    }
+}
+
+/// Byte offset of the value at dotted `path` (e.g. `faults[1].between[0]`), or of the
+/// deepest part of it that exists.
+fn locate(text: &str, path: &str) -> usize {
+    let Ok(doc) = toml_edit::ImDocument::parse(text) else {
+        return 0;
+    };
+    let mut item: &toml_edit::Item = doc.as_item();
+    let mut offset = 0;
+    for part in path.split('.') {
+        let (key, indices) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        let Some(next) = item.get(key) else { break };
+        item = next;
+        offset = span_start(item.span()).max(offset);
+        for index in indices
+            .split(['[', ']'])
+            .filter_map(|s| s.parse::<usize>().ok())
+        {
+            let Some(next) = item.get(index) else { break };
+            item = next;
+            offset = span_start(item.span()).max(offset);
+        }
+    }
+    offset
+}
+
+type Problem = (String, String);
+
+fn problem(field: impl Into<String>, message: impl Into<String>) -> Result<(), Problem> {
+    Err((field.into(), message.into()))
+}
+
+fn validate(s: &ScenarioFile) -> Result<(), Problem> {
+    if s.name.trim().is_empty() {
+        return problem("name", "must not be empty");
+    }
+    if s.duration.0.is_zero() {
+        return problem("duration", "must be longer than 0s");
+    }
+    if s.seeds == 0 {
+        return problem("seeds", "must be at least 1");
+    }
+    if s.tick.0.is_zero() || s.tick.0 > std::time::Duration::from_millis(100) {
+        return problem("tick", "must be between 1ms and 100ms");
+    }
+    let b = &s.client.backoff;
+    if !(b.factor.is_finite() && b.factor >= 1.0) {
+        return problem("client.backoff.factor", "must be a number >= 1");
+    }
+    if b.initial > b.max {
+        return problem(
+            "client.backoff.initial",
+            format!("is greater than client.backoff.max ({})", format_duration(b.max.0)),
+        );
+    }
+    if s.clients.is_empty() {
+        return problem("clients", "at least one [[clients]] group is needed");
+    }
+    let mut hosts: Vec<&str> = RESERVED_HOSTS[..2].to_vec();
+    let mut names = std::collections::BTreeSet::new();
+    let mut total = 0u64;
+    for (i, g) in s.clients.iter().enumerate() {
+        if g.count == 0 {
+            return problem(format!("clients[{i}].count"), "must be at least 1");
+        }
+        total += u64::from(g.count);
+        if !is_name(&g.host) {
+            return problem(
+                format!("clients[{i}].host"),
+                "use letters, digits, '-' and '_' only",
+            );
+        }
+        if RESERVED_HOSTS.contains(&g.host.as_str()) {
+            return problem(
+                format!("clients[{i}].host"),
+                format!("`{}` is reserved; name client hosts e.g. \"clients-1\"", g.host),
+            );
+        }
+        if !hosts.contains(&g.host.as_str()) {
+            hosts.push(&g.host);
+        }
+        let name = group_name(i, g.name.as_deref());
+        if !is_name(&name) {
+            return problem(
+                format!("clients[{i}].name"),
+                "use letters, digits, '-' and '_' only",
+            );
+        }
+        if !names.insert(name.clone()) {
+            return problem(
+                format!("clients[{i}].name"),
+                format!("another group is already named `{name}`"),
+            );
+        }
+        if g.send_every.0.is_some_and(|d| d.is_zero()) {
+            return problem(format!("clients[{i}].send_every"), "must be longer than 0s");
+        }
+    }
+    if total > MAX_CLIENTS {
+        return problem("clients", format!("{total} clients; at most {MAX_CLIENTS}"));
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        for (j, h) in f.between.iter().enumerate() {
+            if !hosts.contains(&h.as_str()) {
+                return problem(
+                    format!("faults[{i}].between[{j}]"),
+                    format!("unknown host `{h}`; hosts are {}", hosts.join(", ")),
+                );
+            }
+        }
+        if f.between[0] == f.between[1] {
+            return problem(format!("faults[{i}].between"), "needs two different hosts");
+        }
+        if f.at.min >= s.duration.0 {
+            return problem(
+                format!("faults[{i}].at"),
+                format!("starts after the run ends ({})", format_duration(s.duration.0)),
+            );
+        }
+        if f.duration.max.is_zero() {
+            return problem(format!("faults[{i}].duration"), "must be longer than 0s");
+        }
+        match (f.kind, &f.latency) {
+            (FaultKind::Latency, None) => {
+                return problem(
+                    format!("faults[{i}].latency"),
+                    "a latency fault needs `latency`, e.g. { min = \"2s\", max = \"3s\" }",
+                );
+            }
+            (FaultKind::Partition | FaultKind::StateLoss, Some(_)) => {
+                return problem(
+                    format!("faults[{i}].latency"),
+                    "only `kind = \"latency\"` faults take `latency`",
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The id prefix of client group `index`.
+#[must_use]
+pub fn group_name(index: usize, name: Option<&str>) -> String {
+    name.map_or_else(|| format!("c{index}"), str::to_string)
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "t"
+duration = "60s"
+
+[[clients]]
+count = 2
+host = "clients-1"
+
+[[faults]]
+kind = "partition"
+between = ["clients-1", "proxy"]
+at = "10s"
+duration = "5s"
+"#;
+
+    fn err(text: &str) -> (usize, usize, String, String) {
+        match parse("f.toml", text).unwrap_err() {
+            ScenarioError::Invalid {
+                line,
+                column,
+                field,
+                message,
+                ..
+            } => (line, column, field, message),
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn good_file_parses_with_defaults() {
+        let s = parse("f.toml", GOOD).unwrap();
+        assert_eq!(s.seeds, 10);
+        assert_eq!(s.clients[0].room, "lobby");
+        assert_eq!(s.client.ping_interval.0, Some(std::time::Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn wrong_type_names_line_column_and_field() {
+        let (line, column, field, _) = err(&GOOD.replace("count = 2", "count = \"two\""));
+        assert_eq!((line, column, field.as_str()), (7, 9, "clients[0].count"));
+    }
+
+    #[test]
+    fn bad_duration_names_the_field() {
+        let (line, _, field, message) = err(&GOOD.replace("at = \"10s\"", "at = \"10\""));
+        assert_eq!((line, field.as_str()), (14, "faults[0].at"));
+        assert!(message.contains("no unit"), "{message}");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        let (line, _, field, _) = err(&GOOD.replace("count = 2", "count = 2\ncolour = 1"));
+        assert_eq!(field, "clients[0].colour");
+        assert!(line >= 5, "{line}");
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let (_, _, field, message) = err(&GOOD.replace("duration = \"60s\"\n", ""));
+        assert_eq!(field, "duration");
+        assert!(message.contains("missing"), "{message}");
+    }
+
+    #[test]
+    fn unknown_fault_host_points_at_the_value() {
+        let (line, column, field, message) = err(&GOOD.replace("\"clients-1\", \"proxy\"", "\"clients-1\", \"prxy\""));
+        assert_eq!((line, field.as_str()), (13, "faults[0].between[1]"));
+        assert_eq!(column, 24);
+        assert!(message.contains("unknown host `prxy`"), "{message}");
+    }
+
+    #[test]
+    fn syntax_error_has_a_location() {
+        let (line, _, field, _) = err("name = \"t\"\nduration = \n");
+        assert_eq!(line, 2);
+        assert_eq!(field, "(document)");
+    }
+}

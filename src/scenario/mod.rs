@@ -1,0 +1,64 @@
+//! Scenario files: the TOML format ([`model`]), durations and seeded ranges ([`duration`]),
+//! loading with precise errors ([`load`], [`error`]), and the component settings a scenario
+//! implies.
+
+pub mod duration;
+pub mod error;
+pub mod load;
+pub mod model;
+
+pub use error::ScenarioError;
+pub use load::{load, parse};
+pub use model::{CheckName, FaultKind, ScenarioFile};
+
+use crate::client::backoff::BackoffConfig;
+use crate::client::ClientConfig;
+use crate::keepalive::KeepaliveConfig;
+use crate::server::ServerConfig;
+
+impl ScenarioFile {
+    /// The settings every client of this scenario runs with.
+    #[must_use]
+    pub fn client_config(&self) -> ClientConfig {
+        let c = &self.client;
+        ClientConfig {
+            keepalive: KeepaliveConfig {
+                interval: c.ping_interval.0,
+                timeout: c.ping_timeout.0,
+            },
+            connect_timeout: c.connect_timeout.0,
+            backoff: BackoffConfig {
+                initial: c.backoff.initial.0,
+                max: c.backoff.max.0,
+                factor: c.backoff.factor,
+                jitter: c.backoff.jitter,
+            },
+            min_uptime: c.min_uptime.0,
+        }
+    }
+
+    /// The settings the server of this scenario runs with.
+    #[must_use]
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            heartbeat: KeepaliveConfig {
+                interval: self.server.ping_interval.0,
+                timeout: self.server.ping_timeout.0,
+            },
+            max_message_bytes: self.server.max_message_bytes,
+            ..ServerConfig::default()
+        }
+    }
+
+    /// The client hosts, in order of first appearance.
+    #[must_use]
+    pub fn client_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = Vec::new();
+        for g in &self.clients {
+            if !hosts.contains(&g.host) {
+                hosts.push(g.host.clone());
+            }
+        }
+        hosts
+    }
+}

@@ -1,0 +1,340 @@
+//! The scenario file format, as deserialized from TOML. Every key is documented in
+//! `scenarios/README.md`; unknown keys are errors so a typo never silently does nothing.
+
+use serde::Deserialize;
+
+use crate::client::backoff::Jitter;
+use crate::scenario::duration::{Dur, DurRange, OptDur};
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Short name, used in reports and verdicts.
+    pub name: String,
+    /// What the scenario shows, for people.
+    #[serde(default)]
+    pub description: String,
+    /// Simulated time the run lasts.
+    pub duration: Dur,
+    /// How many seeds a sweep runs by default.
+    #[serde(default = "default_seeds")]
+    pub seeds: u32,
+    /// Simulation step (default 1 ms).
+    #[serde(default = "default_tick")]
+    pub tick: Dur,
+    /// Network settings.
+    #[serde(default)]
+    pub network: NetworkSection,
+    /// Server settings.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// Proxy settings.
+    #[serde(default)]
+    pub proxy: ProxySection,
+    /// Settings shared by every client.
+    #[serde(default)]
+    pub client: ClientSection,
+    /// Client groups.
+    pub clients: Vec<ClientGroup>,
+    /// Fault schedule.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    /// What the checkers must find.
+    #[serde(default)]
+    pub expect: ExpectSection,
+}
+
+fn default_seeds() -> u32 {
+    10
+}
+
+fn default_tick() -> Dur {
+    Dur(std::time::Duration::from_millis(1))
+}
+
+/// `[network]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// One-way latency range of every link (default 1 ms to 10 ms).
+    #[serde(default = "default_latency")]
+    pub latency: DurRange,
+}
+
+fn default_latency() -> DurRange {
+    DurRange {
+        min: std::time::Duration::from_millis(1),
+        max: std::time::Duration::from_millis(10),
+    }
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            latency: default_latency(),
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Server heartbeat interval (default 20 s; "none" disables).
+    #[serde(default = "default_ping")]
+    pub ping_interval: OptDur,
+    /// Server heartbeat timeout (default 20 s; "none" never times out).
+    #[serde(default = "default_ping")]
+    pub ping_timeout: OptDur,
+    /// Largest accepted message in bytes (default 65536).
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+}
+
+fn default_ping() -> OptDur {
+    OptDur(Some(std::time::Duration::from_secs(20)))
+}
+
+fn default_max_message_bytes() -> usize {
+    64 * 1024
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            ping_interval: default_ping(),
+            ping_timeout: default_ping(),
+            max_message_bytes: default_max_message_bytes(),
+        }
+    }
+}
+
+/// `[proxy]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySection {
+    /// Longest time to reach the server for a new connection (default 5 s).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: Dur,
+}
+
+fn default_connect_timeout() -> Dur {
+    Dur(std::time::Duration::from_secs(5))
+}
+
+impl Default for ProxySection {
+    fn default() -> Self {
+        ProxySection {
+            connect_timeout: default_connect_timeout(),
+        }
+    }
+}
+
+/// `[client]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSection {
+    /// Keepalive ping interval (default 20 s; "none" disables keepalive and detection).
+    #[serde(default = "default_ping")]
+    pub ping_interval: OptDur,
+    /// Pong timeout (default 20 s; "none" keeps pinging but never times out).
+    #[serde(default = "default_ping")]
+    pub ping_timeout: OptDur,
+    /// Longest connect plus handshake (default 5 s).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: Dur,
+    /// Uptime after which a link counts as healthy and the backoff resets (default 10 s).
+    #[serde(default = "default_min_uptime")]
+    pub min_uptime: Dur,
+    /// Reconnect backoff.
+    #[serde(default)]
+    pub backoff: BackoffSection,
+}
+
+fn default_min_uptime() -> Dur {
+    Dur(std::time::Duration::from_secs(10))
+}
+
+impl Default for ClientSection {
+    fn default() -> Self {
+        ClientSection {
+            ping_interval: default_ping(),
+            ping_timeout: default_ping(),
+            connect_timeout: default_connect_timeout(),
+            min_uptime: default_min_uptime(),
+            backoff: BackoffSection::default(),
+        }
+    }
+}
+
+/// `[client.backoff]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackoffSection {
+    /// Ceiling of the first retry (default 1 s).
+    #[serde(default = "default_backoff_initial")]
+    pub initial: Dur,
+    /// Largest ceiling (default 60 s).
+    #[serde(default = "default_backoff_max")]
+    pub max: Dur,
+    /// Growth per failed attempt (default 2).
+    #[serde(default = "default_backoff_factor")]
+    pub factor: f64,
+    /// "full" (default) or "none".
+    #[serde(default = "default_jitter")]
+    pub jitter: Jitter,
+}
+
+fn default_backoff_initial() -> Dur {
+    Dur(std::time::Duration::from_secs(1))
+}
+fn default_backoff_max() -> Dur {
+    Dur(std::time::Duration::from_secs(60))
+}
+fn default_backoff_factor() -> f64 {
+    2.0
+}
+fn default_jitter() -> Jitter {
+    Jitter::Full
+}
+
+impl Default for BackoffSection {
+    fn default() -> Self {
+        BackoffSection {
+            initial: default_backoff_initial(),
+            max: default_backoff_max(),
+            factor: default_backoff_factor(),
+            jitter: default_jitter(),
+        }
+    }
+}
+
+/// `[[clients]]`: a group of identical clients on one host.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientGroup {
+    /// Prefix of the client ids: `<name>-0`, `<name>-1`, ... (default "c<group index>").
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How many clients.
+    pub count: u32,
+    /// The simulated host they run on (default "clients").
+    #[serde(default = "default_client_host")]
+    pub host: String,
+    /// The room they join (default "lobby").
+    #[serde(default = "default_room")]
+    pub room: String,
+    /// How often each sends a chat message ("none", the default, sends nothing).
+    #[serde(default = "default_send_every")]
+    pub send_every: OptDur,
+    /// When each client starts, drawn per client (default "0s").
+    #[serde(default = "default_start")]
+    pub start: DurRange,
+}
+
+fn default_client_host() -> String {
+    "clients".into()
+}
+fn default_room() -> String {
+    "lobby".into()
+}
+fn default_send_every() -> OptDur {
+    OptDur(None)
+}
+fn default_start() -> DurRange {
+    DurRange::fixed(std::time::Duration::ZERO)
+}
+
+/// The kinds of fault a scenario can schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Segments held both ways, delivered when the fault ends (a blip TCP survives).
+    Partition,
+    /// A middlebox forgets every connection: established streams die, new ones are refused.
+    StateLoss,
+    /// Raised link latency for a while.
+    Latency,
+}
+
+/// `[[faults]]`: one scheduled fault.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// The fault kind.
+    pub kind: FaultKind,
+    /// The two hosts whose link it affects.
+    pub between: [String; 2],
+    /// When it starts (fixed, or drawn from a range per seed).
+    pub at: DurRange,
+    /// How long it lasts (fixed, or drawn from a range per seed).
+    pub duration: DurRange,
+    /// For `latency`: the link's latency range during the spike.
+    #[serde(default)]
+    pub latency: Option<DurRange>,
+}
+
+/// The checkers a scenario can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    /// Every link break longer than the keepalive bound is detected within bound + latency.
+    Detection,
+    /// After each fault heals, every client it cut off is connected again within a bound.
+    Liveness,
+    /// Every message sent is accepted once; nothing is received twice.
+    Delivery,
+    /// No client disconnects unless a fault can explain it.
+    NoSpuriousDisconnect,
+}
+
+impl CheckName {
+    /// Every checker, in report order.
+    pub const ALL: [CheckName; 4] = [
+        CheckName::Detection,
+        CheckName::Liveness,
+        CheckName::Delivery,
+        CheckName::NoSpuriousDisconnect,
+    ];
+
+    /// The snake_case name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Detection => "detection",
+            CheckName::Liveness => "liveness",
+            CheckName::Delivery => "delivery",
+            CheckName::NoSpuriousDisconnect => "no_spurious_disconnect",
+        }
+    }
+}
+
+/// `[expect]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSection {
+    /// Checkers that must pass (default: all).
+    #[serde(default = "default_checks")]
+    pub checks: Vec<CheckName>,
+    /// Liveness bound: time after a fault ends by which its clients are connected again
+    /// (default 30 s).
+    #[serde(default = "default_reconnect_within")]
+    pub reconnect_within: Dur,
+}
+
+fn default_checks() -> Vec<CheckName> {
+    CheckName::ALL.to_vec()
+}
+fn default_reconnect_within() -> Dur {
+    Dur(std::time::Duration::from_secs(30))
+}
+
+impl Default for ExpectSection {
+    fn default() -> Self {
+        ExpectSection {
+            checks: default_checks(),
+            reconnect_within: default_reconnect_within(),
+        }
+    }
+}

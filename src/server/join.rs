@@ -1,0 +1,113 @@
+//! The join request a client makes in its upgrade URL: `/ws?room=R&username=U&client_id=C`.
+
+/// Who is connecting and where to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRequest {
+    /// Stable client id.
+    pub client_id: String,
+    /// Display name.
+    pub username: String,
+    /// Room to join.
+    pub room: String,
+}
+
+/// Why a join request was refused (HTTP 400 at the handshake).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JoinError {
+    /// A required query parameter is missing or empty.
+    #[error("missing query parameter `{0}`")]
+    Missing(&'static str),
+}
+
+impl JoinRequest {
+    /// Reads the join request from a request URI's query string.
+    pub fn from_query(query: Option<&str>) -> Result<Self, JoinError> {
+        let mut room = None;
+        let mut username = None;
+        let mut client_id = None;
+        for pair in query.unwrap_or("").split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = percent_decode(v);
+            match k {
+                "room" => room = Some(v),
+                "username" => username = Some(v),
+                "client_id" => client_id = Some(v),
+                _ => {}
+            }
+        }
+        let take = |v: Option<String>, name| v.filter(|s| !s.is_empty()).ok_or(JoinError::Missing(name));
+        Ok(JoinRequest {
+            room: take(room, "room")?,
+            username: take(username, "username")?,
+            client_id: take(client_id, "client_id")?,
+        })
+    }
+}
+
+/// Decodes `%XX` escapes and `+` (as a space); invalid escapes are kept as they are.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_seed_article_query() {
+        let j = JoinRequest::from_query(Some("room=general&username=Alice&client_id=123")).unwrap();
+        assert_eq!(
+            j,
+            JoinRequest {
+                client_id: "123".into(),
+                username: "Alice".into(),
+                room: "general".into()
+            }
+        );
+    }
+
+    #[test]
+    fn decodes_escapes() {
+        let j = JoinRequest::from_query(Some("room=a%20b&username=A+B&client_id=%zz")).unwrap();
+        assert_eq!(j.room, "a b");
+        assert_eq!(j.username, "A B");
+        assert_eq!(j.client_id, "%zz");
+    }
+
+    #[test]
+    fn missing_or_empty_parameters_are_refused() {
+        assert_eq!(
+            JoinRequest::from_query(Some("room=r&username=u")),
+            Err(JoinError::Missing("client_id"))
+        );
+        assert_eq!(
+            JoinRequest::from_query(Some("room=&username=u&client_id=c")),
+            Err(JoinError::Missing("room"))
+        );
+        assert_eq!(JoinRequest::from_query(None), Err(JoinError::Missing("room")));
+    }
+}

@@ -1,0 +1,111 @@
+//! The fault executor: applies planned faults to the turmoil world between steps and records
+//! `fault_start` / `fault_end` on the `sim` host.
+//!
+//! turmoil's TCP has no retransmission, so each scenario fault maps onto the turmoil operation
+//! that reproduces its real-world effect:
+//! - `partition` → `hold` / `release`: segments wait and are then delivered in order, as TCP
+//!   retransmission delivers them after a blip;
+//! - `state_loss` → `partition` / `repair`: in-flight segments are dropped, so established
+//!   streams never recover (a middlebox forgot them) and new connections are refused meanwhile;
+//! - `latency` → a per-link latency override, then the scenario's range restored (min, then
+//!   max, which restores the jitter too).
+
+use std::time::Duration;
+
+use crate::event::{EventKind, FaultDesc};
+use crate::scenario::duration::DurRange;
+use crate::sim::plan::PlannedFault;
+use crate::timeline::EventSink;
+
+/// One change to apply to the world.
+#[derive(Debug, Clone)]
+struct Step {
+    at: Duration,
+    start: bool,
+    fault: PlannedFault,
+}
+
+/// Applies a planned schedule in time order.
+pub struct FaultExecutor {
+    steps: Vec<Step>,
+    next: usize,
+    base_latency: DurRange,
+    sink: EventSink,
+}
+
+impl FaultExecutor {
+    /// An executor for `faults` on a network whose normal latency is `base_latency`.
+    #[must_use]
+    pub fn new(faults: &[PlannedFault], base_latency: DurRange, sink: EventSink) -> Self {
+        let mut steps: Vec<Step> = faults
+            .iter()
+            .flat_map(|f| {
+                [
+                    Step {
+                        at: f.start,
+                        start: true,
+                        fault: f.clone(),
+                    },
+                    Step {
+                        at: f.end,
+                        start: false,
+                        fault: f.clone(),
+                    },
+                ]
+            })
+            .collect();
+        // Stable: at equal times, ends before starts, then scenario order.
+        steps.sort_by_key(|s| (s.at, s.start, s.fault.id));
+        FaultExecutor {
+            steps,
+            next: 0,
+            base_latency,
+            sink,
+        }
+    }
+
+    /// Applies every change due at or before `now`.
+    pub fn apply_due(&mut self, sim: &turmoil::Sim<'_>, now: Duration) {
+        while let Some(step) = self.steps.get(self.next) {
+            if step.at > now {
+                break;
+            }
+            let step = step.clone();
+            self.next += 1;
+            self.apply(sim, &step);
+        }
+    }
+
+    fn apply(&self, sim: &turmoil::Sim<'_>, step: &Step) {
+        let (a, b) = step.fault.desc.link();
+        let (a, b) = (a.to_string(), b.to_string());
+        match (&step.fault.desc, step.start) {
+            (FaultDesc::Partition { .. }, true) => sim.hold(a, b),
+            (FaultDesc::Partition { .. }, false) => sim.release(a, b),
+            (FaultDesc::StateLoss { .. }, true) => sim.partition(a, b),
+            (FaultDesc::StateLoss { .. }, false) => sim.repair(a, b),
+            (FaultDesc::Latency { min_ms, max_ms, .. }, true) => {
+                set_latency(sim, &a, &b, Duration::from_millis(*min_ms), Duration::from_millis(*max_ms));
+            }
+            (FaultDesc::Latency { .. }, false) => {
+                set_latency(sim, &a, &b, self.base_latency.min, self.base_latency.max);
+            }
+        }
+        self.sink.emit(if step.start {
+            EventKind::FaultStart {
+                id: step.fault.id,
+                fault: step.fault.desc.clone(),
+            }
+        } else {
+            EventKind::FaultEnd {
+                id: step.fault.id,
+                fault: step.fault.desc.name(),
+            }
+        });
+    }
+}
+
+fn set_latency(sim: &turmoil::Sim<'_>, a: &str, b: &str, min: Duration, max: Duration) {
+    sim.set_link_latency(a, b, min);
+    sim.set_link_max_message_latency(a, b, max);
+}

@@ -1,0 +1,25 @@
+//! `turmoil::net` behind the driver seam ([`crate::net`]): the simulated network.
+
+use std::io;
+
+use crate::net::{Connector, Listener, LocalBoxFuture};
+
+/// Connects over turmoil's simulated TCP.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TurmoilConnector;
+
+impl Connector for TurmoilConnector {
+    type Stream = turmoil::net::TcpStream;
+    fn connect(&self, addr: &str) -> LocalBoxFuture<io::Result<Self::Stream>> {
+        let addr = addr.to_string();
+        Box::pin(async move { turmoil::net::TcpStream::connect(addr).await })
+    }
+}
+
+impl Listener for turmoil::net::TcpListener {
+    type Stream = turmoil::net::TcpStream;
+    async fn accept(&mut self) -> io::Result<Self::Stream> {
+        let (stream, _) = turmoil::net::TcpListener::accept(self).await?;
+        Ok(stream)
+    }
+}

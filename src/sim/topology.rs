@@ -1,0 +1,150 @@
+//! Builds the turmoil world for one (scenario, seed): hosts `server`, `proxy` and the
+//! scenario's client hosts, each client host running its clients as local tasks (turmoil's
+//! per-step cost grows with hosts, not tasks).
+
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use crate::client::handshake::WsUrl;
+use crate::client::{ClientDriver, ClientIdentity, ClientMachine};
+use crate::clock::MonoTime;
+use crate::proxy::ProxyConfig;
+use crate::scenario::load::group_name;
+use crate::scenario::ScenarioFile;
+use crate::seed::derive_rng;
+use crate::server::ServerMachine;
+use crate::sim::net::TurmoilConnector;
+use crate::sim::plan::draw;
+use crate::timeline::Recorder;
+
+/// The server's port inside the simulation.
+pub const SERVER_PORT: u16 = 9000;
+/// The proxy's port inside the simulation.
+pub const PROXY_PORT: u16 = 8080;
+
+/// Fixed simulated epoch (2026-01-01T00:00:00Z), so nothing depends on when a run happens.
+const EPOCH_SECS: u64 = 1_767_225_600;
+
+/// One client to run, with its drawn start offset.
+#[derive(Debug, Clone)]
+struct ClientPlan {
+    identity: ClientIdentity,
+    start: Duration,
+    send_every: Option<Duration>,
+}
+
+/// Builds the simulation of `scenario` for `seed`, recording into `recorder`.
+pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) -> turmoil::Sim<'a> {
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed)
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        .tick_duration(scenario.tick.0)
+        // The run loop stops at the scenario's duration; this only has to be longer.
+        .simulation_duration(scenario.duration.0 + Duration::from_secs(3600))
+        .min_message_latency(scenario.network.latency.min)
+        .max_message_latency(scenario.network.latency.max)
+        .tcp_capacity(4096)
+        .build();
+
+    let server_config = scenario.server_config();
+    let server_sink = recorder.sink("server");
+    sim.host("server", move || {
+        let config = server_config.clone();
+        let sink = server_sink.clone();
+        async move {
+            let listener = turmoil::net::TcpListener::bind(("0.0.0.0", SERVER_PORT)).await?;
+            crate::server::serve(listener, ServerMachine::new(config), sink).await;
+            Ok(())
+        }
+    });
+
+    let proxy_config = ProxyConfig {
+        upstream: format!("server:{SERVER_PORT}"),
+        connect_timeout: scenario.proxy.connect_timeout.0,
+    };
+    let proxy_sink = recorder.sink("proxy");
+    sim.host("proxy", move || {
+        let config = proxy_config.clone();
+        let sink = proxy_sink.clone();
+        async move {
+            let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PROXY_PORT)).await?;
+            crate::proxy::run(listener, TurmoilConnector, config, sink).await;
+            Ok(())
+        }
+    });
+
+    for host in scenario.client_hosts() {
+        let plans = client_plans(scenario, seed, &host);
+        let config = scenario.client_config();
+        let sink = recorder.sink(&host);
+        sim.host(host.as_str(), move || {
+            let plans = plans.clone();
+            let config = config.clone();
+            let sink = sink.clone();
+            async move {
+                let url = WsUrl {
+                    authority: format!("proxy:{PROXY_PORT}"),
+                    path: "/ws".into(),
+                };
+                for plan in plans {
+                    let rng = derive_rng(seed, &format!("client/{}", plan.identity.client_id));
+                    let machine = ClientMachine::new(
+                        config.clone(),
+                        plan.identity.clone(),
+                        rng,
+                        MonoTime::ZERO,
+                        plan.start,
+                    );
+                    let (driver, handle) =
+                        ClientDriver::new(machine, TurmoilConnector, url.clone(), sink.clone());
+                    tokio::task::spawn_local(driver.run());
+                    tokio::task::spawn_local(chat(handle, plan.start, plan.send_every));
+                }
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+        });
+    }
+    sim
+}
+
+/// The workload of one simulated user: a message every `every`, starting one period after
+/// `start`. Without a period the handle is kept, so the client stays open.
+async fn chat(handle: crate::client::ClientHandle, start: Duration, every: Option<Duration>) {
+    let Some(every) = every else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::time::sleep(start).await;
+    let mut n = 0u64;
+    loop {
+        tokio::time::sleep(every).await;
+        n += 1;
+        handle.send(format!("message {n}"));
+    }
+}
+
+/// The clients of `host`, with ids `<group>-<i>` and start offsets drawn from the seed.
+fn client_plans(scenario: &ScenarioFile, seed: u64, host: &str) -> Vec<ClientPlan> {
+    let mut rng = derive_rng(seed, &format!("starts/{host}"));
+    let mut plans = Vec::new();
+    for (gi, group) in scenario.clients.iter().enumerate() {
+        if group.host != host {
+            continue;
+        }
+        let name = group_name(gi, group.name.as_deref());
+        for i in 0..group.count {
+            let client_id = format!("{name}-{i}");
+            plans.push(ClientPlan {
+                identity: ClientIdentity {
+                    username: client_id.clone(),
+                    client_id,
+                    room: group.room.clone(),
+                },
+                start: draw(&mut rng, group.start),
+                send_every: group.send_every.0,
+            });
+        }
+    }
+    plans
+}
