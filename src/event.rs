@@ -66,6 +66,22 @@ pub enum DisconnectReason {
     ClientClosed,
 }
 
+impl DisconnectReason {
+    /// The snake_case name, as in JSON.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::PingTimeout => "ping_timeout",
+            DisconnectReason::ServerSilent => "server_silent",
+            DisconnectReason::ClosedByPeer => "closed_by_peer",
+            DisconnectReason::Reset => "reset",
+            DisconnectReason::ConnectTimeout => "connect_timeout",
+            DisconnectReason::ConnectFailed => "connect_failed",
+            DisconnectReason::ClientClosed => "client_closed",
+        }
+    }
+}
+
 /// Why the proxy stopped relaying a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -27,8 +27,9 @@ pub trait Connector: Clone + 'static {
 pub trait Listener: 'static {
     /// The stream type.
     type Stream: Stream;
-    /// Waits for the next connection.
-    fn accept(&mut self) -> impl Future<Output = io::Result<Self::Stream>>;
+    /// Waits for the next connection; returns it with a label for its peer (the simulated host
+    /// name, or the socket address on a real network).
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, String)>>;
 }
 
 /// Real TCP via `tokio::net`.
@@ -49,9 +50,9 @@ impl Connector for TokioConnector {
 
 impl Listener for tokio::net::TcpListener {
     type Stream = tokio::net::TcpStream;
-    async fn accept(&mut self) -> io::Result<Self::Stream> {
-        let (stream, _) = tokio::net::TcpListener::accept(self).await?;
+    async fn accept(&mut self) -> io::Result<(Self::Stream, String)> {
+        let (stream, peer) = tokio::net::TcpListener::accept(self).await?;
         stream.set_nodelay(true)?;
-        Ok(stream)
+        Ok((stream, peer.to_string()))
     }
 }

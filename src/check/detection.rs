@@ -97,9 +97,10 @@ impl Checker for Detection {
                         self.violations.push(Violation {
                             t: event.t,
                             detail: format!(
-                                "{client} detected the break of fault #{} after {} ms ({reason:?}); bound {} ms",
+                                "{client} detected the break of fault #{} after {} ms ({}); bound {} ms",
                                 o.fault,
                                 ms(took),
+                                reason.as_str(),
                                 ms(o.deadline - o.start)
                             ),
                         });
@@ -136,7 +137,10 @@ impl Checker for Detection {
         };
         let bound_ms = ms(bound + self.ctx.latency.max);
         let mut s = match self.times.iter().max() {
-            None => format!("no link break longer than the {} ms keepalive bound", ms(bound)),
+            None => format!(
+                "no link break longer than the {} ms keepalive bound",
+                ms(bound)
+            ),
             Some(max) => format!(
                 "{} breaks detected, slowest after {} ms (bound {bound_ms} ms)",
                 self.times.len(),
@@ -144,7 +148,10 @@ impl Checker for Detection {
             ),
         };
         if self.inconclusive > 0 {
-            s.push_str(&format!("; {} cut short by the end of the run", self.inconclusive));
+            s.push_str(&format!(
+                "; {} cut short by the end of the run",
+                self.inconclusive
+            ));
         }
         s
     }

@@ -48,7 +48,7 @@ impl Liveness {
         self.checkpoints = later;
         for c in ready {
             let excused = self.links.active.values().any(|f| {
-                self.ctx.on_path(f.desc.link(), &c.host) && self.ctx.can_disconnect(&f.desc)
+                self.ctx.on_path(f.desc.link(), &c.host) && self.ctx.disrupts_link(&f.desc)
             });
             if excused {
                 continue;
@@ -111,7 +111,10 @@ impl Checker for Liveness {
             ms(self.ctx.reconnect_within)
         );
         if !self.checkpoints.is_empty() {
-            s.push_str(&format!("; {} cut short by the end of the run", self.checkpoints.len()));
+            s.push_str(&format!(
+                "; {} cut short by the end of the run",
+                self.checkpoints.len()
+            ));
         }
         s
     }

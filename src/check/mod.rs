@@ -20,6 +20,8 @@ use crate::scenario::{CheckName, ScenarioFile};
 pub struct CheckContext {
     /// The clients' keepalive settings.
     pub keepalive: KeepaliveConfig,
+    /// The server's heartbeat settings.
+    pub server_heartbeat: KeepaliveConfig,
     /// The clients' connect timeout.
     pub connect_timeout: Duration,
     /// Normal one-way latency range of every link.
@@ -37,9 +39,13 @@ impl CheckContext {
         let client = scenario.client_config();
         CheckContext {
             keepalive: client.keepalive,
+            server_heartbeat: scenario.server_config().heartbeat,
             connect_timeout: client.connect_timeout,
             latency: scenario.network.latency,
-            reconnect_within: scenario.expect.reconnect_within.0,
+            reconnect_within: scenario.expect.reconnect_within.map_or(
+                client.backoff.max + client.connect_timeout + Duration::from_secs(5),
+                |d| d.0,
+            ),
             end: scenario.duration.0,
         }
     }
@@ -52,21 +58,73 @@ impl CheckContext {
         is(client_host, "proxy") || is("proxy", "server")
     }
 
-    /// Whether `fault` can make a healthy client disconnect (see `scenarios/README.md`).
+    /// Shortest time either end waits for a sign of life before dropping a link, if any.
     #[must_use]
-    pub fn can_disconnect(&self, fault: &FaultDesc) -> bool {
-        let patience = match self.keepalive.timeout {
-            Some(t) => t.min(self.connect_timeout),
-            None => self.connect_timeout,
+    pub fn patience(&self) -> Option<Duration> {
+        [self.keepalive.timeout, self.server_heartbeat.timeout]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Whether `fault` can end an established link (see `scenarios/README.md`).
+    #[must_use]
+    pub fn disrupts_link(&self, fault: &FaultDesc) -> bool {
+        let Some(patience) = self.patience() else {
+            return matches!(fault, FaultDesc::StateLoss { .. });
         };
-        let round_trips = 4 * self.latency.max;
+        let trips = 4 * self.latency.max;
         match fault {
             FaultDesc::StateLoss { .. } => true,
             FaultDesc::Partition { duration_ms, .. } => {
-                Duration::from_millis(*duration_ms) + round_trips >= patience
+                Duration::from_millis(*duration_ms) + trips >= patience
             }
-            FaultDesc::Latency { max_ms, .. } => 6 * Duration::from_millis(*max_ms) >= patience,
+            FaultDesc::Latency { max_ms, .. } => {
+                2 * Duration::from_millis(*max_ms) + trips >= patience
+            }
         }
+    }
+
+    /// Until when a link lost because of `fault` (`start`..`end`) is explained by it.
+    #[must_use]
+    pub fn link_window_end(&self, fault: &FaultDesc, start: Duration, end: Duration) -> Duration {
+        let trips = 4 * self.latency.max;
+        match fault {
+            FaultDesc::Partition { .. } => end + trips,
+            FaultDesc::StateLoss { .. } => {
+                let bound = [
+                    self.keepalive.detection_bound(),
+                    self.server_heartbeat.detection_bound(),
+                ]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or_default();
+                end.max(start + bound) + trips
+            }
+            FaultDesc::Latency { max_ms, .. } => end + 2 * Duration::from_millis(*max_ms) + trips,
+        }
+    }
+
+    /// Whether `fault` can make a connection attempt fail or time out.
+    #[must_use]
+    pub fn disrupts_connect(&self, fault: &FaultDesc) -> bool {
+        match fault {
+            FaultDesc::StateLoss { .. } | FaultDesc::Partition { .. } => true,
+            FaultDesc::Latency { max_ms, .. } => {
+                6 * Duration::from_millis(*max_ms) >= self.connect_timeout
+            }
+        }
+    }
+
+    /// Until when a failed connection attempt is explained by `fault` (ended at `end`).
+    #[must_use]
+    pub fn connect_window_end(&self, fault: &FaultDesc, end: Duration) -> Duration {
+        let extra = match fault {
+            FaultDesc::Latency { max_ms, .. } => 6 * Duration::from_millis(*max_ms),
+            _ => 6 * self.latency.max,
+        };
+        end + self.connect_timeout + extra
     }
 }
 
@@ -109,7 +167,9 @@ pub fn build(name: CheckName, ctx: &CheckContext) -> Box<dyn Checker> {
         CheckName::Detection => Box::new(detection::Detection::new(ctx.clone())),
         CheckName::Liveness => Box::new(liveness::Liveness::new(ctx.clone())),
         CheckName::Delivery => Box::new(delivery::Delivery::new(ctx.clone())),
-        CheckName::NoSpuriousDisconnect => Box::new(spurious::NoSpuriousDisconnect::new(ctx.clone())),
+        CheckName::NoSpuriousDisconnect => {
+            Box::new(spurious::NoSpuriousDisconnect::new(ctx.clone()))
+        }
     }
 }
 

@@ -1,16 +1,20 @@
-//! Checker `no_spurious_disconnect`: a client only disconnects (or fails to connect) when a
-//! fault on its path could have caused it. A fault explains disconnects from its start until
-//! `max(end, start + keepalive bound) + connect timeout + 4 × max latency`, and only if it can
-//! disconnect a healthy client at all (`CheckContext::can_disconnect`).
+//! Checker `no_spurious_disconnect`: a client only loses its link, or fails to connect, when a
+//! fault on its path could have caused it.
+//!
+//! A lost link (`ping_timeout`, `server_silent`, `closed_by_peer`, `reset`) is explained by a
+//! fault that can end an established link (`CheckContext::disrupts_link`), from the fault's
+//! start until `CheckContext::link_window_end`. A failed attempt (`connect_timeout`,
+//! `connect_failed`) is explained by a fault that can disrupt a handshake, from its start until
+//! `CheckContext::connect_window_end`.
 
 use std::time::Duration;
 
-use crate::check::links::Links;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{DisconnectReason, Event, EventKind, FaultDesc};
 
 #[derive(Debug, Clone)]
 struct Window {
+    id: u32,
     desc: FaultDesc,
     start: Duration,
     end: Option<Duration>,
@@ -20,8 +24,7 @@ struct Window {
 #[derive(Debug)]
 pub struct NoSpuriousDisconnect {
     ctx: CheckContext,
-    links: Links,
-    faults: Vec<(u32, Window)>,
+    faults: Vec<Window>,
     violations: Vec<Violation>,
     disconnects: usize,
 }
@@ -32,24 +35,29 @@ impl NoSpuriousDisconnect {
     pub fn new(ctx: CheckContext) -> Self {
         NoSpuriousDisconnect {
             ctx,
-            links: Links::default(),
             faults: Vec::new(),
             violations: Vec::new(),
             disconnects: 0,
         }
     }
 
-    fn explains(&self, w: &Window, host: &str, t: Duration) -> bool {
-        if !self.ctx.on_path(w.desc.link(), host) || !self.ctx.can_disconnect(&w.desc) {
+    fn explains(&self, w: &Window, host: &str, t: Duration, reason: DisconnectReason) -> bool {
+        if t < w.start || !self.ctx.on_path(w.desc.link(), host) {
             return false;
         }
-        let bound = self.ctx.keepalive.detection_bound().unwrap_or_default();
-        let Some(end) = w.end else {
-            return t >= w.start;
-        };
-        let until =
-            end.max(w.start + bound) + self.ctx.connect_timeout + 4 * self.ctx.latency.max;
-        t >= w.start && t <= until
+        let connecting = matches!(
+            reason,
+            DisconnectReason::ConnectTimeout | DisconnectReason::ConnectFailed
+        );
+        if connecting {
+            self.ctx.disrupts_connect(&w.desc)
+                && w.end
+                    .is_none_or(|end| t <= self.ctx.connect_window_end(&w.desc, end))
+        } else {
+            self.ctx.disrupts_link(&w.desc)
+                && w.end
+                    .is_none_or(|end| t <= self.ctx.link_window_end(&w.desc, w.start, end))
+        }
     }
 }
 
@@ -60,43 +68,39 @@ impl Checker for NoSpuriousDisconnect {
 
     fn observe(&mut self, event: &Event) {
         match &event.kind {
-            EventKind::FaultStart { id, fault } => self.faults.push((
-                *id,
-                Window {
-                    desc: fault.clone(),
-                    start: event.t,
-                    end: None,
-                },
-            )),
+            EventKind::FaultStart { id, fault } => self.faults.push(Window {
+                id: *id,
+                desc: fault.clone(),
+                start: event.t,
+                end: None,
+            }),
             EventKind::FaultEnd { id, .. } => {
-                for (fid, w) in &mut self.faults {
-                    if fid == id && w.end.is_none() {
+                for w in &mut self.faults {
+                    if w.id == *id && w.end.is_none() {
                         w.end = Some(event.t);
                     }
                 }
             }
-            EventKind::Disconnected { client, reason } if *reason != DisconnectReason::ClientClosed => {
+            EventKind::Disconnected { client, reason }
+                if *reason != DisconnectReason::ClientClosed =>
+            {
                 self.disconnects += 1;
                 let explained = self
                     .faults
                     .iter()
-                    .any(|(_, w)| self.explains(w, &event.host, event.t));
+                    .any(|w| self.explains(w, &event.host, event.t, *reason));
                 if !explained {
                     self.violations.push(Violation {
                         t: event.t,
                         detail: format!(
                             "{client} disconnected ({}) with no fault on its path to explain it",
-                            serde_json::to_value(reason)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_default()
+                            reason.as_str()
                         ),
                     });
                 }
             }
             _ => {}
         }
-        self.links.observe(event);
     }
 
     fn finish(&mut self) -> Vec<Violation> {
@@ -104,6 +108,9 @@ impl Checker for NoSpuriousDisconnect {
     }
 
     fn summary(&self) -> String {
-        format!("{} disconnects, each explained by a fault", self.disconnects)
+        format!(
+            "{} disconnects, each explained by a fault",
+            self.disconnects
+        )
     }
 }

@@ -71,7 +71,8 @@ pub(crate) fn proxy(listen: &str, upstream: &str, format: Format) -> ExitCode {
         };
         eprintln!("wsim proxy: {listen} -> {upstream}");
         let sink = printer(format).sink("proxy");
-        crate::proxy::run(listener, TokioConnector, config, sink).await;
+        let control = crate::proxy::control::ProxyControl::new();
+        crate::proxy::run(listener, TokioConnector, config, control, sink).await;
         ExitCode::from(EXIT_PASS)
     })
 }

@@ -213,7 +213,9 @@ impl ClientMachine {
                 Some(KeepaliveAction::SendPing) => self.transmits.push_back(Outbound::Ping(
                     now.since_origin().as_millis().to_string().into_bytes(),
                 )),
-                Some(KeepaliveAction::Dead) => self.disconnected(now, DisconnectReason::PingTimeout),
+                Some(KeepaliveAction::Dead) => {
+                    self.disconnected(now, DisconnectReason::PingTimeout)
+                }
                 None => {}
             },
             _ => {}
@@ -268,7 +270,9 @@ impl ClientMachine {
     /// The link or attempt ended for `reason`: report it, drop it, and schedule the next attempt.
     fn disconnected(&mut self, now: MonoTime, reason: DisconnectReason) {
         let healthy = match &self.state {
-            State::Connected { since, .. } => now.saturating_since(*since) >= self.config.min_uptime,
+            State::Connected { since, .. } => {
+                now.saturating_since(*since) >= self.config.min_uptime
+            }
             _ => false,
         };
         self.drop_link(reason);
@@ -288,7 +292,10 @@ impl ClientMachine {
         if reset {
             self.attempt = 0;
         }
-        let delay = self.config.backoff.delay(self.attempt.saturating_sub(1), &mut self.rng);
+        let delay = self
+            .config
+            .backoff
+            .delay(self.attempt.saturating_sub(1), &mut self.rng);
         self.events.push_back(EventKind::ReconnectScheduled {
             client: self.identity.client_id.clone(),
             attempt: self.attempt + 1,
@@ -298,12 +305,13 @@ impl ClientMachine {
     }
 
     fn transmit_chat(&mut self, id: MessageId, text: String) {
-        self.transmits
-            .push_back(Outbound::Text(protocol::encode(&ClientMessage::ChatMessage {
+        self.transmits.push_back(Outbound::Text(protocol::encode(
+            &ClientMessage::ChatMessage {
                 id: Some(id.clone()),
                 text,
                 timestamp: None,
-            })));
+            },
+        )));
         self.events.push_back(EventKind::MessageSent {
             client: self.identity.client_id.clone(),
             msg_id: id,

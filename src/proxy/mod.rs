@@ -1,11 +1,15 @@
 //! The proxy between clients and the server: a TCP relay that behaves like the HTTP
 //! infrastructure real WebSocket connections cross.
 
+pub mod control;
 pub mod relay;
+
+use std::rc::Rc;
 
 use std::time::Duration;
 
 use crate::net::{Connector, Listener};
+use crate::proxy::control::ProxyControl;
 use crate::timeline::EventSink;
 
 /// Proxy settings.
@@ -17,26 +21,36 @@ pub struct ProxyConfig {
     pub connect_timeout: Duration,
 }
 
-/// Accepts connections from `listener` and relays each to the upstream server.
+/// Accepts connections from `listener` and relays each to the upstream server; `control`
+/// lets a fault injector act on live connections.
 pub async fn run<L: Listener, C: Connector>(
     mut listener: L,
     connector: C,
     config: ProxyConfig,
+    control: Rc<ProxyControl>,
     sink: EventSink,
 ) {
+    control.reset();
     let mut next_conn = 0u64;
     loop {
-        let Ok(client) = listener.accept().await else {
+        let Ok((client, peer)) = listener.accept().await else {
             continue;
         };
         next_conn += 1;
-        tokio::task::spawn_local(relay::relay(
-            next_conn,
-            client,
-            connector.clone(),
-            config.upstream.clone(),
-            config.connect_timeout,
-            sink.clone(),
-        ));
+        let fate = control.register(next_conn, &peer);
+        let relay = relay::Relay {
+            conn: next_conn,
+            upstream: config.upstream.clone(),
+            connect_timeout: config.connect_timeout,
+            fate,
+            sink: sink.clone(),
+        };
+        let connector = connector.clone();
+        let control = Rc::clone(&control);
+        tokio::task::spawn_local(async move {
+            let conn = relay.conn;
+            relay.run(client, connector).await;
+            control.unregister(conn);
+        });
     }
 }

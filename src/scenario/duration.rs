@@ -22,7 +22,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => 1_000.0,
         "m" | "min" => 60_000.0,
         "h" => 3_600_000.0,
-        _ => return Err(format!("`{s}` has unknown unit `{unit}`: use ms, s, m or h")),
+        _ => {
+            return Err(format!(
+                "`{s}` has unknown unit `{unit}`: use ms, s, m or h"
+            ))
+        }
     };
     let ms = value * ms_per_unit;
     if !ms.is_finite() || ms > 1e12 {

@@ -63,6 +63,7 @@ fn field_of(path: &str, message: &str) -> String {
     let base = if path == "." { "" } else { path };
     match named {
         Some(key) if base.is_empty() => key.to_string(),
+        Some(key) if base == key || base.ends_with(&format!(".{key}")) => base.to_string(),
         Some(key) => format!("{base}.{key}"),
         None if base.is_empty() => "(document)".to_string(),
         None => base.to_string(),
@@ -123,7 +124,10 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
     if b.initial > b.max {
         return problem(
             "client.backoff.initial",
-            format!("is greater than client.backoff.max ({})", format_duration(b.max.0)),
+            format!(
+                "is greater than client.backoff.max ({})",
+                format_duration(b.max.0)
+            ),
         );
     }
     if s.clients.is_empty() {
@@ -146,7 +150,10 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
         if RESERVED_HOSTS.contains(&g.host.as_str()) {
             return problem(
                 format!("clients[{i}].host"),
-                format!("`{}` is reserved; name client hosts e.g. \"clients-1\"", g.host),
+                format!(
+                    "`{}` is reserved; name client hosts e.g. \"clients-1\"",
+                    g.host
+                ),
             );
         }
         if !hosts.contains(&g.host.as_str()) {
@@ -181,13 +188,22 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
                 );
             }
         }
-        if f.between[0] == f.between[1] {
-            return problem(format!("faults[{i}].between"), "needs two different hosts");
+        let [a, b] = [f.between[0].as_str(), f.between[1].as_str()];
+        let on_a_path = matches!((a, b), ("proxy", "server") | ("server", "proxy"))
+            || ((a == "proxy") != (b == "proxy") && a != "server" && b != "server");
+        if !on_a_path {
+            return problem(
+                format!("faults[{i}].between"),
+                "must be a link traffic crosses: [\"<client host>\", \"proxy\"] or [\"proxy\", \"server\"]",
+            );
         }
         if f.at.min >= s.duration.0 {
             return problem(
                 format!("faults[{i}].at"),
-                format!("starts after the run ends ({})", format_duration(s.duration.0)),
+                format!(
+                    "starts after the run ends ({})",
+                    format_duration(s.duration.0)
+                ),
             );
         }
         if f.duration.max.is_zero() {
@@ -220,8 +236,7 @@ pub fn group_name(index: usize, name: Option<&str>) -> String {
 
 fn is_name(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
@@ -262,19 +277,22 @@ duration = "5s"
         let s = parse("f.toml", GOOD).unwrap();
         assert_eq!(s.seeds, 10);
         assert_eq!(s.clients[0].room, "lobby");
-        assert_eq!(s.client.ping_interval.0, Some(std::time::Duration::from_secs(20)));
+        assert_eq!(
+            s.client.ping_interval.0,
+            Some(std::time::Duration::from_secs(20))
+        );
     }
 
     #[test]
     fn wrong_type_names_line_column_and_field() {
         let (line, column, field, _) = err(&GOOD.replace("count = 2", "count = \"two\""));
-        assert_eq!((line, column, field.as_str()), (7, 9, "clients[0].count"));
+        assert_eq!((line, column, field.as_str()), (6, 9, "clients[0].count"));
     }
 
     #[test]
     fn bad_duration_names_the_field() {
         let (line, _, field, message) = err(&GOOD.replace("at = \"10s\"", "at = \"10\""));
-        assert_eq!((line, field.as_str()), (14, "faults[0].at"));
+        assert_eq!((line, field.as_str()), (12, "faults[0].at"));
         assert!(message.contains("no unit"), "{message}");
     }
 
@@ -294,9 +312,10 @@ duration = "5s"
 
     #[test]
     fn unknown_fault_host_points_at_the_value() {
-        let (line, column, field, message) = err(&GOOD.replace("\"clients-1\", \"proxy\"", "\"clients-1\", \"prxy\""));
-        assert_eq!((line, field.as_str()), (13, "faults[0].between[1]"));
-        assert_eq!(column, 24);
+        let (line, column, field, message) =
+            err(&GOOD.replace("\"clients-1\", \"proxy\"", "\"clients-1\", \"prxy\""));
+        assert_eq!((line, field.as_str()), (11, "faults[0].between[1]"));
+        assert_eq!(column, 25);
         assert!(message.contains("unknown host `prxy`"), "{message}");
     }
 

@@ -318,23 +318,21 @@ pub struct ExpectSection {
     #[serde(default = "default_checks")]
     pub checks: Vec<CheckName>,
     /// Liveness bound: time after a fault ends by which its clients are connected again
-    /// (default 30 s).
-    #[serde(default = "default_reconnect_within")]
-    pub reconnect_within: Dur,
+    /// (default: `client.backoff.max` + `client.connect_timeout` + 5 s, the longest a correct
+    /// client may legitimately wait).
+    #[serde(default)]
+    pub reconnect_within: Option<Dur>,
 }
 
 fn default_checks() -> Vec<CheckName> {
     CheckName::ALL.to_vec()
-}
-fn default_reconnect_within() -> Dur {
-    Dur(std::time::Duration::from_secs(30))
 }
 
 impl Default for ExpectSection {
     fn default() -> Self {
         ExpectSection {
             checks: default_checks(),
-            reconnect_within: default_reconnect_within(),
+            reconnect_within: None,
         }
     }
 }

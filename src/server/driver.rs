@@ -64,7 +64,7 @@ pub async fn serve<L: Listener>(mut listener: L, mut machine: ServerMachine, sin
                 }
             }
             accepted = listener.accept() => {
-                let Ok(stream) = accepted else { continue };
+                let Ok((stream, _peer)) = accepted else { continue };
                 next_conn += 1;
                 let id = next_conn;
                 let task = tokio::task::spawn_local(connection(
@@ -110,6 +110,8 @@ async fn connection<S: Stream>(
     inbox: mpsc::UnboundedSender<ConnMsg>,
 ) {
     let mut join = None;
+    // The callback's signature is tungstenite's; its error type is not ours to shrink.
+    #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         match JoinRequest::from_query(request.uri().query()) {
             Ok(j) => {
@@ -126,8 +128,7 @@ async fn connection<S: Stream>(
     let config = WebSocketConfig::default()
         .max_message_size(Some(max_message_bytes))
         .max_frame_size(Some(max_message_bytes));
-    let handshake =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config));
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config));
     let Ok(Ok(ws)) = tokio::time::timeout(handshake_timeout, handshake).await else {
         return;
     };
@@ -138,7 +139,10 @@ async fn connection<S: Stream>(
     }
     loop {
         let input = link.next().await;
-        let last = !matches!(input, LinkInput::Frame(Inbound::Text(_) | Inbound::Binary | Inbound::Ping | Inbound::Pong));
+        let last = !matches!(
+            input,
+            LinkInput::Frame(Inbound::Text(_) | Inbound::Binary | Inbound::Ping | Inbound::Pong)
+        );
         if inbox.send(ConnMsg::Input(id, input)).is_err() || last {
             // Keep the link (and its writer) alive until the main loop drops this task, so a
             // close frame it queues still goes out.

@@ -35,7 +35,8 @@ impl JoinRequest {
                 _ => {}
             }
         }
-        let take = |v: Option<String>, name| v.filter(|s| !s.is_empty()).ok_or(JoinError::Missing(name));
+        let take =
+            |v: Option<String>, name| v.filter(|s| !s.is_empty()).ok_or(JoinError::Missing(name));
         Ok(JoinRequest {
             room: take(room, "room")?,
             username: take(username, "username")?,
@@ -51,16 +52,14 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(hi), Some(lo)) => {
-                        out.push(hi << 4 | lo);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b'+' => out.push(b' '),
             b => out.push(b),
         }
@@ -70,7 +69,9 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]
@@ -108,6 +109,9 @@ mod tests {
             JoinRequest::from_query(Some("room=&username=u&client_id=c")),
             Err(JoinError::Missing("room"))
         );
-        assert_eq!(JoinRequest::from_query(None), Err(JoinError::Missing("room")));
+        assert_eq!(
+            JoinRequest::from_query(None),
+            Err(JoinError::Missing("room"))
+        );
     }
 }

@@ -219,7 +219,12 @@ impl ServerMachine {
 
     fn handle_text(&mut self, conn: ConnId, text: &str) {
         if text.len() > self.config.max_message_bytes {
-            self.reject(conn, frame::CLOSE_TOO_BIG, "message too big", "protocol_error");
+            self.reject(
+                conn,
+                frame::CLOSE_TOO_BIG,
+                "message too big",
+                "protocol_error",
+            );
             return;
         }
         match protocol::decode::<ClientMessage>(text) {

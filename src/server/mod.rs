@@ -9,4 +9,3 @@ pub mod machine;
 pub use config::ServerConfig;
 pub use driver::serve;
 pub use machine::ServerMachine;
-

@@ -5,14 +5,16 @@
 //! that reproduces its real-world effect:
 //! - `partition` → `hold` / `release`: segments wait and are then delivered in order, as TCP
 //!   retransmission delivers them after a blip;
-//! - `state_loss` → `partition` / `repair`: in-flight segments are dropped, so established
-//!   streams never recover (a middlebox forgot them) and new connections are refused meanwhile;
+//! - `state_loss` → the proxy blackholes every established connection crossing the link (a
+//!   middlebox forgot them: both ends stay half-open, even when idle, which turmoil's own
+//!   partition cannot do) plus `partition` / `repair`, so new connections are refused meanwhile;
 //! - `latency` → a per-link latency override, then the scenario's range restored (min, then
 //!   max, which restores the jitter too).
 
 use std::time::Duration;
 
 use crate::event::{EventKind, FaultDesc};
+use crate::proxy::control::ProxyControl;
 use crate::scenario::duration::DurRange;
 use crate::sim::plan::PlannedFault;
 use crate::timeline::EventSink;
@@ -65,27 +67,41 @@ impl FaultExecutor {
     }
 
     /// Applies every change due at or before `now`.
-    pub fn apply_due(&mut self, sim: &turmoil::Sim<'_>, now: Duration) {
+    pub fn apply_due(&mut self, sim: &turmoil::Sim<'_>, proxy: &ProxyControl, now: Duration) {
         while let Some(step) = self.steps.get(self.next) {
             if step.at > now {
                 break;
             }
             let step = step.clone();
             self.next += 1;
-            self.apply(sim, &step);
+            self.apply(sim, proxy, &step);
         }
     }
 
-    fn apply(&self, sim: &turmoil::Sim<'_>, step: &Step) {
+    fn apply(&self, sim: &turmoil::Sim<'_>, proxy: &ProxyControl, step: &Step) {
         let (a, b) = step.fault.desc.link();
         let (a, b) = (a.to_string(), b.to_string());
         match (&step.fault.desc, step.start) {
             (FaultDesc::Partition { .. }, true) => sim.hold(a, b),
             (FaultDesc::Partition { .. }, false) => sim.release(a, b),
-            (FaultDesc::StateLoss { .. }, true) => sim.partition(a, b),
+            (FaultDesc::StateLoss { .. }, true) => {
+                // Every connection crosses proxy–server; a client host's only its own.
+                let client_host = [&a, &b]
+                    .into_iter()
+                    .find(|h| h.as_str() != "proxy" && h.as_str() != "server")
+                    .cloned();
+                proxy.blackhole(|peer| client_host.as_ref().is_none_or(|h| h == peer));
+                sim.partition(a, b);
+            }
             (FaultDesc::StateLoss { .. }, false) => sim.repair(a, b),
             (FaultDesc::Latency { min_ms, max_ms, .. }, true) => {
-                set_latency(sim, &a, &b, Duration::from_millis(*min_ms), Duration::from_millis(*max_ms));
+                set_latency(
+                    sim,
+                    &a,
+                    &b,
+                    Duration::from_millis(*min_ms),
+                    Duration::from_millis(*max_ms),
+                );
             }
             (FaultDesc::Latency { .. }, false) => {
                 set_latency(sim, &a, &b, self.base_latency.min, self.base_latency.max);

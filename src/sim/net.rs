@@ -18,8 +18,9 @@ impl Connector for TurmoilConnector {
 
 impl Listener for turmoil::net::TcpListener {
     type Stream = turmoil::net::TcpStream;
-    async fn accept(&mut self) -> io::Result<Self::Stream> {
-        let (stream, _) = turmoil::net::TcpListener::accept(self).await?;
-        Ok(stream)
+    async fn accept(&mut self) -> io::Result<(Self::Stream, String)> {
+        let (stream, peer) = turmoil::net::TcpListener::accept(self).await?;
+        let host = turmoil::reverse_lookup(peer.ip()).unwrap_or_else(|| peer.ip().to_string());
+        Ok((stream, host))
     }
 }

@@ -37,7 +37,7 @@ pub struct Simulation {
 #[must_use]
 pub fn simulate(scenario: &ScenarioFile, seed: u64) -> Simulation {
     let recorder = Recorder::in_memory();
-    let mut sim = topology::build(scenario, seed, &recorder);
+    let topology::World { mut sim, proxy } = topology::build(scenario, seed, &recorder);
     let mut faults = FaultExecutor::new(
         &plan_faults(scenario, seed),
         scenario.network.latency,
@@ -46,7 +46,7 @@ pub fn simulate(scenario: &ScenarioFile, seed: u64) -> Simulation {
     let mut error = None;
     while sim.elapsed() < scenario.duration.0 {
         clock::set_sim_fallback(Some(sim.elapsed()));
-        faults.apply_due(&sim, sim.elapsed());
+        faults.apply_due(&sim, &proxy, sim.elapsed());
         if let Err(e) = sim.step() {
             error = Some(e.to_string());
             break;

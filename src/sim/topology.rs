@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use crate::client::handshake::WsUrl;
 use crate::client::{ClientDriver, ClientIdentity, ClientMachine};
 use crate::clock::MonoTime;
+use crate::proxy::control::ProxyControl;
 use crate::proxy::ProxyConfig;
 use crate::scenario::load::group_name;
 use crate::scenario::ScenarioFile;
@@ -33,8 +34,16 @@ struct ClientPlan {
     send_every: Option<Duration>,
 }
 
+/// A built simulation and the handles the fault executor acts through.
+pub struct World<'a> {
+    /// The turmoil simulation.
+    pub sim: turmoil::Sim<'a>,
+    /// Fault injection into the proxy's live connections.
+    pub proxy: Rc<ProxyControl>,
+}
+
 /// Builds the simulation of `scenario` for `seed`, recording into `recorder`.
-pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) -> turmoil::Sim<'a> {
+pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) -> World<'a> {
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
@@ -63,12 +72,15 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
         connect_timeout: scenario.proxy.connect_timeout.0,
     };
     let proxy_sink = recorder.sink("proxy");
+    let proxy_control = ProxyControl::new();
+    let control = Rc::clone(&proxy_control);
     sim.host("proxy", move || {
         let config = proxy_config.clone();
         let sink = proxy_sink.clone();
+        let control = Rc::clone(&control);
         async move {
             let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PROXY_PORT)).await?;
-            crate::proxy::run(listener, TurmoilConnector, config, sink).await;
+            crate::proxy::run(listener, TurmoilConnector, config, control, sink).await;
             Ok(())
         }
     });
@@ -105,7 +117,10 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
             }
         });
     }
-    sim
+    World {
+        sim,
+        proxy: proxy_control,
+    }
 }
 
 /// The workload of one simulated user: a message every `every`, starting one period after
