@@ -1,0 +1,57 @@
+//! Each checker catches a deliberately broken behaviour: the broken variant runs, and the
+//! events are judged against the scenario as it was meant to be.
+
+use std::time::Duration;
+
+use wsim::scenario::duration::{Dur, OptDur};
+
+use crate::support::scenario;
+
+fn failed_checks(intended: &wsim::scenario::ScenarioFile, broken: &wsim::scenario::ScenarioFile, seed: u64) -> Vec<&'static str> {
+    let sim = wsim::sim::simulate(broken, seed);
+    assert!(sim.error.is_none(), "{:?}", sim.error);
+    let (outcomes, _) = wsim::sim::check(intended, sim.events);
+    outcomes.iter().filter(|c| !c.passed).map(|c| c.name).collect()
+}
+
+/// A client whose pong timeout is switched off never notices a dead link.
+#[test]
+fn detection_catches_a_client_without_ping_timeout() {
+    let intended = scenario("02-partition-60s.toml");
+    let mut broken = intended.clone();
+    broken.client.ping_timeout = OptDur(None);
+    assert!(failed_checks(&intended, &intended, 1).is_empty());
+    assert!(failed_checks(&intended, &broken, 1).contains(&"detection"));
+}
+
+/// A state loss kills idle links too: a client with no keepalive never finds out.
+#[test]
+fn detection_catches_missing_keepalive_on_idle_links() {
+    let intended = scenario("04-state-loss.toml");
+    let mut broken = intended.clone();
+    broken.client.ping_interval = OptDur(None);
+    broken.server.ping_interval = OptDur(None);
+    assert_eq!(failed_checks(&intended, &broken, 1), ["detection"]);
+}
+
+/// A client that waits an hour before reconnecting is not live.
+#[test]
+fn liveness_catches_a_client_that_does_not_come_back() {
+    let intended = scenario("02-partition-60s.toml");
+    let mut broken = intended.clone();
+    broken.client.backoff.initial = Dur(Duration::from_secs(3600));
+    broken.client.backoff.max = Dur(Duration::from_secs(3600));
+    let failed = failed_checks(&intended, &broken, 1);
+    assert_eq!(failed, ["liveness"]);
+}
+
+/// A ping timeout shorter than a round trip drops healthy links.
+#[test]
+fn no_spurious_disconnect_catches_a_hair_trigger_timeout() {
+    let intended = scenario("03-latency-spike.toml");
+    let mut broken = intended.clone();
+    broken.client.ping_interval = OptDur(Some(Duration::from_secs(5)));
+    broken.client.ping_timeout = OptDur(Some(Duration::from_millis(20)));
+    let failed = failed_checks(&intended, &broken, 1);
+    assert!(failed.contains(&"no_spurious_disconnect"), "{failed:?}");
+}

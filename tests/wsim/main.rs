@@ -1,0 +1,8 @@
+//! wsim's integration tests: one binary, one module per concern.
+
+mod acceptance;
+mod bad_input;
+mod checker_teeth;
+mod determinism;
+mod snapshot;
+mod support;

@@ -1,0 +1,50 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use wsim::event::Event;
+use wsim::scenario::ScenarioFile;
+
+/// The repository's `scenarios/` folder.
+pub fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+/// Every scenario file in `scenarios/`, sorted.
+pub fn all_scenarios() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no scenarios found");
+    files
+}
+
+/// Loads a scenario by file name, e.g. `02-partition-60s.toml`.
+pub fn scenario(name: &str) -> ScenarioFile {
+    wsim::scenario::load(&scenarios_dir().join(name)).expect("scenario loads")
+}
+
+/// A run's JSON Lines output with the (non-deterministic) wall time blanked.
+pub fn jsonl(path: &Path, seed: u64) -> String {
+    let s = wsim::scenario::load(path).expect("scenario loads");
+    let mut outcome = wsim::sim::run(&s, &path.display().to_string(), seed);
+    outcome.verdict.wall_ms = 0;
+    let mut out: String = outcome
+        .timeline
+        .iter()
+        .map(|e| wsim::render::json_line(e) + "\n")
+        .collect();
+    out.push_str(&outcome.verdict.json_line());
+    out
+}
+
+/// Events of `client` named `name`.
+pub fn client_events<'a>(events: &'a [Event], client: &'a str, name: &'a str) -> Vec<&'a Event> {
+    events
+        .iter()
+        .filter(|e| e.kind.client() == Some(client) && e.kind.name() == name)
+        .collect()
+}
