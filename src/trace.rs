@@ -2,6 +2,8 @@
 //! `RUST_LOG=wsim=debug wsim run …` tells the same story and users can attach their own
 //! subscriber.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 
@@ -39,6 +41,7 @@ pub fn init_from_env() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_timer(SimTimer)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

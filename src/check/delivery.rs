@@ -98,3 +98,86 @@ impl Checker for Delivery {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{ctx, ev};
+
+    fn run(events: &[Event]) -> Vec<String> {
+        let mut c = Delivery::new(ctx());
+        for e in events {
+            c.observe(e);
+        }
+        c.finish().into_iter().map(|v| v.detail).collect()
+    }
+
+    fn sent(t: u64, id: &str) -> Event {
+        ev(
+            t,
+            "h",
+            EventKind::MessageSent {
+                client: "a".into(),
+                msg_id: id.into(),
+            },
+        )
+    }
+
+    fn accepted(t: u64, id: &str) -> Event {
+        ev(
+            t,
+            "server",
+            EventKind::MessageAccepted {
+                client: "a".into(),
+                msg_id: id.into(),
+                seq: 1,
+            },
+        )
+    }
+
+    fn received(t: u64, id: &str) -> Event {
+        ev(
+            t,
+            "h",
+            EventKind::MessageReceived {
+                client: "b".into(),
+                msg_id: id.into(),
+                seq: 1,
+                from: "a".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn clean_delivery_passes() {
+        assert!(run(&[sent(1, "a:1"), accepted(2, "a:1"), received(3, "a:1")]).is_empty());
+    }
+
+    #[test]
+    fn catches_loss_duplicate_acceptance_and_double_receipt() {
+        assert_eq!(
+            run(&[sent(1, "a:1")]),
+            ["message a:1 from a was never accepted (lost)"]
+        );
+        assert_eq!(
+            run(&[sent(1, "a:1"), accepted(2, "a:1"), accepted(3, "a:1")]),
+            ["message a:1 accepted twice"]
+        );
+        assert_eq!(
+            run(&[
+                sent(1, "a:1"),
+                accepted(2, "a:1"),
+                received(3, "a:1"),
+                received(4, "a:1")
+            ]),
+            ["b received message a:1 twice"]
+        );
+    }
+
+    #[test]
+    fn messages_in_flight_at_the_end_are_not_judged() {
+        // ctx() ends at 100 s; the settling time is 5 s.
+        assert!(run(&[sent(96_000, "a:9")]).is_empty());
+        assert_eq!(run(&[sent(94_000, "a:9")]).len(), 1);
+    }
+}

@@ -156,3 +156,90 @@ impl Checker for Detection {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{ctx, ev};
+    use crate::event::DisconnectReason;
+
+    fn connected(t: u64) -> Event {
+        ev(
+            t,
+            "h1",
+            EventKind::Connected {
+                client: "a".into(),
+                attempt: 1,
+            },
+        )
+    }
+
+    fn partition(t: u64, ms: u64) -> Event {
+        ev(
+            t,
+            "sim",
+            EventKind::FaultStart {
+                id: 0,
+                fault: FaultDesc::Partition {
+                    a: "h1".into(),
+                    b: "proxy".into(),
+                    duration_ms: ms,
+                },
+            },
+        )
+    }
+
+    fn disconnected(t: u64) -> Event {
+        ev(
+            t,
+            "h1",
+            EventKind::Disconnected {
+                client: "a".into(),
+                reason: DisconnectReason::PingTimeout,
+            },
+        )
+    }
+
+    fn run(events: &[Event]) -> (Vec<Violation>, Vec<Duration>) {
+        let mut c = Detection::new(ctx());
+        for e in events {
+            c.observe(e);
+        }
+        let v = c.finish();
+        (v, c.times().to_vec())
+    }
+
+    #[test]
+    fn detection_at_the_bound_passes_one_ms_later_fails() {
+        // ctx(): 20 s + 20 s keepalive, 10 ms max latency.
+        let (v, times) = run(&[connected(0), partition(1_000, 60_000), disconnected(41_010)]);
+        assert!(v.is_empty());
+        assert_eq!(times, [Duration::from_millis(40_010)]);
+        let (v, _) = run(&[connected(0), partition(1_000, 60_000), disconnected(41_011)]);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].detail.contains("after 40011 ms"), "{}", v[0].detail);
+    }
+
+    #[test]
+    fn undetected_break_fails_and_short_breaks_need_no_detection() {
+        let (v, _) = run(&[connected(0), partition(1_000, 60_000)]);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].detail.contains("did not detect"));
+        let (v, times) = run(&[connected(0), partition(1_000, 5_000)]);
+        assert!(v.is_empty() && times.is_empty());
+    }
+
+    #[test]
+    fn other_hosts_and_disconnected_clients_are_not_affected() {
+        let other = ev(
+            0,
+            "h2",
+            EventKind::Connected {
+                client: "b".into(),
+                attempt: 1,
+            },
+        );
+        let (v, _) = run(&[other, partition(1_000, 60_000)]);
+        assert!(v.is_empty());
+    }
+}

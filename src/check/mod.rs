@@ -225,3 +225,66 @@ pub fn run_checks(
 pub fn ms(d: Duration) -> u128 {
     d.as_millis()
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A context with 20 s + 20 s keepalive, 1-10 ms latency, a 100 s run.
+    pub(crate) fn ctx() -> CheckContext {
+        let keepalive = KeepaliveConfig {
+            interval: Some(Duration::from_secs(20)),
+            timeout: Some(Duration::from_secs(20)),
+        };
+        CheckContext {
+            keepalive,
+            server_heartbeat: keepalive,
+            connect_timeout: Duration::from_secs(5),
+            latency: DurRange {
+                min: Duration::from_millis(1),
+                max: Duration::from_millis(10),
+            },
+            reconnect_within: Duration::from_secs(30),
+            end: Duration::from_secs(100),
+        }
+    }
+
+    pub(crate) fn ev(t_ms: u64, host: &str, kind: EventKind) -> Event {
+        Event {
+            t: Duration::from_millis(t_ms),
+            host: host.into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn violations_are_merged_into_the_timeline_in_time_order() {
+        struct Fails;
+        impl Checker for Fails {
+            fn name(&self) -> &'static str {
+                "fails"
+            }
+            fn observe(&mut self, _: &Event) {}
+            fn finish(&mut self) -> Vec<Violation> {
+                vec![Violation {
+                    t: Duration::from_millis(15),
+                    detail: "x".into(),
+                }]
+            }
+            fn summary(&self) -> String {
+                String::new()
+            }
+        }
+        let events = vec![
+            ev(10, "a", EventKind::ProxyConnOpened { conn: 1 }),
+            ev(20, "a", EventKind::ProxyConnOpened { conn: 2 }),
+        ];
+        let (outcomes, timeline) = run_checks(vec![Box::new(Fails)], events);
+        assert!(!outcomes[0].passed);
+        let names: Vec<&str> = timeline.iter().map(|e| e.kind.name()).collect();
+        assert_eq!(
+            names,
+            ["proxy_conn_opened", "violation", "proxy_conn_opened"]
+        );
+    }
+}

@@ -336,3 +336,236 @@ impl ClientMachine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::derive_rng;
+
+    fn t(ms: u64) -> MonoTime {
+        MonoTime::from_millis(ms)
+    }
+
+    fn machine(config: ClientConfig) -> ClientMachine {
+        ClientMachine::new(
+            config,
+            ClientIdentity {
+                client_id: "c1".into(),
+                username: "Ann".into(),
+                room: "lobby".into(),
+            },
+            derive_rng(1, "test"),
+            t(0),
+            Duration::from_millis(500),
+        )
+    }
+
+    fn events(m: &mut ClientMachine) -> Vec<EventKind> {
+        std::iter::from_fn(|| m.poll_event()).collect()
+    }
+
+    fn actions(m: &mut ClientMachine) -> Vec<Action> {
+        std::iter::from_fn(|| m.poll_action()).collect()
+    }
+
+    fn transmits(m: &mut ClientMachine) -> Vec<Outbound> {
+        std::iter::from_fn(|| m.poll_transmit()).collect()
+    }
+
+    /// A machine connected at `at` (first attempt started at 500 ms).
+    fn connected(config: ClientConfig, at: u64) -> ClientMachine {
+        let mut m = machine(config);
+        m.handle_timeout(t(500));
+        m.handle_connected(t(at));
+        let _ = (events(&mut m), actions(&mut m), transmits(&mut m));
+        m
+    }
+
+    fn disconnect_reason(events: &[EventKind]) -> Option<DisconnectReason> {
+        events.iter().find_map(|e| match e {
+            EventKind::Disconnected { reason, .. } => Some(*reason),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn first_attempt_waits_for_the_start_delay_with_a_seeded_key() {
+        let mut m = machine(ClientConfig::default());
+        assert_eq!(m.poll_timeout(), Some(t(500)));
+        m.handle_timeout(t(499));
+        assert!(actions(&mut m).is_empty());
+        m.handle_timeout(t(500));
+        let a = actions(&mut m);
+        assert!(matches!(&a[..], [Action::Connect { key }] if key.len() == 24));
+        assert_eq!(
+            events(&mut m),
+            [EventKind::Connecting {
+                client: "c1".into(),
+                attempt: 1
+            }]
+        );
+        // The key comes from the seeded RNG: the same seed gives the same key.
+        let mut again = machine(ClientConfig::default());
+        again.handle_timeout(t(500));
+        assert_eq!(actions(&mut again), a);
+    }
+
+    #[test]
+    fn silent_link_is_detected_exactly_at_interval_plus_timeout() {
+        let mut m = connected(ClientConfig::default(), 1_000);
+        assert_eq!(m.poll_timeout(), Some(t(21_000)));
+        m.handle_timeout(t(21_000));
+        assert!(matches!(&transmits(&mut m)[..], [Outbound::Ping(_)]));
+        assert_eq!(m.poll_timeout(), Some(t(41_000)));
+        m.handle_timeout(t(40_999));
+        assert!(events(&mut m).is_empty());
+        m.handle_timeout(t(41_000));
+        let ev = events(&mut m);
+        assert_eq!(disconnect_reason(&ev), Some(DisconnectReason::PingTimeout));
+        assert_eq!(actions(&mut m), [Action::Disconnect]);
+        assert!(!m.is_connected());
+    }
+
+    #[test]
+    fn any_inbound_frame_postpones_detection() {
+        let mut m = connected(ClientConfig::default(), 1_000);
+        m.handle_timeout(t(21_000));
+        m.handle_inbound(
+            t(30_000),
+            Inbound::Text(r#"{"type":"user_joined","username":"B"}"#.into()),
+        );
+        m.handle_timeout(t(41_000));
+        assert!(disconnect_reason(&events(&mut m)).is_none());
+        assert_eq!(m.poll_timeout(), Some(t(50_000)));
+    }
+
+    #[test]
+    fn stale_deadline_from_the_previous_connection_never_fires() {
+        let mut m = connected(ClientConfig::default(), 1_000);
+        m.handle_timeout(t(21_000)); // ping sent: old deadline 41 s
+        m.handle_link_end(t(30_000), LinkEnd::Eof);
+        let ev = events(&mut m);
+        assert_eq!(disconnect_reason(&ev), Some(DisconnectReason::ClosedByPeer));
+        let until = m.poll_timeout().expect("a retry is scheduled");
+        m.handle_timeout(until);
+        m.handle_connected(until + Duration::from_millis(10));
+        let _ = (events(&mut m), actions(&mut m), transmits(&mut m));
+        m.handle_timeout(t(41_000)); // the old connection's deadline
+        assert!(events(&mut m).is_empty());
+        assert!(m.is_connected());
+        assert_eq!(
+            m.poll_timeout(),
+            Some(until + Duration::from_millis(20_010))
+        );
+    }
+
+    #[test]
+    fn hanging_handshake_times_out() {
+        let mut m = machine(ClientConfig::default());
+        m.handle_timeout(t(500));
+        let _ = (events(&mut m), actions(&mut m));
+        assert_eq!(m.poll_timeout(), Some(t(5_500)));
+        m.handle_timeout(t(5_500));
+        assert_eq!(
+            disconnect_reason(&events(&mut m)),
+            Some(DisconnectReason::ConnectTimeout)
+        );
+        assert_eq!(actions(&mut m), [Action::Disconnect]);
+    }
+
+    #[test]
+    fn offline_messages_are_sent_in_order_after_connecting() {
+        let mut m = machine(ClientConfig::default());
+        let a = m.send(t(0), "one".into());
+        let b = m.send(t(1), "two".into());
+        assert_ne!(a, b);
+        assert_eq!(m.pending(), 2);
+        assert!(transmits(&mut m).is_empty());
+        m.handle_timeout(t(500));
+        m.handle_connected(t(600));
+        assert_eq!(m.pending(), 0);
+        let texts: Vec<String> = transmits(&mut m)
+            .into_iter()
+            .map(|o| match o {
+                Outbound::Text(s) => s,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert!(texts[0].contains("\"one\"") && texts[0].contains(&a));
+        assert!(texts[1].contains("\"two\"") && texts[1].contains(&b));
+        let sent: Vec<String> = events(&mut m)
+            .into_iter()
+            .filter_map(|e| match e {
+                EventKind::MessageSent { msg_id, .. } => Some(msg_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, [a, b]);
+    }
+
+    #[test]
+    fn backoff_grows_while_failing_and_resets_after_a_healthy_link() {
+        let mut m = machine(ClientConfig::default());
+        let mut now = t(500);
+        let mut delays = Vec::new();
+        for _ in 0..6 {
+            m.handle_timeout(now);
+            m.handle_connect_failed(now);
+            for e in events(&mut m) {
+                if let EventKind::ReconnectScheduled {
+                    attempt, delay_ms, ..
+                } = e
+                {
+                    delays.push((attempt, delay_ms));
+                }
+            }
+            now = m.poll_timeout().expect("retry");
+        }
+        let attempts: Vec<u32> = delays.iter().map(|d| d.0).collect();
+        assert_eq!(attempts, [2, 3, 4, 5, 6, 7]);
+        for (i, (_, delay)) in delays.iter().enumerate() {
+            let ceiling = 1000u64 << i;
+            assert!(*delay <= ceiling, "retry {i}: {delay} > {ceiling}");
+        }
+        // Connected for longer than min_uptime, then dropped: back to the first retry.
+        m.handle_timeout(now);
+        m.handle_connected(now);
+        m.handle_link_end(now + Duration::from_secs(11), LinkEnd::Error);
+        let ev = events(&mut m);
+        assert!(
+            ev.iter().any(|e| matches!(
+                e,
+                EventKind::ReconnectScheduled { attempt: 1, delay_ms, .. } if *delay_ms <= 1000
+            )),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn close_frame_and_app_ping() {
+        let mut m = connected(ClientConfig::default(), 1_000);
+        m.handle_inbound(t(2_000), Inbound::Text(r#"{"type":"ping"}"#.into()));
+        assert_eq!(
+            transmits(&mut m),
+            [Outbound::Text(r#"{"type":"pong"}"#.into())]
+        );
+        m.handle_inbound(t(3_000), Inbound::Close(Some(1001)));
+        assert_eq!(
+            disconnect_reason(&events(&mut m)),
+            Some(DisconnectReason::ClosedByPeer)
+        );
+    }
+
+    #[test]
+    fn closing_stops_everything() {
+        let mut m = connected(ClientConfig::default(), 1_000);
+        m.close(t(2_000));
+        assert!(m.is_closed());
+        assert_eq!(actions(&mut m), [Action::Disconnect]);
+        assert_eq!(
+            disconnect_reason(&events(&mut m)),
+            Some(DisconnectReason::ClientClosed)
+        );
+        assert_eq!(m.poll_timeout(), None);
+    }
+}

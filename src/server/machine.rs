@@ -338,3 +338,181 @@ impl ServerMachine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ms: u64) -> MonoTime {
+        MonoTime::from_millis(ms)
+    }
+
+    fn join(id: &str) -> JoinRequest {
+        JoinRequest {
+            client_id: id.into(),
+            username: format!("user-{id}"),
+            room: "lobby".into(),
+        }
+    }
+
+    fn drain(m: &mut ServerMachine) -> (Vec<(ConnId, Outbound)>, Vec<ConnId>, Vec<EventKind>) {
+        (
+            std::iter::from_fn(|| m.poll_transmit()).collect(),
+            std::iter::from_fn(|| m.poll_drop()).collect(),
+            std::iter::from_fn(|| m.poll_event()).collect(),
+        )
+    }
+
+    fn two_members() -> ServerMachine {
+        let mut m = ServerMachine::new(ServerConfig::default());
+        m.handle_open(t(0), 1, join("a"));
+        m.handle_open(t(0), 2, join("b"));
+        let _ = drain(&mut m);
+        m
+    }
+
+    fn text(o: &Outbound) -> &str {
+        match o {
+            Outbound::Text(s) => s,
+            other => panic!("not text: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn join_welcomes_and_tells_the_room() {
+        let mut m = ServerMachine::new(ServerConfig::default());
+        m.handle_open(t(0), 1, join("a"));
+        m.handle_open(t(0), 2, join("b"));
+        let (tx, drops, events) = drain(&mut m);
+        assert!(drops.is_empty());
+        assert!(text(&tx[0].1).contains("\"welcome\""));
+        assert!(tx
+            .iter()
+            .any(|(c, o)| *c == 1 && text(o) == r#"{"type":"user_joined","username":"user-b"}"#));
+        assert!(events.contains(&EventKind::SessionOpened {
+            client: "b".into(),
+            room: "lobby".into(),
+            conn: 2
+        }));
+    }
+
+    #[test]
+    fn chat_is_numbered_acked_and_broadcast_to_others() {
+        let mut m = two_members();
+        m.handle_inbound(
+            t(10),
+            1,
+            Inbound::Text(r#"{"type":"chat_message","text":"hi","id":"a:1"}"#.into()),
+        );
+        let (tx, _, events) = drain(&mut m);
+        assert_eq!(
+            tx,
+            [
+                (1, Outbound::Text(r#"{"type":"ack","id":"a:1","seq":1}"#.into())),
+                (
+                    2,
+                    Outbound::Text(
+                        r#"{"type":"chat_message","id":"a:1","from":"a","username":"user-a","text":"hi","seq":1}"#
+                            .into()
+                    )
+                ),
+            ]
+        );
+        assert_eq!(
+            events,
+            [EventKind::MessageAccepted {
+                client: "a".into(),
+                msg_id: "a:1".into(),
+                seq: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn bad_input_closes_only_that_connection_with_the_right_code() {
+        for (frame, code) in [
+            (
+                Inbound::Text("{not json".into()),
+                frame::CLOSE_INVALID_PAYLOAD,
+            ),
+            (Inbound::Binary, frame::CLOSE_UNSUPPORTED_DATA),
+        ] {
+            let mut m = two_members();
+            m.handle_inbound(t(10), 1, frame);
+            let (tx, drops, _) = drain(&mut m);
+            assert!(
+                matches!(&tx[0], (1, Outbound::Close { code: c, .. }) if *c == code),
+                "{tx:?}"
+            );
+            assert_eq!(drops, [1]);
+            assert_eq!(m.connections(), 1);
+            // The other member keeps being served.
+            m.handle_inbound(t(20), 2, Inbound::Text(r#"{"type":"ping"}"#.into()));
+            let (tx, _, _) = drain(&mut m);
+            assert_eq!(tx, [(2, Outbound::Text(r#"{"type":"pong"}"#.into()))]);
+        }
+        let mut m = two_members();
+        m.handle_end(t(10), 2, ConnEnd::TooBig);
+        let (tx, drops, _) = drain(&mut m);
+        assert!(matches!(
+            &tx[0],
+            (
+                2,
+                Outbound::Close {
+                    code: frame::CLOSE_TOO_BIG,
+                    ..
+                }
+            )
+        ));
+        assert_eq!(drops, [2]);
+    }
+
+    #[test]
+    fn unknown_message_type_is_answered_and_the_connection_kept() {
+        let mut m = two_members();
+        m.handle_inbound(t(10), 1, Inbound::Text(r#"{"type":"dance"}"#.into()));
+        let (tx, drops, _) = drain(&mut m);
+        assert!(drops.is_empty());
+        assert!(text(&tx[0].1).starts_with(r#"{"type":"error""#));
+        assert_eq!(m.connections(), 2);
+    }
+
+    #[test]
+    fn heartbeat_pings_then_drops_a_silent_connection() {
+        let mut m = two_members();
+        m.handle_inbound(t(5_000), 2, Inbound::Pong);
+        assert_eq!(m.poll_timeout(), Some(t(20_000)));
+        m.handle_timeout(t(20_000));
+        let (tx, _, _) = drain(&mut m);
+        assert_eq!(tx, [(1, Outbound::Ping(Vec::new()))]);
+        m.handle_timeout(t(39_999));
+        assert!(drain(&mut m).1.is_empty());
+        m.handle_timeout(t(40_000));
+        let (_, drops, events) = drain(&mut m);
+        assert_eq!(drops, [1]);
+        assert!(events.contains(&EventKind::HeartbeatTimeout { client: "a".into() }));
+        assert!(events.contains(&EventKind::SessionClosed {
+            client: "a".into(),
+            reason: "heartbeat_timeout".into()
+        }));
+    }
+
+    #[test]
+    fn a_newer_connection_takes_over() {
+        let mut m = two_members();
+        m.handle_open(t(10), 3, join("a"));
+        let (tx, drops, _) = drain(&mut m);
+        assert!(matches!(
+            &tx[0],
+            (
+                1,
+                Outbound::Close {
+                    code: frame::CLOSE_REPLACED,
+                    ..
+                }
+            )
+        ));
+        assert_eq!(drops, [1]);
+        assert_eq!(m.connections(), 2);
+    }
+}

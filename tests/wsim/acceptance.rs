@@ -15,13 +15,20 @@ fn sixty_second_partition_is_detected_within_the_bound_and_healed() {
     let bound = Duration::from_secs(40) + s.network.latency.max;
     for seed in [1, 2, 3] {
         let outcome = wsim::sim::run(&s, "02-partition-60s.toml", seed);
-        assert!(outcome.verdict.passed, "seed {seed}: {:?}", outcome.verdict.checks);
+        assert!(
+            outcome.verdict.passed,
+            "seed {seed}: {:?}",
+            outcome.verdict.checks
+        );
         let events = &outcome.timeline;
         let (start, end) = {
             let start = events
                 .iter()
                 .find_map(|e| match &e.kind {
-                    EventKind::FaultStart { fault: FaultDesc::Partition { duration_ms, .. }, .. } => {
+                    EventKind::FaultStart {
+                        fault: FaultDesc::Partition { duration_ms, .. },
+                        ..
+                    } => {
                         assert_eq!(*duration_ms, 60_000);
                         Some(e.t)
                     }
@@ -45,9 +52,15 @@ fn sixty_second_partition_is_detected_within_the_bound_and_healed() {
                 "seed {seed}: {client} detected after {:?}",
                 first.t - start
             );
-            assert!(first.t < end, "{client} detected only after the partition healed");
+            assert!(
+                first.t < end,
+                "{client} detected only after the partition healed"
+            );
             let back = client_events(events, &client, "connected");
-            assert!(back.iter().any(|e| e.t >= end), "{client} never reconnected");
+            assert!(
+                back.iter().any(|e| e.t >= end),
+                "{client} never reconnected"
+            );
         }
         for i in 0..5 {
             let client = format!("desk-{i}");
@@ -65,7 +78,11 @@ fn five_second_partition_goes_unnoticed_and_loses_nothing() {
     let s = scenario("01-blip-5s.toml");
     for seed in [1, 2, 3] {
         let outcome = wsim::sim::run(&s, "01-blip-5s.toml", seed);
-        assert!(outcome.verdict.passed, "seed {seed}: {:?}", outcome.verdict.checks);
+        assert!(
+            outcome.verdict.passed,
+            "seed {seed}: {:?}",
+            outcome.verdict.checks
+        );
         let events = &outcome.timeline;
         assert!(events.iter().any(|e| e.kind.name() == "fault_start"));
         assert!(
@@ -85,7 +102,10 @@ fn five_second_partition_goes_unnoticed_and_loses_nothing() {
                 .iter()
                 .filter(|e| matches!(&e.kind, EventKind::MessageAccepted { msg_id, .. } if msg_id == id))
                 .count();
-            assert_eq!(accepted, 1, "seed {seed}: message {id} accepted {accepted} times");
+            assert_eq!(
+                accepted, 1,
+                "seed {seed}: message {id} accepted {accepted} times"
+            );
         }
     }
 }

@@ -7,11 +7,19 @@ use wsim::scenario::duration::{Dur, OptDur};
 
 use crate::support::scenario;
 
-fn failed_checks(intended: &wsim::scenario::ScenarioFile, broken: &wsim::scenario::ScenarioFile, seed: u64) -> Vec<&'static str> {
+fn failed_checks(
+    intended: &wsim::scenario::ScenarioFile,
+    broken: &wsim::scenario::ScenarioFile,
+    seed: u64,
+) -> Vec<&'static str> {
     let sim = wsim::sim::simulate(broken, seed);
     assert!(sim.error.is_none(), "{:?}", sim.error);
     let (outcomes, _) = wsim::sim::check(intended, sim.events);
-    outcomes.iter().filter(|c| !c.passed).map(|c| c.name).collect()
+    outcomes
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name)
+        .collect()
 }
 
 /// A client whose pong timeout is switched off never notices a dead link.

@@ -9,12 +9,30 @@ use crate::support::{all_scenarios, jsonl, scenarios_dir};
 fn every_scenario_replays_byte_for_byte_and_seeds_differ() {
     for path in all_scenarios() {
         let first = jsonl(&path, 1);
-        assert_eq!(first, jsonl(&path, 1), "{} seed 1 replayed differently", path.display());
+        assert_eq!(
+            first,
+            jsonl(&path, 1),
+            "{} seed 1 replayed differently",
+            path.display()
+        );
         let other = jsonl(&path, 2);
-        assert_eq!(other, jsonl(&path, 2), "{} seed 2 replayed differently", path.display());
-        assert_ne!(first, other, "{}: seeds 1 and 2 gave the same timeline", path.display());
+        assert_eq!(
+            other,
+            jsonl(&path, 2),
+            "{} seed 2 replayed differently",
+            path.display()
+        );
+        assert_ne!(
+            first,
+            other,
+            "{}: seeds 1 and 2 gave the same timeline",
+            path.display()
+        );
         let last = first.lines().last().expect("output");
-        assert!(last.starts_with(r#"{"event":"verdict""#), "last line is not the verdict: {last}");
+        assert!(
+            last.starts_with(r#"{"event":"verdict""#),
+            "last line is not the verdict: {last}"
+        );
     }
 }
 
@@ -24,7 +42,14 @@ fn wsim_run_is_identical_across_processes() {
     let path = scenarios_dir().join("05-random-partitions.toml");
     let run = || {
         let out = Command::new(env!("CARGO_BIN_EXE_wsim"))
-            .args(["run", path.to_str().expect("utf-8 path"), "--seed", "7", "--format", "jsonl"])
+            .args([
+                "run",
+                path.to_str().expect("utf-8 path"),
+                "--seed",
+                "7",
+                "--format",
+                "jsonl",
+            ])
             .output()
             .expect("wsim runs");
         let text = String::from_utf8(out.stdout).expect("utf-8 output");
