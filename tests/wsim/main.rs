@@ -4,5 +4,6 @@ mod acceptance;
 mod bad_input;
 mod checker_teeth;
 mod determinism;
+mod loopback;
 mod snapshot;
 mod support;
