@@ -12,7 +12,6 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::clock::HostClock;
-use crate::frame::Inbound;
 use crate::net::{Listener, Stream};
 use crate::server::join::JoinRequest;
 use crate::server::machine::{ConnEnd, ConnId, ServerMachine};
@@ -139,13 +138,15 @@ async fn connection<S: Stream>(
     }
     loop {
         let input = link.next().await;
-        let last = !matches!(
-            input,
-            LinkInput::Frame(Inbound::Text(_) | Inbound::Binary | Inbound::Ping | Inbound::Pong)
-        );
-        if inbox.send(ConnMsg::Input(id, input)).is_err() || last {
-            // Keep the link (and its writer) alive until the main loop drops this task, so a
-            // close frame it queues still goes out.
+        let ended = matches!(input, LinkInput::Eof | LinkInput::Error);
+        let too_big = input == LinkInput::TooBig;
+        if inbox.send(ConnMsg::Input(id, input)).is_err() || ended {
+            // Dropping the link closes the TCP connection at once.
+            return;
+        }
+        if too_big {
+            // Nothing more can be read; keep the writer alive until the main loop drops this
+            // task, so the 1009 close frame it queues still goes out.
             std::future::pending::<()>().await;
         }
     }
