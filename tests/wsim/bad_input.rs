@@ -1,22 +1,22 @@
 //! A broken scenario file exits 2 with file, line, column and field in the message.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
-fn run_file(text: &str) -> (i32, String) {
+/// Writes `text` to a scenario file of its own and runs `wsim run` on it.
+fn run_file(text: &str) -> (std::path::PathBuf, Output) {
     let dir = std::env::temp_dir().join(format!("wsim-bad-input-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(format!("case-{:x}.toml", fnv(text)));
     std::fs::write(&path, text).expect("write scenario");
-    let out = Command::new(env!("CARGO_BIN_EXE_wsim"))
-        .args(["run", path.to_str().expect("utf-8")])
+    (path.clone(), wsim(&[path.to_str().expect("utf-8")]))
+}
+
+fn wsim(scenario: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wsim"))
+        .arg("run")
+        .args(scenario)
         .output()
-        .expect("wsim runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        stderr.contains(path.to_str().expect("utf-8")),
-        "the message does not name the file: {stderr}"
-    );
-    (out.status.code().expect("exit code"), stderr)
+        .expect("wsim runs")
 }
 
 fn fnv(s: &str) -> u64 {
@@ -41,14 +41,7 @@ duration = "5s"
 
 #[test]
 fn the_good_file_runs() {
-    let dir = std::env::temp_dir().join(format!("wsim-good-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("good.toml");
-    std::fs::write(&path, GOOD).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_wsim"))
-        .args(["run", path.to_str().expect("utf-8")])
-        .output()
-        .expect("wsim runs");
+    let (_, out) = run_file(GOOD);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -97,8 +90,13 @@ fn broken_files_exit_2_naming_line_column_and_field() {
         ),
     ];
     for (text, location, field) in cases {
-        let (code, stderr) = run_file(&text);
-        assert_eq!(code, 2, "{stderr}");
+        let (path, out) = run_file(&text);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(path.to_str().expect("utf-8")),
+            "no file name in: {stderr}"
+        );
         assert!(
             stderr.contains(location),
             "expected {location} in: {stderr}"
@@ -112,10 +110,7 @@ fn broken_files_exit_2_naming_line_column_and_field() {
 
 #[test]
 fn missing_file_exits_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsim"))
-        .args(["run", "no/such/scenario.toml"])
-        .output()
-        .expect("wsim runs");
+    let out = wsim(&["no/such/scenario.toml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/scenario.toml"));
 }
