@@ -208,6 +208,38 @@ pub enum EventKind {
         /// The message id, unique per client.
         msg_id: String,
     },
+    /// A client queued a message while offline.
+    MessageBuffered {
+        /// The client.
+        client: String,
+        /// The message id.
+        msg_id: String,
+        /// Messages waiting for an acknowledgement, this one included.
+        pending: usize,
+    },
+    /// The server acknowledged a client's message; it left the client's pending buffer.
+    MessageAcked {
+        /// The client.
+        client: String,
+        /// The message id.
+        msg_id: String,
+    },
+    /// A client reconnected and the server told it whether its session was recovered.
+    Resumed {
+        /// The client.
+        client: String,
+        /// False when the session or part of its history was lost (resync needed).
+        recovered: bool,
+        /// How many missed messages the server replays.
+        replayed: u64,
+    },
+    /// A client stopped retrying.
+    GaveUp {
+        /// The client.
+        client: String,
+        /// The reason of the last failure.
+        reason: DisconnectReason,
+    },
     /// A client received a chat message broadcast by the server.
     MessageReceived {
         /// The receiving client.
@@ -313,6 +345,10 @@ impl EventKind {
             EventKind::Disconnected { .. } => "disconnected",
             EventKind::ReconnectScheduled { .. } => "reconnect_scheduled",
             EventKind::MessageSent { .. } => "message_sent",
+            EventKind::MessageBuffered { .. } => "message_buffered",
+            EventKind::MessageAcked { .. } => "message_acked",
+            EventKind::Resumed { .. } => "resumed",
+            EventKind::GaveUp { .. } => "gave_up",
             EventKind::MessageReceived { .. } => "message_received",
             EventKind::SessionOpened { .. } => "session_opened",
             EventKind::SessionClosed { .. } => "session_closed",
@@ -338,6 +374,10 @@ impl EventKind {
             | EventKind::ReconnectScheduled { client, .. }
             | EventKind::MessageSent { client, .. }
             | EventKind::MessageReceived { client, .. }
+            | EventKind::MessageBuffered { client, .. }
+            | EventKind::MessageAcked { client, .. }
+            | EventKind::Resumed { client, .. }
+            | EventKind::GaveUp { client, .. }
             | EventKind::SessionOpened { client, .. }
             | EventKind::SessionClosed { client, .. }
             | EventKind::UserJoined { client, .. }

@@ -3,6 +3,8 @@
 
 /// Close code: normal closure.
 pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code: the endpoint is going away (a client dropping a link it found dead).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: the endpoint received a data type it cannot accept (a binary frame).
 pub const CLOSE_UNSUPPORTED_DATA: u16 = 1003;
 /// Close code: the payload is not valid for its type (malformed JSON).

@@ -40,6 +40,19 @@ pub enum ServerMessage {
         username: String,
         /// The room.
         room: String,
+        /// Secret to present (`resume=`) when reconnecting to this session.
+        #[serde(default)]
+        resume_secret: String,
+        /// True when the connection resumed an existing session and every missed message will
+        /// be replayed; false for a new session or when history was lost (resync needed).
+        #[serde(default)]
+        recovered: bool,
+        /// How many missed messages follow as `chat_message` frames.
+        #[serde(default)]
+        replayed: u64,
+        /// The room's latest sequence number when the session was (re)opened.
+        #[serde(default)]
+        last_seq: u64,
     },
     /// The server accepted the client's message `id` as room sequence number `seq`.
     Ack {
@@ -66,7 +79,17 @@ pub enum ServerMessage {
         /// The user name.
         username: String,
     },
-    /// A user left the room.
+    /// A user's connection dropped; their session waits for them (grace period).
+    UserAway {
+        /// The user name.
+        username: String,
+    },
+    /// A user who was away resumed their session.
+    UserReconnected {
+        /// The user name.
+        username: String,
+    },
+    /// A user left the room (or their grace period expired).
     UserLeft {
         /// The user name.
         username: String,

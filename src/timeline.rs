@@ -32,9 +32,11 @@ impl Recorder {
         })
     }
 
-    /// A recorder that passes each event to `f` as it happens and keeps nothing.
+    /// A recorder that passes each event to `f` as it happens and keeps nothing; outside a
+    /// simulation its events are stamped with real time since this call.
     #[must_use]
     pub fn live(f: impl Fn(&Event) + 'static) -> Rc<Recorder> {
+        clock::start_real_clock();
         Rc::new(Recorder {
             target: Target::Live(Box::new(f)),
         })

@@ -100,6 +100,13 @@ impl<S: Stream> WsLink<S> {
     }
 }
 
+impl<S: Stream> WsLink<S> {
+    /// Reads and discards until the peer ends the connection (after a close frame was sent).
+    pub async fn until_closed(&mut self) {
+        while let LinkInput::Frame(_) = self.next().await {}
+    }
+}
+
 impl<S: Stream> Drop for WsLink<S> {
     fn drop(&mut self) {
         self.write_task.abort();

@@ -8,7 +8,7 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::cli::{Format, EXIT_BAD_INPUT, EXIT_PASS};
 use crate::client::handshake::WsUrl;
-use crate::client::{ClientConfig, ClientDriver, ClientIdentity, ClientMachine};
+use crate::client::{Client, ClientConfig, ClientEvent, ClientIdentity, ClientMachine};
 use crate::clock::{self, MonoTime};
 use crate::net::TokioConnector;
 use crate::proxy::ProxyConfig;
@@ -18,7 +18,6 @@ use crate::timeline::Recorder;
 
 /// A recorder that prints each event as it happens.
 fn printer(format: Format) -> Rc<Recorder> {
-    clock::start_real_clock();
     Recorder::live(move |event| match format {
         Format::Text => println!("{}", render::text_line(event)),
         Format::Jsonl => println!("{}", render::json_line(event)),
@@ -106,16 +105,37 @@ pub(crate) fn client(
             std::time::Duration::ZERO,
         );
         let sink = printer(format).sink("client");
-        let (driver, handle) = ClientDriver::new(machine, TokioConnector, url, sink);
-        let running = tokio::task::spawn_local(driver.run());
+        let mut client = Client::spawn(machine, TokioConnector, url, Some(sink), true);
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if !line.trim().is_empty() {
-                handle.send(line);
+        let mut stdin_open = true;
+        let mut closing = false;
+        loop {
+            if closing && client.pending() == 0 {
+                client.close();
+            }
+            tokio::select! {
+                biased;
+                event = client.next_event() => match event {
+                    Some(ClientEvent::Message { username, text, .. }) => println!("<{username}> {text}"),
+                    Some(ClientEvent::Presence { kind, username }) => println!("* {username}: {kind:?}"),
+                    Some(ClientEvent::GaveUp { .. }) | None => break,
+                    Some(_) => {}
+                },
+                line = lines.next_line(), if stdin_open => match line {
+                    Ok(Some(line)) if !line.trim().is_empty() => {
+                        if let Err(e) = client.send(line) {
+                            eprintln!("not sent: {e}");
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    // End of input: close once every message is acknowledged.
+                    Ok(None) | Err(_) => {
+                        stdin_open = false;
+                        closing = true;
+                    }
+                },
             }
         }
-        handle.close();
-        let _ = running.await;
         ExitCode::from(EXIT_PASS)
     })
 }

@@ -1,151 +1,212 @@
-//! The thin tokio driver of a [`ClientMachine`]: turns its actions into connection attempts over
-//! any [`Connector`], feeds it frames and timeouts, writes its frames, and records its events.
+//! The thin tokio driver of a [`ClientMachine`] and the application's handle on it,
+//! [`Client`]: the driver turns the machine's actions into connection attempts over any
+//! [`Connector`], feeds it frames and timeouts, writes its frames, records its events in the
+//! timeline and passes them to the application.
 
+use std::cell::RefCell;
 use std::io;
+use std::rc::Rc;
+use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::client::event::ClientEvent;
 use crate::client::handshake::{self, WsUrl};
-use crate::client::machine::{Action, ClientMachine, LinkEnd, MessageId};
+use crate::client::machine::{Action, ClientMachine, LinkEnd, MessageId, ResumeToken, SendError};
 use crate::clock::HostClock;
+use crate::frame::Outbound;
 use crate::net::{Connector, LocalBoxFuture};
 use crate::timeline::EventSink;
 use crate::wslink::{LinkInput, WsLink};
 
-/// What the application asks of a running client.
-#[derive(Debug)]
-enum Command {
-    Send(String),
-    Close,
+/// State shared by the driver and the application's handle (same thread, never across an
+/// `.await`).
+struct Shared {
+    machine: RefCell<ClientMachine>,
+    wake: Notify,
+    clock: HostClock,
 }
 
-/// The application's handle on a running client. Dropping every handle closes the client.
-#[derive(Debug, Clone)]
-pub struct ClientHandle {
-    commands: mpsc::UnboundedSender<Command>,
+/// The application's handle on a running client. Dropping it closes the client.
+pub struct Client {
+    shared: Rc<Shared>,
+    events: Option<mpsc::UnboundedReceiver<ClientEvent>>,
 }
 
-impl ClientHandle {
-    /// Sends `text` (queued while offline). Never blocks.
-    pub fn send(&self, text: impl Into<String>) {
-        let _ = self.commands.send(Command::Send(text.into()));
+impl Client {
+    /// Starts `machine` on the current `LocalSet`, connecting to `url` through `connector`.
+    /// Events go to `sink` (the timeline) if given, and to [`Client::next_event`] if `app_events`.
+    pub fn spawn<C: Connector>(
+        machine: ClientMachine,
+        connector: C,
+        url: WsUrl,
+        sink: Option<EventSink>,
+        app_events: bool,
+    ) -> Client {
+        let shared = Rc::new(Shared {
+            machine: RefCell::new(machine),
+            wake: Notify::new(),
+            clock: HostClock::start(),
+        });
+        let (tx, rx) = if app_events {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let driver = Driver {
+            shared: Rc::clone(&shared),
+            connector,
+            url,
+            sink,
+            app: tx,
+        };
+        tokio::task::spawn_local(driver.run());
+        Client { shared, events: rx }
     }
 
-    /// Closes the client: the link is dropped and no reconnect follows.
+    /// Sends `text`: written at once when connected, buffered otherwise; it stays pending until
+    /// the server acknowledges it. Never blocks.
+    pub fn send(&self, text: impl Into<String>) -> Result<MessageId, SendError> {
+        let now = self.shared.clock.now();
+        let id = self.shared.machine.borrow_mut().send(now, text.into())?;
+        self.shared.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Messages waiting for an acknowledgement.
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.shared.machine.borrow().pending()
+    }
+
+    /// Whether the link is up.
+    #[must_use]
+    pub fn is_connected(&self) -> bool {
+        self.shared.machine.borrow().is_connected()
+    }
+
+    /// The next event, or `None` once the client is closed and every event was read (or
+    /// the client was started without application events).
+    pub async fn next_event(&mut self) -> Option<ClientEvent> {
+        self.events.as_mut()?.recv().await
+    }
+
+    /// Closes the client: the link is closed and no reconnect follows.
     pub fn close(&self) {
-        let _ = self.commands.send(Command::Close);
+        let now = self.shared.clock.now();
+        self.shared.machine.borrow_mut().close(now);
+        self.shared.wake.notify_one();
     }
 }
 
-/// A client ready to run: call [`ClientDriver::run`] inside a `LocalSet`.
-pub struct ClientDriver<C: Connector> {
-    machine: ClientMachine,
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+struct Driver<C: Connector> {
+    shared: Rc<Shared>,
     connector: C,
     url: WsUrl,
-    sink: EventSink,
-    commands: mpsc::UnboundedReceiver<Command>,
+    sink: Option<EventSink>,
+    app: Option<mpsc::UnboundedSender<ClientEvent>>,
 }
 
 type Handshake<S> = LocalBoxFuture<io::Result<WebSocketStream<S>>>;
 
-impl<C: Connector> ClientDriver<C> {
-    /// Prepares a driver and the application's handle to it.
-    pub fn new(
-        machine: ClientMachine,
-        connector: C,
-        url: WsUrl,
-        sink: EventSink,
-    ) -> (Self, ClientHandle) {
-        let (tx, commands) = mpsc::unbounded_channel();
-        (
-            ClientDriver {
-                machine,
-                connector,
-                url,
-                sink,
-                commands,
-            },
-            ClientHandle { commands: tx },
-        )
-    }
-
-    /// Runs until the client is closed.
-    pub async fn run(mut self) {
-        let clock = HostClock::start();
+impl<C: Connector> Driver<C> {
+    async fn run(self) {
+        let clock = self.shared.clock;
         let mut link: Option<WsLink<C::Stream>> = None;
         let mut attempt: Option<Handshake<C::Stream>> = None;
-        let mut commands_open = true;
         loop {
             self.drain(&mut link, &mut attempt);
-            if self.machine.is_closed() {
+            let (finished, deadline) = {
+                let m = self.shared.machine.borrow();
+                (m.is_finished(), m.poll_timeout())
+            };
+            if finished {
                 return;
             }
-            let deadline = self.machine.poll_timeout();
             tokio::select! {
                 biased;
                 result = async { attempt.as_mut().expect("guarded").await }, if attempt.is_some() => {
                     attempt = None;
+                    let mut m = self.shared.machine.borrow_mut();
                     match result {
                         Ok(ws) => {
                             link = Some(WsLink::new(ws));
-                            self.machine.handle_connected(clock.now());
+                            m.handle_connected(clock.now());
                         }
-                        Err(_) => self.machine.handle_connect_failed(clock.now()),
+                        Err(_) => m.handle_connect_failed(clock.now()),
                     }
                 }
                 input = async { link.as_mut().expect("guarded").next().await }, if link.is_some() => {
                     let now = clock.now();
+                    let mut m = self.shared.machine.borrow_mut();
                     match input {
-                        LinkInput::Frame(frame) => self.machine.handle_inbound(now, frame),
-                        LinkInput::Eof => self.machine.handle_link_end(now, LinkEnd::Eof),
-                        LinkInput::Error | LinkInput::TooBig => {
-                            self.machine.handle_link_end(now, LinkEnd::Error);
-                        }
+                        LinkInput::Frame(frame) => m.handle_inbound(now, frame),
+                        LinkInput::Eof => m.handle_link_end(now, LinkEnd::Eof),
+                        LinkInput::Error | LinkInput::TooBig => m.handle_link_end(now, LinkEnd::Error),
                     }
                 }
-                command = self.commands.recv(), if commands_open => match command {
-                    Some(Command::Send(text)) => {
-                        let _: MessageId = self.machine.send(clock.now(), text);
-                    }
-                    Some(Command::Close) => self.machine.close(clock.now()),
-                    None => commands_open = false,
-                },
-                () = clock.sleep_until(deadline) => self.machine.handle_timeout(clock.now()),
+                () = self.shared.wake.notified() => {}
+                () = clock.sleep_until(deadline) => {
+                    self.shared.machine.borrow_mut().handle_timeout(clock.now());
+                }
             }
         }
     }
 
-    /// Carries out everything the machine asked for and records its events.
+    /// Carries out everything the machine asked for and passes its events on.
     fn drain(
-        &mut self,
+        &self,
         link: &mut Option<WsLink<C::Stream>>,
         attempt: &mut Option<Handshake<C::Stream>>,
     ) {
-        while let Some(action) = self.machine.poll_action() {
+        let mut m = self.shared.machine.borrow_mut();
+        while let Some(action) = m.poll_action() {
             match action {
-                Action::Connect { key } => {
-                    *attempt = Some(self.handshake(&key));
+                Action::Connect { key, resume } => {
+                    *attempt = Some(self.handshake(&m, &key, resume.as_ref()));
                 }
-                Action::Disconnect => {
+                Action::Disconnect { close } => {
                     *attempt = None;
-                    *link = None;
+                    if let (Some(old), Some((code, reason))) = (link.take(), close) {
+                        linger(old, code, reason, m.config().close_timeout);
+                    }
                 }
             }
         }
-        while let Some(frame) = self.machine.poll_transmit() {
+        while let Some(frame) = m.poll_transmit() {
             if let Some(link) = link.as_ref() {
                 link.send(frame);
             }
         }
-        while let Some(event) = self.machine.poll_event() {
-            self.sink.emit(event);
+        let client = m.identity().client_id.clone();
+        while let Some(event) = m.poll_event() {
+            if let Some(sink) = &self.sink {
+                if let Some(kind) = event.to_timeline(&client) {
+                    sink.emit(kind);
+                }
+            }
+            if let Some(app) = &self.app {
+                let _ = app.send(event);
+            }
         }
     }
 
-    fn handshake(&self, key: &str) -> Handshake<C::Stream> {
+    fn handshake(
+        &self,
+        m: &ClientMachine,
+        key: &str,
+        resume: Option<&ResumeToken>,
+    ) -> Handshake<C::Stream> {
         let connect = self.connector.connect(&self.url.authority);
-        let request = handshake::request(&self.url, self.machine.identity(), key);
+        let request = handshake::request(&self.url, m.identity(), key, resume);
         Box::pin(async move {
             let request = request.map_err(io::Error::other)?;
             let stream = connect.await?;
@@ -155,4 +216,18 @@ impl<C: Connector> ClientDriver<C> {
             Ok(ws)
         })
     }
+}
+
+/// Sends a close frame on a detached link and keeps it at most `timeout` for the peer's
+/// answer, in the background: nothing waits for a close handshake that may never complete.
+fn linger<S: crate::net::Stream>(
+    mut link: WsLink<S>,
+    code: u16,
+    reason: String,
+    timeout: Duration,
+) {
+    link.send(Outbound::Close { code, reason });
+    tokio::task::spawn_local(async move {
+        let _ = tokio::time::timeout(timeout, link.until_closed()).await;
+    });
 }

@@ -4,6 +4,7 @@
 use tokio_tungstenite::tungstenite::http::{self, Request};
 
 use crate::client::config::ClientIdentity;
+use crate::client::machine::ResumeToken;
 
 /// The parts of a `ws://host:port/path` URL the client needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +50,15 @@ impl WsUrl {
     }
 }
 
-/// The upgrade request for `identity` at `url` with handshake key `key`.
-pub fn request(url: &WsUrl, identity: &ClientIdentity, key: &str) -> http::Result<Request<()>> {
-    let uri = format!(
+/// The upgrade request for `identity` at `url` with handshake key `key`, presenting `resume`
+/// (secret and last seen sequence number) when the client has a session to resume.
+pub fn request(
+    url: &WsUrl,
+    identity: &ClientIdentity,
+    key: &str,
+    resume: Option<&ResumeToken>,
+) -> http::Result<Request<()>> {
+    let mut uri = format!(
         "ws://{}{}?room={}&username={}&client_id={}",
         url.authority,
         url.path,
@@ -59,6 +66,13 @@ pub fn request(url: &WsUrl, identity: &ClientIdentity, key: &str) -> http::Resul
         percent_encode(&identity.username),
         percent_encode(&identity.client_id)
     );
+    if let Some(token) = resume {
+        uri.push_str("&resume=");
+        uri.push_str(&percent_encode(&token.secret));
+        if let Some(seq) = token.last_seq {
+            uri.push_str(&format!("&last_seq={seq}"));
+        }
+    }
     Request::builder()
         .method("GET")
         .uri(uri)
@@ -137,10 +151,19 @@ mod tests {
             room: "general".into(),
         };
         let url = WsUrl::parse("ws://proxy:8080/ws").unwrap();
-        let req = request(&url, &id, "k").unwrap();
+        let req = request(&url, &id, "k", None).unwrap();
         assert_eq!(
             req.uri().to_string(),
             "ws://proxy:8080/ws?room=general&username=Ann%20Lee&client_id=web-1"
         );
+        let token = ResumeToken {
+            secret: "s3cr3t".into(),
+            last_seq: Some(42),
+        };
+        let req = request(&url, &id, "k", Some(&token)).unwrap();
+        assert!(req
+            .uri()
+            .to_string()
+            .ends_with("&resume=s3cr3t&last_seq=42"));
     }
 }

@@ -1,21 +1,29 @@
-//! The client's sans-IO state machine: connection attempts, keepalive, reconnect scheduling and
-//! the offline queue. No I/O and no clock: the driver passes `now` into every `handle_*` call,
-//! then drains `poll_action`, `poll_transmit` and `poll_event`, and sleeps until
-//! `poll_timeout`, calling `handle_timeout` when it passes.
+//! The client's sans-IO state machine: connection attempts and backoff, keepalive and the
+//! server-silence watchdog, the pending buffer with acknowledgements, and session resume. No
+//! I/O and no clock: the driver passes `now` into every `handle_*` call, then drains
+//! `poll_action`, `poll_transmit` and `poll_event`, and sleeps until `poll_timeout`, calling
+//! `handle_timeout` when it passes.
 //!
 //! Contract with the driver: after every `handle_*` call drain all `poll_*` queues before
-//! feeding the next input; an `Action::Disconnect` drops the current connection (or attempt)
-//! immediately, and no input from it may be fed afterwards.
+//! feeding the next input; an `Action::Disconnect` detaches the current connection (or attempt)
+//! at once — it may linger only to send the close frame — and no input from it may be fed
+//! afterwards. All timers belong to the current connection, so nothing from an earlier
+//! connection can fire after a reconnect.
+//!
+//! Messages stay in the pending buffer until the server acknowledges them (never merely because
+//! a write returned); after a reconnect every pending message is sent again, in order, and the
+//! server's per-session de-duplication makes the effect exactly-once.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use rand::RngCore;
 
-use crate::client::config::{ClientConfig, ClientIdentity};
+use crate::client::config::{ClientConfig, ClientIdentity, HeartbeatMode};
+use crate::client::event::{ClientEvent, PresenceKind};
 use crate::clock::MonoTime;
-use crate::event::{DisconnectReason, EventKind};
-use crate::frame::{Inbound, Outbound};
+use crate::event::DisconnectReason;
+use crate::frame::{self, Inbound, Outbound};
 use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::protocol::{self, ClientMessage, ServerMessage};
 use crate::seed::SimRng;
@@ -23,16 +31,45 @@ use crate::seed::SimRng;
 /// A message id, unique per client: `<client_id>:<n>`.
 pub type MessageId = String;
 
+/// What a reconnecting client presents to resume its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeToken {
+    /// The secret the server issued in its `welcome`.
+    pub secret: String,
+    /// The last room sequence number the client has seen.
+    pub last_seq: Option<u64>,
+}
+
 /// What the driver must do with connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Start a connection attempt (TCP connect + handshake) using this `Sec-WebSocket-Key`.
+    /// Start a connection attempt (TCP connect + handshake).
     Connect {
-        /// The handshake key, drawn from the client's seeded RNG.
+        /// The `Sec-WebSocket-Key`, drawn from the client's seeded RNG.
         key: String,
+        /// The session to resume, if the client has one.
+        resume: Option<ResumeToken>,
     },
-    /// Drop the current connection or connection attempt now, without waiting for anything.
-    Disconnect,
+    /// Detach the current connection or attempt now. If `close` is set, write that close frame
+    /// and let the old connection linger at most the close timeout; never wait for it.
+    Disconnect {
+        /// Close code and reason to send first, if the link is up.
+        close: Option<(u16, String)>,
+    },
+}
+
+/// Why `send` refused a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The pending buffer is full; nothing was queued.
+    #[error("{limit} messages are already waiting for an acknowledgement")]
+    BufferFull {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The client was closed or gave up.
+    #[error("the client is closed")]
+    Closed,
 }
 
 /// How the transport of the current connection ended.
@@ -50,13 +87,20 @@ enum State {
     Waiting { until: MonoTime },
     /// An attempt is under way; it fails at `deadline`.
     Connecting { deadline: MonoTime },
-    /// The link is up since `since`.
+    /// The link is up since `since`; the last frame arrived at `last_inbound`.
     Connected {
         since: MonoTime,
+        last_inbound: MonoTime,
         keepalive: Keepalive,
     },
-    /// Closed by the application; nothing more happens.
-    Closed,
+    /// Closed by the application, or gave up: nothing more happens.
+    Finished,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    id: MessageId,
+    text: String,
 }
 
 /// The client state machine.
@@ -69,10 +113,19 @@ pub struct ClientMachine {
     /// Attempts made since the last healthy link (1 = first).
     attempt: u32,
     next_msg: u64,
-    offline: VecDeque<(MessageId, String)>,
+    /// Unacknowledged messages, in send order.
+    pending: VecDeque<Pending>,
+    /// How many of `pending` (from the front) were written on the current link.
+    written: usize,
+    /// The session secret from the last `welcome`.
+    secret: Option<String>,
+    /// Highest room sequence number seen; never moves backwards within a session.
+    last_seq: Option<u64>,
+    /// Whether the current connection presented a resume token.
+    resuming: bool,
     actions: VecDeque<Action>,
     transmits: VecDeque<Outbound>,
-    events: VecDeque<EventKind>,
+    events: VecDeque<ClientEvent>,
 }
 
 impl ClientMachine {
@@ -94,7 +147,11 @@ impl ClientMachine {
             },
             attempt: 0,
             next_msg: 0,
-            offline: VecDeque::new(),
+            pending: VecDeque::new(),
+            written: 0,
+            secret: None,
+            last_seq: None,
+            resuming: false,
             actions: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -107,48 +164,68 @@ impl ClientMachine {
         &self.identity
     }
 
+    /// The client's settings.
+    #[must_use]
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
     /// Whether the link is up.
     #[must_use]
     pub fn is_connected(&self) -> bool {
         matches!(self.state, State::Connected { .. })
     }
 
-    /// Whether the application closed the client.
+    /// Whether the client was closed or gave up.
     #[must_use]
-    pub fn is_closed(&self) -> bool {
-        matches!(self.state, State::Closed)
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, State::Finished)
     }
 
-    /// Messages waiting for a link.
+    /// Messages waiting for an acknowledgement.
     #[must_use]
     pub fn pending(&self) -> usize {
-        self.offline.len()
+        self.pending.len()
     }
 
-    /// The application sends `text`: written now if the link is up, queued otherwise.
-    pub fn send(&mut self, _now: MonoTime, text: String) -> MessageId {
+    /// The application sends `text`. It is written now if the link is up, buffered otherwise,
+    /// and stays pending until the server acknowledges it.
+    pub fn send(&mut self, _now: MonoTime, text: String) -> Result<MessageId, SendError> {
+        if self.is_finished() {
+            return Err(SendError::Closed);
+        }
+        if self.pending.len() >= self.config.max_pending {
+            return Err(SendError::BufferFull {
+                limit: self.config.max_pending,
+            });
+        }
         self.next_msg += 1;
         let id = format!("{}:{}", self.identity.client_id, self.next_msg);
+        self.pending.push_back(Pending {
+            id: id.clone(),
+            text,
+        });
         if self.is_connected() {
-            self.transmit_chat(id.clone(), text);
+            self.write_pending();
         } else {
-            self.offline.push_back((id.clone(), text));
+            self.events.push_back(ClientEvent::MessageBuffered {
+                msg_id: id.clone(),
+                pending: self.pending.len(),
+            });
         }
-        id
+        Ok(id)
     }
 
     /// The application closes the client for good.
     pub fn close(&mut self, _now: MonoTime) {
-        if self.is_closed() {
-            return;
+        match self.state {
+            State::Finished => return,
+            State::Connected { .. } | State::Connecting { .. } => {
+                self.drop_link(DisconnectReason::ClientClosed, frame::CLOSE_NORMAL);
+            }
+            State::Waiting { .. } => {}
         }
-        if matches!(
-            self.state,
-            State::Connected { .. } | State::Connecting { .. }
-        ) {
-            self.drop_link(DisconnectReason::ClientClosed);
-        }
-        self.state = State::Closed;
+        self.state = State::Finished;
     }
 
     /// The connection attempt succeeded.
@@ -158,15 +235,14 @@ impl ClientMachine {
         }
         self.state = State::Connected {
             since: now,
+            last_inbound: now,
             keepalive: Keepalive::new(self.config.keepalive, now),
         };
-        self.events.push_back(EventKind::Connected {
-            client: self.identity.client_id.clone(),
+        self.events.push_back(ClientEvent::Connected {
             attempt: self.attempt,
         });
-        while let Some((id, text)) = self.offline.pop_front() {
-            self.transmit_chat(id, text);
-        }
+        self.written = 0;
+        self.write_pending();
     }
 
     /// The connection attempt failed.
@@ -179,12 +255,23 @@ impl ClientMachine {
 
     /// A frame arrived on the current connection.
     pub fn handle_inbound(&mut self, now: MonoTime, frame: Inbound) {
-        let State::Connected { keepalive, .. } = &mut self.state else {
+        let State::Connected {
+            keepalive,
+            last_inbound,
+            ..
+        } = &mut self.state
+        else {
             return;
         };
         keepalive.on_inbound(now);
+        *last_inbound = now;
         match frame {
             Inbound::Text(text) => self.handle_text(&text),
+            Inbound::Close(Some(frame::CLOSE_REPLACED)) => {
+                // A newer connection of this session took over: reconnecting would only fight it.
+                self.drop_link(DisconnectReason::ClosedByPeer, frame::CLOSE_NORMAL);
+                self.give_up(DisconnectReason::ClosedByPeer);
+            }
             Inbound::Close(_) => self.disconnected(now, DisconnectReason::ClosedByPeer),
             Inbound::Binary | Inbound::Ping | Inbound::Pong => {}
         }
@@ -202,22 +289,41 @@ impl ClientMachine {
         self.disconnected(now, reason);
     }
 
-    /// Time passed: start an attempt, time one out, or run the keepalive.
+    /// Time passed: start an attempt, time one out, run the keepalive or the watchdog.
     pub fn handle_timeout(&mut self, now: MonoTime) {
         match &mut self.state {
             State::Waiting { until } if now >= *until => self.start_attempt(now),
             State::Connecting { deadline } if now >= *deadline => {
                 self.disconnected(now, DisconnectReason::ConnectTimeout);
             }
-            State::Connected { keepalive, .. } => match keepalive.poll(now) {
-                Some(KeepaliveAction::SendPing) => self.transmits.push_back(Outbound::Ping(
-                    now.since_origin().as_millis().to_string().into_bytes(),
-                )),
-                Some(KeepaliveAction::Dead) => {
-                    self.disconnected(now, DisconnectReason::PingTimeout)
+            State::Connected {
+                keepalive,
+                last_inbound,
+                ..
+            } => {
+                let silent = self
+                    .config
+                    .server_silence
+                    .is_some_and(|s| now >= *last_inbound + s);
+                match keepalive.poll(now) {
+                    Some(KeepaliveAction::Dead) => {
+                        self.disconnected(now, DisconnectReason::PingTimeout);
+                    }
+                    _ if silent => self.disconnected(now, DisconnectReason::ServerSilent),
+                    Some(KeepaliveAction::SendPing) => {
+                        let ping = match self.config.heartbeat {
+                            HeartbeatMode::Ws => Outbound::Ping(
+                                now.since_origin().as_millis().to_string().into_bytes(),
+                            ),
+                            HeartbeatMode::App => {
+                                Outbound::Text(protocol::encode(&ClientMessage::Ping))
+                            }
+                        };
+                        self.transmits.push_back(ping);
+                    }
+                    None => {}
                 }
-                None => {}
-            },
+            }
             _ => {}
         }
     }
@@ -228,8 +334,15 @@ impl ClientMachine {
         match &self.state {
             State::Waiting { until } => Some(*until),
             State::Connecting { deadline } => Some(*deadline),
-            State::Connected { keepalive, .. } => keepalive.deadline(),
-            State::Closed => None,
+            State::Connected {
+                keepalive,
+                last_inbound,
+                ..
+            } => {
+                let watchdog = self.config.server_silence.map(|s| *last_inbound + s);
+                [keepalive.deadline(), watchdog].into_iter().flatten().min()
+            }
+            State::Finished => None,
         }
     }
 
@@ -245,9 +358,9 @@ impl ClientMachine {
         self.transmits.pop_front()
     }
 
-    /// The next event for the timeline.
+    /// The next event for the application and the timeline.
     #[must_use]
-    pub fn poll_event(&mut self) -> Option<EventKind> {
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
     }
 
@@ -255,19 +368,24 @@ impl ClientMachine {
         self.attempt += 1;
         let mut key = [0u8; 16];
         self.rng.fill_bytes(&mut key);
+        let resume = self.secret.clone().map(|secret| ResumeToken {
+            secret,
+            last_seq: self.last_seq,
+        });
+        self.resuming = resume.is_some();
         self.actions.push_back(Action::Connect {
             key: crate::client::handshake::encode_key(&key),
+            resume,
         });
         self.state = State::Connecting {
             deadline: now + self.config.connect_timeout,
         };
-        self.events.push_back(EventKind::Connecting {
-            client: self.identity.client_id.clone(),
+        self.events.push_back(ClientEvent::Connecting {
             attempt: self.attempt,
         });
     }
 
-    /// The link or attempt ended for `reason`: report it, drop it, and schedule the next attempt.
+    /// The link or attempt ended for `reason`: report it, drop it, schedule the next attempt.
     fn disconnected(&mut self, now: MonoTime, reason: DisconnectReason) {
         let healthy = match &self.state {
             State::Connected { since, .. } => {
@@ -275,65 +393,131 @@ impl ClientMachine {
             }
             _ => false,
         };
-        self.drop_link(reason);
-        self.schedule_retry(now, healthy);
+        self.drop_link(reason, frame::CLOSE_GOING_AWAY);
+        self.schedule_retry(now, healthy, reason);
     }
 
-    fn drop_link(&mut self, reason: DisconnectReason) {
+    fn drop_link(&mut self, reason: DisconnectReason, code: u16) {
+        let close = self
+            .is_connected()
+            .then(|| (code, reason.as_str().to_string()));
         self.transmits.clear();
-        self.actions.push_back(Action::Disconnect);
-        self.events.push_back(EventKind::Disconnected {
-            client: self.identity.client_id.clone(),
-            reason,
-        });
+        self.written = 0;
+        self.actions.push_back(Action::Disconnect { close });
+        self.events.push_back(ClientEvent::Disconnected { reason });
     }
 
-    fn schedule_retry(&mut self, now: MonoTime, reset: bool) {
+    fn schedule_retry(&mut self, now: MonoTime, reset: bool, reason: DisconnectReason) {
         if reset {
             self.attempt = 0;
+        }
+        if self.config.max_retries.is_some_and(|m| self.attempt >= m) {
+            self.give_up(reason);
+            return;
         }
         let delay = self
             .config
             .backoff
             .delay(self.attempt.saturating_sub(1), &mut self.rng);
-        self.events.push_back(EventKind::ReconnectScheduled {
-            client: self.identity.client_id.clone(),
+        self.events.push_back(ClientEvent::Reconnecting {
             attempt: self.attempt + 1,
-            delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            delay,
         });
         self.state = State::Waiting { until: now + delay };
     }
 
-    fn transmit_chat(&mut self, id: MessageId, text: String) {
-        self.transmits.push_back(Outbound::Text(protocol::encode(
-            &ClientMessage::ChatMessage {
-                id: Some(id.clone()),
-                text,
+    fn give_up(&mut self, reason: DisconnectReason) {
+        self.state = State::Finished;
+        self.events.push_back(ClientEvent::GaveUp { reason });
+    }
+
+    /// Writes every pending message not yet written on this link, in order.
+    fn write_pending(&mut self) {
+        while let Some(p) = self.pending.get(self.written) {
+            let text = protocol::encode(&ClientMessage::ChatMessage {
+                id: Some(p.id.clone()),
+                text: p.text.clone(),
                 timestamp: None,
-            },
-        )));
-        self.events.push_back(EventKind::MessageSent {
-            client: self.identity.client_id.clone(),
-            msg_id: id,
-        });
+            });
+            self.transmits.push_back(Outbound::Text(text));
+            self.events.push_back(ClientEvent::MessageSent {
+                msg_id: p.id.clone(),
+            });
+            self.written += 1;
+        }
     }
 
     fn handle_text(&mut self, text: &str) {
-        match protocol::decode::<ServerMessage>(text) {
-            Ok(ServerMessage::ChatMessage { id, from, seq, .. }) => {
-                self.events.push_back(EventKind::MessageReceived {
-                    client: self.identity.client_id.clone(),
+        let Ok(msg) = protocol::decode::<ServerMessage>(text) else {
+            return;
+        };
+        match msg {
+            ServerMessage::Welcome {
+                resume_secret,
+                recovered,
+                replayed,
+                last_seq,
+                ..
+            } => {
+                if !resume_secret.is_empty() {
+                    self.secret = Some(resume_secret);
+                }
+                if self.resuming {
+                    self.events.push_back(ClientEvent::Resumed {
+                        recovered,
+                        replayed,
+                    });
+                }
+                if !recovered {
+                    // A new session (or lost history): resync from the room's present.
+                    self.last_seq = Some(last_seq);
+                }
+            }
+            ServerMessage::Ack { id, seq } => {
+                if let Some(pos) = self.pending.iter().position(|p| p.id == id) {
+                    self.pending.remove(pos);
+                    if pos < self.written {
+                        self.written -= 1;
+                    }
+                    self.events
+                        .push_back(ClientEvent::MessageAcked { msg_id: id, seq });
+                }
+            }
+            ServerMessage::ChatMessage {
+                id,
+                from,
+                username,
+                text,
+                seq,
+            } => {
+                if self.last_seq.is_some_and(|last| seq <= last) {
+                    return; // already seen (a replay overlapping live delivery)
+                }
+                self.last_seq = Some(seq);
+                self.events.push_back(ClientEvent::Message {
                     msg_id: id,
                     seq,
                     from,
+                    username,
+                    text,
                 });
             }
-            Ok(ServerMessage::Ping) => self
+            ServerMessage::UserJoined { username } => self.presence(PresenceKind::Joined, username),
+            ServerMessage::UserAway { username } => self.presence(PresenceKind::Away, username),
+            ServerMessage::UserReconnected { username } => {
+                self.presence(PresenceKind::Reconnected, username);
+            }
+            ServerMessage::UserLeft { username } => self.presence(PresenceKind::Left, username),
+            ServerMessage::Ping => self
                 .transmits
                 .push_back(Outbound::Text(protocol::encode(&ClientMessage::Pong))),
-            // Acks, presence, welcome and errors carry nothing this client acts on yet.
-            Ok(_) | Err(_) => {}
+            ServerMessage::Pong | ServerMessage::Error { .. } => {}
         }
+    }
+
+    fn presence(&mut self, kind: PresenceKind, username: String) {
+        self.events
+            .push_back(ClientEvent::Presence { kind, username });
     }
 }
 
@@ -360,7 +544,7 @@ mod tests {
         )
     }
 
-    fn events(m: &mut ClientMachine) -> Vec<EventKind> {
+    fn events(m: &mut ClientMachine) -> Vec<ClientEvent> {
         std::iter::from_fn(|| m.poll_event()).collect()
     }
 
@@ -372,20 +556,53 @@ mod tests {
         std::iter::from_fn(|| m.poll_transmit()).collect()
     }
 
+    fn drain(m: &mut ClientMachine) {
+        let _ = (events(m), actions(m), transmits(m));
+    }
+
     /// A machine connected at `at` (first attempt started at 500 ms).
     fn connected(config: ClientConfig, at: u64) -> ClientMachine {
         let mut m = machine(config);
         m.handle_timeout(t(500));
         m.handle_connected(t(at));
-        let _ = (events(&mut m), actions(&mut m), transmits(&mut m));
+        drain(&mut m);
         m
     }
 
-    fn disconnect_reason(events: &[EventKind]) -> Option<DisconnectReason> {
+    fn disconnect_reason(events: &[ClientEvent]) -> Option<DisconnectReason> {
         events.iter().find_map(|e| match e {
-            EventKind::Disconnected { reason, .. } => Some(*reason),
+            ClientEvent::Disconnected { reason } => Some(*reason),
             _ => None,
         })
+    }
+
+    fn text(s: &str) -> Inbound {
+        Inbound::Text(s.into())
+    }
+
+    fn chat(seq: u64) -> Inbound {
+        text(&format!(
+            r#"{{"type":"chat_message","id":"x:{seq}","from":"x","username":"X","text":"t","seq":{seq}}}"#
+        ))
+    }
+
+    fn sent_texts(out: Vec<Outbound>) -> Vec<String> {
+        out.into_iter()
+            .filter_map(|o| match o {
+                Outbound::Text(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Reconnects a connected machine after its link ended; returns the attempt's action.
+    fn reconnect(m: &mut ClientMachine, at: u64) -> Action {
+        m.handle_link_end(t(at), LinkEnd::Eof);
+        let until = m.poll_timeout().expect("a retry is scheduled");
+        m.handle_timeout(until);
+        let action = actions(m).pop().expect("connect");
+        m.handle_connected(until + Duration::from_millis(5));
+        action
     }
 
     #[test]
@@ -396,18 +613,11 @@ mod tests {
         assert!(actions(&mut m).is_empty());
         m.handle_timeout(t(500));
         let a = actions(&mut m);
-        assert!(matches!(&a[..], [Action::Connect { key }] if key.len() == 24));
-        assert_eq!(
-            events(&mut m),
-            [EventKind::Connecting {
-                client: "c1".into(),
-                attempt: 1
-            }]
-        );
-        // The key comes from the seeded RNG: the same seed gives the same key.
+        assert!(matches!(&a[..], [Action::Connect { key, resume: None }] if key.len() == 24));
+        assert_eq!(events(&mut m), [ClientEvent::Connecting { attempt: 1 }]);
         let mut again = machine(ClientConfig::default());
         again.handle_timeout(t(500));
-        assert_eq!(actions(&mut again), a);
+        assert_eq!(actions(&mut again), a, "the key comes from the seeded RNG");
     }
 
     #[test]
@@ -416,91 +626,217 @@ mod tests {
         assert_eq!(m.poll_timeout(), Some(t(21_000)));
         m.handle_timeout(t(21_000));
         assert!(matches!(&transmits(&mut m)[..], [Outbound::Ping(_)]));
-        assert_eq!(m.poll_timeout(), Some(t(41_000)));
         m.handle_timeout(t(40_999));
         assert!(events(&mut m).is_empty());
         m.handle_timeout(t(41_000));
-        let ev = events(&mut m);
-        assert_eq!(disconnect_reason(&ev), Some(DisconnectReason::PingTimeout));
-        assert_eq!(actions(&mut m), [Action::Disconnect]);
+        assert_eq!(
+            disconnect_reason(&events(&mut m)),
+            Some(DisconnectReason::PingTimeout)
+        );
+        // The dead link is closed with a short linger, never awaited.
+        assert_eq!(
+            actions(&mut m),
+            [Action::Disconnect {
+                close: Some((frame::CLOSE_GOING_AWAY, "ping_timeout".into()))
+            }]
+        );
         assert!(!m.is_connected());
+    }
+
+    #[test]
+    fn app_heartbeat_sends_json_pings() {
+        let config = ClientConfig {
+            heartbeat: HeartbeatMode::App,
+            ..ClientConfig::default()
+        };
+        let mut m = connected(config, 0);
+        m.handle_timeout(t(20_000));
+        assert_eq!(sent_texts(transmits(&mut m)), [r#"{"type":"ping"}"#]);
     }
 
     #[test]
     fn any_inbound_frame_postpones_detection() {
         let mut m = connected(ClientConfig::default(), 1_000);
         m.handle_timeout(t(21_000));
-        m.handle_inbound(
-            t(30_000),
-            Inbound::Text(r#"{"type":"user_joined","username":"B"}"#.into()),
-        );
+        m.handle_inbound(t(30_000), text(r#"{"type":"user_joined","username":"B"}"#));
         m.handle_timeout(t(41_000));
         assert!(disconnect_reason(&events(&mut m)).is_none());
         assert_eq!(m.poll_timeout(), Some(t(50_000)));
     }
 
     #[test]
+    fn watchdog_drops_a_link_when_the_server_goes_silent() {
+        // Keepalive off (as when only the server pings): the watchdog still finds the silence.
+        let config = ClientConfig {
+            keepalive: crate::keepalive::KeepaliveConfig {
+                interval: None,
+                timeout: None,
+            },
+            ..ClientConfig::default()
+        };
+        let mut m = connected(config, 0);
+        m.handle_inbound(t(20_000), Inbound::Ping);
+        assert_eq!(m.poll_timeout(), Some(t(60_000)));
+        m.handle_timeout(t(59_999));
+        assert!(events(&mut m).is_empty());
+        m.handle_timeout(t(60_000));
+        assert_eq!(
+            disconnect_reason(&events(&mut m)),
+            Some(DisconnectReason::ServerSilent)
+        );
+    }
+
+    #[test]
     fn stale_deadline_from_the_previous_connection_never_fires() {
         let mut m = connected(ClientConfig::default(), 1_000);
         m.handle_timeout(t(21_000)); // ping sent: old deadline 41 s
-        m.handle_link_end(t(30_000), LinkEnd::Eof);
-        let ev = events(&mut m);
-        assert_eq!(disconnect_reason(&ev), Some(DisconnectReason::ClosedByPeer));
-        let until = m.poll_timeout().expect("a retry is scheduled");
-        m.handle_timeout(until);
-        m.handle_connected(until + Duration::from_millis(10));
-        let _ = (events(&mut m), actions(&mut m), transmits(&mut m));
+        let _ = reconnect(&mut m, 30_000);
+        drain(&mut m);
         m.handle_timeout(t(41_000)); // the old connection's deadline
         assert!(events(&mut m).is_empty());
         assert!(m.is_connected());
-        assert_eq!(
-            m.poll_timeout(),
-            Some(until + Duration::from_millis(20_010))
-        );
+        assert!(m.poll_timeout().expect("keepalive") > t(50_000));
     }
 
     #[test]
     fn hanging_handshake_times_out() {
         let mut m = machine(ClientConfig::default());
         m.handle_timeout(t(500));
-        let _ = (events(&mut m), actions(&mut m));
+        drain(&mut m);
         assert_eq!(m.poll_timeout(), Some(t(5_500)));
         m.handle_timeout(t(5_500));
         assert_eq!(
             disconnect_reason(&events(&mut m)),
             Some(DisconnectReason::ConnectTimeout)
         );
-        assert_eq!(actions(&mut m), [Action::Disconnect]);
+        assert_eq!(actions(&mut m), [Action::Disconnect { close: None }]);
     }
 
     #[test]
-    fn offline_messages_are_sent_in_order_after_connecting() {
+    fn offline_messages_are_buffered_and_sent_in_order_after_connecting() {
         let mut m = machine(ClientConfig::default());
-        let a = m.send(t(0), "one".into());
-        let b = m.send(t(1), "two".into());
+        let a = m.send(t(0), "one".into()).unwrap();
+        let b = m.send(t(1), "two".into()).unwrap();
         assert_ne!(a, b);
-        assert_eq!(m.pending(), 2);
+        assert_eq!(
+            events(&mut m),
+            [
+                ClientEvent::MessageBuffered {
+                    msg_id: a.clone(),
+                    pending: 1
+                },
+                ClientEvent::MessageBuffered {
+                    msg_id: b.clone(),
+                    pending: 2
+                },
+            ]
+        );
         assert!(transmits(&mut m).is_empty());
         m.handle_timeout(t(500));
         m.handle_connected(t(600));
-        assert_eq!(m.pending(), 0);
-        let texts: Vec<String> = transmits(&mut m)
-            .into_iter()
-            .map(|o| match o {
-                Outbound::Text(s) => s,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect();
+        let texts = sent_texts(transmits(&mut m));
         assert!(texts[0].contains("\"one\"") && texts[0].contains(&a));
         assert!(texts[1].contains("\"two\"") && texts[1].contains(&b));
-        let sent: Vec<String> = events(&mut m)
+        assert_eq!(m.pending(), 2, "written is not acknowledged");
+    }
+
+    #[test]
+    fn the_buffer_is_bounded_and_overflow_is_an_error() {
+        let config = ClientConfig {
+            max_pending: 2,
+            ..ClientConfig::default()
+        };
+        let mut m = machine(config);
+        m.send(t(0), "1".into()).unwrap();
+        m.send(t(0), "2".into()).unwrap();
+        assert_eq!(
+            m.send(t(0), "3".into()),
+            Err(SendError::BufferFull { limit: 2 })
+        );
+        assert_eq!(m.pending(), 2);
+    }
+
+    #[test]
+    fn only_an_ack_removes_a_message_and_unacked_ones_are_resent_after_reconnect() {
+        let mut m = connected(ClientConfig::default(), 0);
+        let a = m.send(t(1), "a".into()).unwrap();
+        let b = m.send(t(2), "b".into()).unwrap();
+        drain(&mut m);
+        m.handle_inbound(
+            t(3),
+            text(&format!(r#"{{"type":"ack","id":"{a}","seq":7}}"#)),
+        );
+        assert_eq!(
+            events(&mut m),
+            [ClientEvent::MessageAcked {
+                msg_id: a.clone(),
+                seq: 7
+            }]
+        );
+        assert_eq!(m.pending(), 1);
+        let _ = reconnect(&mut m, 10);
+        let texts = sent_texts(transmits(&mut m));
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(
+            texts[0].contains(&b),
+            "the unacknowledged message is sent again"
+        );
+        let _ = events(&mut m);
+        // A duplicate ack (the server de-duplicated the resend) changes nothing.
+        m.handle_inbound(
+            t(20),
+            text(&format!(r#"{{"type":"ack","id":"{a}","seq":7}}"#)),
+        );
+        assert!(events(&mut m).is_empty());
+    }
+
+    #[test]
+    fn replays_never_deliver_a_sequence_number_twice() {
+        let mut m = connected(ClientConfig::default(), 0);
+        for seq in [1, 2, 3] {
+            m.handle_inbound(t(seq), chat(seq));
+        }
+        // A replay overlapping what was seen, and an old straggler.
+        for seq in [2, 3, 4, 1, 5] {
+            m.handle_inbound(t(10 + seq), chat(seq));
+        }
+        let seqs: Vec<u64> = events(&mut m)
             .into_iter()
             .filter_map(|e| match e {
-                EventKind::MessageSent { msg_id, .. } => Some(msg_id),
+                ClientEvent::Message { seq, .. } => Some(seq),
                 _ => None,
             })
             .collect();
-        assert_eq!(sent, [a, b]);
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn reconnect_presents_the_resume_token_and_reports_the_outcome() {
+        let mut m = connected(ClientConfig::default(), 0);
+        m.handle_inbound(
+            t(1),
+            text(r#"{"type":"welcome","client_id":"c1","username":"Ann","room":"lobby","resume_secret":"s","recovered":false,"replayed":0,"last_seq":4}"#),
+        );
+        m.handle_inbound(t(2), chat(5));
+        drain(&mut m);
+        let action = reconnect(&mut m, 10);
+        assert!(matches!(
+            action,
+            Action::Connect { resume: Some(ResumeToken { ref secret, last_seq: Some(5) }), .. } if secret == "s"
+        ));
+        m.handle_inbound(
+            t(2_000),
+            text(r#"{"type":"welcome","client_id":"c1","username":"Ann","room":"lobby","resume_secret":"s","recovered":false,"replayed":0,"last_seq":2}"#),
+        );
+        assert!(events(&mut m).contains(&ClientEvent::Resumed {
+            recovered: false,
+            replayed: 0
+        }));
+        // Not recovered (the server restarted): sequence numbers start over and are delivered.
+        m.handle_inbound(t(2_001), chat(3));
+        assert!(events(&mut m)
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Message { seq: 3, .. })));
     }
 
     #[test]
@@ -512,11 +848,8 @@ mod tests {
             m.handle_timeout(now);
             m.handle_connect_failed(now);
             for e in events(&mut m) {
-                if let EventKind::ReconnectScheduled {
-                    attempt, delay_ms, ..
-                } = e
-                {
-                    delays.push((attempt, delay_ms));
+                if let ClientEvent::Reconnecting { attempt, delay } = e {
+                    delays.push((attempt, delay));
                 }
             }
             now = m.poll_timeout().expect("retry");
@@ -524,10 +857,11 @@ mod tests {
         let attempts: Vec<u32> = delays.iter().map(|d| d.0).collect();
         assert_eq!(attempts, [2, 3, 4, 5, 6, 7]);
         for (i, (_, delay)) in delays.iter().enumerate() {
-            let ceiling = 1000u64 << i;
-            assert!(*delay <= ceiling, "retry {i}: {delay} > {ceiling}");
+            assert!(
+                *delay <= Duration::from_secs(1 << i),
+                "retry {i}: {delay:?}"
+            );
         }
-        // Connected for longer than min_uptime, then dropped: back to the first retry.
         m.handle_timeout(now);
         m.handle_connected(now);
         m.handle_link_end(now + Duration::from_secs(11), LinkEnd::Error);
@@ -535,33 +869,60 @@ mod tests {
         assert!(
             ev.iter().any(|e| matches!(
                 e,
-                EventKind::ReconnectScheduled { attempt: 1, delay_ms, .. } if *delay_ms <= 1000
+                ClientEvent::Reconnecting { attempt: 1, delay } if *delay <= Duration::from_secs(1)
             )),
             "{ev:?}"
         );
     }
 
     #[test]
-    fn close_frame_and_app_ping() {
+    fn max_retries_gives_up() {
+        let config = ClientConfig {
+            max_retries: Some(2),
+            ..ClientConfig::default()
+        };
+        let mut m = machine(config);
+        let mut now = t(500);
+        for _ in 0..2 {
+            m.handle_timeout(now);
+            m.handle_connect_failed(now);
+            now = m.poll_timeout().unwrap_or(now);
+        }
+        assert!(events(&mut m).contains(&ClientEvent::GaveUp {
+            reason: DisconnectReason::ConnectFailed
+        }));
+        assert!(m.is_finished());
+        assert_eq!(m.poll_timeout(), None);
+        assert_eq!(m.send(now, "x".into()), Err(SendError::Closed));
+    }
+
+    #[test]
+    fn close_frames_and_app_ping() {
         let mut m = connected(ClientConfig::default(), 1_000);
-        m.handle_inbound(t(2_000), Inbound::Text(r#"{"type":"ping"}"#.into()));
-        assert_eq!(
-            transmits(&mut m),
-            [Outbound::Text(r#"{"type":"pong"}"#.into())]
-        );
+        m.handle_inbound(t(2_000), text(r#"{"type":"ping"}"#));
+        assert_eq!(sent_texts(transmits(&mut m)), [r#"{"type":"pong"}"#]);
         m.handle_inbound(t(3_000), Inbound::Close(Some(1001)));
         assert_eq!(
             disconnect_reason(&events(&mut m)),
             Some(DisconnectReason::ClosedByPeer)
         );
+        // Replaced by a newer connection of the same session: do not fight it.
+        let mut m = connected(ClientConfig::default(), 1_000);
+        m.handle_inbound(t(2_000), Inbound::Close(Some(frame::CLOSE_REPLACED)));
+        assert!(m.is_finished());
     }
 
     #[test]
     fn closing_stops_everything() {
         let mut m = connected(ClientConfig::default(), 1_000);
         m.close(t(2_000));
-        assert!(m.is_closed());
-        assert_eq!(actions(&mut m), [Action::Disconnect]);
+        assert!(m.is_finished());
+        assert_eq!(
+            actions(&mut m),
+            [Action::Disconnect {
+                close: Some((frame::CLOSE_NORMAL, "client_closed".into()))
+            }]
+        );
         assert_eq!(
             disconnect_reason(&events(&mut m)),
             Some(DisconnectReason::ClientClosed)

@@ -4,9 +4,11 @@
 pub mod backoff;
 pub mod config;
 pub mod driver;
+pub mod event;
 pub mod handshake;
 pub mod machine;
 
 pub use config::{ClientConfig, ClientIdentity};
-pub use driver::{ClientDriver, ClientHandle};
-pub use machine::{ClientMachine, MessageId};
+pub use driver::Client;
+pub use event::{ClientEvent, PresenceKind};
+pub use machine::{ClientMachine, MessageId, SendError};

@@ -26,7 +26,12 @@ impl ScenarioFile {
                 interval: c.ping_interval.0,
                 timeout: c.ping_timeout.0,
             },
+            heartbeat: c.heartbeat,
+            server_silence: c.server_silence.0,
             connect_timeout: c.connect_timeout.0,
+            close_timeout: c.close_timeout.0,
+            max_retries: c.max_retries,
+            max_pending: c.max_pending,
             backoff: BackoffConfig {
                 initial: c.backoff.initial.0,
                 max: c.backoff.max.0,

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::client::backoff::Jitter;
+use crate::client::config::HeartbeatMode;
 use crate::scenario::duration::{Dur, DurRange, OptDur};
 
 /// A whole scenario file.
@@ -141,15 +142,43 @@ pub struct ClientSection {
     /// Pong timeout (default 20 s; "none" keeps pinging but never times out).
     #[serde(default = "default_ping")]
     pub ping_timeout: OptDur,
+    /// "ws" (ping frames, default) or "app" (JSON ping/pong text frames).
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat: HeartbeatMode,
+    /// Drop the link when nothing at all arrived for this long (default 40 s; "none" disables).
+    #[serde(default = "default_server_silence")]
+    pub server_silence: OptDur,
     /// Longest connect plus handshake (default 5 s).
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: Dur,
+    /// How long a dropped link may linger to send its close frame (default 1 s).
+    #[serde(default = "default_close_timeout")]
+    pub close_timeout: Dur,
+    /// Give up after this many failed attempts in a row (default: never).
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    /// Most messages waiting for an acknowledgement (default 1024).
+    #[serde(default = "default_max_pending")]
+    pub max_pending: usize,
     /// Uptime after which a link counts as healthy and the backoff resets (default 10 s).
     #[serde(default = "default_min_uptime")]
     pub min_uptime: Dur,
     /// Reconnect backoff.
     #[serde(default)]
     pub backoff: BackoffSection,
+}
+
+fn default_heartbeat() -> HeartbeatMode {
+    HeartbeatMode::Ws
+}
+fn default_server_silence() -> OptDur {
+    OptDur(Some(std::time::Duration::from_secs(40)))
+}
+fn default_close_timeout() -> Dur {
+    Dur(std::time::Duration::from_secs(1))
+}
+fn default_max_pending() -> usize {
+    1024
 }
 
 fn default_min_uptime() -> Dur {
@@ -161,7 +190,12 @@ impl Default for ClientSection {
         ClientSection {
             ping_interval: default_ping(),
             ping_timeout: default_ping(),
+            heartbeat: default_heartbeat(),
+            server_silence: default_server_silence(),
             connect_timeout: default_connect_timeout(),
+            close_timeout: default_close_timeout(),
+            max_retries: None,
+            max_pending: default_max_pending(),
             min_uptime: default_min_uptime(),
             backoff: BackoffSection::default(),
         }

@@ -113,6 +113,10 @@ impl ServerMachine {
                 client_id: join.client_id.clone(),
                 username: join.username.clone(),
                 room: join.room.clone(),
+                resume_secret: String::new(),
+                recovered: false,
+                replayed: 0,
+                last_seq: 0,
             },
         );
         let presence = ServerMessage::UserJoined {

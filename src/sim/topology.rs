@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use crate::client::handshake::WsUrl;
-use crate::client::{ClientDriver, ClientIdentity, ClientMachine};
+use crate::client::{Client, ClientIdentity, ClientMachine};
 use crate::clock::MonoTime;
 use crate::proxy::control::ProxyControl;
 use crate::proxy::ProxyConfig;
@@ -107,10 +107,14 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
                         MonoTime::ZERO,
                         plan.start,
                     );
-                    let (driver, handle) =
-                        ClientDriver::new(machine, TurmoilConnector, url.clone(), sink.clone());
-                    tokio::task::spawn_local(driver.run());
-                    tokio::task::spawn_local(chat(handle, plan.start, plan.send_every));
+                    let client = Client::spawn(
+                        machine,
+                        TurmoilConnector,
+                        url.clone(),
+                        Some(sink.clone()),
+                        false,
+                    );
+                    tokio::task::spawn_local(chat(client, plan.start, plan.send_every));
                 }
                 std::future::pending::<()>().await;
                 Ok(())
@@ -125,7 +129,7 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
 
 /// The workload of one simulated user: a message every `every`, starting one period after
 /// `start`. Without a period the handle is kept, so the client stays open.
-async fn chat(handle: crate::client::ClientHandle, start: Duration, every: Option<Duration>) {
+async fn chat(client: Client, start: Duration, every: Option<Duration>) {
     let Some(every) = every else {
         std::future::pending::<()>().await;
         return;
@@ -135,7 +139,8 @@ async fn chat(handle: crate::client::ClientHandle, start: Duration, every: Optio
     loop {
         tokio::time::sleep(every).await;
         n += 1;
-        handle.send(format!("message {n}"));
+        // A full buffer refuses the message; the workload has no one to tell and moves on.
+        let _ = client.send(format!("message {n}"));
     }
 }
 

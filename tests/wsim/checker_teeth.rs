@@ -28,6 +28,7 @@ fn detection_catches_a_client_without_ping_timeout() {
     let intended = scenario("02-partition-60s.toml");
     let mut broken = intended.clone();
     broken.client.ping_timeout = OptDur(None);
+    broken.client.server_silence = OptDur(None);
     assert!(failed_checks(&intended, &intended, 1).is_empty());
     assert!(failed_checks(&intended, &broken, 1).contains(&"detection"));
 }
@@ -38,6 +39,7 @@ fn detection_catches_missing_keepalive_on_idle_links() {
     let intended = scenario("04-state-loss.toml");
     let mut broken = intended.clone();
     broken.client.ping_interval = OptDur(None);
+    broken.client.server_silence = OptDur(None);
     broken.server.ping_interval = OptDur(None);
     assert_eq!(failed_checks(&intended, &broken, 1), ["detection"]);
 }

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use wsim::client::handshake::WsUrl;
-use wsim::client::{ClientConfig, ClientDriver, ClientIdentity, ClientMachine};
+use wsim::client::{Client, ClientConfig, ClientIdentity, ClientMachine};
 use wsim::clock::MonoTime;
-use wsim::event::{Event, EventKind};
+use wsim::event::{DisconnectReason, Event, EventKind};
+use wsim::keepalive::KeepaliveConfig;
 use wsim::net::TokioConnector;
 use wsim::proxy::control::ProxyControl;
 use wsim::proxy::ProxyConfig;
@@ -28,7 +29,7 @@ async fn wait_for(rx: &mut mpsc::UnboundedReceiver<Event>, want: impl Fn(&Event)
 }
 
 #[test]
-fn chat_flows_through_the_proxy_over_real_tcp() {
+fn client_reconnects_for_real_after_its_connections_are_killed() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -51,6 +52,7 @@ fn chat_flows_through_the_proxy_over_real_tcp() {
             ServerMachine::new(ServerConfig::default()),
             recorder.sink("server"),
         ));
+        let control = ProxyControl::new();
         tokio::task::spawn_local(wsim::proxy::run(
             proxy,
             TokioConnector,
@@ -58,14 +60,23 @@ fn chat_flows_through_the_proxy_over_real_tcp() {
                 upstream: server_addr.to_string(),
                 connect_timeout: Duration::from_secs(5),
             },
-            ProxyControl::new(),
+            std::rc::Rc::clone(&control),
             recorder.sink("proxy"),
         ));
         let url = WsUrl::parse(&format!("ws://{proxy_addr}/ws")).expect("url");
-        let mut handles = Vec::new();
+        // Short intervals so a dead link is found within a second of real time.
+        let config = ClientConfig {
+            keepalive: KeepaliveConfig {
+                interval: Some(Duration::from_millis(200)),
+                timeout: Some(Duration::from_millis(300)),
+            },
+            server_silence: None,
+            ..ClientConfig::default()
+        };
+        let mut clients = Vec::new();
         for name in ["alice", "bob"] {
             let machine = ClientMachine::new(
-                ClientConfig::default(),
+                config.clone(),
                 ClientIdentity {
                     client_id: name.into(),
                     username: name.into(),
@@ -75,35 +86,61 @@ fn chat_flows_through_the_proxy_over_real_tcp() {
                 MonoTime::ZERO,
                 Duration::ZERO,
             );
-            let (driver, handle) =
-                ClientDriver::new(machine, TokioConnector, url.clone(), recorder.sink("local"));
-            tokio::task::spawn_local(driver.run());
-            wait_for(
-                &mut rx,
-                |e| matches!(&e.kind, EventKind::Connected { client, .. } if client == name),
-            )
+            clients.push(Client::spawn(
+                machine,
+                TokioConnector,
+                url.clone(),
+                Some(recorder.sink("local")),
+                false,
+            ));
+            wait_for(&mut rx, |e| {
+                matches!(&e.kind, EventKind::Connected { client, .. } if client == name)
+            })
             .await;
-            handles.push(handle);
         }
-        handles[0].send("hello bob");
-        let got = wait_for(&mut rx, |e| {
-            matches!(&e.kind, EventKind::MessageReceived { .. })
-        })
-        .await;
+        let id = clients[0].send("hello bob").expect("sent");
+        let got = wait_for(&mut rx, |e| matches!(&e.kind, EventKind::MessageReceived { .. })).await;
         assert_eq!(
             got.kind,
             EventKind::MessageReceived {
                 client: "bob".into(),
-                msg_id: "alice:1".into(),
+                msg_id: id.clone(),
                 seq: 1,
                 from: "alice".into()
             }
         );
-        handles[1].close();
-        wait_for(
-            &mut rx,
-            |e| matches!(&e.kind, EventKind::SessionClosed { client, .. } if client == "bob"),
-        )
+        if clients[0].pending() > 0 {
+            wait_for(&mut rx, |e| {
+                matches!(&e.kind, EventKind::MessageAcked { msg_id, .. } if *msg_id == id)
+            })
+            .await;
+        }
+        assert_eq!(clients[0].pending(), 0);
+
+        // Kill every connection silently (a NAT forgetting them): keepalive must find out and
+        // the clients must come back on their own.
+        assert_eq!(control.blackhole(|_| true), 2);
+        for name in ["alice", "bob"] {
+            wait_for(&mut rx, |e| {
+                matches!(&e.kind, EventKind::Disconnected { client, reason: DisconnectReason::PingTimeout } if client == name)
+            })
+            .await;
+        }
+        for name in ["alice", "bob"] {
+            wait_for(&mut rx, |e| {
+                matches!(&e.kind, EventKind::Connected { client, .. } if client == name)
+            })
+            .await;
+        }
+        let id = clients[1].send("back again").expect("sent");
+        wait_for(&mut rx, |e| {
+            matches!(&e.kind, EventKind::MessageReceived { client, msg_id, .. } if client == "alice" && *msg_id == id)
+        })
+        .await;
+        clients[1].close();
+        wait_for(&mut rx, |e| {
+            matches!(&e.kind, EventKind::SessionClosed { client, .. } if client == "bob")
+        })
         .await;
     });
 }
