@@ -118,13 +118,6 @@ pub(crate) fn event_time() -> Duration {
     REAL_ORIGIN.with(|c| c.get().map(|o| o.elapsed()).unwrap_or_default())
 }
 
-/// Entropy for real-network runs (which need no replay): nanoseconds of the wall clock.
-pub(crate) fn real_entropy() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
-
 /// Measures wall time for the verdict's simulated-to-wall ratio. Never feeds the timeline.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stopwatch(std::time::Instant);

@@ -251,7 +251,8 @@ pub enum EventKind {
         /// The sending client.
         from: String,
     },
-    /// The server accepted a WebSocket connection for a client and opened its session.
+    /// The server accepted a WebSocket connection for a client: a new session, or an existing
+    /// one resumed with the right secret.
     SessionOpened {
         /// The client id the connection presented.
         client: String,
@@ -259,8 +260,15 @@ pub enum EventKind {
         room: String,
         /// The server's connection number.
         conn: u64,
+        /// Whether an existing session was resumed.
+        resumed: bool,
     },
-    /// The server closed a client's session.
+    /// The server refused a connection that claimed an existing session without its secret.
+    ResumeRefused {
+        /// The client id it claimed.
+        client: String,
+    },
+    /// A connection of a client's session ended (the session itself may wait: `user_away`).
     SessionClosed {
         /// The client.
         client: String,
@@ -274,7 +282,21 @@ pub enum EventKind {
         /// The room.
         room: String,
     },
-    /// A user left a room (broadcast to the room as presence).
+    /// A user's link dropped; the session waits for the grace period.
+    UserAway {
+        /// The client.
+        client: String,
+        /// The room.
+        room: String,
+    },
+    /// A user resumed their session within the grace period.
+    UserReconnected {
+        /// The client.
+        client: String,
+        /// The room.
+        room: String,
+    },
+    /// A user left a room, or their grace period expired (broadcast to the room as presence).
     UserLeft {
         /// The client.
         client: String,
@@ -289,6 +311,23 @@ pub enum EventKind {
         msg_id: String,
         /// The room sequence number.
         seq: u64,
+    },
+    /// The server dropped a message it had already accepted from the same session (it
+    /// acknowledged it again).
+    DuplicateDropped {
+        /// The sending client.
+        client: String,
+        /// The message id.
+        msg_id: String,
+    },
+    /// The server answered a resume: how many missed messages it replays.
+    HistoryReplayed {
+        /// The client.
+        client: String,
+        /// Messages replayed.
+        count: u64,
+        /// False when the session was new or history was lost (the client must resync).
+        recovered: bool,
     },
     /// The server's heartbeat found a connection dead.
     HeartbeatTimeout {
@@ -353,7 +392,12 @@ impl EventKind {
             EventKind::SessionOpened { .. } => "session_opened",
             EventKind::SessionClosed { .. } => "session_closed",
             EventKind::UserJoined { .. } => "user_joined",
+            EventKind::UserAway { .. } => "user_away",
+            EventKind::UserReconnected { .. } => "user_reconnected",
             EventKind::UserLeft { .. } => "user_left",
+            EventKind::ResumeRefused { .. } => "resume_refused",
+            EventKind::DuplicateDropped { .. } => "duplicate_dropped",
+            EventKind::HistoryReplayed { .. } => "history_replayed",
             EventKind::MessageAccepted { .. } => "message_accepted",
             EventKind::HeartbeatTimeout { .. } => "heartbeat_timeout",
             EventKind::ProxyConnOpened { .. } => "proxy_conn_opened",
@@ -382,6 +426,11 @@ impl EventKind {
             | EventKind::SessionClosed { client, .. }
             | EventKind::UserJoined { client, .. }
             | EventKind::UserLeft { client, .. }
+            | EventKind::UserAway { client, .. }
+            | EventKind::UserReconnected { client, .. }
+            | EventKind::ResumeRefused { client }
+            | EventKind::DuplicateDropped { client, .. }
+            | EventKind::HistoryReplayed { client, .. }
             | EventKind::MessageAccepted { client, .. }
             | EventKind::HeartbeatTimeout { client, .. } => Some(client),
             EventKind::ProxyConnOpened { .. }

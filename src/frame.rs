@@ -11,8 +11,14 @@ pub const CLOSE_UNSUPPORTED_DATA: u16 = 1003;
 pub const CLOSE_INVALID_PAYLOAD: u16 = 1007;
 /// Close code: a message too big to process.
 pub const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code: the server is overloaded (session limit reached); try again later.
+pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 /// Close code (application range): a newer connection of the same session took over.
 pub const CLOSE_REPLACED: u16 = 4000;
+/// Close code (application range): the client id belongs to a live or waiting session and the
+/// connection did not present its secret. Retrying is fine: the session expires after its
+/// grace period.
+pub const CLOSE_RESUME_REFUSED: u16 = 4001;
 
 /// A frame read from a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,6 +18,13 @@ pub fn derive_rng(seed: u64, purpose: &str) -> SimRng {
     rng
 }
 
+/// A generator seeded by the operating system, for real-network runs only: session secrets
+/// must be unguessable there, and nothing needs replaying.
+#[must_use]
+pub fn os_rng() -> SimRng {
+    ChaCha8Rng::from_os_rng()
+}
+
 /// FNV-1a: a stable (cross-platform, cross-version) hash for naming streams.
 fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

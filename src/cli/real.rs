@@ -9,7 +9,7 @@ use tokio::io::AsyncBufReadExt;
 use crate::cli::{Format, EXIT_BAD_INPUT, EXIT_PASS};
 use crate::client::handshake::WsUrl;
 use crate::client::{Client, ClientConfig, ClientEvent, ClientIdentity, ClientMachine};
-use crate::clock::{self, MonoTime};
+use crate::clock::MonoTime;
 use crate::net::TokioConnector;
 use crate::proxy::ProxyConfig;
 use crate::render;
@@ -50,7 +50,8 @@ pub(crate) fn serve(listen: &str, format: Format) -> ExitCode {
         };
         eprintln!("wsim serve: listening on ws://{listen}/ws");
         let sink = printer(format).sink("server");
-        crate::server::serve(listener, ServerMachine::new(ServerConfig::default()), sink).await;
+        let machine = ServerMachine::new(ServerConfig::default(), crate::seed::os_rng());
+        crate::server::serve(listener, machine, sink).await;
         ExitCode::from(EXIT_PASS)
     })
 }
@@ -96,7 +97,7 @@ pub(crate) fn client(
         room: room.to_string(),
     };
     block_on(async move {
-        let rng = crate::seed::derive_rng(real_seed(), &identity.client_id);
+        let rng = crate::seed::os_rng();
         let machine = ClientMachine::new(
             ClientConfig::default(),
             identity,
@@ -138,9 +139,4 @@ pub(crate) fn client(
         }
         ExitCode::from(EXIT_PASS)
     })
-}
-
-/// On a real network nothing needs to replay: seed handshake keys and jitter from the clock.
-fn real_seed() -> u64 {
-    clock::real_entropy()
 }

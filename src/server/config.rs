@@ -14,6 +14,17 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// Longest time a WebSocket handshake may take after TCP accept (default 5 s).
     pub handshake_timeout: Duration,
+    /// How long a dropped session waits for its client (default 30 s), measured on the
+    /// server's monotonic clock.
+    pub grace: Duration,
+    /// How long message ids are remembered for de-duplication (default 300 s).
+    pub dedup_ttl: Duration,
+    /// Most message ids remembered per session (default 10 000); the oldest are forgotten first.
+    pub dedup_limit: usize,
+    /// Messages kept per room for replay (default 1000).
+    pub history_limit: usize,
+    /// Most sessions at once (default 100 000); more are refused with close code 1013.
+    pub max_sessions: usize,
 }
 
 impl Default for ServerConfig {
@@ -25,6 +36,11 @@ impl Default for ServerConfig {
             },
             max_message_bytes: 64 * 1024,
             handshake_timeout: Duration::from_secs(5),
+            grace: Duration::from_secs(30),
+            dedup_ttl: Duration::from_secs(300),
+            dedup_limit: 10_000,
+            history_limit: 1000,
+            max_sessions: 100_000,
         }
     }
 }

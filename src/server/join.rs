@@ -9,6 +9,10 @@ pub struct JoinRequest {
     pub username: String,
     /// Room to join.
     pub room: String,
+    /// The session secret a reconnecting client presents (`resume=`).
+    pub resume: Option<String>,
+    /// The last room sequence number the client has seen (`last_seq=`).
+    pub last_seq: Option<u64>,
 }
 
 /// Why a join request was refused (HTTP 400 at the handshake).
@@ -17,6 +21,9 @@ pub enum JoinError {
     /// A required query parameter is missing or empty.
     #[error("missing query parameter `{0}`")]
     Missing(&'static str),
+    /// A query parameter has a value the server cannot use.
+    #[error("invalid query parameter `{0}`")]
+    Invalid(&'static str),
 }
 
 impl JoinRequest {
@@ -25,6 +32,8 @@ impl JoinRequest {
         let mut room = None;
         let mut username = None;
         let mut client_id = None;
+        let mut resume = None;
+        let mut last_seq = None;
         for pair in query.unwrap_or("").split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let v = percent_decode(v);
@@ -32,6 +41,13 @@ impl JoinRequest {
                 "room" => room = Some(v),
                 "username" => username = Some(v),
                 "client_id" => client_id = Some(v),
+                "resume" if !v.is_empty() => resume = Some(v),
+                "last_seq" => {
+                    last_seq = Some(
+                        v.parse::<u64>()
+                            .map_err(|_| JoinError::Invalid("last_seq"))?,
+                    );
+                }
                 _ => {}
             }
         }
@@ -41,6 +57,8 @@ impl JoinRequest {
             room: take(room, "room")?,
             username: take(username, "username")?,
             client_id: take(client_id, "client_id")?,
+            resume,
+            last_seq,
         })
     }
 }
@@ -86,8 +104,21 @@ mod tests {
             JoinRequest {
                 client_id: "123".into(),
                 username: "Alice".into(),
-                room: "general".into()
+                room: "general".into(),
+                resume: None,
+                last_seq: None,
             }
+        );
+    }
+
+    #[test]
+    fn resume_parameters_are_optional_and_checked() {
+        let j = JoinRequest::from_query(Some("room=r&username=u&client_id=c&resume=s&last_seq=9"))
+            .unwrap();
+        assert_eq!((j.resume.as_deref(), j.last_seq), (Some("s"), Some(9)));
+        assert_eq!(
+            JoinRequest::from_query(Some("room=r&username=u&client_id=c&last_seq=x")),
+            Err(JoinError::Invalid("last_seq"))
         );
     }
 

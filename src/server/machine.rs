@@ -1,19 +1,31 @@
-//! The server's sans-IO state machine: connections, rooms, message numbering and broadcast,
-//! and the server heartbeat. No I/O and no clock: the driver passes `now` into every
-//! `handle_*` call, then drains `poll_transmit`, `poll_drop` and `poll_event`, and sleeps until
-//! `poll_timeout`.
+//! The server's sans-IO session manager: sessions that survive a dropped connection for a
+//! grace period, presence, per-session de-duplication, numbered room history and replay, and
+//! the per-connection heartbeat. No I/O and no clock: the driver passes `now` into every
+//! `handle_*` call, then drains `poll_transmit`, `poll_drop` and `poll_event`, and sleeps
+//! until `poll_timeout`.
 //!
 //! Contract with the driver: connection numbers are never reused; after `poll_drop` names a
-//! connection the driver drops it and feeds nothing more from it.
+//! connection the driver drops it (once what was queued for it is written) and feeds nothing
+//! more from it.
+//!
+//! Sessions are keyed by client id. A dropped connection makes its session *away* until
+//! `grace` after the drop — always the latest drop, because the deadline is state, not a
+//! sleeping task — then the user has *left*. Resuming needs the secret the server issued: a
+//! connection claiming an existing session without it is refused and never takes the session
+//! over. Grace is measured on this machine's monotonic clock; client timestamps decide nothing.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand::RngCore;
 
 use crate::clock::MonoTime;
 use crate::event::EventKind;
 use crate::frame::{self, Inbound, Outbound};
 use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::protocol::{self, ClientMessage, DecodeError, ServerMessage};
+use crate::seed::SimRng;
 use crate::server::config::ServerConfig;
+use crate::server::dedup::Dedup;
 use crate::server::join::JoinRequest;
 
 /// The driver's number for one accepted connection.
@@ -32,21 +44,47 @@ pub enum ConnEnd {
 
 #[derive(Debug)]
 struct Conn {
-    join: JoinRequest,
+    client_id: String,
     keepalive: Keepalive,
+}
+
+#[derive(Debug)]
+struct Session {
+    username: String,
+    room: String,
+    secret: String,
+    /// The live connection, if any.
+    conn: Option<ConnId>,
+    /// When the session's last connection dropped (it is away until `+ grace`).
+    away_since: Option<MonoTime>,
+    dedup: Dedup,
+}
+
+#[derive(Debug, Clone)]
+struct HistoryEntry {
+    seq: u64,
+    id: String,
+    from: String,
+    username: String,
+    text: String,
 }
 
 #[derive(Debug, Default)]
 struct Room {
     /// Sequence number of the last accepted message.
     last_seq: u64,
-    members: BTreeSet<ConnId>,
+    /// Recent messages, oldest first.
+    history: VecDeque<HistoryEntry>,
+    /// Sessions in the room (live or away), by client id.
+    members: BTreeSet<String>,
 }
 
 /// The server state machine.
 #[derive(Debug)]
 pub struct ServerMachine {
     config: ServerConfig,
+    rng: SimRng,
+    sessions: BTreeMap<String, Session>,
     conns: BTreeMap<ConnId, Conn>,
     rooms: BTreeMap<String, Room>,
     transmits: VecDeque<(ConnId, Outbound)>,
@@ -55,11 +93,13 @@ pub struct ServerMachine {
 }
 
 impl ServerMachine {
-    /// An empty server.
+    /// An empty server; `rng` draws the session secrets.
     #[must_use]
-    pub fn new(config: ServerConfig) -> Self {
+    pub fn new(config: ServerConfig, rng: SimRng) -> Self {
         ServerMachine {
             config,
+            rng,
+            sessions: BTreeMap::new(),
             conns: BTreeMap::new(),
             rooms: BTreeMap::new(),
             transmits: VecDeque::new(),
@@ -80,61 +120,35 @@ impl ServerMachine {
         self.conns.len()
     }
 
+    /// Number of sessions (live or away).
+    #[must_use]
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
     /// A WebSocket handshake completed for `join` on connection `conn`.
     pub fn handle_open(&mut self, now: MonoTime, conn: ConnId, join: JoinRequest) {
-        let replaced: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.join.client_id == join.client_id)
-            .map(|(id, _)| *id)
-            .collect();
-        for old in replaced {
-            self.transmits.push_back((
-                old,
-                Outbound::Close {
-                    code: frame::CLOSE_REPLACED,
-                    reason: "replaced by a newer connection".into(),
-                },
-            ));
-            self.drop_conn(old, "replaced");
+        self.expire_sessions(now);
+        let claimed = self.sessions.get(&join.client_id).map(|s| s.secret.clone());
+        match claimed {
+            Some(secret) if join.resume.as_deref() == Some(secret.as_str()) => {
+                self.resume(now, conn, join);
+            }
+            Some(_) => {
+                self.events.push_back(EventKind::ResumeRefused {
+                    client: join.client_id,
+                });
+                self.refuse(
+                    conn,
+                    frame::CLOSE_RESUME_REFUSED,
+                    "client id in use: resume needs the session secret",
+                );
+            }
+            None if self.sessions.len() >= self.config.max_sessions => {
+                self.refuse(conn, frame::CLOSE_TRY_AGAIN_LATER, "too many sessions");
+            }
+            None => self.open_new(now, conn, join),
         }
-        self.events.push_back(EventKind::SessionOpened {
-            client: join.client_id.clone(),
-            room: join.room.clone(),
-            conn,
-        });
-        self.events.push_back(EventKind::UserJoined {
-            client: join.client_id.clone(),
-            room: join.room.clone(),
-        });
-        self.send(
-            conn,
-            &ServerMessage::Welcome {
-                client_id: join.client_id.clone(),
-                username: join.username.clone(),
-                room: join.room.clone(),
-                resume_secret: String::new(),
-                recovered: false,
-                replayed: 0,
-                last_seq: 0,
-            },
-        );
-        let presence = ServerMessage::UserJoined {
-            username: join.username.clone(),
-        };
-        self.broadcast(&join.room, Some(conn), &presence);
-        self.rooms
-            .entry(join.room.clone())
-            .or_default()
-            .members
-            .insert(conn);
-        self.conns.insert(
-            conn,
-            Conn {
-                join,
-                keepalive: Keepalive::new(self.config.heartbeat, now),
-            },
-        );
     }
 
     /// A frame arrived on `conn`.
@@ -144,33 +158,28 @@ impl ServerMachine {
         };
         c.keepalive.on_inbound(now);
         match frame {
-            Inbound::Text(text) => self.handle_text(conn, &text),
+            Inbound::Text(text) => self.handle_text(now, conn, &text),
             Inbound::Binary => self.reject(
+                now,
                 conn,
                 frame::CLOSE_UNSUPPORTED_DATA,
                 "binary frames are not supported",
-                "protocol_error",
             ),
-            Inbound::Close(_) => self.drop_conn(conn, "closed_by_peer"),
+            Inbound::Close(_) => self.drop_conn(now, conn, "closed_by_peer"),
             Inbound::Ping | Inbound::Pong => {}
         }
     }
 
     /// The transport of `conn` ended.
-    pub fn handle_end(&mut self, _now: MonoTime, conn: ConnId, end: ConnEnd) {
+    pub fn handle_end(&mut self, now: MonoTime, conn: ConnId, end: ConnEnd) {
         match end {
-            ConnEnd::Closed => self.drop_conn(conn, "closed_by_peer"),
-            ConnEnd::Reset => self.drop_conn(conn, "reset"),
-            ConnEnd::TooBig => self.reject(
-                conn,
-                frame::CLOSE_TOO_BIG,
-                "message too big",
-                "protocol_error",
-            ),
+            ConnEnd::Closed => self.drop_conn(now, conn, "closed_by_peer"),
+            ConnEnd::Reset => self.drop_conn(now, conn, "reset"),
+            ConnEnd::TooBig => self.reject(now, conn, frame::CLOSE_TOO_BIG, "message too big"),
         }
     }
 
-    /// Time passed: send heartbeats and close connections whose peer went silent.
+    /// Time passed: heartbeats, dead connections, expired grace periods.
     pub fn handle_timeout(&mut self, now: MonoTime) {
         let mut pings = Vec::new();
         let mut dead = Vec::new();
@@ -187,20 +196,23 @@ impl ServerMachine {
         for id in dead {
             if let Some(c) = self.conns.get(&id) {
                 self.events.push_back(EventKind::HeartbeatTimeout {
-                    client: c.join.client_id.clone(),
+                    client: c.client_id.clone(),
                 });
             }
-            self.drop_conn(id, "heartbeat_timeout");
+            self.drop_conn(now, id, "heartbeat_timeout");
         }
+        self.expire_sessions(now);
     }
 
     /// When `handle_timeout` must next be called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<MonoTime> {
-        self.conns
+        let heartbeats = self.conns.values().filter_map(|c| c.keepalive.deadline());
+        let graces = self
+            .sessions
             .values()
-            .filter_map(|c| c.keepalive.deadline())
-            .min()
+            .filter_map(|s| s.away_since.map(|t| t + self.config.grace));
+        heartbeats.chain(graces).min()
     }
 
     /// The next frame to write, and on which connection.
@@ -221,43 +233,227 @@ impl ServerMachine {
         self.events.pop_front()
     }
 
-    fn handle_text(&mut self, conn: ConnId, text: &str) {
-        if text.len() > self.config.max_message_bytes {
-            self.reject(
+    fn open_new(&mut self, now: MonoTime, conn: ConnId, join: JoinRequest) {
+        let mut bytes = [0u8; 16];
+        self.rng.fill_bytes(&mut bytes);
+        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let room = self.rooms.entry(join.room.clone()).or_default();
+        let last_seq = room.last_seq;
+        room.members.insert(join.client_id.clone());
+        self.conns.insert(
+            conn,
+            Conn {
+                client_id: join.client_id.clone(),
+                keepalive: Keepalive::new(self.config.heartbeat, now),
+            },
+        );
+        self.events.push_back(EventKind::SessionOpened {
+            client: join.client_id.clone(),
+            room: join.room.clone(),
+            conn,
+            resumed: false,
+        });
+        self.send(
+            conn,
+            &ServerMessage::Welcome {
+                client_id: join.client_id.clone(),
+                username: join.username.clone(),
+                room: join.room.clone(),
+                resume_secret: secret.clone(),
+                recovered: false,
+                replayed: 0,
+                last_seq,
+            },
+        );
+        if join.resume.is_some() {
+            // The client had a session this server no longer knows (expired, or a restart).
+            self.events.push_back(EventKind::HistoryReplayed {
+                client: join.client_id.clone(),
+                count: 0,
+                recovered: false,
+            });
+        }
+        self.events.push_back(EventKind::UserJoined {
+            client: join.client_id.clone(),
+            room: join.room.clone(),
+        });
+        let presence = ServerMessage::UserJoined {
+            username: join.username.clone(),
+        };
+        self.broadcast(&join.room, Some(&join.client_id), &presence);
+        self.sessions.insert(
+            join.client_id,
+            Session {
+                username: join.username,
+                room: join.room,
+                secret,
+                conn: Some(conn),
+                away_since: None,
+                dedup: Dedup::default(),
+            },
+        );
+    }
+
+    fn resume(&mut self, now: MonoTime, conn: ConnId, join: JoinRequest) {
+        let client = join.client_id;
+        let Some(session) = self.sessions.get_mut(&client) else {
+            return;
+        };
+        let old = session.conn.replace(conn);
+        let was_away = session.away_since.take().is_some();
+        let (username, room_name, secret) = (
+            session.username.clone(),
+            session.room.clone(),
+            session.secret.clone(),
+        );
+        if let Some(old) = old {
+            // Takeover: the newer connection wins; presence does not change.
+            self.transmits.push_back((
+                old,
+                Outbound::Close {
+                    code: frame::CLOSE_REPLACED,
+                    reason: "replaced by a newer connection".into(),
+                },
+            ));
+            if self.conns.remove(&old).is_some() {
+                self.drops.push_back(old);
+                self.events.push_back(EventKind::SessionClosed {
+                    client: client.clone(),
+                    reason: "replaced".into(),
+                });
+            }
+        }
+        self.conns.insert(
+            conn,
+            Conn {
+                client_id: client.clone(),
+                keepalive: Keepalive::new(self.config.heartbeat, now),
+            },
+        );
+        let room = self.rooms.entry(room_name.clone()).or_default();
+        let seen = join.last_seq.unwrap_or(0);
+        let oldest = room.history.front().map_or(room.last_seq + 1, |h| h.seq);
+        let recovered = seen <= room.last_seq && seen + 1 >= oldest;
+        let replay: Vec<HistoryEntry> = if recovered {
+            room.history
+                .iter()
+                .filter(|h| h.seq > seen && h.from != client)
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let last_seq = room.last_seq;
+        self.events.push_back(EventKind::SessionOpened {
+            client: client.clone(),
+            room: room_name.clone(),
+            conn,
+            resumed: true,
+        });
+        self.send(
+            conn,
+            &ServerMessage::Welcome {
+                client_id: client.clone(),
+                username: username.clone(),
+                room: room_name.clone(),
+                resume_secret: secret,
+                recovered,
+                replayed: replay.len() as u64,
+                last_seq,
+            },
+        );
+        self.events.push_back(EventKind::HistoryReplayed {
+            client: client.clone(),
+            count: replay.len() as u64,
+            recovered,
+        });
+        for h in replay {
+            self.send(
                 conn,
-                frame::CLOSE_TOO_BIG,
-                "message too big",
-                "protocol_error",
+                &ServerMessage::ChatMessage {
+                    id: h.id,
+                    from: h.from,
+                    username: h.username,
+                    text: h.text,
+                    seq: h.seq,
+                },
             );
+        }
+        if was_away {
+            self.events.push_back(EventKind::UserReconnected {
+                client: client.clone(),
+                room: room_name.clone(),
+            });
+            let presence = ServerMessage::UserReconnected { username };
+            self.broadcast(&room_name, Some(&client), &presence);
+        }
+    }
+
+    fn handle_text(&mut self, now: MonoTime, conn: ConnId, text: &str) {
+        if text.len() > self.config.max_message_bytes {
+            self.reject(now, conn, frame::CLOSE_TOO_BIG, "message too big");
             return;
         }
         match protocol::decode::<ClientMessage>(text) {
-            Ok(ClientMessage::ChatMessage { id, text, .. }) => self.accept_chat(conn, id, text),
+            Ok(ClientMessage::ChatMessage { id, text, .. }) => {
+                self.accept_chat(now, conn, id, text)
+            }
             Ok(ClientMessage::Ping) => self.send(conn, &ServerMessage::Pong),
             Ok(ClientMessage::Pong) => {}
-            Err(DecodeError::Malformed(_)) => self.reject(
-                conn,
-                frame::CLOSE_INVALID_PAYLOAD,
-                "malformed JSON",
-                "protocol_error",
-            ),
+            Err(DecodeError::Malformed(_)) => {
+                self.reject(now, conn, frame::CLOSE_INVALID_PAYLOAD, "malformed JSON");
+            }
             Err(DecodeError::Unsupported(message)) => {
                 self.send(conn, &ServerMessage::Error { message });
             }
         }
     }
 
-    fn accept_chat(&mut self, conn: ConnId, id: Option<String>, text: String) {
-        let Some(c) = self.conns.get(&conn) else {
+    fn accept_chat(&mut self, now: MonoTime, conn: ConnId, id: Option<String>, text: String) {
+        let Some(client) = self.conns.get(&conn).map(|c| c.client_id.clone()) else {
             return;
         };
-        let join = c.join.clone();
-        let room = self.rooms.entry(join.room.clone()).or_default();
+        let Some(session) = self.sessions.get_mut(&client) else {
+            return;
+        };
+        let msg_id = id.unwrap_or_default();
+        if !msg_id.is_empty() {
+            session.dedup.expire(now, self.config.dedup_ttl);
+            if let Some(seq) = session.dedup.seen(&msg_id) {
+                self.events.push_back(EventKind::DuplicateDropped {
+                    client,
+                    msg_id: msg_id.clone(),
+                });
+                self.send(conn, &ServerMessage::Ack { id: msg_id, seq });
+                return;
+            }
+        }
+        let username = session.username.clone();
+        let room_name = session.room.clone();
+        let room = self.rooms.entry(room_name.clone()).or_default();
         room.last_seq += 1;
         let seq = room.last_seq;
-        let msg_id = id.unwrap_or_default();
+        room.history.push_back(HistoryEntry {
+            seq,
+            id: msg_id.clone(),
+            from: client.clone(),
+            username: username.clone(),
+            text: text.clone(),
+        });
+        while room.history.len() > self.config.history_limit {
+            room.history.pop_front();
+        }
+        if !msg_id.is_empty() {
+            session.dedup.remember(
+                now,
+                msg_id.clone(),
+                seq,
+                self.config.dedup_ttl,
+                self.config.dedup_limit,
+            );
+        }
         self.events.push_back(EventKind::MessageAccepted {
-            client: join.client_id.clone(),
+            client: client.clone(),
             msg_id: msg_id.clone(),
             seq,
         });
@@ -272,16 +468,16 @@ impl ServerMachine {
         }
         let chat = ServerMessage::ChatMessage {
             id: msg_id,
-            from: join.client_id,
-            username: join.username,
+            from: client.clone(),
+            username,
             text,
             seq,
         };
-        self.broadcast(&join.room, Some(conn), &chat);
+        self.broadcast(&room_name, Some(&client), &chat);
     }
 
     /// Closes `conn` with `code` because of bad input, then drops it.
-    fn reject(&mut self, conn: ConnId, code: u16, reason: &str, why: &'static str) {
+    fn reject(&mut self, now: MonoTime, conn: ConnId, code: u16, reason: &str) {
         if !self.conns.contains_key(&conn) {
             return;
         }
@@ -292,36 +488,76 @@ impl ServerMachine {
                 reason: reason.into(),
             },
         ));
-        self.drop_conn(conn, why);
+        self.drop_conn(now, conn, "protocol_error");
     }
 
-    fn drop_conn(&mut self, conn: ConnId, reason: &'static str) {
-        if self.remove(conn, reason) {
-            self.drops.push_back(conn);
-        }
+    /// Refuses a connection that never joined a session.
+    fn refuse(&mut self, conn: ConnId, code: u16, reason: &str) {
+        self.transmits.push_back((
+            conn,
+            Outbound::Close {
+                code,
+                reason: reason.into(),
+            },
+        ));
+        self.drops.push_back(conn);
     }
 
-    /// Forgets `conn`, reports its session closed and tells the room. False if unknown.
-    fn remove(&mut self, conn: ConnId, reason: &'static str) -> bool {
+    /// Forgets `conn`; its session, if this was its live connection, becomes away.
+    fn drop_conn(&mut self, now: MonoTime, conn: ConnId, reason: &'static str) {
         let Some(c) = self.conns.remove(&conn) else {
-            return false;
+            return;
         };
-        if let Some(room) = self.rooms.get_mut(&c.join.room) {
-            room.members.remove(&conn);
-        }
+        self.drops.push_back(conn);
         self.events.push_back(EventKind::SessionClosed {
-            client: c.join.client_id.clone(),
+            client: c.client_id.clone(),
             reason: reason.to_string(),
         });
-        self.events.push_back(EventKind::UserLeft {
-            client: c.join.client_id.clone(),
-            room: c.join.room.clone(),
-        });
-        let presence = ServerMessage::UserLeft {
-            username: c.join.username,
+        let Some(session) = self.sessions.get_mut(&c.client_id) else {
+            return;
         };
-        self.broadcast(&c.join.room, None, &presence);
-        true
+        if session.conn != Some(conn) {
+            return;
+        }
+        session.conn = None;
+        session.away_since = Some(now);
+        let (room, username) = (session.room.clone(), session.username.clone());
+        self.events.push_back(EventKind::UserAway {
+            client: c.client_id.clone(),
+            room: room.clone(),
+        });
+        self.broadcast(
+            &room,
+            Some(&c.client_id),
+            &ServerMessage::UserAway { username },
+        );
+    }
+
+    /// Ends every session whose grace period is over: the user has left.
+    fn expire_sessions(&mut self, now: MonoTime) {
+        let grace = self.config.grace;
+        let expired: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.away_since.is_some_and(|t| now >= t + grace))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for client in expired {
+            let Some(session) = self.sessions.remove(&client) else {
+                continue;
+            };
+            if let Some(room) = self.rooms.get_mut(&session.room) {
+                room.members.remove(&client);
+            }
+            self.events.push_back(EventKind::UserLeft {
+                client: client.clone(),
+                room: session.room.clone(),
+            });
+            let presence = ServerMessage::UserLeft {
+                username: session.username,
+            };
+            self.broadcast(&session.room, None, &presence);
+        }
     }
 
     fn send(&mut self, conn: ConnId, msg: &ServerMessage) {
@@ -329,15 +565,19 @@ impl ServerMachine {
             .push_back((conn, Outbound::Text(protocol::encode(msg))));
     }
 
-    fn broadcast(&mut self, room: &str, except: Option<ConnId>, msg: &ServerMessage) {
+    /// Sends `msg` to the live connections of `room`'s members, except `except`.
+    fn broadcast(&mut self, room: &str, except: Option<&str>, msg: &ServerMessage) {
         let Some(room) = self.rooms.get(room) else {
             return;
         };
         let text = protocol::encode(msg);
         for member in &room.members {
-            if Some(*member) != except {
+            if Some(member.as_str()) == except {
+                continue;
+            }
+            if let Some(conn) = self.sessions.get(member).and_then(|s| s.conn) {
                 self.transmits
-                    .push_back((*member, Outbound::Text(text.clone())));
+                    .push_back((conn, Outbound::Text(text.clone())));
             }
         }
     }
@@ -346,6 +586,8 @@ impl ServerMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seed::derive_rng;
+    use std::time::Duration;
 
     fn t(ms: u64) -> MonoTime {
         MonoTime::from_millis(ms)
@@ -356,23 +598,23 @@ mod tests {
             client_id: id.into(),
             username: format!("user-{id}"),
             room: "lobby".into(),
+            resume: None,
+            last_seq: None,
         }
     }
 
-    fn drain(m: &mut ServerMachine) -> (Vec<(ConnId, Outbound)>, Vec<ConnId>, Vec<EventKind>) {
+    fn server() -> ServerMachine {
+        ServerMachine::new(ServerConfig::default(), derive_rng(1, "server"))
+    }
+
+    type Drained = (Vec<(ConnId, Outbound)>, Vec<ConnId>, Vec<EventKind>);
+
+    fn drain(m: &mut ServerMachine) -> Drained {
         (
             std::iter::from_fn(|| m.poll_transmit()).collect(),
             std::iter::from_fn(|| m.poll_drop()).collect(),
             std::iter::from_fn(|| m.poll_event()).collect(),
         )
-    }
-
-    fn two_members() -> ServerMachine {
-        let mut m = ServerMachine::new(ServerConfig::default());
-        m.handle_open(t(0), 1, join("a"));
-        m.handle_open(t(0), 2, join("b"));
-        let _ = drain(&mut m);
-        m
     }
 
     fn text(o: &Outbound) -> &str {
@@ -382,32 +624,71 @@ mod tests {
         }
     }
 
+    /// The welcome sent on `conn`, parsed.
+    fn welcome(tx: &[(ConnId, Outbound)], conn: ConnId) -> (String, bool, u64, u64) {
+        tx.iter()
+            .filter(|(c, _)| *c == conn)
+            .find_map(|(_, o)| match protocol::decode::<ServerMessage>(text(o)) {
+                Ok(ServerMessage::Welcome {
+                    resume_secret,
+                    recovered,
+                    replayed,
+                    last_seq,
+                    ..
+                }) => Some((resume_secret, recovered, replayed, last_seq)),
+                _ => None,
+            })
+            .expect("a welcome")
+    }
+
+    fn chat(id: &str) -> Inbound {
+        Inbound::Text(format!(
+            r#"{{"type":"chat_message","text":"hi","id":"{id}"}}"#
+        ))
+    }
+
+    /// Members a (conn 1) and b (conn 2); returns a's secret.
+    fn two_members(m: &mut ServerMachine) -> String {
+        m.handle_open(t(0), 1, join("a"));
+        m.handle_open(t(0), 2, join("b"));
+        welcome(&drain(m).0, 1).0
+    }
+
+    fn resume_join(id: &str, secret: &str, last_seq: Option<u64>) -> JoinRequest {
+        JoinRequest {
+            resume: Some(secret.into()),
+            last_seq,
+            ..join(id)
+        }
+    }
+
     #[test]
-    fn join_welcomes_and_tells_the_room() {
-        let mut m = ServerMachine::new(ServerConfig::default());
+    fn join_welcomes_with_a_secret_and_tells_the_room() {
+        let mut m = server();
         m.handle_open(t(0), 1, join("a"));
         m.handle_open(t(0), 2, join("b"));
         let (tx, drops, events) = drain(&mut m);
         assert!(drops.is_empty());
-        assert!(text(&tx[0].1).contains("\"welcome\""));
+        let (secret, recovered, _, _) = welcome(&tx, 1);
+        assert_eq!(secret.len(), 32);
+        assert!(!recovered);
+        assert_ne!(secret, welcome(&tx, 2).0);
         assert!(tx
             .iter()
             .any(|(c, o)| *c == 1 && text(o) == r#"{"type":"user_joined","username":"user-b"}"#));
         assert!(events.contains(&EventKind::SessionOpened {
             client: "b".into(),
             room: "lobby".into(),
-            conn: 2
+            conn: 2,
+            resumed: false
         }));
     }
 
     #[test]
     fn chat_is_numbered_acked_and_broadcast_to_others() {
-        let mut m = two_members();
-        m.handle_inbound(
-            t(10),
-            1,
-            Inbound::Text(r#"{"type":"chat_message","text":"hi","id":"a:1"}"#.into()),
-        );
+        let mut m = server();
+        two_members(&mut m);
+        m.handle_inbound(t(10), 1, chat("a:1"));
         let (tx, _, events) = drain(&mut m);
         assert_eq!(
             tx,
@@ -432,6 +713,221 @@ mod tests {
         );
     }
 
+    /// Drops a's connection at `at`; returns the events.
+    fn drop_a(m: &mut ServerMachine, conn: ConnId, at: u64) -> Vec<EventKind> {
+        m.handle_end(t(at), conn, ConnEnd::Reset);
+        drain(m).2
+    }
+
+    fn presence(events: &[EventKind]) -> Vec<&'static str> {
+        events
+            .iter()
+            .map(EventKind::name)
+            .filter(|n| n.starts_with("user_"))
+            .collect()
+    }
+
+    #[test]
+    fn reconnect_inside_the_grace_period_resumes_the_session() {
+        let mut m = server();
+        let secret = two_members(&mut m);
+        assert_eq!(presence(&drop_a(&mut m, 1, 1_000)), ["user_away"]);
+        m.handle_open(t(30_999), 3, resume_join("a", &secret, Some(0)));
+        let (tx, _, events) = drain(&mut m);
+        assert_eq!(presence(&events), ["user_reconnected"]);
+        let (again, recovered, _, _) = welcome(&tx, 3);
+        assert!(recovered);
+        assert_eq!(again, secret);
+        assert!(tx
+            .iter()
+            .any(|(c, o)| *c == 2 && text(o).contains("user_reconnected")));
+    }
+
+    #[test]
+    fn reconnect_exactly_at_or_after_the_grace_period_is_a_new_session() {
+        for at in [31_000, 45_000] {
+            let mut m = server();
+            let secret = two_members(&mut m);
+            drop_a(&mut m, 1, 1_000);
+            m.handle_open(t(at), 3, resume_join("a", &secret, Some(0)));
+            let (tx, _, events) = drain(&mut m);
+            assert_eq!(presence(&events), ["user_left", "user_joined"], "at {at}");
+            let (fresh, recovered, _, _) = welcome(&tx, 3);
+            assert!(!recovered);
+            assert_ne!(fresh, secret);
+        }
+        // Without a reconnect, the timer ends the session exactly one grace period later.
+        let mut m = server();
+        two_members(&mut m);
+        drop_a(&mut m, 1, 1_000);
+        assert_eq!(
+            m.poll_timeout(),
+            Some(t(20_000)),
+            "b's heartbeat comes first"
+        );
+        m.handle_timeout(t(30_999));
+        assert!(!presence(&drain(&mut m).2).contains(&"user_left"));
+        m.handle_timeout(t(31_000));
+        assert!(presence(&drain(&mut m).2).contains(&"user_left"));
+    }
+
+    #[test]
+    fn a_second_drop_restarts_the_grace_period() {
+        let mut m = server();
+        let secret = two_members(&mut m);
+        drop_a(&mut m, 1, 1_000);
+        m.handle_open(t(10_000), 3, resume_join("a", &secret, None));
+        let _ = drain(&mut m);
+        drop_a(&mut m, 3, 20_000);
+        // The first drop's deadline (31 s) must not end the session.
+        m.handle_timeout(t(31_000));
+        assert!(!presence(&drain(&mut m).2).contains(&"user_left"));
+        m.handle_timeout(t(49_999));
+        assert!(!presence(&drain(&mut m).2).contains(&"user_left"));
+        m.handle_timeout(t(50_000));
+        assert_eq!(presence(&drain(&mut m).2), ["user_left"]);
+    }
+
+    #[test]
+    fn a_newer_connection_with_the_secret_takes_over_without_presence_change() {
+        let mut m = server();
+        let secret = two_members(&mut m);
+        m.handle_open(t(10), 3, resume_join("a", &secret, Some(0)));
+        let (tx, drops, events) = drain(&mut m);
+        assert!(tx.iter().any(|(c, o)| *c == 1
+            && matches!(
+                o,
+                Outbound::Close {
+                    code: frame::CLOSE_REPLACED,
+                    ..
+                }
+            )));
+        assert_eq!(drops, [1]);
+        assert!(presence(&events).is_empty());
+        assert_eq!(m.connections(), 2);
+    }
+
+    #[test]
+    fn a_wrong_or_missing_secret_never_takes_over() {
+        for resume in [Some("guess".to_string()), None] {
+            let mut m = server();
+            two_members(&mut m);
+            let j = JoinRequest {
+                resume,
+                ..join("a")
+            };
+            m.handle_open(t(10), 3, j);
+            let (tx, drops, events) = drain(&mut m);
+            assert!(matches!(
+                &tx[..],
+                [(
+                    3,
+                    Outbound::Close {
+                        code: frame::CLOSE_RESUME_REFUSED,
+                        ..
+                    }
+                )]
+            ));
+            assert_eq!(drops, [3]);
+            assert_eq!(events, [EventKind::ResumeRefused { client: "a".into() }]);
+            // a's own connection is untouched and still served.
+            m.handle_inbound(t(20), 1, chat("a:1"));
+            assert!(drain(&mut m).0.iter().any(|(c, _)| *c == 1));
+        }
+    }
+
+    #[test]
+    fn duplicates_are_acked_again_not_rebroadcast_and_ids_are_per_session() {
+        let mut m = server();
+        two_members(&mut m);
+        m.handle_inbound(t(10), 1, chat("m1"));
+        let _ = drain(&mut m);
+        m.handle_inbound(t(20), 1, chat("m1"));
+        let (tx, _, events) = drain(&mut m);
+        assert_eq!(
+            tx,
+            [(
+                1,
+                Outbound::Text(r#"{"type":"ack","id":"m1","seq":1}"#.into())
+            )]
+        );
+        assert_eq!(
+            events,
+            [EventKind::DuplicateDropped {
+                client: "a".into(),
+                msg_id: "m1".into()
+            }]
+        );
+        // Another session may use the same id: it is a different message.
+        m.handle_inbound(t(30), 2, chat("m1"));
+        let (_, _, events) = drain(&mut m);
+        assert!(matches!(
+            &events[..],
+            [EventKind::MessageAccepted { seq: 2, .. }]
+        ));
+    }
+
+    #[test]
+    fn ids_are_forgotten_after_the_ttl() {
+        let mut m = server();
+        two_members(&mut m);
+        m.handle_inbound(t(0), 1, chat("m1"));
+        m.handle_inbound(t(299_999), 1, chat("m1"));
+        assert!(matches!(
+            drain(&mut m).2.last(),
+            Some(EventKind::DuplicateDropped { .. })
+        ));
+        m.handle_inbound(t(300_000), 1, chat("m1"));
+        assert!(matches!(
+            drain(&mut m).2.last(),
+            Some(EventKind::MessageAccepted { seq: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn replay_from_any_position_and_a_gap_is_never_silent() {
+        let config = ServerConfig {
+            history_limit: 5,
+            ..ServerConfig::default()
+        };
+        let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+        let secret = two_members(&mut m);
+        drop_a(&mut m, 1, 0);
+        for i in 1..=8 {
+            m.handle_inbound(t(i), 2, chat(&format!("b{i}")));
+        }
+        let _ = drain(&mut m);
+        // History keeps seq 4..=8.
+        let mut conn = 10;
+        for (seen, recovered, first) in [
+            (8, true, None),
+            (5, true, Some(6)),
+            (3, true, Some(4)),
+            (2, false, None),
+            (0, false, None),
+        ] {
+            conn += 1;
+            m.handle_open(t(100), conn, resume_join("a", &secret, Some(seen)));
+            let (tx, _, _) = drain(&mut m);
+            let (_, rec, replayed, last_seq) = welcome(&tx, conn);
+            assert_eq!((rec, last_seq), (recovered, 8), "seen {seen}");
+            let seqs: Vec<u64> = tx
+                .iter()
+                .filter(|(c, _)| *c == conn)
+                .filter_map(|(_, o)| match protocol::decode::<ServerMessage>(text(o)) {
+                    Ok(ServerMessage::ChatMessage { seq, .. }) => Some(seq),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(replayed, seqs.len() as u64);
+            assert_eq!(seqs.first().copied(), first, "seen {seen}");
+            assert!(
+                seqs.windows(2).all(|w| w[0] + 1 == w[1]),
+                "in order: {seqs:?}"
+            );
+        }
+    }
+
     #[test]
     fn bad_input_closes_only_that_connection_with_the_right_code() {
         for (frame, code) in [
@@ -441,7 +937,8 @@ mod tests {
             ),
             (Inbound::Binary, frame::CLOSE_UNSUPPORTED_DATA),
         ] {
-            let mut m = two_members();
+            let mut m = server();
+            two_members(&mut m);
             m.handle_inbound(t(10), 1, frame);
             let (tx, drops, _) = drain(&mut m);
             assert!(
@@ -450,12 +947,12 @@ mod tests {
             );
             assert_eq!(drops, [1]);
             assert_eq!(m.connections(), 1);
-            // The other member keeps being served.
             m.handle_inbound(t(20), 2, Inbound::Text(r#"{"type":"ping"}"#.into()));
             let (tx, _, _) = drain(&mut m);
             assert_eq!(tx, [(2, Outbound::Text(r#"{"type":"pong"}"#.into()))]);
         }
-        let mut m = two_members();
+        let mut m = server();
+        two_members(&mut m);
         m.handle_end(t(10), 2, ConnEnd::TooBig);
         let (tx, drops, _) = drain(&mut m);
         assert!(matches!(
@@ -473,7 +970,8 @@ mod tests {
 
     #[test]
     fn unknown_message_type_is_answered_and_the_connection_kept() {
-        let mut m = two_members();
+        let mut m = server();
+        two_members(&mut m);
         m.handle_inbound(t(10), 1, Inbound::Text(r#"{"type":"dance"}"#.into()));
         let (tx, drops, _) = drain(&mut m);
         assert!(drops.is_empty());
@@ -482,8 +980,9 @@ mod tests {
     }
 
     #[test]
-    fn heartbeat_pings_then_drops_a_silent_connection() {
-        let mut m = two_members();
+    fn heartbeat_pings_then_drops_a_silent_connection_and_the_session_waits() {
+        let mut m = server();
+        two_members(&mut m);
         m.handle_inbound(t(5_000), 2, Inbound::Pong);
         assert_eq!(m.poll_timeout(), Some(t(20_000)));
         m.handle_timeout(t(20_000));
@@ -495,28 +994,38 @@ mod tests {
         let (_, drops, events) = drain(&mut m);
         assert_eq!(drops, [1]);
         assert!(events.contains(&EventKind::HeartbeatTimeout { client: "a".into() }));
-        assert!(events.contains(&EventKind::SessionClosed {
+        assert_eq!(presence(&events), ["user_away"]);
+        assert_eq!(m.sessions(), 2);
+        m.handle_timeout(t(69_999));
+        assert!(!drain(&mut m).2.contains(&EventKind::UserLeft {
             client: "a".into(),
-            reason: "heartbeat_timeout".into()
+            room: "lobby".into()
+        }));
+        m.handle_timeout(t(40_000) + Duration::from_secs(30));
+        assert!(drain(&mut m).2.contains(&EventKind::UserLeft {
+            client: "a".into(),
+            room: "lobby".into()
         }));
     }
 
     #[test]
-    fn a_newer_connection_takes_over() {
-        let mut m = two_members();
-        m.handle_open(t(10), 3, join("a"));
+    fn the_session_limit_refuses_new_sessions() {
+        let config = ServerConfig {
+            max_sessions: 1,
+            ..ServerConfig::default()
+        };
+        let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+        m.handle_open(t(0), 1, join("a"));
+        m.handle_open(t(0), 2, join("b"));
         let (tx, drops, _) = drain(&mut m);
-        assert!(matches!(
-            &tx[0],
-            (
-                1,
+        assert!(tx.iter().any(|(c, o)| *c == 2
+            && matches!(
+                o,
                 Outbound::Close {
-                    code: frame::CLOSE_REPLACED,
+                    code: frame::CLOSE_TRY_AGAIN_LATER,
                     ..
                 }
-            )
-        ));
-        assert_eq!(drops, [1]);
-        assert_eq!(m.connections(), 2);
+            )));
+        assert_eq!(drops, [2]);
     }
 }

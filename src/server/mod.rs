@@ -1,7 +1,8 @@
-//! The WebSocket server: a sans-IO machine for rooms, numbering, broadcast and heartbeat
-//! ([`machine`]), driven over any network by a thin tokio driver ([`driver`]).
+//! The WebSocket server: a sans-IO session manager for grace periods, presence,
+//! de-duplication, history replay and heartbeat ([`machine`]), driven over any network by a thin tokio driver ([`driver`]).
 
 pub mod config;
+pub mod dedup;
 pub mod driver;
 pub mod join;
 pub mod machine;

@@ -62,7 +62,8 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
         let sink = server_sink.clone();
         async move {
             let listener = turmoil::net::TcpListener::bind(("0.0.0.0", SERVER_PORT)).await?;
-            crate::server::serve(listener, ServerMachine::new(config), sink).await;
+            let machine = ServerMachine::new(config, derive_rng(seed, "server"));
+            crate::server::serve(listener, machine, sink).await;
             Ok(())
         }
     });

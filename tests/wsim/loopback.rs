@@ -49,7 +49,7 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
         let proxy_addr = proxy.local_addr().expect("addr");
         tokio::task::spawn_local(wsim::server::serve(
             server,
-            ServerMachine::new(ServerConfig::default()),
+            ServerMachine::new(ServerConfig::default(), wsim::seed::os_rng()),
             recorder.sink("server"),
         ));
         let control = ProxyControl::new();
