@@ -120,6 +120,14 @@ pub enum FaultDesc {
         /// How long new connections are refused.
         duration_ms: u64,
     },
+    /// `host` crashes (its connections are closed) and restarts `duration_ms` later with fresh
+    /// state.
+    Crash {
+        /// The host.
+        host: String,
+        /// How long it stays down.
+        duration_ms: u64,
+    },
     /// The link between `a` and `b` gets the latency range `min_ms..=max_ms` for a while.
     Latency {
         /// One side.
@@ -143,16 +151,18 @@ impl FaultDesc {
             FaultDesc::Partition { .. } => "partition",
             FaultDesc::StateLoss { .. } => "state_loss",
             FaultDesc::Latency { .. } => "latency",
+            FaultDesc::Crash { .. } => "crash",
         }
     }
 
-    /// The two hosts whose link the fault affects.
+    /// The two hosts whose link the fault affects (none for a crash).
     #[must_use]
-    pub fn link(&self) -> (&str, &str) {
+    pub fn link(&self) -> Option<(&str, &str)> {
         match self {
             FaultDesc::Partition { a, b, .. }
             | FaultDesc::StateLoss { a, b, .. }
-            | FaultDesc::Latency { a, b, .. } => (a, b),
+            | FaultDesc::Latency { a, b, .. } => Some((a, b)),
+            FaultDesc::Crash { .. } => None,
         }
     }
 
@@ -162,7 +172,8 @@ impl FaultDesc {
         match self {
             FaultDesc::Partition { duration_ms, .. }
             | FaultDesc::StateLoss { duration_ms, .. }
-            | FaultDesc::Latency { duration_ms, .. } => Duration::from_millis(*duration_ms),
+            | FaultDesc::Latency { duration_ms, .. }
+            | FaultDesc::Crash { duration_ms, .. } => Duration::from_millis(*duration_ms),
         }
     }
 }
@@ -350,6 +361,11 @@ pub enum EventKind {
         /// Bytes relayed server → client.
         bytes_down: u64,
     },
+    /// A server started (at the beginning, or after a crash): it remembers nothing.
+    ServerStarted {
+        /// Where it listens.
+        listen: String,
+    },
     /// A scheduled fault begins.
     FaultStart {
         /// The fault's index in the scenario's `[[faults]]` list.
@@ -402,6 +418,7 @@ impl EventKind {
             EventKind::HeartbeatTimeout { .. } => "heartbeat_timeout",
             EventKind::ProxyConnOpened { .. } => "proxy_conn_opened",
             EventKind::ProxyConnClosed { .. } => "proxy_conn_closed",
+            EventKind::ServerStarted { .. } => "server_started",
             EventKind::FaultStart { .. } => "fault_start",
             EventKind::FaultEnd { .. } => "fault_end",
             EventKind::Violation { .. } => "violation",
@@ -435,6 +452,7 @@ impl EventKind {
             | EventKind::HeartbeatTimeout { client, .. } => Some(client),
             EventKind::ProxyConnOpened { .. }
             | EventKind::ProxyConnClosed { .. }
+            | EventKind::ServerStarted { .. }
             | EventKind::FaultStart { .. }
             | EventKind::FaultEnd { .. }
             | EventKind::Violation { .. } => None,

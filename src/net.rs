@@ -30,6 +30,8 @@ pub trait Listener: 'static {
     /// Waits for the next connection; returns it with a label for its peer (the simulated host
     /// name, or the socket address on a real network).
     fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, String)>>;
+    /// The address it listens on, for people.
+    fn local_label(&self) -> String;
 }
 
 /// Real TCP via `tokio::net`.
@@ -54,5 +56,10 @@ impl Listener for tokio::net::TcpListener {
         let (stream, peer) = tokio::net::TcpListener::accept(self).await?;
         stream.set_nodelay(true)?;
         Ok((stream, peer.to_string()))
+    }
+
+    fn local_label(&self) -> String {
+        self.local_addr()
+            .map_or_else(|e| e.to_string(), |a| a.to_string())
     }
 }

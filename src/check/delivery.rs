@@ -1,6 +1,18 @@
-//! Checker `delivery`: every message a client sent is accepted by the server, none is accepted
-//! twice, and no client receives the same message twice. Messages sent within the settling
-//! time before the end of the run (5 s, or 4 × max latency if longer) are not judged lost.
+//! Checker `delivery`: exactly-once, ordered delivery through the room.
+//!
+//! - No loss at the sender: every message a client sent (or buffered) is accepted by the
+//!   server.
+//! - No duplicate effect: no message is accepted twice by one server (a restarted server
+//!   remembers nothing, so acceptance is judged per `server_started` epoch).
+//! - Every accepted message reaches each other member of the room whose session was open
+//!   when it was accepted — live or away within its grace period — unless that member was
+//!   told to resync (`resumed` with `recovered: false`) or its session ended (`user_left`),
+//!   or the server restarted.
+//! - No client receives the same message twice, and each receives in increasing sequence
+//!   order (so per sender in order) until it is told to resync.
+//!
+//! Messages sent or accepted within the settling time before the end of the run (5 s, or 4 ×
+//! max latency if longer) are not judged.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -14,9 +26,18 @@ pub struct Delivery {
     ctx: CheckContext,
     /// msg id → (sender, first sent at).
     sent: BTreeMap<String, (String, Duration)>,
-    /// msg id → times accepted.
-    accepted: BTreeMap<String, u32>,
+    /// msg ids accepted in the current server epoch.
+    accepted_now: BTreeSet<String>,
+    /// msg ids ever accepted.
+    accepted_ever: BTreeSet<String>,
+    /// client → room, for clients with an open session.
+    sessions: BTreeMap<String, String>,
+    /// (receiver, msg id) → accepted at: deliveries still owed.
+    owed: BTreeMap<(String, String), Duration>,
+    /// (receiver, msg id) delivered.
     received: BTreeSet<(String, String)>,
+    /// receiver → last sequence number it got.
+    last_seq: BTreeMap<String, u64>,
     deliveries: usize,
     violations: Vec<Violation>,
 }
@@ -28,8 +49,12 @@ impl Delivery {
         Delivery {
             ctx,
             sent: BTreeMap::new(),
-            accepted: BTreeMap::new(),
+            accepted_now: BTreeSet::new(),
+            accepted_ever: BTreeSet::new(),
+            sessions: BTreeMap::new(),
+            owed: BTreeMap::new(),
             received: BTreeSet::new(),
+            last_seq: BTreeMap::new(),
             deliveries: 0,
             violations: Vec::new(),
         }
@@ -37,6 +62,11 @@ impl Delivery {
 
     fn settle(&self) -> Duration {
         Duration::from_secs(5).max(4 * self.ctx.latency.max)
+    }
+
+    fn excuse(&mut self, receiver: &str) {
+        self.owed.retain(|(r, _), _| r != receiver);
+        self.last_seq.remove(receiver);
     }
 }
 
@@ -47,27 +77,76 @@ impl Checker for Delivery {
 
     fn observe(&mut self, event: &Event) {
         match &event.kind {
-            EventKind::MessageSent { client, msg_id } => {
+            EventKind::ServerStarted { .. } => {
+                self.accepted_now.clear();
+                self.sessions.clear();
+                self.owed.clear();
+            }
+            EventKind::SessionOpened { client, room, .. } => {
+                self.sessions.insert(client.clone(), room.clone());
+            }
+            EventKind::UserLeft { client, .. } => {
+                self.sessions.remove(client);
+                self.excuse(client);
+            }
+            EventKind::Resumed {
+                client,
+                recovered: false,
+                ..
+            } => self.excuse(client),
+            EventKind::MessageSent { client, msg_id }
+            | EventKind::MessageBuffered { client, msg_id, .. } => {
                 self.sent
                     .entry(msg_id.clone())
                     .or_insert_with(|| (client.clone(), event.t));
             }
-            EventKind::MessageAccepted { msg_id, .. } if !msg_id.is_empty() => {
-                let n = self.accepted.entry(msg_id.clone()).or_default();
-                *n += 1;
-                if *n == 2 {
+            EventKind::MessageAccepted { client, msg_id, .. } if !msg_id.is_empty() => {
+                if !self.accepted_now.insert(msg_id.clone()) {
                     self.violations.push(Violation {
                         t: event.t,
                         detail: format!("message {msg_id} accepted twice"),
                     });
+                    return;
+                }
+                self.accepted_ever.insert(msg_id.clone());
+                let Some(room) = self.sessions.get(client) else {
+                    return;
+                };
+                let receivers: Vec<String> = self
+                    .sessions
+                    .iter()
+                    .filter(|(c, r)| *r == room && *c != client)
+                    .map(|(c, _)| c.clone())
+                    .collect();
+                for r in receivers {
+                    if !self.received.contains(&(r.clone(), msg_id.clone())) {
+                        self.owed.insert((r, msg_id.clone()), event.t);
+                    }
                 }
             }
-            EventKind::MessageReceived { client, msg_id, .. } if !msg_id.is_empty() => {
+            EventKind::MessageReceived {
+                client,
+                msg_id,
+                seq,
+                ..
+            } => {
                 self.deliveries += 1;
-                if !self.received.insert((client.clone(), msg_id.clone())) {
+                let key = (client.clone(), msg_id.clone());
+                self.owed.remove(&key);
+                if !msg_id.is_empty() && !self.received.insert(key) {
                     self.violations.push(Violation {
                         t: event.t,
                         detail: format!("{client} received message {msg_id} twice"),
+                    });
+                }
+                let last = self.last_seq.insert(client.clone(), *seq);
+                if last.is_some_and(|last| *seq <= last) {
+                    self.violations.push(Violation {
+                        t: event.t,
+                        detail: format!(
+                            "{client} received seq {seq} after seq {} (out of order)",
+                            last.unwrap_or_default()
+                        ),
                     });
                 }
             }
@@ -78,10 +157,18 @@ impl Checker for Delivery {
     fn finish(&mut self) -> Vec<Violation> {
         let cutoff = self.ctx.end.saturating_sub(self.settle());
         for (msg_id, (client, t)) in &self.sent {
-            if *t <= cutoff && !self.accepted.contains_key(msg_id) {
+            if *t <= cutoff && !self.accepted_ever.contains(msg_id) {
                 self.violations.push(Violation {
                     t: self.ctx.end,
                     detail: format!("message {msg_id} from {client} was never accepted (lost)"),
+                });
+            }
+        }
+        for ((receiver, msg_id), t) in &self.owed {
+            if *t <= cutoff {
+                self.violations.push(Violation {
+                    t: self.ctx.end,
+                    detail: format!("message {msg_id} never reached {receiver}"),
                 });
             }
         }
@@ -91,9 +178,9 @@ impl Checker for Delivery {
 
     fn summary(&self) -> String {
         format!(
-            "{} messages sent, {} accepted, {} deliveries, none twice",
+            "{} messages sent, {} accepted, {} deliveries, each once and in order",
             self.sent.len(),
-            self.accepted.len(),
+            self.accepted_ever.len(),
             self.deliveries
         )
     }
@@ -110,6 +197,19 @@ mod tests {
             c.observe(e);
         }
         c.finish().into_iter().map(|v| v.detail).collect()
+    }
+
+    fn opened(t: u64, client: &str) -> Event {
+        ev(
+            t,
+            "server",
+            EventKind::SessionOpened {
+                client: client.into(),
+                room: "r".into(),
+                conn: 1,
+                resumed: false,
+            },
+        )
     }
 
     fn sent(t: u64, id: &str) -> Event {
@@ -135,14 +235,14 @@ mod tests {
         )
     }
 
-    fn received(t: u64, id: &str) -> Event {
+    fn received(t: u64, id: &str, seq: u64) -> Event {
         ev(
             t,
             "h",
             EventKind::MessageReceived {
                 client: "b".into(),
                 msg_id: id.into(),
-                seq: 1,
+                seq,
                 from: "a".into(),
             },
         )
@@ -150,11 +250,18 @@ mod tests {
 
     #[test]
     fn clean_delivery_passes() {
-        assert!(run(&[sent(1, "a:1"), accepted(2, "a:1"), received(3, "a:1")]).is_empty());
+        assert!(run(&[
+            opened(0, "a"),
+            opened(0, "b"),
+            sent(1, "a:1"),
+            accepted(2, "a:1"),
+            received(3, "a:1", 1)
+        ])
+        .is_empty());
     }
 
     #[test]
-    fn catches_loss_duplicate_acceptance_and_double_receipt() {
+    fn catches_loss_duplicates_missing_delivery_and_disorder() {
         assert_eq!(
             run(&[sent(1, "a:1")]),
             ["message a:1 from a was never accepted (lost)"]
@@ -163,19 +270,61 @@ mod tests {
             run(&[sent(1, "a:1"), accepted(2, "a:1"), accepted(3, "a:1")]),
             ["message a:1 accepted twice"]
         );
-        assert_eq!(
-            run(&[
-                sent(1, "a:1"),
-                accepted(2, "a:1"),
-                received(3, "a:1"),
-                received(4, "a:1")
-            ]),
-            ["b received message a:1 twice"]
+        let base = [
+            opened(0, "a"),
+            opened(0, "b"),
+            sent(1, "a:1"),
+            accepted(2, "a:1"),
+        ];
+        assert_eq!(run(&base), ["message a:1 never reached b"]);
+        let mut twice = base.to_vec();
+        twice.extend([received(3, "a:1", 1), received(4, "a:1", 1)]);
+        let v = run(&twice);
+        assert!(
+            v.contains(&"b received message a:1 twice".to_string()),
+            "{v:?}"
         );
+        let disorder = [received(3, "a:2", 5), received(4, "a:3", 4)];
+        assert!(run(&disorder)[0].contains("out of order"));
     }
 
     #[test]
-    fn messages_in_flight_at_the_end_are_not_judged() {
+    fn excused_receivers_and_settling_time() {
+        let base = [
+            opened(0, "a"),
+            opened(0, "b"),
+            sent(1, "a:1"),
+            accepted(2, "a:1"),
+        ];
+        let mut left = base.to_vec();
+        left.push(ev(
+            3,
+            "server",
+            EventKind::UserLeft {
+                client: "b".into(),
+                room: "r".into(),
+            },
+        ));
+        assert!(run(&left).is_empty());
+        let mut resync = base.to_vec();
+        resync.push(ev(
+            3,
+            "h",
+            EventKind::Resumed {
+                client: "b".into(),
+                recovered: false,
+                replayed: 0,
+            },
+        ));
+        assert!(run(&resync).is_empty());
+        let mut restart = base.to_vec();
+        restart.push(ev(
+            3,
+            "server",
+            EventKind::ServerStarted { listen: "x".into() },
+        ));
+        restart.push(accepted(4, "a:1"));
+        assert!(run(&restart).is_empty(), "a new server may accept it again");
         // ctx() ends at 100 s; the settling time is 5 s.
         assert!(run(&[sent(96_000, "a:9")]).is_empty());
         assert_eq!(run(&[sent(94_000, "a:9")]).len(), 1);

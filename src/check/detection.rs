@@ -69,7 +69,8 @@ impl Checker for Detection {
                 let breaks_for = match fault {
                     FaultDesc::StateLoss { .. } => Duration::MAX,
                     FaultDesc::Partition { duration_ms, .. } => Duration::from_millis(*duration_ms),
-                    FaultDesc::Latency { .. } => Duration::ZERO,
+                    // A latency spike slows a link; a crash closes it visibly.
+                    FaultDesc::Latency { .. } | FaultDesc::Crash { .. } => Duration::ZERO,
                 };
                 if breaks_for <= bound {
                     return;
@@ -78,7 +79,7 @@ impl Checker for Detection {
                 let affected: Vec<String> = self
                     .links
                     .clients()
-                    .filter(|(_, host, up)| *up && self.ctx.on_path(fault.link(), host))
+                    .filter(|(_, host, up)| *up && self.ctx.affects(fault, host))
                     .map(|(c, _, _)| c.to_string())
                     .collect();
                 for client in affected {

@@ -47,9 +47,11 @@ impl Liveness {
             .partition(due);
         self.checkpoints = later;
         for c in ready {
-            let excused = self.links.active.values().any(|f| {
-                self.ctx.on_path(f.desc.link(), &c.host) && self.ctx.disrupts_link(&f.desc)
-            });
+            let excused = self
+                .links
+                .active
+                .values()
+                .any(|f| self.ctx.affects(&f.desc, &c.host) && self.ctx.disrupts_link(&f.desc));
             if excused {
                 continue;
             }
@@ -80,11 +82,10 @@ impl Checker for Liveness {
         if let EventKind::FaultEnd { id, .. } = &event.kind {
             if let Some(fault) = self.links.active.get(id) {
                 let at = event.t + self.ctx.reconnect_within;
-                let link = fault.desc.link();
                 let affected: Vec<Checkpoint> = self
                     .links
                     .clients()
-                    .filter(|(_, host, _)| self.ctx.on_path(link, host))
+                    .filter(|(_, host, _)| self.ctx.affects(&fault.desc, host))
                     .map(|(client, host, _)| Checkpoint {
                         client: client.to_string(),
                         host: host.to_string(),

@@ -2,17 +2,21 @@
 //! property. One checker per file; they share only [`CheckContext`] and the link bookkeeping
 //! in [`links`].
 
+pub mod backoff;
 pub mod delivery;
 pub mod detection;
+pub mod grace;
 pub mod links;
 pub mod liveness;
 pub mod spurious;
 
 use std::time::Duration;
 
+use crate::client::backoff::BackoffConfig;
 use crate::event::{Event, EventKind, FaultDesc};
 use crate::keepalive::KeepaliveConfig;
 use crate::scenario::duration::DurRange;
+use crate::scenario::model::GraceOutcome;
 use crate::scenario::{CheckName, ScenarioFile};
 
 /// What checkers know besides the event stream: the settings the run used.
@@ -28,6 +32,12 @@ pub struct CheckContext {
     pub latency: DurRange,
     /// Liveness bound after a fault ends.
     pub reconnect_within: Duration,
+    /// The server's grace period.
+    pub grace: Duration,
+    /// The grace outcome the scenario expects, if it states one.
+    pub grace_outcome: Option<GraceOutcome>,
+    /// The clients' backoff settings.
+    pub backoff: BackoffConfig,
     /// Simulated time at which the run ended.
     pub end: Duration,
 }
@@ -46,16 +56,26 @@ impl CheckContext {
                 client.backoff.max + client.connect_timeout + Duration::from_secs(5),
                 |d| d.0,
             ),
+            grace: scenario.server_config().grace,
+            grace_outcome: scenario.expect.grace_outcome,
+            backoff: client.backoff,
             end: scenario.duration.0,
         }
     }
 
-    /// Whether a fault on the link `a`–`b` lies on the path of a client on `client_host`
-    /// (client host → proxy → server).
+    /// Whether `fault` lies on the path of a client on `client_host` (client host → proxy →
+    /// server): a fault on one of its two links, or a crash of one of its three hosts.
     #[must_use]
-    pub fn on_path(&self, (a, b): (&str, &str), client_host: &str) -> bool {
-        let is = |x: &str, y: &str| (a == x && b == y) || (a == y && b == x);
-        is(client_host, "proxy") || is("proxy", "server")
+    pub fn affects(&self, fault: &FaultDesc, client_host: &str) -> bool {
+        match fault {
+            FaultDesc::Crash { host, .. } => {
+                host == client_host || host == "proxy" || host == "server"
+            }
+            _ => fault.link().is_some_and(|(a, b)| {
+                let is = |x: &str, y: &str| (a == x && b == y) || (a == y && b == x);
+                is(client_host, "proxy") || is("proxy", "server")
+            }),
+        }
     }
 
     /// Shortest time either end waits for a sign of life before dropping a link, if any.
@@ -71,11 +91,11 @@ impl CheckContext {
     #[must_use]
     pub fn disrupts_link(&self, fault: &FaultDesc) -> bool {
         let Some(patience) = self.patience() else {
-            return matches!(fault, FaultDesc::StateLoss { .. });
+            return matches!(fault, FaultDesc::StateLoss { .. } | FaultDesc::Crash { .. });
         };
         let trips = 4 * self.latency.max;
         match fault {
-            FaultDesc::StateLoss { .. } => true,
+            FaultDesc::StateLoss { .. } | FaultDesc::Crash { .. } => true,
             FaultDesc::Partition { duration_ms, .. } => {
                 Duration::from_millis(*duration_ms) + trips >= patience
             }
@@ -91,6 +111,7 @@ impl CheckContext {
         let trips = 4 * self.latency.max;
         match fault {
             FaultDesc::Partition { .. } => end + trips,
+            FaultDesc::Crash { .. } => end + self.connect_timeout + trips,
             FaultDesc::StateLoss { .. } => {
                 let bound = [
                     self.keepalive.detection_bound(),
@@ -110,7 +131,9 @@ impl CheckContext {
     #[must_use]
     pub fn disrupts_connect(&self, fault: &FaultDesc) -> bool {
         match fault {
-            FaultDesc::StateLoss { .. } | FaultDesc::Partition { .. } => true,
+            FaultDesc::StateLoss { .. } | FaultDesc::Partition { .. } | FaultDesc::Crash { .. } => {
+                true
+            }
             FaultDesc::Latency { max_ms, .. } => {
                 6 * Duration::from_millis(*max_ms) >= self.connect_timeout
             }
@@ -170,6 +193,8 @@ pub fn build(name: CheckName, ctx: &CheckContext) -> Box<dyn Checker> {
         CheckName::NoSpuriousDisconnect => {
             Box::new(spurious::NoSpuriousDisconnect::new(ctx.clone()))
         }
+        CheckName::Grace => Box::new(grace::Grace::new(ctx.clone())),
+        CheckName::Backoff => Box::new(backoff::Backoff::new(ctx.clone())),
     }
 }
 
@@ -245,6 +270,9 @@ pub(crate) mod tests {
                 max: Duration::from_millis(10),
             },
             reconnect_within: Duration::from_secs(30),
+            grace: Duration::from_secs(30),
+            grace_outcome: None,
+            backoff: BackoffConfig::default(),
             end: Duration::from_secs(100),
         }
     }

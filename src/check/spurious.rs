@@ -42,7 +42,7 @@ impl NoSpuriousDisconnect {
     }
 
     fn explains(&self, w: &Window, host: &str, t: Duration, reason: DisconnectReason) -> bool {
-        if t < w.start || !self.ctx.on_path(w.desc.link(), host) {
+        if t < w.start || !self.ctx.affects(&w.desc, host) {
             return false;
         }
         let connecting = matches!(

@@ -14,7 +14,7 @@
 //! a write returned); after a reconnect every pending message is sent again, in order, and the
 //! server's per-session de-duplication makes the effect exactly-once.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use rand::RngCore;
@@ -27,6 +27,9 @@ use crate::frame::{self, Inbound, Outbound};
 use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::protocol::{self, ClientMessage, ServerMessage};
 use crate::seed::SimRng;
+
+/// How many delivered message ids a client remembers to suppress duplicates.
+const DELIVERED_MEMORY: usize = 4096;
 
 /// A message id, unique per client: `<client_id>:<n>`.
 pub type MessageId = String;
@@ -123,6 +126,10 @@ pub struct ClientMachine {
     last_seq: Option<u64>,
     /// Whether the current connection presented a resume token.
     resuming: bool,
+    /// Message ids recently delivered to the application, oldest first (bounded): a message
+    /// the server accepted twice (its ack lost in a crash) is still shown once.
+    delivered: VecDeque<String>,
+    delivered_set: BTreeSet<String>,
     actions: VecDeque<Action>,
     transmits: VecDeque<Outbound>,
     events: VecDeque<ClientEvent>,
@@ -152,6 +159,8 @@ impl ClientMachine {
             secret: None,
             last_seq: None,
             resuming: false,
+            delivered: VecDeque::new(),
+            delivered_set: BTreeSet::new(),
             actions: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -494,6 +503,9 @@ impl ClientMachine {
                     return; // already seen (a replay overlapping live delivery)
                 }
                 self.last_seq = Some(seq);
+                if !id.is_empty() && !self.remember_delivered(&id) {
+                    return; // the same message under a new number (accepted again after a crash)
+                }
                 self.events.push_back(ClientEvent::Message {
                     msg_id: id,
                     seq,
@@ -513,6 +525,20 @@ impl ClientMachine {
                 .push_back(Outbound::Text(protocol::encode(&ClientMessage::Pong))),
             ServerMessage::Pong | ServerMessage::Error { .. } => {}
         }
+    }
+
+    /// Records `id` as delivered; false if it already was.
+    fn remember_delivered(&mut self, id: &str) -> bool {
+        if !self.delivered_set.insert(id.to_string()) {
+            return false;
+        }
+        self.delivered.push_back(id.to_string());
+        if self.delivered.len() > DELIVERED_MEMORY {
+            if let Some(old) = self.delivered.pop_front() {
+                self.delivered_set.remove(&old);
+            }
+        }
+        true
     }
 
     fn presence(&mut self, kind: PresenceKind, username: String) {
@@ -808,6 +834,23 @@ mod tests {
             })
             .collect();
         assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn the_same_message_under_a_new_number_is_delivered_once() {
+        let mut m = connected(ClientConfig::default(), 0);
+        let msg = |seq: u64| {
+            text(&format!(
+                r#"{{"type":"chat_message","id":"x:1","from":"x","username":"X","text":"t","seq":{seq}}}"#
+            ))
+        };
+        m.handle_inbound(t(1), msg(7));
+        m.handle_inbound(t(2), msg(9));
+        let delivered = events(&mut m)
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::Message { .. }))
+            .count();
+        assert_eq!(delivered, 1);
     }
 
     #[test]

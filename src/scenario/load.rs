@@ -180,22 +180,58 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
         return problem("clients", format!("{total} clients; at most {MAX_CLIENTS}"));
     }
     for (i, f) in s.faults.iter().enumerate() {
-        for (j, h) in f.between.iter().enumerate() {
-            if !hosts.contains(&h.as_str()) {
+        match (f.kind, &f.between, &f.host) {
+            (FaultKind::Crash, _, None) => {
                 return problem(
-                    format!("faults[{i}].between[{j}]"),
+                    format!("faults[{i}].host"),
+                    "a crash needs `host`: \"server\", \"proxy\" or a client host",
+                );
+            }
+            (FaultKind::Crash, Some(_), _) => {
+                return problem(
+                    format!("faults[{i}].between"),
+                    "a crash takes `host`, not `between`",
+                );
+            }
+            (FaultKind::Crash, None, Some(h)) if !hosts.contains(&h.as_str()) => {
+                return problem(
+                    format!("faults[{i}].host"),
                     format!("unknown host `{h}`; hosts are {}", hosts.join(", ")),
                 );
             }
+            (FaultKind::Crash, None, Some(_)) => {}
+            (_, None, _) => {
+                return problem(
+                    format!("faults[{i}].between"),
+                    "a link fault needs `between = [\"<client host>\", \"proxy\"]` or [\"proxy\", \"server\"]",
+                );
+            }
+            (_, Some(_), Some(_)) => {
+                return problem(
+                    format!("faults[{i}].host"),
+                    "only `kind = \"crash\"` faults take `host`",
+                );
+            }
+            _ => {}
         }
-        let [a, b] = [f.between[0].as_str(), f.between[1].as_str()];
-        let on_a_path = matches!((a, b), ("proxy", "server") | ("server", "proxy"))
-            || ((a == "proxy") != (b == "proxy") && a != "server" && b != "server");
-        if !on_a_path {
-            return problem(
-                format!("faults[{i}].between"),
-                "must be a link traffic crosses: [\"<client host>\", \"proxy\"] or [\"proxy\", \"server\"]",
-            );
+        if let Some(between) = &f.between {
+            for (j, h) in between.iter().enumerate() {
+                if !hosts.contains(&h.as_str()) {
+                    return problem(
+                        format!("faults[{i}].between[{j}]"),
+                        format!("unknown host `{h}`; hosts are {}", hosts.join(", ")),
+                    );
+                }
+            }
+            let [a, b] = [between[0].as_str(), between[1].as_str()];
+            let on_a_path = matches!((a, b), ("proxy", "server") | ("server", "proxy"))
+                || ((a == "proxy") != (b == "proxy") && a != "server" && b != "server");
+            if !on_a_path {
+                return problem(
+                    format!("faults[{i}].between"),
+                    "must be a link traffic crosses: [\"<client host>\", \"proxy\"] or [\"proxy\", \"server\"]",
+                );
+            }
         }
         if f.at.min >= s.duration.0 {
             return problem(
@@ -216,7 +252,7 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
                     "a latency fault needs `latency`, e.g. { min = \"2s\", max = \"3s\" }",
                 );
             }
-            (FaultKind::Partition | FaultKind::StateLoss, Some(_)) => {
+            (FaultKind::Partition | FaultKind::StateLoss | FaultKind::Crash, Some(_)) => {
                 return problem(
                     format!("faults[{i}].latency"),
                     "only `kind = \"latency\"` faults take `latency`",

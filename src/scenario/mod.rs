@@ -51,6 +51,11 @@ impl ScenarioFile {
                 timeout: self.server.ping_timeout.0,
             },
             max_message_bytes: self.server.max_message_bytes,
+            grace: self.server.grace.0,
+            dedup_ttl: self.server.dedup_ttl.0,
+            dedup_limit: self.server.dedup_limit,
+            history_limit: self.server.history_limit,
+            max_sessions: self.server.max_sessions,
             ..ServerConfig::default()
         }
     }

@@ -91,6 +91,37 @@ pub struct ServerSection {
     /// Largest accepted message in bytes (default 65536).
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
+    /// How long a dropped session waits for its client (default 30 s).
+    #[serde(default = "default_grace")]
+    pub grace: Dur,
+    /// How long message ids are remembered for de-duplication (default 300 s).
+    #[serde(default = "default_dedup_ttl")]
+    pub dedup_ttl: Dur,
+    /// Most message ids remembered per session (default 10000).
+    #[serde(default = "default_dedup_limit")]
+    pub dedup_limit: usize,
+    /// Messages kept per room for replay (default 1000).
+    #[serde(default = "default_history_limit")]
+    pub history_limit: usize,
+    /// Most sessions at once (default 100000).
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: usize,
+}
+
+fn default_grace() -> Dur {
+    Dur(std::time::Duration::from_secs(30))
+}
+fn default_dedup_ttl() -> Dur {
+    Dur(std::time::Duration::from_secs(300))
+}
+fn default_dedup_limit() -> usize {
+    10_000
+}
+fn default_history_limit() -> usize {
+    1000
+}
+fn default_max_sessions() -> usize {
+    100_000
 }
 
 fn default_ping() -> OptDur {
@@ -107,6 +138,11 @@ impl Default for ServerSection {
             ping_interval: default_ping(),
             ping_timeout: default_ping(),
             max_message_bytes: default_max_message_bytes(),
+            grace: default_grace(),
+            dedup_ttl: default_dedup_ttl(),
+            dedup_limit: default_dedup_limit(),
+            history_limit: default_history_limit(),
+            max_sessions: default_max_sessions(),
         }
     }
 }
@@ -290,6 +326,8 @@ pub enum FaultKind {
     StateLoss,
     /// Raised link latency for a while.
     Latency,
+    /// A host crashes and restarts with fresh state.
+    Crash,
 }
 
 /// `[[faults]]`: one scheduled fault.
@@ -298,8 +336,12 @@ pub enum FaultKind {
 pub struct FaultSpec {
     /// The fault kind.
     pub kind: FaultKind,
-    /// The two hosts whose link it affects.
-    pub between: [String; 2],
+    /// For link faults: the two hosts whose link it affects.
+    #[serde(default)]
+    pub between: Option<[String; 2]>,
+    /// For `crash`: the host that crashes.
+    #[serde(default)]
+    pub host: Option<String>,
     /// When it starts (fixed, or drawn from a range per seed).
     pub at: DurRange,
     /// How long it lasts (fixed, or drawn from a range per seed).
@@ -317,19 +359,25 @@ pub enum CheckName {
     Detection,
     /// After each fault heals, every client it cut off is connected again within a bound.
     Liveness,
-    /// Every message sent is accepted once; nothing is received twice.
+    /// Every message is accepted once and reaches every room member once, in order.
     Delivery,
     /// No client disconnects unless a fault can explain it.
     NoSpuriousDisconnect,
+    /// Away sessions resolve exactly as the grace period says.
+    Grace,
+    /// Every reconnect delay is within its backoff ceiling.
+    Backoff,
 }
 
 impl CheckName {
     /// Every checker, in report order.
-    pub const ALL: [CheckName; 4] = [
+    pub const ALL: [CheckName; 6] = [
         CheckName::Detection,
         CheckName::Liveness,
         CheckName::Delivery,
         CheckName::NoSpuriousDisconnect,
+        CheckName::Grace,
+        CheckName::Backoff,
     ];
 
     /// The snake_case name.
@@ -340,6 +388,8 @@ impl CheckName {
             CheckName::Liveness => "liveness",
             CheckName::Delivery => "delivery",
             CheckName::NoSpuriousDisconnect => "no_spurious_disconnect",
+            CheckName::Grace => "grace",
+            CheckName::Backoff => "backoff",
         }
     }
 }
@@ -356,6 +406,22 @@ pub struct ExpectSection {
     /// client may legitimately wait).
     #[serde(default)]
     pub reconnect_within: Option<Dur>,
+    /// The one grace outcome every away session must have: "reconnected", "left", or "none"
+    /// (no session goes away). Unset: any outcome, as long as its timing is right.
+    #[serde(default)]
+    pub grace_outcome: Option<GraceOutcome>,
+}
+
+/// How a session that went away ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GraceOutcome {
+    /// Its client came back within the grace period.
+    Reconnected,
+    /// The grace period expired.
+    Left,
+    /// No session goes away at all.
+    None,
 }
 
 fn default_checks() -> Vec<CheckName> {
@@ -367,6 +433,7 @@ impl Default for ExpectSection {
         ExpectSection {
             checks: default_checks(),
             reconnect_within: None,
+            grace_outcome: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::clock::HostClock;
+use crate::event::EventKind;
 use crate::net::{Listener, Stream};
 use crate::server::join::JoinRequest;
 use crate::server::machine::{ConnEnd, ConnId, ServerMachine};
@@ -35,6 +36,9 @@ struct ConnHandle {
 /// Serves WebSocket clients from `listener` until the listener fails.
 pub async fn serve<L: Listener>(mut listener: L, mut machine: ServerMachine, sink: EventSink) {
     let clock = HostClock::start();
+    sink.emit(EventKind::ServerStarted {
+        listen: listener.local_label(),
+    });
     let (inbox_tx, mut inbox) = mpsc::unbounded_channel::<ConnMsg>();
     let mut conns: BTreeMap<ConnId, ConnHandle> = BTreeMap::new();
     let mut pending: BTreeMap<ConnId, JoinHandle<()>> = BTreeMap::new();

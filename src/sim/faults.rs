@@ -9,7 +9,9 @@
 //!   middlebox forgot them: both ends stay half-open, even when idle, which turmoil's own
 //!   partition cannot do) plus `partition` / `repair`, so new connections are refused meanwhile;
 //! - `latency` → a per-link latency override, then the scenario's range restored (min, then
-//!   max, which restores the jitter too).
+//!   max, which restores the jitter too);
+//! - `crash` → `crash` (the host's connections are closed, its state is lost), then `bounce`
+//!   (the same software starts afresh).
 
 use std::time::Duration;
 
@@ -67,7 +69,7 @@ impl FaultExecutor {
     }
 
     /// Applies every change due at or before `now`.
-    pub fn apply_due(&mut self, sim: &turmoil::Sim<'_>, proxy: &ProxyControl, now: Duration) {
+    pub fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, proxy: &ProxyControl, now: Duration) {
         while let Some(step) = self.steps.get(self.next) {
             if step.at > now {
                 break;
@@ -78,46 +80,58 @@ impl FaultExecutor {
         }
     }
 
-    fn apply(&self, sim: &turmoil::Sim<'_>, proxy: &ProxyControl, step: &Step) {
-        let (a, b) = step.fault.desc.link();
-        let (a, b) = (a.to_string(), b.to_string());
-        match (&step.fault.desc, step.start) {
-            (FaultDesc::Partition { .. }, true) => sim.hold(a, b),
-            (FaultDesc::Partition { .. }, false) => sim.release(a, b),
-            (FaultDesc::StateLoss { .. }, true) => {
-                // Every connection crosses proxy–server; a client host's only its own.
-                let client_host = [&a, &b]
-                    .into_iter()
-                    .find(|h| h.as_str() != "proxy" && h.as_str() != "server")
-                    .cloned();
-                proxy.blackhole(|peer| client_host.as_ref().is_none_or(|h| h == peer));
-                sim.partition(a, b);
-            }
-            (FaultDesc::StateLoss { .. }, false) => sim.repair(a, b),
-            (FaultDesc::Latency { min_ms, max_ms, .. }, true) => {
-                set_latency(
-                    sim,
-                    &a,
-                    &b,
-                    Duration::from_millis(*min_ms),
-                    Duration::from_millis(*max_ms),
-                );
-            }
-            (FaultDesc::Latency { .. }, false) => {
-                set_latency(sim, &a, &b, self.base_latency.min, self.base_latency.max);
-            }
+    fn apply(&self, sim: &mut turmoil::Sim<'_>, proxy: &ProxyControl, step: &Step) {
+        let desc = &step.fault.desc;
+        match (desc, desc.link()) {
+            (FaultDesc::Crash { host, .. }, _) if step.start => sim.crash(host.as_str()),
+            (FaultDesc::Crash { host, .. }, _) => sim.bounce(host.as_str()),
+            (_, Some((a, b))) => self.apply_link(sim, proxy, desc, step.start, a, b),
+            (_, None) => {}
         }
         self.sink.emit(if step.start {
             EventKind::FaultStart {
                 id: step.fault.id,
-                fault: step.fault.desc.clone(),
+                fault: desc.clone(),
             }
         } else {
             EventKind::FaultEnd {
                 id: step.fault.id,
-                fault: step.fault.desc.name(),
+                fault: desc.name(),
             }
         });
+    }
+
+    fn apply_link(
+        &self,
+        sim: &turmoil::Sim<'_>,
+        proxy: &ProxyControl,
+        desc: &FaultDesc,
+        start: bool,
+        a: &str,
+        b: &str,
+    ) {
+        match (desc, start) {
+            (FaultDesc::Partition { .. }, true) => sim.hold(a, b),
+            (FaultDesc::Partition { .. }, false) => sim.release(a, b),
+            (FaultDesc::StateLoss { .. }, true) => {
+                // Every connection crosses proxy–server; a client host's only its own.
+                let client_host = [a, b].into_iter().find(|h| *h != "proxy" && *h != "server");
+                proxy.blackhole(|peer| client_host.is_none_or(|h| h == peer));
+                sim.partition(a, b);
+            }
+            (FaultDesc::StateLoss { .. }, false) => sim.repair(a, b),
+            (FaultDesc::Latency { min_ms, max_ms, .. }, true) => {
+                let (min, max) = (
+                    Duration::from_millis(*min_ms),
+                    Duration::from_millis(*max_ms),
+                );
+                set_latency(sim, a, b, min, max);
+            }
+            (FaultDesc::Latency { .. }, false) => {
+                set_latency(sim, a, b, self.base_latency.min, self.base_latency.max);
+            }
+            (FaultDesc::Crash { .. }, _) => {}
+        }
     }
 }
 

@@ -23,4 +23,9 @@ impl Listener for turmoil::net::TcpListener {
         let host = turmoil::reverse_lookup(peer.ip()).unwrap_or_else(|| peer.ip().to_string());
         Ok((stream, host))
     }
+
+    fn local_label(&self) -> String {
+        self.local_addr()
+            .map_or_else(|e| e.to_string(), |a| a.to_string())
+    }
 }

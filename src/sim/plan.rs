@@ -34,9 +34,13 @@ pub fn plan_faults(scenario: &ScenarioFile, seed: u64) -> Vec<PlannedFault> {
         .map(|(i, f)| {
             let start = draw(&mut rng, f.at);
             let length = draw(&mut rng, f.duration);
-            let [a, b] = f.between.clone();
+            let [a, b] = f.between.clone().unwrap_or_default();
             let duration_ms = millis(length);
             let desc = match f.kind {
+                FaultKind::Crash => FaultDesc::Crash {
+                    host: f.host.clone().expect("validated: crash faults have a host"),
+                    duration_ms,
+                },
                 FaultKind::Partition => FaultDesc::Partition { a, b, duration_ms },
                 FaultKind::StateLoss => FaultDesc::StateLoss { a, b, duration_ms },
                 FaultKind::Latency => {

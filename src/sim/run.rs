@@ -46,7 +46,8 @@ pub fn simulate(scenario: &ScenarioFile, seed: u64) -> Simulation {
     let mut error = None;
     while sim.elapsed() < scenario.duration.0 {
         clock::set_sim_fallback(Some(sim.elapsed()));
-        faults.apply_due(&sim, &proxy, sim.elapsed());
+        let now = sim.elapsed();
+        faults.apply_due(&mut sim, &proxy, now);
         if let Err(e) = sim.step() {
             error = Some(e.to_string());
             break;

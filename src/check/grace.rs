@@ -1,0 +1,225 @@
+//! Checker `grace`: every session that goes away is resolved exactly as the grace period
+//! says — `user_reconnected` strictly before `grace` after its *latest* `user_away`, or
+//! `user_left` exactly `grace` after it, to the millisecond — and, if the scenario states
+//! one, with the expected outcome (`expect.grace_outcome`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::check::{ms, CheckContext, Checker, Violation};
+use crate::event::{Event, EventKind};
+use crate::scenario::model::GraceOutcome;
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Grace {
+    ctx: CheckContext,
+    /// client → time of its latest `user_away` not yet resolved.
+    away: BTreeMap<String, Duration>,
+    reconnected: usize,
+    left: usize,
+    violations: Vec<Violation>,
+}
+
+impl Grace {
+    /// A grace checker for a run with `ctx`.
+    #[must_use]
+    pub fn new(ctx: CheckContext) -> Self {
+        Grace {
+            ctx,
+            away: BTreeMap::new(),
+            reconnected: 0,
+            left: 0,
+            violations: Vec::new(),
+        }
+    }
+
+    fn expect(&mut self, t: Duration, client: &str, outcome: GraceOutcome) {
+        if let Some(expected) = self.ctx.grace_outcome {
+            // `None` is judged when the session goes away.
+            if expected != outcome && expected != GraceOutcome::None {
+                self.violations.push(Violation {
+                    t,
+                    detail: format!("{client}: grace outcome {outcome:?}, expected {expected:?}"),
+                });
+            }
+        }
+    }
+}
+
+impl Checker for Grace {
+    fn name(&self) -> &'static str {
+        "grace"
+    }
+
+    fn observe(&mut self, event: &Event) {
+        let grace = self.ctx.grace;
+        match &event.kind {
+            EventKind::ServerStarted { .. } => self.away.clear(),
+            EventKind::UserAway { client, .. } => {
+                self.away.insert(client.clone(), event.t);
+                if self.ctx.grace_outcome == Some(GraceOutcome::None) {
+                    self.violations.push(Violation {
+                        t: event.t,
+                        detail: format!("{client} went away; expected no session to"),
+                    });
+                }
+            }
+            EventKind::UserReconnected { client, .. } => {
+                self.reconnected += 1;
+                if let Some(since) = self.away.remove(client) {
+                    if event.t >= since + grace {
+                        self.violations.push(Violation {
+                            t: event.t,
+                            detail: format!(
+                                "{client} reconnected {} ms after going away; grace is {} ms",
+                                ms(event.t - since),
+                                ms(grace)
+                            ),
+                        });
+                    }
+                }
+                self.expect(event.t, client, GraceOutcome::Reconnected);
+            }
+            EventKind::UserLeft { client, .. } => {
+                if let Some(since) = self.away.remove(client) {
+                    self.left += 1;
+                    if event.t != since + grace {
+                        self.violations.push(Violation {
+                            t: event.t,
+                            detail: format!(
+                                "{client} left {} ms after its last user_away; grace is {} ms",
+                                ms(event.t - since),
+                                ms(grace)
+                            ),
+                        });
+                    }
+                    self.expect(event.t, client, GraceOutcome::Left);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self) -> Vec<Violation> {
+        let overdue: Vec<(String, Duration)> = self
+            .away
+            .iter()
+            .filter(|(_, since)| **since + self.ctx.grace < self.ctx.end)
+            .map(|(c, t)| (c.clone(), *t))
+            .collect();
+        for (client, since) in overdue {
+            self.violations.push(Violation {
+                t: since + self.ctx.grace,
+                detail: format!("{client} is still away after its grace period"),
+            });
+        }
+        self.violations.sort_by_key(|v| v.t);
+        self.violations.clone()
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} sessions reconnected within the {} ms grace, {} left exactly at its end",
+            self.reconnected,
+            ms(self.ctx.grace),
+            self.left
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{ctx, ev};
+
+    fn away(t: u64) -> Event {
+        ev(
+            t,
+            "server",
+            EventKind::UserAway {
+                client: "a".into(),
+                room: "r".into(),
+            },
+        )
+    }
+    fn back(t: u64) -> Event {
+        ev(
+            t,
+            "server",
+            EventKind::UserReconnected {
+                client: "a".into(),
+                room: "r".into(),
+            },
+        )
+    }
+    fn left(t: u64) -> Event {
+        ev(
+            t,
+            "server",
+            EventKind::UserLeft {
+                client: "a".into(),
+                room: "r".into(),
+            },
+        )
+    }
+
+    fn run(events: &[Event], outcome: Option<GraceOutcome>) -> Vec<String> {
+        let mut c = Grace::new(CheckContext {
+            grace_outcome: outcome,
+            ..ctx()
+        });
+        for e in events {
+            c.observe(e);
+        }
+        c.finish().into_iter().map(|v| v.detail).collect()
+    }
+
+    #[test]
+    fn outcomes_and_their_exact_timing() {
+        // ctx(): 30 s grace.
+        assert!(run(&[away(1_000), back(30_999)], None).is_empty());
+        assert_eq!(run(&[away(1_000), back(31_000)], None).len(), 1);
+        assert!(run(&[away(1_000), left(31_000)], None).is_empty());
+        assert_eq!(run(&[away(1_000), left(31_001)], None).len(), 1);
+        assert_eq!(
+            run(&[away(1_000)], None),
+            ["a is still away after its grace period"]
+        );
+    }
+
+    #[test]
+    fn the_latest_disconnect_counts() {
+        // The flap race: a cleanup timer from the first drop must not end the session.
+        assert_eq!(
+            run(
+                &[away(1_000), back(5_000), away(10_000), left(31_000)],
+                None
+            )
+            .len(),
+            1
+        );
+        assert!(run(
+            &[away(1_000), back(5_000), away(10_000), left(40_000)],
+            None
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn expected_outcome() {
+        assert_eq!(
+            run(
+                &[away(1_000), left(31_000)],
+                Some(GraceOutcome::Reconnected)
+            )
+            .len(),
+            1
+        );
+        assert!(run(&[away(1_000), left(31_000)], Some(GraceOutcome::Left)).is_empty());
+        assert_eq!(
+            run(&[away(1_000), back(2_000)], Some(GraceOutcome::None)).len(),
+            1
+        );
+    }
+}
