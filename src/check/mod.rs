@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod delivery;
 pub mod detection;
 pub mod grace;
+pub mod herd;
 pub mod links;
 pub mod liveness;
 pub mod spurious;
@@ -38,6 +39,8 @@ pub struct CheckContext {
     pub grace_outcome: Option<GraceOutcome>,
     /// The clients' backoff settings.
     pub backoff: BackoffConfig,
+    /// Most connection attempts allowed in any one second, if capped.
+    pub max_connects_per_second: Option<usize>,
     /// Simulated time at which the run ended.
     pub end: Duration,
 }
@@ -59,6 +62,7 @@ impl CheckContext {
             grace: scenario.server_config().grace,
             grace_outcome: scenario.expect.grace_outcome,
             backoff: client.backoff,
+            max_connects_per_second: scenario.expect.max_connects_per_second,
             end: scenario.duration.0,
         }
     }
@@ -195,6 +199,7 @@ pub fn build(name: CheckName, ctx: &CheckContext) -> Box<dyn Checker> {
         }
         CheckName::Grace => Box::new(grace::Grace::new(ctx.clone())),
         CheckName::Backoff => Box::new(backoff::Backoff::new(ctx.clone())),
+        CheckName::Herd => Box::new(herd::Herd::new(ctx.clone())),
     }
 }
 
@@ -273,6 +278,7 @@ pub(crate) mod tests {
             grace: Duration::from_secs(30),
             grace_outcome: None,
             backoff: BackoffConfig::default(),
+            max_connects_per_second: None,
             end: Duration::from_secs(100),
         }
     }

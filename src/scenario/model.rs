@@ -367,17 +367,20 @@ pub enum CheckName {
     Grace,
     /// Every reconnect delay is within its backoff ceiling.
     Backoff,
+    /// Connection attempts after a fault do not stampede.
+    Herd,
 }
 
 impl CheckName {
     /// Every checker, in report order.
-    pub const ALL: [CheckName; 6] = [
+    pub const ALL: [CheckName; 7] = [
         CheckName::Detection,
         CheckName::Liveness,
         CheckName::Delivery,
         CheckName::NoSpuriousDisconnect,
         CheckName::Grace,
         CheckName::Backoff,
+        CheckName::Herd,
     ];
 
     /// The snake_case name.
@@ -390,6 +393,7 @@ impl CheckName {
             CheckName::NoSpuriousDisconnect => "no_spurious_disconnect",
             CheckName::Grace => "grace",
             CheckName::Backoff => "backoff",
+            CheckName::Herd => "herd",
         }
     }
 }
@@ -410,6 +414,10 @@ pub struct ExpectSection {
     /// (no session goes away). Unset: any outcome, as long as its timing is right.
     #[serde(default)]
     pub grace_outcome: Option<GraceOutcome>,
+    /// Herd cap: most connection attempts in any one second after the first fault (default:
+    /// no cap, the figure is only reported).
+    #[serde(default)]
+    pub max_connects_per_second: Option<usize>,
 }
 
 /// How a session that went away ends.
@@ -434,6 +442,7 @@ impl Default for ExpectSection {
             checks: default_checks(),
             reconnect_within: None,
             grace_outcome: None,
+            max_connects_per_second: None,
         }
     }
 }

@@ -1,0 +1,133 @@
+//! Checker `herd`: connection attempts do not stampede. It counts `connecting` events in every
+//! one-second window (sliding, to the millisecond) and reports the most; with
+//! `expect.max_connects_per_second` set it fails above that. A crowd dropped at one instant
+//! (a server restart) retries all at once without jitter; with full jitter it spreads out.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::check::{CheckContext, Checker, Violation};
+use crate::event::{Event, EventKind};
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Herd {
+    ctx: CheckContext,
+    window: VecDeque<Duration>,
+    most: usize,
+    most_at: Duration,
+    /// Connection attempts at start-up are not a herd: only those after the first fault count.
+    fault_seen: bool,
+}
+
+impl Herd {
+    /// A herd checker for a run with `ctx`.
+    #[must_use]
+    pub fn new(ctx: CheckContext) -> Self {
+        Herd {
+            ctx,
+            window: VecDeque::new(),
+            most: 0,
+            most_at: Duration::ZERO,
+            fault_seen: false,
+        }
+    }
+
+    /// The most connection attempts seen in any one second after the first fault.
+    #[must_use]
+    pub fn most_per_second(&self) -> usize {
+        self.most
+    }
+}
+
+impl Checker for Herd {
+    fn name(&self) -> &'static str {
+        "herd"
+    }
+
+    fn observe(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::FaultStart { .. } => self.fault_seen = true,
+            EventKind::Connecting { .. } if self.fault_seen => {
+                while self
+                    .window
+                    .front()
+                    .is_some_and(|t| event.t - *t >= Duration::from_secs(1))
+                {
+                    self.window.pop_front();
+                }
+                self.window.push_back(event.t);
+                if self.window.len() > self.most {
+                    self.most = self.window.len();
+                    self.most_at = event.t;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self) -> Vec<Violation> {
+        match self.ctx.max_connects_per_second {
+            Some(cap) if self.most > cap => vec![Violation {
+                t: self.most_at,
+                detail: format!(
+                    "{} connection attempts within one second (cap {cap})",
+                    self.most
+                ),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    fn summary(&self) -> String {
+        let cap = self
+            .ctx
+            .max_connects_per_second
+            .map_or_else(String::new, |c| format!(" (cap {c})"));
+        format!("most connects in one second: {}{cap}", self.most)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{ctx, ev};
+    use crate::event::FaultDesc;
+
+    fn connecting(t: u64) -> Event {
+        ev(
+            t,
+            "h",
+            EventKind::Connecting {
+                client: "a".into(),
+                attempt: 1,
+            },
+        )
+    }
+
+    #[test]
+    fn counts_the_busiest_second_after_the_first_fault() {
+        let fault = ev(
+            100,
+            "sim",
+            EventKind::FaultStart {
+                id: 0,
+                fault: FaultDesc::Crash {
+                    host: "server".into(),
+                    duration_ms: 1,
+                },
+            },
+        );
+        let mut events = vec![connecting(0), connecting(1), fault];
+        events.extend([1_000, 1_500, 1_999, 2_000, 2_999, 3_500].map(connecting));
+        let mut c = Herd::new(CheckContext {
+            max_connects_per_second: Some(3),
+            ..ctx()
+        });
+        for e in &events {
+            c.observe(e);
+        }
+        assert_eq!(c.most_per_second(), 4);
+        assert_eq!(c.finish().len(), 1);
+    }
+}
