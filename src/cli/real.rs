@@ -48,7 +48,10 @@ pub(crate) fn serve(listen: &str, format: Format) -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         };
-        eprintln!("wsim serve: listening on ws://{listen}/ws");
+        let bound = listener
+            .local_addr()
+            .map_or_else(|_| listen.to_string(), |a| a.to_string());
+        eprintln!("wsim serve: listening on ws://{bound}/ws");
         let sink = printer(format).sink("server");
         let machine = ServerMachine::new(ServerConfig::default(), crate::seed::os_rng());
         crate::server::serve(listener, machine, sink).await;
@@ -69,7 +72,10 @@ pub(crate) fn proxy(listen: &str, upstream: &str, format: Format) -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         };
-        eprintln!("wsim proxy: {listen} -> {upstream}");
+        let bound = listener
+            .local_addr()
+            .map_or_else(|_| listen.to_string(), |a| a.to_string());
+        eprintln!("wsim proxy: listening on {bound}, relaying to {upstream}");
         let sink = printer(format).sink("proxy");
         let control = crate::proxy::control::ProxyControl::new();
         crate::proxy::run(listener, TokioConnector, config, control, sink).await;

@@ -121,3 +121,146 @@ fn every_scenario_passes_its_expectations() {
         }
     }
 }
+
+/// Issue 3: messages sent during a 60 s outage arrive exactly once after the reconnect.
+#[test]
+fn messages_sent_during_the_outage_arrive_exactly_once() {
+    let s = scenario("02-partition-60s.toml");
+    let outcome = wsim::sim::run(&s, "02-partition-60s.toml", 2);
+    assert!(outcome.verdict.passed, "{:?}", outcome.verdict.checks);
+    let events = &outcome.timeline;
+    let buffered: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::MessageBuffered { msg_id, .. } => Some(msg_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        buffered.len() >= 10,
+        "the outage buffered only {} messages",
+        buffered.len()
+    );
+    for id in buffered {
+        let accepted = events
+            .iter()
+            .filter(
+                |e| matches!(&e.kind, EventKind::MessageAccepted { msg_id, .. } if msg_id == id),
+            )
+            .count();
+        assert_eq!(accepted, 1, "{id} accepted {accepted} times");
+        let acked = events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::MessageAcked { msg_id, .. } if msg_id == id));
+        assert!(acked, "{id} never acknowledged");
+    }
+}
+
+/// Issue 3: after a server restart, 100 clients on one host spread their reconnects (the
+/// herd checker reports the busiest second); without jitter all 100 arrive in one second.
+#[test]
+fn a_reconnect_storm_spreads_out_with_jitter() {
+    use wsim::client::backoff::Jitter;
+    let s = scenario("09-reconnect-storm.toml");
+    let most = |s: &wsim::scenario::ScenarioFile| {
+        let sim = wsim::sim::simulate(s, 1);
+        let mut herd = wsim::check::herd::Herd::new(wsim::check::CheckContext::from_scenario(s));
+        for e in &sim.events {
+            wsim::check::Checker::observe(&mut herd, e);
+        }
+        herd.most_per_second()
+    };
+    let jittered = most(&s);
+    let mut herd = s.clone();
+    herd.client.backoff.jitter = Jitter::None;
+    let stampede = most(&herd);
+    println!("most connects in one second: {jittered} with full jitter, {stampede} without");
+    assert_eq!(stampede, 100);
+    assert!(jittered <= 40, "{jittered}");
+}
+
+/// Issue 4: a server restart gives every client `resumed { recovered: false }`, and nothing is
+/// delivered twice.
+#[test]
+fn a_server_restart_is_reported_as_not_recovered_and_nothing_is_delivered_twice() {
+    let s = scenario("08-server-restart.toml");
+    let outcome = wsim::sim::run(&s, "08-server-restart.toml", 3);
+    assert!(outcome.verdict.passed, "{:?}", outcome.verdict.checks);
+    let events = &outcome.timeline;
+    let restart = events
+        .iter()
+        .filter(|e| e.kind.name() == "server_started")
+        .nth(1)
+        .expect("a second server_started")
+        .t;
+    for i in 0..30 {
+        let client = format!("u-{i}");
+        let resumed: Vec<bool> = client_events(events, &client, "resumed")
+            .iter()
+            .filter(|e| e.t >= restart)
+            .map(|e| matches!(e.kind, EventKind::Resumed { recovered, .. } if recovered))
+            .collect();
+        assert_eq!(resumed.first(), Some(&false), "{client}: {resumed:?}");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for e in events {
+        if let EventKind::MessageReceived { client, msg_id, .. } = &e.kind {
+            assert!(
+                seen.insert((client.clone(), msg_id.clone())),
+                "{client} got {msg_id} twice"
+            );
+        }
+    }
+}
+
+/// Issue 4: inside the grace period sessions resume (away → reconnected, history replayed);
+/// beyond it users leave exactly one grace period after going away and come back unrecovered.
+#[test]
+fn grace_period_outcomes() {
+    let inside = scenario("06-partition-inside-grace.toml");
+    let outcome = wsim::sim::run(&inside, "06", 1);
+    assert!(outcome.verdict.passed, "{:?}", outcome.verdict.checks);
+    let events = &outcome.timeline;
+    for i in 0..6 {
+        let client = format!("phone-{i}");
+        assert_eq!(
+            client_events(events, &client, "user_away").len(),
+            1,
+            "{client}"
+        );
+        assert_eq!(
+            client_events(events, &client, "user_reconnected").len(),
+            1,
+            "{client}"
+        );
+        assert!(
+            client_events(events, &client, "user_left").is_empty(),
+            "{client}"
+        );
+        let replay = client_events(events, &client, "history_replayed");
+        assert!(
+            matches!(replay[0].kind, EventKind::HistoryReplayed { recovered: true, count, .. } if count > 0),
+            "{client}: {:?}",
+            replay[0].kind
+        );
+    }
+    let beyond = scenario("07-partition-beyond-grace.toml");
+    let outcome = wsim::sim::run(&beyond, "07", 1);
+    assert!(outcome.verdict.passed, "{:?}", outcome.verdict.checks);
+    let events = &outcome.timeline;
+    for i in 0..6 {
+        let client = format!("phone-{i}");
+        let away = client_events(events, &client, "user_away")[0].t;
+        let left = client_events(events, &client, "user_left")[0].t;
+        assert_eq!(left - away, Duration::from_secs(30), "{client}");
+        assert!(client_events(events, &client, "resumed")
+            .iter()
+            .any(|e| matches!(
+                e.kind,
+                EventKind::Resumed {
+                    recovered: false,
+                    ..
+                }
+            )));
+    }
+}

@@ -5,5 +5,6 @@ mod bad_input;
 mod checker_teeth;
 mod determinism;
 mod loopback;
+mod serve;
 mod snapshot;
 mod support;
