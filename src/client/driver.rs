@@ -12,11 +12,12 @@ use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::client::event::ClientEvent;
-use crate::client::handshake::{self, WsUrl};
+use crate::client::config::{ClientConfig, ClientIdentity};
+use crate::client::handshake::{self, UrlError, WsUrl};
 use crate::client::machine::{Action, ClientMachine, LinkEnd, MessageId, ResumeToken, SendError};
-use crate::clock::HostClock;
+use crate::clock::{HostClock, MonoTime};
 use crate::frame::Outbound;
-use crate::net::{Connector, LocalBoxFuture};
+use crate::net::{Connector, LocalBoxFuture, TokioConnector};
 use crate::timeline::EventSink;
 use crate::wslink::{LinkInput, WsLink};
 
@@ -35,6 +36,24 @@ pub struct Client {
 }
 
 impl Client {
+    /// Connects to `url` (`ws://host:port/path`) over real TCP as `identity`, with application
+    /// events on. Must be called inside a `tokio::task::LocalSet` on a current-thread runtime.
+    pub fn connect(
+        url: &str,
+        identity: ClientIdentity,
+        config: ClientConfig,
+    ) -> Result<Client, UrlError> {
+        let url = WsUrl::parse(url)?;
+        let machine = ClientMachine::new(
+            config,
+            identity,
+            crate::seed::os_rng(),
+            MonoTime::ZERO,
+            Duration::ZERO,
+        );
+        Ok(Client::spawn(machine, TokioConnector, url, None, true))
+    }
+
     /// Starts `machine` on the current `LocalSet`, connecting to `url` through `connector`.
     /// Events go to `sink` (the timeline) if given, and to [`Client::next_event`] if `app_events`.
     pub fn spawn<C: Connector>(
