@@ -17,8 +17,9 @@ fn main() {
             username: name,
             room: "lobby".into(),
         };
-        let mut client = Client::connect("ws://127.0.0.1:9000/ws", identity, ClientConfig::default())
-            .expect("a ws:// URL");
+        let mut client =
+            Client::connect("ws://127.0.0.1:9000/ws", identity, ClientConfig::default())
+                .expect("a ws:// URL");
         // Works offline too: buffered, sent once connected, kept until acknowledged.
         let id = client.send("hello").expect("the buffer has room");
         println!("sent {id}; {} pending", client.pending());
@@ -30,7 +31,9 @@ fn main() {
                 ClientEvent::Reconnecting { attempt, delay } => {
                     println!("attempt {attempt} in {delay:?}");
                 }
-                ClientEvent::Resumed { recovered: false, .. } => println!("session lost: resync"),
+                ClientEvent::Resumed {
+                    recovered: false, ..
+                } => println!("session lost: resync"),
                 ClientEvent::GaveUp { .. } => break,
                 _ => {}
             }

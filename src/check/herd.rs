@@ -15,6 +15,9 @@ pub struct Herd {
     ctx: CheckContext,
     window: VecDeque<Duration>,
     most: usize,
+    /// The same over 100 ms: how close to "at the same instant" the crowd came.
+    burst: VecDeque<Duration>,
+    most_burst: usize,
     most_at: Duration,
     /// Connection attempts at start-up are not a herd: only those after the first fault count.
     fault_seen: bool,
@@ -28,6 +31,8 @@ impl Herd {
             ctx,
             window: VecDeque::new(),
             most: 0,
+            burst: VecDeque::new(),
+            most_burst: 0,
             most_at: Duration::ZERO,
             fault_seen: false,
         }
@@ -49,15 +54,12 @@ impl Checker for Herd {
         match &event.kind {
             EventKind::FaultStart { .. } => self.fault_seen = true,
             EventKind::Connecting { .. } if self.fault_seen => {
-                while self
-                    .window
-                    .front()
-                    .is_some_and(|t| event.t - *t >= Duration::from_secs(1))
-                {
-                    self.window.pop_front();
-                }
-                self.window.push_back(event.t);
-                if self.window.len() > self.most {
+                self.most_burst = self.most_burst.max(slide(
+                    &mut self.burst,
+                    event.t,
+                    Duration::from_millis(100),
+                ));
+                if slide(&mut self.window, event.t, Duration::from_secs(1)) > self.most {
                     self.most = self.window.len();
                     self.most_at = event.t;
                 }
@@ -84,8 +86,20 @@ impl Checker for Herd {
             .ctx
             .max_connects_per_second
             .map_or_else(String::new, |c| format!(" (cap {c})"));
-        format!("most connects in one second: {}{cap}", self.most)
+        format!(
+            "most connects in one second: {}{cap}; in 100 ms: {}",
+            self.most, self.most_burst
+        )
     }
+}
+
+/// Adds `t` to a sliding window of length `span`; returns how many times it holds.
+fn slide(window: &mut VecDeque<Duration>, t: Duration, span: Duration) -> usize {
+    while window.front().is_some_and(|first| t - *first >= span) {
+        window.pop_front();
+    }
+    window.push_back(t);
+    window.len()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -46,6 +47,18 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: String,
+        /// How long a dropped session waits for its client.
+        #[arg(long, default_value = "30s", value_parser = duration)]
+        grace: Duration,
+        /// Heartbeat: ping a connection silent for this long ("none" disables).
+        #[arg(long, default_value = "20s", value_parser = opt_duration)]
+        ping_interval: OptDuration,
+        /// Heartbeat: drop a connection silent this long after a ping ("none": never).
+        #[arg(long, default_value = "20s", value_parser = opt_duration)]
+        ping_timeout: OptDuration,
+        /// Largest accepted message in bytes.
+        #[arg(long, default_value_t = 64 * 1024)]
+        max_message_bytes: usize,
         /// Event output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -93,7 +106,25 @@ pub fn main() -> ExitCode {
             seed,
             format,
         } => run::run(&scenario, seed, format),
-        Command::Serve { listen, format } => real::serve(&listen, format),
+        Command::Serve {
+            listen,
+            grace,
+            ping_interval,
+            ping_timeout,
+            max_message_bytes,
+            format,
+        } => {
+            let config = crate::server::ServerConfig {
+                grace,
+                heartbeat: crate::keepalive::KeepaliveConfig {
+                    interval: ping_interval.0,
+                    timeout: ping_timeout.0,
+                },
+                max_message_bytes,
+                ..crate::server::ServerConfig::default()
+            };
+            real::serve(&listen, config, format)
+        }
         Command::Proxy {
             listen,
             upstream,
@@ -107,6 +138,22 @@ pub fn main() -> ExitCode {
             format,
         } => real::client(&url, &room, &name, client_id, format),
     }
+}
+
+/// A duration argument ("20s", "500ms").
+fn duration(s: &str) -> Result<Duration, String> {
+    crate::scenario::duration::parse_duration(s)
+}
+
+/// A duration argument that may be "none".
+#[derive(Debug, Clone, Copy)]
+struct OptDuration(Option<Duration>);
+
+fn opt_duration(s: &str) -> Result<OptDuration, String> {
+    if s.trim() == "none" {
+        return Ok(OptDuration(None));
+    }
+    duration(s).map(|d| OptDuration(Some(d)))
 }
 
 /// Exit code: every check passed.

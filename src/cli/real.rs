@@ -39,7 +39,7 @@ fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitCode {
     tokio::task::LocalSet::new().block_on(&runtime, f)
 }
 
-pub(crate) fn serve(listen: &str, format: Format) -> ExitCode {
+pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitCode {
     block_on(async {
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
@@ -53,7 +53,7 @@ pub(crate) fn serve(listen: &str, format: Format) -> ExitCode {
             .map_or_else(|_| listen.to_string(), |a| a.to_string());
         eprintln!("wsim serve: listening on ws://{bound}/ws");
         let sink = printer(format).sink("server");
-        let machine = ServerMachine::new(ServerConfig::default(), crate::seed::os_rng());
+        let machine = ServerMachine::new(config, crate::seed::os_rng());
         crate::server::serve(listener, machine, sink).await;
         ExitCode::from(EXIT_PASS)
     })

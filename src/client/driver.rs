@@ -11,8 +11,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::client::event::ClientEvent;
 use crate::client::config::{ClientConfig, ClientIdentity};
+use crate::client::event::ClientEvent;
 use crate::client::handshake::{self, UrlError, WsUrl};
 use crate::client::machine::{Action, ClientMachine, LinkEnd, MessageId, ResumeToken, SendError};
 use crate::clock::{HostClock, MonoTime};
