@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use crate::proxy::idle::IdleMode;
+
 /// One thing that happened, stamped with simulated time since the start of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -94,6 +96,8 @@ pub enum ProxyCloseReason {
     UpstreamError,
     /// The upstream server could not be reached.
     UpstreamUnreachable,
+    /// The proxy killed the connection for being idle.
+    IdleKill,
 }
 
 /// A fault the simulation applies, as it appears in `fault_start`.
@@ -350,10 +354,25 @@ pub enum EventKind {
         /// The proxy's connection number.
         conn: u64,
     },
+    /// The proxy killed a connection that carried no bytes for its idle timeout.
+    IdleKill {
+        /// The proxy's connection number.
+        conn: u64,
+        /// The client, as read from the upgrade request, if it could be.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
+        /// How long the connection had been idle.
+        idle_ms: u64,
+        /// How it was killed.
+        mode: IdleMode,
+    },
     /// The proxy stopped relaying a connection.
     ProxyConnClosed {
         /// The proxy's connection number.
         conn: u64,
+        /// The client, as read from the upgrade request, if it could be.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
         /// Why.
         reason: ProxyCloseReason,
         /// Bytes relayed client → server.
@@ -418,6 +437,7 @@ impl EventKind {
             EventKind::HeartbeatTimeout { .. } => "heartbeat_timeout",
             EventKind::ProxyConnOpened { .. } => "proxy_conn_opened",
             EventKind::ProxyConnClosed { .. } => "proxy_conn_closed",
+            EventKind::IdleKill { .. } => "idle_kill",
             EventKind::ServerStarted { .. } => "server_started",
             EventKind::FaultStart { .. } => "fault_start",
             EventKind::FaultEnd { .. } => "fault_end",
@@ -450,8 +470,10 @@ impl EventKind {
             | EventKind::HistoryReplayed { client, .. }
             | EventKind::MessageAccepted { client, .. }
             | EventKind::HeartbeatTimeout { client, .. } => Some(client),
+            EventKind::IdleKill { client, .. } | EventKind::ProxyConnClosed { client, .. } => {
+                client.as_deref()
+            }
             EventKind::ProxyConnOpened { .. }
-            | EventKind::ProxyConnClosed { .. }
             | EventKind::ServerStarted { .. }
             | EventKind::FaultStart { .. }
             | EventKind::FaultEnd { .. }

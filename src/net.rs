@@ -12,8 +12,20 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 /// A byte stream a driver can speak WebSocket over.
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + 'static> Stream for T {}
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + 'static {
+    /// Makes closing this stream reset the connection (RST) instead of closing it (FIN), where
+    /// the network supports it; the default does nothing.
+    fn reset_on_close(&self) {}
+}
+
+impl Stream for tokio::net::TcpStream {
+    fn reset_on_close(&self) {
+        // Best effort: a socket that refuses keeps closing with FIN.
+        let _ = self.set_zero_linger();
+    }
+}
+
+impl Stream for turmoil::net::TcpStream {}
 
 /// Opens outbound streams to `host:port` addresses.
 pub trait Connector: Clone + 'static {

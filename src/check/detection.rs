@@ -12,10 +12,12 @@ use std::time::Duration;
 use crate::check::links::Links;
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind, FaultDesc};
+use crate::proxy::idle::IdleMode;
 
 #[derive(Debug, Clone)]
 struct Obligation {
-    fault: u32,
+    /// What broke the link, for people.
+    cause: String,
     start: Duration,
     deadline: Duration,
 }
@@ -84,10 +86,27 @@ impl Checker for Detection {
                     .collect();
                 for client in affected {
                     self.open.entry(client).or_insert(Obligation {
-                        fault: *id,
+                        cause: format!("fault #{id}"),
                         start: event.t,
                         deadline,
                     });
+                }
+            }
+            EventKind::IdleKill {
+                conn,
+                client: Some(client),
+                mode: IdleMode::Blackhole,
+                ..
+            } => {
+                // A blackholed connection is a break only heartbeats can find.
+                if let Some(bound) = self.bound() {
+                    if self.links.is_connected(client) {
+                        self.open.entry(client.clone()).or_insert(Obligation {
+                            cause: format!("the blackhole of proxy connection {conn}"),
+                            start: event.t,
+                            deadline: event.t + bound + self.ctx.latency.max,
+                        });
+                    }
                 }
             }
             EventKind::Disconnected { client, reason } => {
@@ -98,8 +117,8 @@ impl Checker for Detection {
                         self.violations.push(Violation {
                             t: event.t,
                             detail: format!(
-                                "{client} detected the break of fault #{} after {} ms ({}); bound {} ms",
-                                o.fault,
+                                "{client} detected {} after {} ms ({}); bound {} ms",
+                                o.cause,
                                 ms(took),
                                 reason.as_str(),
                                 ms(o.deadline - o.start)
@@ -119,8 +138,8 @@ impl Checker for Detection {
                 self.violations.push(Violation {
                     t: o.deadline,
                     detail: format!(
-                        "{client} did not detect the break of fault #{} within {} ms",
-                        o.fault,
+                        "{client} did not detect {} within {} ms",
+                        o.cause,
                         ms(o.deadline - o.start)
                     ),
                 });

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod detection;
 pub mod grace;
 pub mod herd;
+pub mod idle_kills;
 pub mod links;
 pub mod liveness;
 pub mod spurious;
@@ -41,6 +42,8 @@ pub struct CheckContext {
     pub backoff: BackoffConfig,
     /// Most connection attempts allowed in any one second, if capped.
     pub max_connects_per_second: Option<usize>,
+    /// Most idle kills allowed, if capped.
+    pub max_idle_kills: Option<usize>,
     /// Simulated time at which the run ended.
     pub end: Duration,
 }
@@ -63,6 +66,7 @@ impl CheckContext {
             grace_outcome: scenario.expect.grace_outcome,
             backoff: client.backoff,
             max_connects_per_second: scenario.expect.max_connects_per_second,
+            max_idle_kills: scenario.expect.max_idle_kills,
             end: scenario.duration.0,
         }
     }
@@ -200,6 +204,7 @@ pub fn build(name: CheckName, ctx: &CheckContext) -> Box<dyn Checker> {
         CheckName::Grace => Box::new(grace::Grace::new(ctx.clone())),
         CheckName::Backoff => Box::new(backoff::Backoff::new(ctx.clone())),
         CheckName::Herd => Box::new(herd::Herd::new(ctx.clone())),
+        CheckName::IdleKills => Box::new(idle_kills::IdleKills::new(ctx.clone())),
     }
 }
 
@@ -279,6 +284,7 @@ pub(crate) mod tests {
             grace_outcome: None,
             backoff: BackoffConfig::default(),
             max_connects_per_second: None,
+            max_idle_kills: None,
             end: Duration::from_secs(100),
         }
     }

@@ -5,7 +5,8 @@
 //! fault that can end an established link (`CheckContext::disrupts_link`), from the fault's
 //! start until `CheckContext::link_window_end`. A failed attempt (`connect_timeout`,
 //! `connect_failed`) is explained by a fault that can disrupt a handshake, from its start until
-//! `CheckContext::connect_window_end`.
+//! `CheckContext::connect_window_end`. A connection the proxy killed for idling explains its
+//! client's disconnect too (whether such kills are acceptable is `idle_kills`' question).
 
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ struct Window {
 pub struct NoSpuriousDisconnect {
     ctx: CheckContext,
     faults: Vec<Window>,
+    /// (client, time) of every idle kill by the proxy.
+    kills: Vec<(String, Duration)>,
     violations: Vec<Violation>,
     disconnects: usize,
 }
@@ -36,6 +39,7 @@ impl NoSpuriousDisconnect {
         NoSpuriousDisconnect {
             ctx,
             faults: Vec::new(),
+            kills: Vec::new(),
             violations: Vec::new(),
             disconnects: 0,
         }
@@ -61,6 +65,19 @@ impl NoSpuriousDisconnect {
     }
 }
 
+impl NoSpuriousDisconnect {
+    /// Whether the proxy's idle kill of `client`'s connection explains a disconnect at `t`: a
+    /// closed connection is seen at once, a blackholed one by keepalive within its bound.
+    fn killed(&self, client: &str, t: Duration) -> bool {
+        let bound = self.ctx.keepalive.detection_bound().unwrap_or_default()
+            + self.ctx.connect_timeout
+            + 4 * self.ctx.latency.max;
+        self.kills
+            .iter()
+            .any(|(c, at)| c == client && *at <= t && t <= *at + bound)
+    }
+}
+
 impl Checker for NoSpuriousDisconnect {
     fn name(&self) -> &'static str {
         "no_spurious_disconnect"
@@ -81,6 +98,10 @@ impl Checker for NoSpuriousDisconnect {
                     }
                 }
             }
+            EventKind::IdleKill {
+                client: Some(client),
+                ..
+            } => self.kills.push((client.clone(), event.t)),
             EventKind::Disconnected { client, reason }
                 if *reason != DisconnectReason::ClientClosed =>
             {
@@ -88,7 +109,8 @@ impl Checker for NoSpuriousDisconnect {
                 let explained = self
                     .faults
                     .iter()
-                    .any(|w| self.explains(w, &event.host, event.t, *reason));
+                    .any(|w| self.explains(w, &event.host, event.t, *reason))
+                    || self.killed(client, event.t);
                 if !explained {
                     self.violations.push(Violation {
                         t: event.t,

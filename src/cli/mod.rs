@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::proxy::idle::{IdleMeasure, IdleMode};
+
 /// Deterministic simulation test harness for resilient WebSocket systems.
 #[derive(Debug, Parser)]
 #[command(name = "wsim", version, about, long_about = None)]
@@ -71,6 +73,15 @@ enum Command {
         /// Address of the server to relay to.
         #[arg(long, default_value = "127.0.0.1:9000")]
         upstream: String,
+        /// Kill connections that carried no bytes for this long ("none": never).
+        #[arg(long, default_value = "30s", value_parser = opt_duration)]
+        idle_timeout: OptDuration,
+        /// How idle connections die.
+        #[arg(long, value_enum, default_value_t = IdleMode::Close)]
+        on_idle: IdleMode,
+        /// Which traffic keeps a connection alive.
+        #[arg(long, value_enum, default_value_t = IdleMeasure::Either)]
+        idle_measure: IdleMeasure,
         /// Event output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -128,8 +139,22 @@ pub fn main() -> ExitCode {
         Command::Proxy {
             listen,
             upstream,
+            idle_timeout,
+            on_idle,
+            idle_measure,
             format,
-        } => real::proxy(&listen, &upstream, format),
+        } => {
+            let config = crate::proxy::ProxyConfig {
+                upstream,
+                connect_timeout: Duration::from_secs(5),
+                idle: crate::proxy::idle::IdleConfig {
+                    timeout: idle_timeout.0,
+                    measure: idle_measure,
+                    mode: on_idle,
+                },
+            };
+            real::proxy(&listen, config, format)
+        }
         Command::Client {
             url,
             room,

@@ -59,11 +59,8 @@ pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitC
     })
 }
 
-pub(crate) fn proxy(listen: &str, upstream: &str, format: Format) -> ExitCode {
-    let config = ProxyConfig {
-        upstream: upstream.to_string(),
-        connect_timeout: std::time::Duration::from_secs(5),
-    };
+pub(crate) fn proxy(listen: &str, config: ProxyConfig, format: Format) -> ExitCode {
+    let upstream = config.upstream.clone();
     block_on(async {
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,

@@ -2,6 +2,7 @@
 //! infrastructure real WebSocket connections cross.
 
 pub mod control;
+pub mod idle;
 pub mod relay;
 
 use std::rc::Rc;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use crate::net::{Connector, Listener};
 use crate::proxy::control::ProxyControl;
+use crate::proxy::idle::IdleConfig;
 use crate::timeline::EventSink;
 
 /// Proxy settings.
@@ -19,6 +21,8 @@ pub struct ProxyConfig {
     pub upstream: String,
     /// Longest time to reach the server for a new connection (default 5 s).
     pub connect_timeout: Duration,
+    /// Idle kills (default: close after 30 s without bytes either way).
+    pub idle: IdleConfig,
 }
 
 /// Accepts connections from `listener` and relays each to the upstream server; `control`
@@ -42,6 +46,7 @@ pub async fn run<L: Listener, C: Connector>(
             conn: next_conn,
             upstream: config.upstream.clone(),
             connect_timeout: config.connect_timeout,
+            idle: config.idle,
             fate,
             sink: sink.clone(),
         };

@@ -1,17 +1,20 @@
 //! The proxy's per-connection relay: connects upstream, pumps bytes both ways, half-closes in
-//! step with the ends, and reports the connection's life as `proxy_conn_*` events. A
-//! blackholed connection ([`Fate::Blackhole`]) swallows everything, end of stream included.
+//! step with the ends, kills the connection when it idles (see [`crate::proxy::idle`]), and
+//! reports its life as `proxy_conn_*` / `idle_kill` events. A blackholed connection
+//! ([`Fate::Blackhole`]) swallows everything, end of stream included.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::clock::HostClock;
 use crate::event::{EventKind, ProxyCloseReason};
 use crate::net::{Connector, Stream};
 use crate::proxy::control::Fate;
+use crate::proxy::idle::{Direction, IdleConfig, IdleMode, IdleTracker};
 use crate::timeline::EventSink;
 
 /// Size of each direction's copy buffer.
@@ -32,15 +35,25 @@ pub struct Relay {
     pub upstream: String,
     /// Longest time to reach the server.
     pub connect_timeout: Duration,
+    /// When and how idle connections are killed.
+    pub idle: IdleConfig,
     /// What to do with the bytes (changed from outside by fault injection).
     pub fate: Rc<Cell<Fate>>,
     /// Where events go.
     pub sink: EventSink,
 }
 
+/// What both pumps share: the clock, the idle tracker, and the client named in the request.
+struct Activity {
+    clock: HostClock,
+    idle: RefCell<IdleTracker>,
+    client: RefCell<Option<String>>,
+}
+
 impl Relay {
-    /// Relays `client` to the upstream server until both directions end or one fails.
-    pub async fn run<C: Connector>(self, client: impl Stream, connector: C) {
+    /// Relays `client` to the upstream server until both directions end, one fails, or the
+    /// connection is killed for idling.
+    pub async fn run<S: Stream, C: Connector>(self, client: S, connector: C) {
         let conn = self.conn;
         let connect = connector.connect(&self.upstream);
         let server = match tokio::time::timeout(self.connect_timeout, connect).await {
@@ -48,6 +61,7 @@ impl Relay {
             _ => {
                 self.sink.emit(EventKind::ProxyConnClosed {
                     conn,
+                    client: None,
                     reason: ProxyCloseReason::UpstreamUnreachable,
                     bytes_up: 0,
                     bytes_down: 0,
@@ -55,17 +69,43 @@ impl Relay {
                 return;
             }
         };
+        if self.idle.mode == IdleMode::Reset {
+            client.reset_on_close();
+            server.reset_on_close();
+        }
         self.sink.emit(EventKind::ProxyConnOpened { conn });
+        let clock = HostClock::start();
+        let activity = Activity {
+            clock,
+            idle: RefCell::new(IdleTracker::new(self.idle, clock.now())),
+            client: RefCell::new(None),
+        };
         let (client_rd, client_wr) = tokio::io::split(client);
         let (server_rd, server_wr) = tokio::io::split(server);
         let (bytes_up, bytes_down) = (Cell::new(0u64), Cell::new(0u64));
-        let mut up = pin!(pump(client_rd, server_wr, &bytes_up, &self.fate));
-        let mut down = pin!(pump(server_rd, client_wr, &bytes_down, &self.fate));
+        let up = pump(
+            client_rd,
+            server_wr,
+            &bytes_up,
+            &self.fate,
+            &activity,
+            Direction::Up,
+        );
+        let down = pump(
+            server_rd,
+            client_wr,
+            &bytes_down,
+            &self.fate,
+            &activity,
+            Direction::Down,
+        );
+        let (mut up, mut down) = (pin!(up), pin!(down));
         let (mut up_done, mut down_done) = (false, false);
         let reason = loop {
             if up_done && down_done {
                 break ProxyCloseReason::Finished;
             }
+            let deadline = activity.idle.borrow().deadline();
             tokio::select! {
                 biased;
                 r = &mut up, if !up_done => match r {
@@ -78,10 +118,28 @@ impl Relay {
                     Err(PumpError::Read) => break ProxyCloseReason::UpstreamError,
                     Err(PumpError::Write) => break ProxyCloseReason::ClientError,
                 },
+                () = clock.sleep_until(deadline) => {
+                    let idle = activity.idle.borrow_mut().poll(clock.now());
+                    if let Some(idle) = idle {
+                        let mode = self.idle.mode;
+                        self.sink.emit(EventKind::IdleKill {
+                            conn,
+                            client: activity.client.borrow().clone(),
+                            idle_ms: u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
+                            mode,
+                        });
+                        if mode == IdleMode::Blackhole {
+                            self.fate.set(Fate::Blackhole);
+                        } else {
+                            break ProxyCloseReason::IdleKill;
+                        }
+                    }
+                }
             }
         };
         self.sink.emit(EventKind::ProxyConnClosed {
             conn,
+            client: activity.client.borrow().clone(),
             reason,
             bytes_up: bytes_up.get(),
             bytes_down: bytes_down.get(),
@@ -96,6 +154,8 @@ async fn pump(
     mut to: impl AsyncWrite + Unpin,
     bytes: &Cell<u64>,
     fate: &Cell<Fate>,
+    activity: &Activity,
+    dir: Direction,
 ) -> Result<(), PumpError> {
     let mut buf = vec![0u8; BUFFER];
     loop {
@@ -111,9 +171,41 @@ async fn pump(
             let _ = to.shutdown().await;
             return Ok(());
         }
+        if dir == Direction::Up && bytes.get() == 0 {
+            *activity.client.borrow_mut() = client_of_request(&buf[..n]);
+        }
+        activity
+            .idle
+            .borrow_mut()
+            .on_bytes(activity.clock.now(), dir);
         to.write_all(&buf[..n])
             .await
             .map_err(|_| PumpError::Write)?;
         bytes.set(bytes.get() + n as u64);
+    }
+}
+
+/// The `client_id` query parameter of an HTTP request line, if the bytes start with one.
+fn client_of_request(bytes: &[u8]) -> Option<String> {
+    let line = bytes.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let target = line.strip_prefix("GET ")?.split(' ').next()?;
+    let query = target.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let value = pair.strip_prefix("client_id=")?;
+        Some(crate::server::join::percent_decode(value))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_client_id_from_the_upgrade_request() {
+        let req = b"GET /ws?room=r&username=u&client_id=web%2D1 HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(client_of_request(req), Some("web-1".into()));
+        assert_eq!(client_of_request(b"\x16\x03\x01 binary"), None);
+        assert_eq!(client_of_request(b"GET /ws HTTP/1.1\r\n"), None);
     }
 }

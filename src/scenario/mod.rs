@@ -14,6 +14,8 @@ pub use model::{CheckName, FaultKind, ScenarioFile};
 use crate::client::backoff::BackoffConfig;
 use crate::client::ClientConfig;
 use crate::keepalive::KeepaliveConfig;
+use crate::proxy::idle::IdleConfig;
+use crate::proxy::ProxyConfig;
 use crate::server::ServerConfig;
 
 impl ScenarioFile {
@@ -57,6 +59,20 @@ impl ScenarioFile {
             history_limit: self.server.history_limit,
             max_sessions: self.server.max_sessions,
             ..ServerConfig::default()
+        }
+    }
+
+    /// The settings the proxy of this scenario runs with, relaying to `upstream`.
+    #[must_use]
+    pub fn proxy_config(&self, upstream: String) -> ProxyConfig {
+        ProxyConfig {
+            upstream,
+            connect_timeout: self.proxy.connect_timeout.0,
+            idle: IdleConfig {
+                timeout: self.proxy.idle_timeout.0,
+                measure: self.proxy.idle_measure,
+                mode: self.proxy.on_idle,
+            },
         }
     }
 

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::client::backoff::Jitter;
 use crate::client::config::HeartbeatMode;
+use crate::proxy::idle::{IdleMeasure, IdleMode};
 use crate::scenario::duration::{Dur, DurRange, OptDur};
 
 /// A whole scenario file.
@@ -154,6 +155,25 @@ pub struct ProxySection {
     /// Longest time to reach the server for a new connection (default 5 s).
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: Dur,
+    /// Kill connections idle this long (default 30 s; "none" never).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: OptDur,
+    /// Which traffic counts: "either" (default), "client_to_server", "server_to_client".
+    #[serde(default = "default_idle_measure")]
+    pub idle_measure: IdleMeasure,
+    /// How idle connections die: "close" (default), "reset", "blackhole".
+    #[serde(default = "default_on_idle")]
+    pub on_idle: IdleMode,
+}
+
+fn default_idle_timeout() -> OptDur {
+    OptDur(Some(std::time::Duration::from_secs(30)))
+}
+fn default_idle_measure() -> IdleMeasure {
+    IdleMeasure::Either
+}
+fn default_on_idle() -> IdleMode {
+    IdleMode::Close
 }
 
 fn default_connect_timeout() -> Dur {
@@ -164,6 +184,9 @@ impl Default for ProxySection {
     fn default() -> Self {
         ProxySection {
             connect_timeout: default_connect_timeout(),
+            idle_timeout: default_idle_timeout(),
+            idle_measure: default_idle_measure(),
+            on_idle: default_on_idle(),
         }
     }
 }
@@ -369,11 +392,13 @@ pub enum CheckName {
     Backoff,
     /// Connection attempts after a fault do not stampede.
     Herd,
+    /// The proxy's idle kills stay under a cap.
+    IdleKills,
 }
 
 impl CheckName {
     /// Every checker, in report order.
-    pub const ALL: [CheckName; 7] = [
+    pub const ALL: [CheckName; 8] = [
         CheckName::Detection,
         CheckName::Liveness,
         CheckName::Delivery,
@@ -381,6 +406,7 @@ impl CheckName {
         CheckName::Grace,
         CheckName::Backoff,
         CheckName::Herd,
+        CheckName::IdleKills,
     ];
 
     /// The snake_case name.
@@ -394,6 +420,7 @@ impl CheckName {
             CheckName::Grace => "grace",
             CheckName::Backoff => "backoff",
             CheckName::Herd => "herd",
+            CheckName::IdleKills => "idle_kills",
         }
     }
 }
@@ -418,6 +445,9 @@ pub struct ExpectSection {
     /// no cap, the figure is only reported).
     #[serde(default)]
     pub max_connects_per_second: Option<usize>,
+    /// Most idle kills by the proxy (default: no cap, the count is only reported).
+    #[serde(default)]
+    pub max_idle_kills: Option<usize>,
 }
 
 /// How a session that went away ends.
@@ -443,6 +473,7 @@ impl Default for ExpectSection {
             reconnect_within: None,
             grace_outcome: None,
             max_connects_per_second: None,
+            max_idle_kills: None,
         }
     }
 }

@@ -64,7 +64,7 @@ impl JoinRequest {
 }
 
 /// Decodes `%XX` escapes and `+` (as a space); invalid escapes are kept as they are.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -9,7 +9,6 @@ use crate::client::handshake::WsUrl;
 use crate::client::{Client, ClientIdentity, ClientMachine};
 use crate::clock::MonoTime;
 use crate::proxy::control::ProxyControl;
-use crate::proxy::ProxyConfig;
 use crate::scenario::load::group_name;
 use crate::scenario::ScenarioFile;
 use crate::seed::derive_rng;
@@ -68,10 +67,7 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
         }
     });
 
-    let proxy_config = ProxyConfig {
-        upstream: format!("server:{SERVER_PORT}"),
-        connect_timeout: scenario.proxy.connect_timeout.0,
-    };
+    let proxy_config = scenario.proxy_config(format!("server:{SERVER_PORT}"));
     let proxy_sink = recorder.sink("proxy");
     let proxy_control = ProxyControl::new();
     let control = Rc::clone(&proxy_control);

@@ -41,6 +41,8 @@ fn detection_catches_missing_keepalive_on_idle_links() {
     broken.client.ping_interval = OptDur(None);
     broken.client.server_silence = OptDur(None);
     broken.server.ping_interval = OptDur(None);
+    // Nor may the proxy's idle kill come to the rescue.
+    broken.proxy.idle_timeout = OptDur(None);
     assert_eq!(failed_checks(&intended, &broken, 1), ["detection"]);
 }
 
@@ -103,4 +105,20 @@ fn herd_catches_retries_without_jitter() {
     let mut broken = intended.clone();
     broken.client.backoff.jitter = wsim::client::backoff::Jitter::None;
     assert_eq!(failed_checks(&intended, &broken, 1), ["herd"]);
+}
+
+/// Seed 002's 30 s application heartbeat behind a 30 s idle-killing proxy loses the race: with
+/// a cap of zero kills the checker fails on the first seed tried; a 20 s heartbeat passes.
+#[test]
+fn idle_kills_catches_a_heartbeat_as_long_as_the_proxy_timeout() {
+    let mut intended = scenario("13-app-heartbeat-30s-behind-30s-proxy.toml");
+    intended.expect.max_idle_kills = Some(0);
+    let caught_at = (1..=5u64)
+        .find(|seed| failed_checks(&intended, &intended, *seed).contains(&"idle_kills"))
+        .expect("caught within 5 seeds");
+    println!("a 30 s heartbeat behind a 30 s proxy is caught on seed {caught_at}");
+    assert_eq!(caught_at, 1);
+    let mut fixed = intended.clone();
+    fixed.client.ping_interval = OptDur(Some(Duration::from_secs(20)));
+    assert!(failed_checks(&intended, &fixed, 1).is_empty());
 }

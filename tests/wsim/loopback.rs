@@ -59,6 +59,7 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
             ProxyConfig {
                 upstream: server_addr.to_string(),
                 connect_timeout: Duration::from_secs(5),
+                idle: wsim::proxy::idle::IdleConfig::default(),
             },
             std::rc::Rc::clone(&control),
             recorder.sink("proxy"),

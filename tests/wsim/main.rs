@@ -5,6 +5,7 @@ mod bad_input;
 mod checker_teeth;
 mod determinism;
 mod loopback;
+mod proxy_idle;
 mod serve;
 mod snapshot;
 mod support;
