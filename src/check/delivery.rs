@@ -11,6 +11,8 @@
 //! - No client receives the same message twice, and each receives in increasing sequence
 //!   order (so per sender in order) until it is told to resync.
 //!
+//! Message ids are only unique per sender, so every message is identified by (sender, id).
+//!
 //! Messages sent or accepted within the settling time before the end of the run (5 s, or 4 ×
 //! max latency if longer) are not judged.
 
@@ -20,22 +22,25 @@ use std::time::Duration;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind};
 
+/// A message: (sender, its id).
+type Msg = (String, String);
+
 /// See the module documentation.
 #[derive(Debug)]
 pub struct Delivery {
     ctx: CheckContext,
-    /// msg id → (sender, first sent at).
-    sent: BTreeMap<String, (String, Duration)>,
-    /// msg ids accepted in the current server epoch.
-    accepted_now: BTreeSet<String>,
-    /// msg ids ever accepted.
-    accepted_ever: BTreeSet<String>,
+    /// (sender, msg id) → first sent at.
+    sent: BTreeMap<Msg, Duration>,
+    /// Messages accepted in the current server epoch.
+    accepted_now: BTreeSet<Msg>,
+    /// Messages ever accepted.
+    accepted_ever: BTreeSet<Msg>,
     /// client → room, for clients with an open session.
     sessions: BTreeMap<String, String>,
-    /// (receiver, msg id) → accepted at: deliveries still owed.
-    owed: BTreeMap<(String, String), Duration>,
-    /// (receiver, msg id) delivered.
-    received: BTreeSet<(String, String)>,
+    /// (receiver, message) → accepted at: deliveries still owed.
+    owed: BTreeMap<(String, Msg), Duration>,
+    /// (receiver, message) delivered.
+    received: BTreeSet<(String, Msg)>,
     /// receiver → last sequence number it got.
     last_seq: BTreeMap<String, u64>,
     deliveries: usize,
@@ -97,18 +102,19 @@ impl Checker for Delivery {
             EventKind::MessageSent { client, msg_id }
             | EventKind::MessageBuffered { client, msg_id, .. } => {
                 self.sent
-                    .entry(msg_id.clone())
-                    .or_insert_with(|| (client.clone(), event.t));
+                    .entry((client.clone(), msg_id.clone()))
+                    .or_insert(event.t);
             }
             EventKind::MessageAccepted { client, msg_id, .. } if !msg_id.is_empty() => {
-                if !self.accepted_now.insert(msg_id.clone()) {
+                let msg = (client.clone(), msg_id.clone());
+                if !self.accepted_now.insert(msg.clone()) {
                     self.violations.push(Violation {
                         t: event.t,
-                        detail: format!("message {msg_id} accepted twice"),
+                        detail: format!("message {msg_id} from {client} accepted twice"),
                     });
                     return;
                 }
-                self.accepted_ever.insert(msg_id.clone());
+                self.accepted_ever.insert(msg.clone());
                 let Some(room) = self.sessions.get(client) else {
                     return;
                 };
@@ -119,8 +125,9 @@ impl Checker for Delivery {
                     .map(|(c, _)| c.clone())
                     .collect();
                 for r in receivers {
-                    if !self.received.contains(&(r.clone(), msg_id.clone())) {
-                        self.owed.insert((r, msg_id.clone()), event.t);
+                    let key = (r, msg.clone());
+                    if !self.received.contains(&key) {
+                        self.owed.insert(key, event.t);
                     }
                 }
             }
@@ -128,15 +135,15 @@ impl Checker for Delivery {
                 client,
                 msg_id,
                 seq,
-                ..
+                from,
             } => {
                 self.deliveries += 1;
-                let key = (client.clone(), msg_id.clone());
+                let key = (client.clone(), (from.clone(), msg_id.clone()));
                 self.owed.remove(&key);
                 if !msg_id.is_empty() && !self.received.insert(key) {
                     self.violations.push(Violation {
                         t: event.t,
-                        detail: format!("{client} received message {msg_id} twice"),
+                        detail: format!("{client} received message {msg_id} from {from} twice"),
                     });
                 }
                 let last = self.last_seq.insert(client.clone(), *seq);
@@ -156,19 +163,20 @@ impl Checker for Delivery {
 
     fn finish(&mut self) -> Vec<Violation> {
         let cutoff = self.ctx.end.saturating_sub(self.settle());
-        for (msg_id, (client, t)) in &self.sent {
-            if *t <= cutoff && !self.accepted_ever.contains(msg_id) {
+        for (msg, t) in &self.sent {
+            let (client, msg_id) = msg;
+            if *t <= cutoff && !self.accepted_ever.contains(msg) {
                 self.violations.push(Violation {
                     t: self.ctx.end,
                     detail: format!("message {msg_id} from {client} was never accepted (lost)"),
                 });
             }
         }
-        for ((receiver, msg_id), t) in &self.owed {
+        for ((receiver, (from, msg_id)), t) in &self.owed {
             if *t <= cutoff {
                 self.violations.push(Violation {
                     t: self.ctx.end,
-                    detail: format!("message {msg_id} never reached {receiver}"),
+                    detail: format!("message {msg_id} from {from} never reached {receiver}"),
                 });
             }
         }
@@ -268,7 +276,7 @@ mod tests {
         );
         assert_eq!(
             run(&[sent(1, "a:1"), accepted(2, "a:1"), accepted(3, "a:1")]),
-            ["message a:1 accepted twice"]
+            ["message a:1 from a accepted twice"]
         );
         let base = [
             opened(0, "a"),
@@ -276,16 +284,23 @@ mod tests {
             sent(1, "a:1"),
             accepted(2, "a:1"),
         ];
-        assert_eq!(run(&base), ["message a:1 never reached b"]);
+        assert_eq!(run(&base), ["message a:1 from a never reached b"]);
         let mut twice = base.to_vec();
         twice.extend([received(3, "a:1", 1), received(4, "a:1", 1)]);
         let v = run(&twice);
         assert!(
-            v.contains(&"b received message a:1 twice".to_string()),
+            v.contains(&"b received message a:1 from a twice".to_string()),
             "{v:?}"
         );
         let disorder = [received(3, "a:2", 5), received(4, "a:3", 4)];
         assert!(run(&disorder)[0].contains("out of order"));
+    }
+
+    #[test]
+    fn ids_are_only_unique_per_sender() {
+        let other = ev(1, "h", EventKind::MessageSent { client: "c".into(), msg_id: "a:1".into() });
+        let v = run(&[sent(1, "a:1"), other, accepted(2, "a:1")]);
+        assert_eq!(v, ["message a:1 from c was never accepted (lost)"]);
     }
 
     #[test]
