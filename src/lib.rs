@@ -9,6 +9,7 @@
 //!
 //! The same client, server and proxy run on a real network through [`net`]'s tokio seam.
 
+pub mod bugs;
 pub mod check;
 pub mod cli;
 pub mod client;

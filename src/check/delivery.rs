@@ -298,7 +298,14 @@ mod tests {
 
     #[test]
     fn ids_are_only_unique_per_sender() {
-        let other = ev(1, "h", EventKind::MessageSent { client: "c".into(), msg_id: "a:1".into() });
+        let other = ev(
+            1,
+            "h",
+            EventKind::MessageSent {
+                client: "c".into(),
+                msg_id: "a:1".into(),
+            },
+        );
         let v = run(&[sent(1, "a:1"), other, accepted(2, "a:1")]);
         assert_eq!(v, ["message a:1 from c was never accepted (lost)"]);
     }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::bugs::PlantedBugs;
 use crate::client::backoff::BackoffConfig;
 use crate::keepalive::KeepaliveConfig;
 
@@ -50,6 +51,8 @@ pub struct ClientConfig {
     pub max_retries: Option<u32>,
     /// Most messages waiting for an acknowledgement (default 1024); more is an error.
     pub max_pending: usize,
+    /// Planted bugs (all off by default): only for showing that checkers catch them.
+    pub bugs: PlantedBugs,
 }
 
 impl Default for ClientConfig {
@@ -67,6 +70,7 @@ impl Default for ClientConfig {
             min_uptime: Duration::from_secs(10),
             max_retries: None,
             max_pending: 1024,
+            bugs: PlantedBugs::default(),
         }
     }
 }

@@ -128,8 +128,8 @@ pub struct ClientMachine {
     resuming: bool,
     /// Message ids recently delivered to the application, oldest first (bounded): a message
     /// the server accepted twice (its ack lost in a crash) is still shown once.
-    delivered: VecDeque<String>,
-    delivered_set: BTreeSet<String>,
+    delivered: VecDeque<(String, String)>,
+    delivered_set: BTreeSet<(String, String)>,
     actions: VecDeque<Action>,
     transmits: VecDeque<Outbound>,
     events: VecDeque<ClientEvent>,
@@ -209,7 +209,11 @@ impl ClientMachine {
             });
         }
         self.next_msg += 1;
-        let id = format!("{}:{}", self.identity.client_id, self.next_msg);
+        let id = if self.config.bugs.counter_ids {
+            self.next_msg.to_string()
+        } else {
+            format!("{}:{}", self.identity.client_id, self.next_msg)
+        };
         self.pending.push_back(Pending {
             id: id.clone(),
             text,
@@ -452,7 +456,11 @@ impl ClientMachine {
             self.events.push_back(ClientEvent::MessageSent {
                 msg_id: p.id.clone(),
             });
-            self.written += 1;
+            if self.config.bugs.remove_before_ack {
+                self.pending.remove(self.written); // planted bug: gone before it is known to arrive
+            } else {
+                self.written += 1;
+            }
         }
     }
 
@@ -503,7 +511,7 @@ impl ClientMachine {
                     return; // already seen (a replay overlapping live delivery)
                 }
                 self.last_seq = Some(seq);
-                if !id.is_empty() && !self.remember_delivered(&id) {
+                if !id.is_empty() && !self.remember_delivered(&from, &id) {
                     return; // the same message under a new number (accepted again after a crash)
                 }
                 self.events.push_back(ClientEvent::Message {
@@ -527,12 +535,14 @@ impl ClientMachine {
         }
     }
 
-    /// Records `id` as delivered; false if it already was.
-    fn remember_delivered(&mut self, id: &str) -> bool {
-        if !self.delivered_set.insert(id.to_string()) {
+    /// Records message `id` from `from` as delivered (ids are unique per sender only); false
+    /// if it already was.
+    fn remember_delivered(&mut self, from: &str, id: &str) -> bool {
+        let key = (from.to_string(), id.to_string());
+        if !self.delivered_set.insert(key.clone()) {
             return false;
         }
-        self.delivered.push_back(id.to_string());
+        self.delivered.push_back(key);
         if self.delivered.len() > DELIVERED_MEMORY {
             if let Some(old) = self.delivered.pop_front() {
                 self.delivered_set.remove(&old);

@@ -34,6 +34,7 @@ impl ScenarioFile {
             close_timeout: c.close_timeout.0,
             max_retries: c.max_retries,
             max_pending: c.max_pending,
+            bugs: self.bugs,
             backoff: BackoffConfig {
                 initial: c.backoff.initial.0,
                 max: c.backoff.max.0,
@@ -58,6 +59,7 @@ impl ScenarioFile {
             dedup_limit: self.server.dedup_limit,
             history_limit: self.server.history_limit,
             max_sessions: self.server.max_sessions,
+            bugs: self.bugs,
             ..ServerConfig::default()
         }
     }

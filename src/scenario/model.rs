@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::bugs::PlantedBugs;
 use crate::client::backoff::Jitter;
 use crate::client::config::HeartbeatMode;
 use crate::proxy::idle::{IdleMeasure, IdleMode};
@@ -45,6 +46,9 @@ pub struct ScenarioFile {
     /// What the checkers must find.
     #[serde(default)]
     pub expect: ExpectSection,
+    /// Planted bugs, to show a checker catching them (all off by default).
+    #[serde(default)]
+    pub bugs: PlantedBugs,
 }
 
 fn default_seeds() -> u32 {

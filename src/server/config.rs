@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::bugs::PlantedBugs;
 use crate::keepalive::KeepaliveConfig;
 
 /// How the server keeps connections alive and what it accepts.
@@ -25,6 +26,8 @@ pub struct ServerConfig {
     pub history_limit: usize,
     /// Most sessions at once (default 100 000); more are refused with close code 1013.
     pub max_sessions: usize,
+    /// Planted bugs (all off by default): only for showing that checkers catch them.
+    pub bugs: PlantedBugs,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +44,7 @@ impl Default for ServerConfig {
             dedup_limit: 10_000,
             history_limit: 1000,
             max_sessions: 100_000,
+            bugs: PlantedBugs::default(),
         }
     }
 }

@@ -57,6 +57,9 @@ struct Session {
     conn: Option<ConnId>,
     /// When the session's last connection dropped (it is away until `+ grace`).
     away_since: Option<MonoTime>,
+    /// Planted bug `grace_from_first_drop`: the deadline of the first drop's cleanup, which a
+    /// reconnect does not cancel.
+    stale_deadline: Option<MonoTime>,
     dedup: Dedup,
 }
 
@@ -87,6 +90,8 @@ pub struct ServerMachine {
     sessions: BTreeMap<String, Session>,
     conns: BTreeMap<ConnId, Conn>,
     rooms: BTreeMap<String, Room>,
+    /// Planted bug `global_dedup`: one id space for every client.
+    global_dedup: Dedup,
     transmits: VecDeque<(ConnId, Outbound)>,
     drops: VecDeque<ConnId>,
     events: VecDeque<EventKind>,
@@ -102,6 +107,7 @@ impl ServerMachine {
             sessions: BTreeMap::new(),
             conns: BTreeMap::new(),
             rooms: BTreeMap::new(),
+            global_dedup: Dedup::default(),
             transmits: VecDeque::new(),
             drops: VecDeque::new(),
             events: VecDeque::new(),
@@ -208,10 +214,13 @@ impl ServerMachine {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<MonoTime> {
         let heartbeats = self.conns.values().filter_map(|c| c.keepalive.deadline());
-        let graces = self
-            .sessions
-            .values()
-            .filter_map(|s| s.away_since.map(|t| t + self.config.grace));
+        let graces = self.sessions.values().filter_map(|s| {
+            let deadline = s.away_since? + self.config.grace;
+            Some(
+                s.stale_deadline
+                    .map_or(deadline, |stale| stale.min(deadline)),
+            )
+        });
         heartbeats.chain(graces).min()
     }
 
@@ -289,6 +298,7 @@ impl ServerMachine {
                 secret,
                 conn: Some(conn),
                 away_since: None,
+                stale_deadline: None,
                 dedup: Dedup::default(),
             },
         );
@@ -417,9 +427,14 @@ impl ServerMachine {
             return;
         };
         let msg_id = id.unwrap_or_default();
+        let dedup = if self.config.bugs.global_dedup {
+            &mut self.global_dedup
+        } else {
+            &mut session.dedup
+        };
         if !msg_id.is_empty() {
-            session.dedup.expire(now, self.config.dedup_ttl);
-            if let Some(seq) = session.dedup.seen(&msg_id) {
+            dedup.expire(now, self.config.dedup_ttl);
+            if let Some(seq) = dedup.seen(&msg_id) {
                 self.events.push_back(EventKind::DuplicateDropped {
                     client,
                     msg_id: msg_id.clone(),
@@ -444,7 +459,7 @@ impl ServerMachine {
             room.history.pop_front();
         }
         if !msg_id.is_empty() {
-            session.dedup.remember(
+            dedup.remember(
                 now,
                 msg_id.clone(),
                 seq,
@@ -521,6 +536,9 @@ impl ServerMachine {
         }
         session.conn = None;
         session.away_since = Some(now);
+        if self.config.bugs.grace_from_first_drop && session.stale_deadline.is_none() {
+            session.stale_deadline = Some(now + self.config.grace);
+        }
         let (room, username) = (session.room.clone(), session.username.clone());
         self.events.push_back(EventKind::UserAway {
             client: c.client_id.clone(),
@@ -536,10 +554,19 @@ impl ServerMachine {
     /// Ends every session whose grace period is over: the user has left.
     fn expire_sessions(&mut self, now: MonoTime) {
         let grace = self.config.grace;
+        for s in self.sessions.values_mut() {
+            // A stale cleanup that finds its session live does nothing, once.
+            if s.away_since.is_none() && s.stale_deadline.is_some_and(|d| now >= d) {
+                s.stale_deadline = None;
+            }
+        }
         let expired: Vec<String> = self
             .sessions
             .iter()
-            .filter(|(_, s)| s.away_since.is_some_and(|t| now >= t + grace))
+            .filter(|(_, s)| {
+                let stale = s.stale_deadline.is_some_and(|d| now >= d);
+                s.away_since.is_some_and(|t| now >= t + grace || stale)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for client in expired {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use wsim::bugs::PlantedBugs;
 use wsim::scenario::duration::{Dur, OptDur};
 
 use crate::support::scenario;
@@ -121,4 +122,63 @@ fn idle_kills_catches_a_heartbeat_as_long_as_the_proxy_timeout() {
     let mut fixed = intended.clone();
     fixed.client.ping_interval = OptDur(Some(Duration::from_secs(20)));
     assert!(failed_checks(&intended, &fixed, 1).is_empty());
+}
+
+/// Runs `scenario` with `bug` planted; returns the seed (of 1..=5) on which `check` first
+/// fails, after checking the clean scenario passes on that seed.
+fn caught_within_five_seeds(
+    scenario_file: &str,
+    plant: impl Fn(&mut PlantedBugs),
+    check: &str,
+) -> u64 {
+    let intended = scenario(scenario_file);
+    let mut broken = intended.clone();
+    plant(&mut broken.bugs);
+    let seed = (1..=5u64)
+        .find(|seed| failed_checks(&intended, &broken, *seed).contains(&check))
+        .unwrap_or_else(|| panic!("{check} missed the bug on seeds 1..=5"));
+    assert!(failed_checks(&intended, &intended, seed).is_empty());
+    println!("{scenario_file}: {check} caught the planted bug on seed {seed}");
+    seed
+}
+
+/// Seed 002's `shift()` before a send that may fail: messages written into a dead link are lost.
+#[test]
+fn delivery_catches_removal_from_the_buffer_before_the_ack() {
+    let seed = caught_within_five_seeds(
+        "02-partition-60s.toml",
+        |b| b.remove_before_ack = true,
+        "delivery",
+    );
+    assert_eq!(seed, 1);
+}
+
+/// Seed 002's global dedup ids: one client's message id suppresses another's message.
+#[test]
+fn delivery_catches_dedup_ids_shared_across_clients() {
+    let seed = caught_within_five_seeds(
+        "06-partition-inside-grace.toml",
+        |b| {
+            b.counter_ids = true;
+            b.global_dedup = true;
+        },
+        "delivery",
+    );
+    assert_eq!(seed, 1);
+    // Counter ids alone are fine: the real server scopes ids per session.
+    let intended = scenario("06-partition-inside-grace.toml");
+    let mut counter_ids = intended.clone();
+    counter_ids.bugs.counter_ids = true;
+    assert!(failed_checks(&intended, &counter_ids, 1).is_empty());
+}
+
+/// Seed 002's cleanup race: the first drop's timer ends a session that dropped again later.
+#[test]
+fn grace_catches_the_cleanup_race() {
+    let seed = caught_within_five_seeds(
+        "15-flap-within-grace.toml",
+        |b| b.grace_from_first_drop = true,
+        "grace",
+    );
+    assert_eq!(seed, 1);
 }
