@@ -118,6 +118,13 @@ pub(crate) fn event_time() -> Duration {
     REAL_ORIGIN.with(|c| c.get().map(|o| o.elapsed()).unwrap_or_default())
 }
 
+/// The operating system's wall clock in Unix milliseconds (real networks only).
+pub(crate) fn real_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Measures wall time for the verdict's simulated-to-wall ratio. Never feeds the timeline.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stopwatch(std::time::Instant);

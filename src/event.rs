@@ -132,6 +132,22 @@ pub enum FaultDesc {
         /// How long it stays down.
         duration_ms: u64,
     },
+    /// `host`'s wall clock steps by `by_ms` (negative: back). Timers do not notice.
+    ClockStep {
+        /// The host.
+        host: String,
+        /// The step, in milliseconds.
+        by_ms: i64,
+    },
+    /// `host`'s wall clock runs `ppm` parts per million fast (slow if negative) for a while.
+    ClockDrift {
+        /// The host.
+        host: String,
+        /// Parts per million.
+        ppm: i64,
+        /// How long it drifts.
+        duration_ms: u64,
+    },
     /// The link between `a` and `b` gets the latency range `min_ms..=max_ms` for a while.
     Latency {
         /// One side.
@@ -156,6 +172,8 @@ impl FaultDesc {
             FaultDesc::StateLoss { .. } => "state_loss",
             FaultDesc::Latency { .. } => "latency",
             FaultDesc::Crash { .. } => "crash",
+            FaultDesc::ClockStep { .. } => "clock_step",
+            FaultDesc::ClockDrift { .. } => "clock_drift",
         }
     }
 
@@ -166,7 +184,9 @@ impl FaultDesc {
             FaultDesc::Partition { a, b, .. }
             | FaultDesc::StateLoss { a, b, .. }
             | FaultDesc::Latency { a, b, .. } => Some((a, b)),
-            FaultDesc::Crash { .. } => None,
+            FaultDesc::Crash { .. }
+            | FaultDesc::ClockStep { .. }
+            | FaultDesc::ClockDrift { .. } => None,
         }
     }
 
@@ -177,7 +197,9 @@ impl FaultDesc {
             FaultDesc::Partition { duration_ms, .. }
             | FaultDesc::StateLoss { duration_ms, .. }
             | FaultDesc::Latency { duration_ms, .. }
-            | FaultDesc::Crash { duration_ms, .. } => Duration::from_millis(*duration_ms),
+            | FaultDesc::Crash { duration_ms, .. }
+            | FaultDesc::ClockDrift { duration_ms, .. } => Duration::from_millis(*duration_ms),
+            FaultDesc::ClockStep { .. } => Duration::ZERO,
         }
     }
 }

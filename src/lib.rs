@@ -28,4 +28,5 @@ pub mod sim;
 pub mod timeline;
 pub mod trace;
 pub mod verdict;
+pub mod wallclock;
 pub mod wslink;

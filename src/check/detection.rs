@@ -72,7 +72,10 @@ impl Checker for Detection {
                     FaultDesc::StateLoss { .. } => Duration::MAX,
                     FaultDesc::Partition { duration_ms, .. } => Duration::from_millis(*duration_ms),
                     // A latency spike slows a link; a crash closes it visibly.
-                    FaultDesc::Latency { .. } | FaultDesc::Crash { .. } => Duration::ZERO,
+                    FaultDesc::Latency { .. }
+                    | FaultDesc::Crash { .. }
+                    | FaultDesc::ClockStep { .. }
+                    | FaultDesc::ClockDrift { .. } => Duration::ZERO,
                 };
                 if breaks_for <= bound {
                     return;

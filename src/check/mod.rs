@@ -79,6 +79,7 @@ impl CheckContext {
             FaultDesc::Crash { host, .. } => {
                 host == client_host || host == "proxy" || host == "server"
             }
+            FaultDesc::ClockStep { .. } | FaultDesc::ClockDrift { .. } => false,
             _ => fault.link().is_some_and(|(a, b)| {
                 let is = |x: &str, y: &str| (a == x && b == y) || (a == y && b == x);
                 is(client_host, "proxy") || is("proxy", "server")
@@ -110,6 +111,8 @@ impl CheckContext {
             FaultDesc::Latency { max_ms, .. } => {
                 2 * Duration::from_millis(*max_ms) + trips >= patience
             }
+            // Wall clocks drive no timer.
+            FaultDesc::ClockStep { .. } | FaultDesc::ClockDrift { .. } => false,
         }
     }
 
@@ -132,6 +135,7 @@ impl CheckContext {
                 end.max(start + bound) + trips
             }
             FaultDesc::Latency { max_ms, .. } => end + 2 * Duration::from_millis(*max_ms) + trips,
+            FaultDesc::ClockStep { .. } | FaultDesc::ClockDrift { .. } => end,
         }
     }
 
@@ -145,6 +149,7 @@ impl CheckContext {
             FaultDesc::Latency { max_ms, .. } => {
                 6 * Duration::from_millis(*max_ms) >= self.connect_timeout
             }
+            FaultDesc::ClockStep { .. } | FaultDesc::ClockDrift { .. } => false,
         }
     }
 

@@ -8,13 +8,14 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::cli::{Format, EXIT_BAD_INPUT, EXIT_PASS};
 use crate::client::handshake::WsUrl;
-use crate::client::{Client, ClientConfig, ClientEvent, ClientIdentity, ClientMachine};
+use crate::client::{Client, ClientConfig, ClientEvent, ClientIdentity, ClientIo, ClientMachine};
 use crate::clock::MonoTime;
 use crate::net::TokioConnector;
 use crate::proxy::ProxyConfig;
 use crate::render;
 use crate::server::{ServerConfig, ServerMachine};
 use crate::timeline::Recorder;
+use crate::wallclock::WallSource;
 
 /// A recorder that prints each event as it happens.
 fn printer(format: Format) -> Rc<Recorder> {
@@ -54,7 +55,7 @@ pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitC
         eprintln!("wsim serve: listening on ws://{bound}/ws");
         let sink = printer(format).sink("server");
         let machine = ServerMachine::new(config, crate::seed::os_rng());
-        crate::server::serve(listener, machine, sink).await;
+        crate::server::serve(listener, machine, WallSource::Real, sink).await;
         ExitCode::from(EXIT_PASS)
     })
 }
@@ -109,7 +110,12 @@ pub(crate) fn client(
             std::time::Duration::ZERO,
         );
         let sink = printer(format).sink("client");
-        let mut client = Client::spawn(machine, TokioConnector, url, Some(sink), true);
+        let io = ClientIo {
+            sink: Some(sink),
+            app_events: true,
+            wall: WallSource::Real,
+        };
+        let mut client = Client::spawn(machine, TokioConnector, url, io);
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
         let mut stdin_open = true;
         let mut closing = false;

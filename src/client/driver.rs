@@ -19,6 +19,7 @@ use crate::clock::{HostClock, MonoTime};
 use crate::frame::Outbound;
 use crate::net::{Connector, LocalBoxFuture, TokioConnector};
 use crate::timeline::EventSink;
+use crate::wallclock::{rfc3339, WallSource};
 use crate::wslink::{LinkInput, WsLink};
 
 /// State shared by the driver and the application's handle (same thread, never across an
@@ -27,6 +28,17 @@ struct Shared {
     machine: RefCell<ClientMachine>,
     wake: Notify,
     clock: HostClock,
+    wall: WallSource,
+}
+
+/// Where a spawned client's events go and which wall clock stamps its messages.
+pub struct ClientIo {
+    /// The timeline, if any.
+    pub sink: Option<EventSink>,
+    /// Whether [`Client::next_event`] receives events (they queue until read).
+    pub app_events: bool,
+    /// The wall clock for message timestamps.
+    pub wall: WallSource,
 }
 
 /// The application's handle on a running client. Dropping it closes the client.
@@ -51,22 +63,32 @@ impl Client {
             MonoTime::ZERO,
             Duration::ZERO,
         );
-        Ok(Client::spawn(machine, TokioConnector, url, None, true))
+        let io = ClientIo {
+            sink: None,
+            app_events: true,
+            wall: WallSource::Real,
+        };
+        Ok(Client::spawn(machine, TokioConnector, url, io))
     }
 
-    /// Starts `machine` on the current `LocalSet`, connecting to `url` through `connector`.
-    /// Events go to `sink` (the timeline) if given, and to [`Client::next_event`] if `app_events`.
+    /// Starts `machine` on the current `LocalSet`, connecting to `url` through `connector`;
+    /// `io` says where its events go.
     pub fn spawn<C: Connector>(
         machine: ClientMachine,
         connector: C,
         url: WsUrl,
-        sink: Option<EventSink>,
-        app_events: bool,
+        io: ClientIo,
     ) -> Client {
+        let ClientIo {
+            sink,
+            app_events,
+            wall,
+        } = io;
         let shared = Rc::new(Shared {
             machine: RefCell::new(machine),
             wake: Notify::new(),
             clock: HostClock::start(),
+            wall,
         });
         let (tx, rx) = if app_events {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -89,7 +111,12 @@ impl Client {
     /// the server acknowledges it. Never blocks.
     pub fn send(&self, text: impl Into<String>) -> Result<MessageId, SendError> {
         let now = self.shared.clock.now();
-        let id = self.shared.machine.borrow_mut().send(now, text.into())?;
+        let stamp = rfc3339(self.shared.wall.now_unix_ms());
+        let id = self
+            .shared
+            .machine
+            .borrow_mut()
+            .send(now, text.into(), Some(stamp))?;
         self.shared.wake.notify_one();
         Ok(id)
     }

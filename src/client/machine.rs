@@ -104,6 +104,8 @@ enum State {
 struct Pending {
     id: MessageId,
     text: String,
+    /// The sender's wall-clock time, informational only.
+    timestamp: Option<String>,
 }
 
 /// The client state machine.
@@ -197,9 +199,15 @@ impl ClientMachine {
         self.pending.len()
     }
 
-    /// The application sends `text`. It is written now if the link is up, buffered otherwise,
-    /// and stays pending until the server acknowledges it.
-    pub fn send(&mut self, _now: MonoTime, text: String) -> Result<MessageId, SendError> {
+    /// The application sends `text` (stamped `timestamp`, the sender's wall clock, which is
+    /// informational only). It is written now if the link is up, buffered otherwise, and stays
+    /// pending until the server acknowledges it.
+    pub fn send(
+        &mut self,
+        _now: MonoTime,
+        text: String,
+        timestamp: Option<String>,
+    ) -> Result<MessageId, SendError> {
         if self.is_finished() {
             return Err(SendError::Closed);
         }
@@ -217,6 +225,7 @@ impl ClientMachine {
         self.pending.push_back(Pending {
             id: id.clone(),
             text,
+            timestamp,
         });
         if self.is_connected() {
             self.write_pending();
@@ -450,7 +459,7 @@ impl ClientMachine {
             let text = protocol::encode(&ClientMessage::ChatMessage {
                 id: Some(p.id.clone()),
                 text: p.text.clone(),
-                timestamp: None,
+                timestamp: p.timestamp.clone(),
             });
             self.transmits.push_back(Outbound::Text(text));
             self.events.push_back(ClientEvent::MessageSent {
@@ -751,8 +760,8 @@ mod tests {
     #[test]
     fn offline_messages_are_buffered_and_sent_in_order_after_connecting() {
         let mut m = machine(ClientConfig::default());
-        let a = m.send(t(0), "one".into()).unwrap();
-        let b = m.send(t(1), "two".into()).unwrap();
+        let a = m.send(t(0), "one".into(), None).unwrap();
+        let b = m.send(t(1), "two".into(), None).unwrap();
         assert_ne!(a, b);
         assert_eq!(
             events(&mut m),
@@ -783,10 +792,10 @@ mod tests {
             ..ClientConfig::default()
         };
         let mut m = machine(config);
-        m.send(t(0), "1".into()).unwrap();
-        m.send(t(0), "2".into()).unwrap();
+        m.send(t(0), "1".into(), None).unwrap();
+        m.send(t(0), "2".into(), None).unwrap();
         assert_eq!(
-            m.send(t(0), "3".into()),
+            m.send(t(0), "3".into(), None),
             Err(SendError::BufferFull { limit: 2 })
         );
         assert_eq!(m.pending(), 2);
@@ -795,8 +804,8 @@ mod tests {
     #[test]
     fn only_an_ack_removes_a_message_and_unacked_ones_are_resent_after_reconnect() {
         let mut m = connected(ClientConfig::default(), 0);
-        let a = m.send(t(1), "a".into()).unwrap();
-        let b = m.send(t(2), "b".into()).unwrap();
+        let a = m.send(t(1), "a".into(), None).unwrap();
+        let b = m.send(t(2), "b".into(), None).unwrap();
         drain(&mut m);
         m.handle_inbound(
             t(3),
@@ -946,7 +955,7 @@ mod tests {
         }));
         assert!(m.is_finished());
         assert_eq!(m.poll_timeout(), None);
-        assert_eq!(m.send(now, "x".into()), Err(SendError::Closed));
+        assert_eq!(m.send(now, "x".into(), None), Err(SendError::Closed));
     }
 
     #[test]

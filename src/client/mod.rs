@@ -9,6 +9,6 @@ pub mod handshake;
 pub mod machine;
 
 pub use config::{ClientConfig, ClientIdentity};
-pub use driver::Client;
+pub use driver::{Client, ClientIo};
 pub use event::{ClientEvent, PresenceKind};
 pub use machine::{ClientMachine, MessageId, SendError};

@@ -60,6 +60,24 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
+/// A signed duration (`"-1h"`, `"+30m"`, `"90s"`), in whole milliseconds: a clock step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedDur(pub i64);
+
+impl<'de> Deserialize<'de> for SignedDur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let t = s.trim();
+        let (sign, rest) = match t.strip_prefix('-') {
+            Some(rest) => (-1, rest),
+            None => (1, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let d = parse_duration(rest).map_err(de::Error::custom)?;
+        let ms = i64::try_from(d.as_millis()).map_err(|_| de::Error::custom("too long"))?;
+        Ok(SignedDur(sign * ms))
+    }
+}
+
 /// A duration setting that may be `"none"` (switched off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptDur(pub Option<Duration>);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::scenario::duration::format_duration;
 use crate::scenario::error::{line_column, span_start, ScenarioError};
-use crate::scenario::model::{FaultKind, ScenarioFile};
+use crate::scenario::model::{FaultKind, FaultSpec, ScenarioFile};
 
 /// Hosts every topology has; client groups may not use these names.
 pub const RESERVED_HOSTS: [&str; 4] = ["server", "proxy", "sim", "check"];
@@ -180,88 +180,125 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
         return problem("clients", format!("{total} clients; at most {MAX_CLIENTS}"));
     }
     for (i, f) in s.faults.iter().enumerate() {
-        match (f.kind, &f.between, &f.host) {
-            (FaultKind::Crash, _, None) => {
-                return problem(
-                    format!("faults[{i}].host"),
-                    "a crash needs `host`: \"server\", \"proxy\" or a client host",
-                );
-            }
-            (FaultKind::Crash, Some(_), _) => {
-                return problem(
-                    format!("faults[{i}].between"),
-                    "a crash takes `host`, not `between`",
-                );
-            }
-            (FaultKind::Crash, None, Some(h)) if !hosts.contains(&h.as_str()) => {
-                return problem(
-                    format!("faults[{i}].host"),
-                    format!("unknown host `{h}`; hosts are {}", hosts.join(", ")),
-                );
-            }
-            (FaultKind::Crash, None, Some(_)) => {}
-            (_, None, _) => {
-                return problem(
-                    format!("faults[{i}].between"),
-                    "a link fault needs `between = [\"<client host>\", \"proxy\"]` or [\"proxy\", \"server\"]",
-                );
-            }
-            (_, Some(_), Some(_)) => {
-                return problem(
-                    format!("faults[{i}].host"),
-                    "only `kind = \"crash\"` faults take `host`",
-                );
-            }
-            _ => {}
-        }
-        if let Some(between) = &f.between {
-            for (j, h) in between.iter().enumerate() {
-                if !hosts.contains(&h.as_str()) {
-                    return problem(
-                        format!("faults[{i}].between[{j}]"),
-                        format!("unknown host `{h}`; hosts are {}", hosts.join(", ")),
-                    );
-                }
-            }
-            let [a, b] = [between[0].as_str(), between[1].as_str()];
-            let on_a_path = matches!((a, b), ("proxy", "server") | ("server", "proxy"))
-                || ((a == "proxy") != (b == "proxy") && a != "server" && b != "server");
-            if !on_a_path {
-                return problem(
-                    format!("faults[{i}].between"),
-                    "must be a link traffic crosses: [\"<client host>\", \"proxy\"] or [\"proxy\", \"server\"]",
-                );
-            }
-        }
-        if f.at.min >= s.duration.0 {
+        validate_fault(i, f, &hosts, s.duration.0)?;
+    }
+    Ok(())
+}
+
+fn validate_fault(
+    i: usize,
+    f: &FaultSpec,
+    hosts: &[&str],
+    run: std::time::Duration,
+) -> Result<(), Problem> {
+    let key = |k: &str| format!("faults[{i}].{k}");
+    let kind = kind_name(f.kind);
+    let unknown = |h: &str| format!("unknown host `{h}`; hosts are {}", hosts.join(", "));
+    if matches!(
+        f.kind,
+        FaultKind::Crash | FaultKind::ClockStep | FaultKind::ClockDrift
+    ) {
+        let Some(h) = &f.host else {
             return problem(
-                format!("faults[{i}].at"),
+                key("host"),
+                format!("a {kind} fault needs `host`: \"server\", \"proxy\" or a client host"),
+            );
+        };
+        if f.between.is_some() {
+            return problem(
+                key("between"),
+                format!("a {kind} fault takes `host`, not `between`"),
+            );
+        }
+        if !hosts.contains(&h.as_str()) {
+            return problem(key("host"), unknown(h));
+        }
+    } else {
+        if f.host.is_some() {
+            return problem(key("host"), "only crash and clock faults take `host`");
+        }
+        let Some(between) = &f.between else {
+            return problem(
+                key("between"),
+                format!("a {kind} fault needs `between = [\"<client host>\", \"proxy\"]` or [\"proxy\", \"server\"]"),
+            );
+        };
+        for (j, h) in between.iter().enumerate() {
+            if !hosts.contains(&h.as_str()) {
+                return problem(format!("faults[{i}].between[{j}]"), unknown(h));
+            }
+        }
+        let [a, b] = [between[0].as_str(), between[1].as_str()];
+        let on_a_path = matches!((a, b), ("proxy", "server") | ("server", "proxy"))
+            || ((a == "proxy") != (b == "proxy") && a != "server" && b != "server");
+        if !on_a_path {
+            return problem(
+                key("between"),
+                "must be a link traffic crosses: [\"<client host>\", \"proxy\"] or [\"proxy\", \"server\"]",
+            );
+        }
+    }
+    if f.at.min >= run {
+        return problem(
+            key("at"),
+            format!("starts after the run ends ({})", format_duration(run)),
+        );
+    }
+    match (f.kind, f.duration) {
+        (FaultKind::ClockStep, Some(_)) => {
+            return problem(
+                key("duration"),
+                "a clock step is instantaneous: no `duration`",
+            );
+        }
+        (FaultKind::ClockStep, None) => {}
+        (_, None) => return problem(key("duration"), format!("a {kind} fault needs `duration`")),
+        (_, Some(d)) if d.max.is_zero() => {
+            return problem(key("duration"), "must be longer than 0s");
+        }
+        _ => {}
+    }
+    for (field, present, owner, example) in [
+        (
+            "latency",
+            f.latency.is_some(),
+            FaultKind::Latency,
+            "latency = { min = \"2s\", max = \"3s\" }",
+        ),
+        ("by", f.by.is_some(), FaultKind::ClockStep, "by = \"-1h\""),
+        ("ppm", f.ppm.is_some(), FaultKind::ClockDrift, "ppm = 500"),
+    ] {
+        if f.kind == owner && !present {
+            return problem(
+                key(field),
+                format!("a {kind} fault needs `{field}`, e.g. {example}"),
+            );
+        }
+        if f.kind != owner && present {
+            return problem(
+                key(field),
                 format!(
-                    "starts after the run ends ({})",
-                    format_duration(s.duration.0)
+                    "only `kind = \"{}\"` faults take `{field}`",
+                    kind_name(owner)
                 ),
             );
         }
-        if f.duration.max.is_zero() {
-            return problem(format!("faults[{i}].duration"), "must be longer than 0s");
-        }
-        match (f.kind, &f.latency) {
-            (FaultKind::Latency, None) => {
-                return problem(
-                    format!("faults[{i}].latency"),
-                    "a latency fault needs `latency`, e.g. { min = \"2s\", max = \"3s\" }",
-                );
-            }
-            (FaultKind::Partition | FaultKind::StateLoss | FaultKind::Crash, Some(_)) => {
-                return problem(
-                    format!("faults[{i}].latency"),
-                    "only `kind = \"latency\"` faults take `latency`",
-                );
-            }
-            _ => {}
-        }
+    }
+    if f.ppm.is_some_and(|p| !p.is_finite() || p.abs() > 1e6) {
+        return problem(key("ppm"), "must be between -1000000 and 1000000");
     }
     Ok(())
+}
+
+fn kind_name(kind: FaultKind) -> &'static str {
+    match kind {
+        FaultKind::Partition => "partition",
+        FaultKind::StateLoss => "state_loss",
+        FaultKind::Latency => "latency",
+        FaultKind::Crash => "crash",
+        FaultKind::ClockStep => "clock_step",
+        FaultKind::ClockDrift => "clock_drift",
+    }
 }
 
 /// The id prefix of client group `index`.

@@ -7,7 +7,7 @@ use crate::bugs::PlantedBugs;
 use crate::client::backoff::Jitter;
 use crate::client::config::HeartbeatMode;
 use crate::proxy::idle::{IdleMeasure, IdleMode};
-use crate::scenario::duration::{Dur, DurRange, OptDur};
+use crate::scenario::duration::{Dur, DurRange, OptDur, SignedDur};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Deserialize)]
@@ -355,6 +355,10 @@ pub enum FaultKind {
     Latency,
     /// A host crashes and restarts with fresh state.
     Crash,
+    /// A host's wall clock steps forward or back (`by`).
+    ClockStep,
+    /// A host's wall clock runs fast or slow (`ppm`) for `duration`.
+    ClockDrift,
 }
 
 /// `[[faults]]`: one scheduled fault.
@@ -371,11 +375,18 @@ pub struct FaultSpec {
     pub host: Option<String>,
     /// When it starts (fixed, or drawn from a range per seed).
     pub at: DurRange,
-    /// How long it lasts (fixed, or drawn from a range per seed).
-    pub duration: DurRange,
+    /// How long it lasts (fixed, or drawn from a range per seed); not for `clock_step`.
+    #[serde(default)]
+    pub duration: Option<DurRange>,
     /// For `latency`: the link's latency range during the spike.
     #[serde(default)]
     pub latency: Option<DurRange>,
+    /// For `clock_step`: how far the clock steps ("-1h" steps back).
+    #[serde(default)]
+    pub by: Option<SignedDur>,
+    /// For `clock_drift`: parts per million the clock runs fast (negative: slow).
+    #[serde(default)]
+    pub ppm: Option<f64>,
 }
 
 /// The checkers a scenario can ask for.

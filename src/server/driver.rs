@@ -17,6 +17,7 @@ use crate::net::{Listener, Stream};
 use crate::server::join::JoinRequest;
 use crate::server::machine::{ConnEnd, ConnId, ServerMachine};
 use crate::timeline::EventSink;
+use crate::wallclock::WallSource;
 use crate::wslink::{LinkInput, LinkWriter, WsLink};
 
 /// How long a connection being dropped keeps its writer, so a queued close frame gets out.
@@ -33,9 +34,21 @@ struct ConnHandle {
     task: JoinHandle<()>,
 }
 
-/// Serves WebSocket clients from `listener` until the listener fails.
-pub async fn serve<L: Listener>(mut listener: L, mut machine: ServerMachine, sink: EventSink) {
+/// Serves WebSocket clients from `listener` until the listener fails; `wall` is the host's
+/// wall clock (only a planted bug ever reads it).
+pub async fn serve<L: Listener>(
+    mut listener: L,
+    mut machine: ServerMachine,
+    wall: WallSource,
+    sink: EventSink,
+) {
     let clock = HostClock::start();
+    // The machine's `now`, with the wall clock's reading at the same instant.
+    let tick = |machine: &mut ServerMachine| {
+        let now = clock.now();
+        machine.observe_wall_clock(now, wall.now_unix_ms());
+        now
+    };
     sink.emit(EventKind::ServerStarted {
         listen: listener.local_label(),
     });
@@ -50,7 +63,7 @@ pub async fn serve<L: Listener>(mut listener: L, mut machine: ServerMachine, sin
             biased;
             msg = inbox.recv() => {
                 let Some(msg) = msg else { return };
-                let now = clock.now();
+                let now = tick(&mut machine);
                 match msg {
                     ConnMsg::Open(id, join, writer) => {
                         if let Some(task) = pending.remove(&id) {
@@ -80,7 +93,10 @@ pub async fn serve<L: Listener>(mut listener: L, mut machine: ServerMachine, sin
                 pending.retain(|_, t| !t.is_finished());
                 pending.insert(id, task);
             }
-            () = clock.sleep_until(deadline) => machine.handle_timeout(clock.now()),
+            () = clock.sleep_until(deadline) => {
+                let now = tick(&mut machine);
+                machine.handle_timeout(now);
+            }
         }
     }
 }

@@ -92,6 +92,9 @@ pub struct ServerMachine {
     rooms: BTreeMap<String, Room>,
     /// Planted bug `global_dedup`: one id space for every client.
     global_dedup: Dedup,
+    /// Wall clock minus monotonic clock at the last observation, in ms (read only by the
+    /// planted bug `wall_clock_grace`).
+    wall_skew_ms: i64,
     transmits: VecDeque<(ConnId, Outbound)>,
     drops: VecDeque<ConnId>,
     events: VecDeque<EventKind>,
@@ -108,6 +111,7 @@ impl ServerMachine {
             conns: BTreeMap::new(),
             rooms: BTreeMap::new(),
             global_dedup: Dedup::default(),
+            wall_skew_ms: 0,
             transmits: VecDeque::new(),
             drops: VecDeque::new(),
             events: VecDeque::new(),
@@ -130,6 +134,31 @@ impl ServerMachine {
     #[must_use]
     pub fn sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// The host's wall clock read `unix_ms` at `now`. The machine never trusts wall time —
+    /// except with the planted bug `wall_clock_grace`, which measures grace periods with it.
+    pub fn observe_wall_clock(&mut self, now: MonoTime, unix_ms: i64) {
+        let mono_ms = i64::try_from(now.since_origin().as_millis()).unwrap_or(i64::MAX);
+        self.wall_skew_ms = unix_ms.saturating_sub(mono_ms);
+    }
+
+    /// The clock grace periods are measured on: monotonic, or (planted bug) the wall clock.
+    fn grace_clock(&self, now: MonoTime) -> MonoTime {
+        if !self.config.bugs.wall_clock_grace {
+            return now;
+        }
+        let mono_ms = i64::try_from(now.since_origin().as_millis()).unwrap_or(i64::MAX);
+        MonoTime::from_millis(u64::try_from(mono_ms.saturating_add(self.wall_skew_ms)).unwrap_or(0))
+    }
+
+    /// Converts a grace-clock deadline back to the monotonic clock.
+    fn grace_deadline_to_mono(&self, deadline: MonoTime) -> MonoTime {
+        if !self.config.bugs.wall_clock_grace {
+            return deadline;
+        }
+        let ms = i64::try_from(deadline.since_origin().as_millis()).unwrap_or(i64::MAX);
+        MonoTime::from_millis(u64::try_from(ms.saturating_sub(self.wall_skew_ms)).unwrap_or(0))
     }
 
     /// A WebSocket handshake completed for `join` on connection `conn`.
@@ -216,10 +245,10 @@ impl ServerMachine {
         let heartbeats = self.conns.values().filter_map(|c| c.keepalive.deadline());
         let graces = self.sessions.values().filter_map(|s| {
             let deadline = s.away_since? + self.config.grace;
-            Some(
-                s.stale_deadline
-                    .map_or(deadline, |stale| stale.min(deadline)),
-            )
+            let deadline = s
+                .stale_deadline
+                .map_or(deadline, |stale| stale.min(deadline));
+            Some(self.grace_deadline_to_mono(deadline))
         });
         heartbeats.chain(graces).min()
     }
@@ -534,10 +563,14 @@ impl ServerMachine {
         if session.conn != Some(conn) {
             return;
         }
+        let away = self.grace_clock(now);
+        let Some(session) = self.sessions.get_mut(&c.client_id) else {
+            return;
+        };
         session.conn = None;
-        session.away_since = Some(now);
+        session.away_since = Some(away);
         if self.config.bugs.grace_from_first_drop && session.stale_deadline.is_none() {
-            session.stale_deadline = Some(now + self.config.grace);
+            session.stale_deadline = Some(away + self.config.grace);
         }
         let (room, username) = (session.room.clone(), session.username.clone());
         self.events.push_back(EventKind::UserAway {
@@ -554,6 +587,7 @@ impl ServerMachine {
     /// Ends every session whose grace period is over: the user has left.
     fn expire_sessions(&mut self, now: MonoTime) {
         let grace = self.config.grace;
+        let now = self.grace_clock(now);
         for s in self.sessions.values_mut() {
             // A stale cleanup that finds its session live does nothing, once.
             if s.away_since.is_none() && s.stale_deadline.is_some_and(|d| now >= d) {

@@ -11,8 +11,11 @@
 //! - `latency` → a per-link latency override, then the scenario's range restored (min, then
 //!   max, which restores the jitter too);
 //! - `crash` → `crash` (the host's connections are closed, its state is lost), then `bounce`
-//!   (the same software starts afresh).
+//!   (the same software starts afresh);
+//! - `clock_step` / `clock_drift` → the host's [`WallClock`] (turmoil has no clock skew).
 
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::event::{EventKind, FaultDesc};
@@ -20,6 +23,7 @@ use crate::proxy::control::ProxyControl;
 use crate::scenario::duration::DurRange;
 use crate::sim::plan::PlannedFault;
 use crate::timeline::EventSink;
+use crate::wallclock::WallClock;
 
 /// One change to apply to the world.
 #[derive(Debug, Clone)]
@@ -41,23 +45,22 @@ impl FaultExecutor {
     /// An executor for `faults` on a network whose normal latency is `base_latency`.
     #[must_use]
     pub fn new(faults: &[PlannedFault], base_latency: DurRange, sink: EventSink) -> Self {
-        let mut steps: Vec<Step> = faults
-            .iter()
-            .flat_map(|f| {
-                [
-                    Step {
-                        at: f.start,
-                        start: true,
-                        fault: f.clone(),
-                    },
-                    Step {
-                        at: f.end,
-                        start: false,
-                        fault: f.clone(),
-                    },
-                ]
-            })
-            .collect();
+        let mut steps = Vec::new();
+        for f in faults {
+            steps.push(Step {
+                at: f.start,
+                start: true,
+                fault: f.clone(),
+            });
+            // An instantaneous fault (a clock step) has no end.
+            if f.end > f.start {
+                steps.push(Step {
+                    at: f.end,
+                    start: false,
+                    fault: f.clone(),
+                });
+            }
+        }
         // Stable: at equal times, ends before starts, then scenario order.
         steps.sort_by_key(|s| (s.at, s.start, s.fault.id));
         FaultExecutor {
@@ -69,22 +72,41 @@ impl FaultExecutor {
     }
 
     /// Applies every change due at or before `now`.
-    pub fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, proxy: &ProxyControl, now: Duration) {
+    pub fn apply_due(
+        &mut self,
+        sim: &mut turmoil::Sim<'_>,
+        proxy: &ProxyControl,
+        clocks: &BTreeMap<String, Rc<WallClock>>,
+        now: Duration,
+    ) {
         while let Some(step) = self.steps.get(self.next) {
             if step.at > now {
                 break;
             }
             let step = step.clone();
             self.next += 1;
-            self.apply(sim, proxy, &step);
+            self.apply(sim, proxy, clocks, now, &step);
         }
     }
 
-    fn apply(&self, sim: &mut turmoil::Sim<'_>, proxy: &ProxyControl, step: &Step) {
+    fn apply(
+        &self,
+        sim: &mut turmoil::Sim<'_>,
+        proxy: &ProxyControl,
+        clocks: &BTreeMap<String, Rc<WallClock>>,
+        now: Duration,
+        step: &Step,
+    ) {
         let desc = &step.fault.desc;
+        let clock = |host: &str| clocks.get(host).expect("every host has a wall clock");
         match (desc, desc.link()) {
             (FaultDesc::Crash { host, .. }, _) if step.start => sim.crash(host.as_str()),
             (FaultDesc::Crash { host, .. }, _) => sim.bounce(host.as_str()),
+            (FaultDesc::ClockStep { host, by_ms }, _) if step.start => clock(host).step(*by_ms),
+            (FaultDesc::ClockDrift { host, ppm, .. }, _) if step.start => {
+                clock(host).start_drift(now, *ppm as f64);
+            }
+            (FaultDesc::ClockDrift { host, .. }, _) => clock(host).stop_drift(now),
             (_, Some((a, b))) => self.apply_link(sim, proxy, desc, step.start, a, b),
             (_, None) => {}
         }
@@ -130,7 +152,12 @@ impl FaultExecutor {
             (FaultDesc::Latency { .. }, false) => {
                 set_latency(sim, a, b, self.base_latency.min, self.base_latency.max);
             }
-            (FaultDesc::Crash { .. }, _) => {}
+            (
+                FaultDesc::Crash { .. }
+                | FaultDesc::ClockStep { .. }
+                | FaultDesc::ClockDrift { .. },
+                _,
+            ) => {}
         }
     }
 }

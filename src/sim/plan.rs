@@ -33,12 +33,22 @@ pub fn plan_faults(scenario: &ScenarioFile, seed: u64) -> Vec<PlannedFault> {
         .enumerate()
         .map(|(i, f)| {
             let start = draw(&mut rng, f.at);
-            let length = draw(&mut rng, f.duration);
+            let length = f.duration.map_or(Duration::ZERO, |d| draw(&mut rng, d));
             let [a, b] = f.between.clone().unwrap_or_default();
             let duration_ms = millis(length);
+            let host = || f.host.clone().expect("validated: host faults have a host");
             let desc = match f.kind {
                 FaultKind::Crash => FaultDesc::Crash {
-                    host: f.host.clone().expect("validated: crash faults have a host"),
+                    host: host(),
+                    duration_ms,
+                },
+                FaultKind::ClockStep => FaultDesc::ClockStep {
+                    host: host(),
+                    by_ms: f.by.expect("validated: clock steps have `by`").0,
+                },
+                FaultKind::ClockDrift => FaultDesc::ClockDrift {
+                    host: host(),
+                    ppm: f.ppm.expect("validated: clock drifts have `ppm`").round() as i64,
                     duration_ms,
                 },
                 FaultKind::Partition => FaultDesc::Partition { a, b, duration_ms },

@@ -37,7 +37,11 @@ pub struct Simulation {
 #[must_use]
 pub fn simulate(scenario: &ScenarioFile, seed: u64) -> Simulation {
     let recorder = Recorder::in_memory();
-    let topology::World { mut sim, proxy } = topology::build(scenario, seed, &recorder);
+    let topology::World {
+        mut sim,
+        proxy,
+        clocks,
+    } = topology::build(scenario, seed, &recorder);
     let mut faults = FaultExecutor::new(
         &plan_faults(scenario, seed),
         scenario.network.latency,
@@ -47,7 +51,7 @@ pub fn simulate(scenario: &ScenarioFile, seed: u64) -> Simulation {
     while sim.elapsed() < scenario.duration.0 {
         clock::set_sim_fallback(Some(sim.elapsed()));
         let now = sim.elapsed();
-        faults.apply_due(&mut sim, &proxy, now);
+        faults.apply_due(&mut sim, &proxy, &clocks, now);
         if let Err(e) = sim.step() {
             error = Some(e.to_string());
             break;

@@ -2,11 +2,12 @@
 //! scenario's client hosts, each client host running its clients as local tasks (turmoil's
 //! per-step cost grows with hosts, not tasks).
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use crate::client::handshake::WsUrl;
-use crate::client::{Client, ClientIdentity, ClientMachine};
+use crate::client::{Client, ClientIdentity, ClientIo, ClientMachine};
 use crate::clock::MonoTime;
 use crate::proxy::control::ProxyControl;
 use crate::scenario::load::group_name;
@@ -16,14 +17,12 @@ use crate::server::ServerMachine;
 use crate::sim::net::TurmoilConnector;
 use crate::sim::plan::draw;
 use crate::timeline::Recorder;
+use crate::wallclock::{WallClock, WallSource, SIM_EPOCH_UNIX_MS};
 
 /// The server's port inside the simulation.
 pub const SERVER_PORT: u16 = 9000;
 /// The proxy's port inside the simulation.
 pub const PROXY_PORT: u16 = 8080;
-
-/// Fixed simulated epoch (2026-01-01T00:00:00Z), so nothing depends on when a run happens.
-const EPOCH_SECS: u64 = 1_767_225_600;
 
 /// One client to run, with its drawn start offset.
 #[derive(Debug, Clone)]
@@ -39,13 +38,15 @@ pub struct World<'a> {
     pub sim: turmoil::Sim<'a>,
     /// Fault injection into the proxy's live connections.
     pub proxy: Rc<ProxyControl>,
+    /// Every host's wall clock, by host name.
+    pub clocks: BTreeMap<String, Rc<WallClock>>,
 }
 
 /// Builds the simulation of `scenario` for `seed`, recording into `recorder`.
 pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) -> World<'a> {
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
-        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_millis(SIM_EPOCH_UNIX_MS as u64))
         .tick_duration(scenario.tick.0)
         // The run loop stops at the scenario's duration; this only has to be longer.
         .simulation_duration(scenario.duration.0 + Duration::from_secs(3600))
@@ -54,15 +55,25 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
         .tcp_capacity(4096)
         .build();
 
+    let mut clocks = BTreeMap::new();
+    for host in ["server", "proxy"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(scenario.client_hosts())
+    {
+        clocks.insert(host, WallClock::new());
+    }
     let server_config = scenario.server_config();
     let server_sink = recorder.sink("server");
+    let server_clock = Rc::clone(&clocks["server"]);
     sim.host("server", move || {
         let config = server_config.clone();
         let sink = server_sink.clone();
+        let wall = WallSource::Sim(Rc::clone(&server_clock));
         async move {
             let listener = turmoil::net::TcpListener::bind(("0.0.0.0", SERVER_PORT)).await?;
             let machine = ServerMachine::new(config, derive_rng(seed, "server"));
-            crate::server::serve(listener, machine, sink).await;
+            crate::server::serve(listener, machine, wall, sink).await;
             Ok(())
         }
     });
@@ -86,10 +97,12 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
         let plans = client_plans(scenario, seed, &host);
         let config = scenario.client_config();
         let sink = recorder.sink(&host);
+        let host_clock = Rc::clone(&clocks[&host]);
         sim.host(host.as_str(), move || {
             let plans = plans.clone();
             let config = config.clone();
             let sink = sink.clone();
+            let host_clock = Rc::clone(&host_clock);
             async move {
                 let url = WsUrl {
                     authority: format!("proxy:{PROXY_PORT}"),
@@ -104,13 +117,12 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
                         MonoTime::ZERO,
                         plan.start,
                     );
-                    let client = Client::spawn(
-                        machine,
-                        TurmoilConnector,
-                        url.clone(),
-                        Some(sink.clone()),
-                        false,
-                    );
+                    let io = ClientIo {
+                        sink: Some(sink.clone()),
+                        app_events: false,
+                        wall: WallSource::Sim(Rc::clone(&host_clock)),
+                    };
+                    let client = Client::spawn(machine, TurmoilConnector, url.clone(), io);
                     tokio::task::spawn_local(chat(client, plan.start, plan.send_every));
                 }
                 std::future::pending::<()>().await;
@@ -121,6 +133,7 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
     World {
         sim,
         proxy: proxy_control,
+        clocks,
     }
 }
 

@@ -182,3 +182,14 @@ fn grace_catches_the_cleanup_race() {
     );
     assert_eq!(seed, 1);
 }
+
+/// Grace measured on the server's wall clock: a clock step ends sessions early.
+#[test]
+fn grace_catches_grace_measured_on_the_wall_clock() {
+    let seed = caught_within_five_seeds(
+        "16-clock-skew-and-step.toml",
+        |b| b.wall_clock_grace = true,
+        "grace",
+    );
+    assert_eq!(seed, 1);
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use wsim::client::handshake::WsUrl;
-use wsim::client::{Client, ClientConfig, ClientIdentity, ClientMachine};
+use wsim::client::{Client, ClientConfig, ClientIdentity, ClientIo, ClientMachine};
 use wsim::clock::MonoTime;
 use wsim::event::{DisconnectReason, Event, EventKind};
 use wsim::keepalive::KeepaliveConfig;
@@ -13,6 +13,7 @@ use wsim::proxy::control::ProxyControl;
 use wsim::proxy::ProxyConfig;
 use wsim::server::{ServerConfig, ServerMachine};
 use wsim::timeline::Recorder;
+use wsim::wallclock::WallSource;
 
 /// Waits (event-driven, bounded) for the first event matching `want`.
 async fn wait_for(rx: &mut mpsc::UnboundedReceiver<Event>, want: impl Fn(&Event) -> bool) -> Event {
@@ -50,6 +51,7 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
         tokio::task::spawn_local(wsim::server::serve(
             server,
             ServerMachine::new(ServerConfig::default(), wsim::seed::os_rng()),
+            WallSource::Real,
             recorder.sink("server"),
         ));
         let control = ProxyControl::new();
@@ -87,13 +89,12 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
                 MonoTime::ZERO,
                 Duration::ZERO,
             );
-            clients.push(Client::spawn(
-                machine,
-                TokioConnector,
-                url.clone(),
-                Some(recorder.sink("local")),
-                false,
-            ));
+            let io = ClientIo {
+                sink: Some(recorder.sink("local")),
+                app_events: false,
+                wall: WallSource::Real,
+            };
+            clients.push(Client::spawn(machine, TokioConnector, url.clone(), io));
             wait_for(&mut rx, |e| {
                 matches!(&e.kind, EventKind::Connected { client, .. } if client == name)
             })
