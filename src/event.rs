@@ -124,12 +124,21 @@ pub enum FaultDesc {
         /// How long new connections are refused.
         duration_ms: u64,
     },
-    /// `host` crashes (its connections are closed) and restarts `duration_ms` later with fresh
-    /// state.
+    /// `host` crashes (its connections are closed, unless `silent`) and restarts `duration_ms`
+    /// later with fresh state.
     Crash {
         /// The host.
         host: String,
         /// How long it stays down.
+        duration_ms: u64,
+        /// A power-off: its connections are not closed, their peers find out only by heartbeat.
+        silent: bool,
+    },
+    /// Client host `host` sleeps: its clients are frozen and its network is held.
+    Sleep {
+        /// The host.
+        host: String,
+        /// How long it sleeps.
         duration_ms: u64,
     },
     /// `host`'s wall clock steps by `by_ms` (negative: back). Timers do not notice.
@@ -172,6 +181,7 @@ impl FaultDesc {
             FaultDesc::StateLoss { .. } => "state_loss",
             FaultDesc::Latency { .. } => "latency",
             FaultDesc::Crash { .. } => "crash",
+            FaultDesc::Sleep { .. } => "sleep",
             FaultDesc::ClockStep { .. } => "clock_step",
             FaultDesc::ClockDrift { .. } => "clock_drift",
         }
@@ -185,6 +195,7 @@ impl FaultDesc {
             | FaultDesc::StateLoss { a, b, .. }
             | FaultDesc::Latency { a, b, .. } => Some((a, b)),
             FaultDesc::Crash { .. }
+            | FaultDesc::Sleep { .. }
             | FaultDesc::ClockStep { .. }
             | FaultDesc::ClockDrift { .. } => None,
         }
@@ -198,6 +209,7 @@ impl FaultDesc {
             | FaultDesc::StateLoss { duration_ms, .. }
             | FaultDesc::Latency { duration_ms, .. }
             | FaultDesc::Crash { duration_ms, .. }
+            | FaultDesc::Sleep { duration_ms, .. }
             | FaultDesc::ClockDrift { duration_ms, .. } => Duration::from_millis(*duration_ms),
             FaultDesc::ClockStep { .. } => Duration::ZERO,
         }

@@ -69,11 +69,17 @@ impl Checker for Detection {
             EventKind::FaultStart { id, fault } => {
                 let Some(bound) = self.bound() else { return };
                 let breaks_for = match fault {
-                    FaultDesc::StateLoss { .. } => Duration::MAX,
+                    // A forgotten connection, or a host that died without a word, is dead for
+                    // good: only heartbeats can tell.
+                    FaultDesc::StateLoss { .. } | FaultDesc::Crash { silent: true, .. } => {
+                        Duration::MAX
+                    }
                     FaultDesc::Partition { duration_ms, .. } => Duration::from_millis(*duration_ms),
                     // A latency spike slows a link; a crash closes it visibly.
+                    // A sleeping client cannot detect anything; it finds out on waking.
                     FaultDesc::Latency { .. }
-                    | FaultDesc::Crash { .. }
+                    | FaultDesc::Sleep { .. }
+                    | FaultDesc::Crash { silent: false, .. }
                     | FaultDesc::ClockStep { .. }
                     | FaultDesc::ClockDrift { .. } => Duration::ZERO,
                 };

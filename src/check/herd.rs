@@ -129,6 +129,7 @@ mod tests {
                 fault: FaultDesc::Crash {
                     host: "server".into(),
                     duration_ms: 1,
+                    silent: false,
                 },
             },
         );

@@ -79,6 +79,7 @@ impl CheckContext {
             FaultDesc::Crash { host, .. } => {
                 host == client_host || host == "proxy" || host == "server"
             }
+            FaultDesc::Sleep { host, .. } => host == client_host,
             FaultDesc::ClockStep { .. } | FaultDesc::ClockDrift { .. } => false,
             _ => fault.link().is_some_and(|(a, b)| {
                 let is = |x: &str, y: &str| (a == x && b == y) || (a == y && b == x);
@@ -100,11 +101,14 @@ impl CheckContext {
     #[must_use]
     pub fn disrupts_link(&self, fault: &FaultDesc) -> bool {
         let Some(patience) = self.patience() else {
-            return matches!(fault, FaultDesc::StateLoss { .. } | FaultDesc::Crash { .. });
+            return matches!(
+                fault,
+                FaultDesc::StateLoss { .. } | FaultDesc::Crash { .. } | FaultDesc::Sleep { .. }
+            );
         };
         let trips = 4 * self.latency.max;
         match fault {
-            FaultDesc::StateLoss { .. } | FaultDesc::Crash { .. } => true,
+            FaultDesc::StateLoss { .. } | FaultDesc::Crash { .. } | FaultDesc::Sleep { .. } => true,
             FaultDesc::Partition { duration_ms, .. } => {
                 Duration::from_millis(*duration_ms) + trips >= patience
             }
@@ -122,8 +126,10 @@ impl CheckContext {
         let trips = 4 * self.latency.max;
         match fault {
             FaultDesc::Partition { .. } => end + trips,
-            FaultDesc::Crash { .. } => end + self.connect_timeout + trips,
-            FaultDesc::StateLoss { .. } => {
+            FaultDesc::Crash { silent: false, .. } => end + self.connect_timeout + trips,
+            FaultDesc::StateLoss { .. }
+            | FaultDesc::Crash { silent: true, .. }
+            | FaultDesc::Sleep { .. } => {
                 let bound = [
                     self.keepalive.detection_bound(),
                     self.server_heartbeat.detection_bound(),
@@ -132,7 +138,7 @@ impl CheckContext {
                 .flatten()
                 .max()
                 .unwrap_or_default();
-                end.max(start + bound) + trips
+                end.max(start + bound) + self.connect_timeout + trips
             }
             FaultDesc::Latency { max_ms, .. } => end + 2 * Duration::from_millis(*max_ms) + trips,
             FaultDesc::ClockStep { .. } | FaultDesc::ClockDrift { .. } => end,
@@ -143,9 +149,10 @@ impl CheckContext {
     #[must_use]
     pub fn disrupts_connect(&self, fault: &FaultDesc) -> bool {
         match fault {
-            FaultDesc::StateLoss { .. } | FaultDesc::Partition { .. } | FaultDesc::Crash { .. } => {
-                true
-            }
+            FaultDesc::StateLoss { .. }
+            | FaultDesc::Partition { .. }
+            | FaultDesc::Crash { .. }
+            | FaultDesc::Sleep { .. } => true,
             FaultDesc::Latency { max_ms, .. } => {
                 6 * Duration::from_millis(*max_ms) >= self.connect_timeout
             }

@@ -114,6 +114,7 @@ pub(crate) fn client(
             sink: Some(sink),
             app_events: true,
             wall: WallSource::Real,
+            sleep: None,
         };
         let mut client = Client::spawn(machine, TokioConnector, url, io);
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();

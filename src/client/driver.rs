@@ -15,6 +15,7 @@ use crate::client::config::{ClientConfig, ClientIdentity};
 use crate::client::event::ClientEvent;
 use crate::client::handshake::{self, UrlError, WsUrl};
 use crate::client::machine::{Action, ClientMachine, LinkEnd, MessageId, ResumeToken, SendError};
+use crate::client::sleep::HostSleep;
 use crate::clock::{HostClock, MonoTime};
 use crate::frame::Outbound;
 use crate::net::{Connector, LocalBoxFuture, TokioConnector};
@@ -39,6 +40,8 @@ pub struct ClientIo {
     pub app_events: bool,
     /// The wall clock for message timestamps.
     pub wall: WallSource,
+    /// The host's sleep switch, in simulation (a frozen client does nothing until it wakes).
+    pub sleep: Option<Rc<HostSleep>>,
 }
 
 /// The application's handle on a running client. Dropping it closes the client.
@@ -67,6 +70,7 @@ impl Client {
             sink: None,
             app_events: true,
             wall: WallSource::Real,
+            sleep: None,
         };
         Ok(Client::spawn(machine, TokioConnector, url, io))
     }
@@ -83,6 +87,7 @@ impl Client {
             sink,
             app_events,
             wall,
+            sleep,
         } = io;
         let shared = Rc::new(Shared {
             machine: RefCell::new(machine),
@@ -102,6 +107,7 @@ impl Client {
             url,
             sink,
             app: tx,
+            sleep,
         };
         tokio::task::spawn_local(driver.run());
         Client { shared, events: rx }
@@ -159,6 +165,7 @@ struct Driver<C: Connector> {
     url: WsUrl,
     sink: Option<EventSink>,
     app: Option<mpsc::UnboundedSender<ClientEvent>>,
+    sleep: Option<Rc<HostSleep>>,
 }
 
 type Handshake<S> = LocalBoxFuture<io::Result<WebSocketStream<S>>>;
@@ -179,6 +186,12 @@ impl<C: Connector> Driver<C> {
             }
             tokio::select! {
                 biased;
+                () = until_asleep(self.sleep.as_deref()) => {
+                    // Frozen: no frame read, no timer run, until the host wakes.
+                    if let Some(sleep) = &self.sleep {
+                        sleep.until_awake().await;
+                    }
+                }
                 result = async { attempt.as_mut().expect("guarded").await }, if attempt.is_some() => {
                     attempt = None;
                     let mut m = self.shared.machine.borrow_mut();
@@ -261,6 +274,14 @@ impl<C: Connector> Driver<C> {
                 .map_err(io::Error::other)?;
             Ok(ws)
         })
+    }
+}
+
+/// Resolves when the host falls asleep; never without a sleep switch.
+async fn until_asleep(sleep: Option<&HostSleep>) {
+    match sleep {
+        Some(sleep) => sleep.until_asleep().await,
+        None => std::future::pending().await,
     }
 }
 

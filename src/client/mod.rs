@@ -7,6 +7,7 @@ pub mod driver;
 pub mod event;
 pub mod handshake;
 pub mod machine;
+pub mod sleep;
 
 pub use config::{ClientConfig, ClientIdentity};
 pub use driver::{Client, ClientIo};

@@ -196,7 +196,7 @@ fn validate_fault(
     let unknown = |h: &str| format!("unknown host `{h}`; hosts are {}", hosts.join(", "));
     if matches!(
         f.kind,
-        FaultKind::Crash | FaultKind::ClockStep | FaultKind::ClockDrift
+        FaultKind::Crash | FaultKind::Sleep | FaultKind::ClockStep | FaultKind::ClockDrift
     ) {
         let Some(h) = &f.host else {
             return problem(
@@ -213,9 +213,15 @@ fn validate_fault(
         if !hosts.contains(&h.as_str()) {
             return problem(key("host"), unknown(h));
         }
+        if f.kind == FaultKind::Sleep && (h == "server" || h == "proxy") {
+            return problem(key("host"), "only client hosts sleep");
+        }
     } else {
         if f.host.is_some() {
-            return problem(key("host"), "only crash and clock faults take `host`");
+            return problem(
+                key("host"),
+                "only crash, sleep and clock faults take `host`",
+            );
         }
         let Some(between) = &f.between else {
             return problem(
@@ -284,6 +290,12 @@ fn validate_fault(
             );
         }
     }
+    if f.silent.is_some() && f.kind != FaultKind::Crash {
+        return problem(
+            key("silent"),
+            "only `kind = \"crash\"` faults take `silent`",
+        );
+    }
     if f.ppm.is_some_and(|p| !p.is_finite() || p.abs() > 1e6) {
         return problem(key("ppm"), "must be between -1000000 and 1000000");
     }
@@ -296,6 +308,7 @@ fn kind_name(kind: FaultKind) -> &'static str {
         FaultKind::StateLoss => "state_loss",
         FaultKind::Latency => "latency",
         FaultKind::Crash => "crash",
+        FaultKind::Sleep => "sleep",
         FaultKind::ClockStep => "clock_step",
         FaultKind::ClockDrift => "clock_drift",
     }

@@ -355,6 +355,8 @@ pub enum FaultKind {
     Latency,
     /// A host crashes and restarts with fresh state.
     Crash,
+    /// A client host sleeps: its clients freeze and its network is held.
+    Sleep,
     /// A host's wall clock steps forward or back (`by`).
     ClockStep,
     /// A host's wall clock runs fast or slow (`ppm`) for `duration`.
@@ -387,6 +389,9 @@ pub struct FaultSpec {
     /// For `clock_drift`: parts per million the clock runs fast (negative: slow).
     #[serde(default)]
     pub ppm: Option<f64>,
+    /// For `crash`: a power-off that closes nothing (default false: connections are closed).
+    #[serde(default)]
+    pub silent: Option<bool>,
 }
 
 /// The checkers a scenario can ask for.

@@ -12,18 +12,31 @@
 //!   max, which restores the jitter too);
 //! - `crash` → `crash` (the host's connections are closed, its state is lost), then `bounce`
 //!   (the same software starts afresh);
+//! - `sleep` → the client host's [`HostSleep`] switch freezes its clients, and its network is
+//!   held (the device's TCP stack sleeps too), then released on waking;
 //! - `clock_step` / `clock_drift` → the host's [`WallClock`] (turmoil has no clock skew).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::client::sleep::HostSleep;
 use crate::event::{EventKind, FaultDesc};
 use crate::proxy::control::ProxyControl;
 use crate::scenario::duration::DurRange;
 use crate::sim::plan::PlannedFault;
 use crate::timeline::EventSink;
 use crate::wallclock::WallClock;
+
+/// What the executor acts on besides turmoil itself.
+pub struct Handles<'w> {
+    /// The proxy's live connections.
+    pub proxy: &'w ProxyControl,
+    /// Every host's wall clock.
+    pub clocks: &'w BTreeMap<String, Rc<WallClock>>,
+    /// Every client host's sleep switch.
+    pub sleeps: &'w BTreeMap<String, Rc<HostSleep>>,
+}
 
 /// One change to apply to the world.
 #[derive(Debug, Clone)]
@@ -72,36 +85,48 @@ impl FaultExecutor {
     }
 
     /// Applies every change due at or before `now`.
-    pub fn apply_due(
-        &mut self,
-        sim: &mut turmoil::Sim<'_>,
-        proxy: &ProxyControl,
-        clocks: &BTreeMap<String, Rc<WallClock>>,
-        now: Duration,
-    ) {
+    pub fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, world: &Handles<'_>, now: Duration) {
         while let Some(step) = self.steps.get(self.next) {
             if step.at > now {
                 break;
             }
             let step = step.clone();
             self.next += 1;
-            self.apply(sim, proxy, clocks, now, &step);
+            self.apply(sim, world, now, &step);
         }
     }
 
-    fn apply(
-        &self,
-        sim: &mut turmoil::Sim<'_>,
-        proxy: &ProxyControl,
-        clocks: &BTreeMap<String, Rc<WallClock>>,
-        now: Duration,
-        step: &Step,
-    ) {
+    fn apply(&self, sim: &mut turmoil::Sim<'_>, world: &Handles<'_>, now: Duration, step: &Step) {
+        let (proxy, clocks) = (world.proxy, world.clocks);
         let desc = &step.fault.desc;
         let clock = |host: &str| clocks.get(host).expect("every host has a wall clock");
+        let sleep = |host: &str| world.sleeps.get(host).expect("validated: a client host");
         match (desc, desc.link()) {
-            (FaultDesc::Crash { host, .. }, _) if step.start => sim.crash(host.as_str()),
+            (FaultDesc::Crash { host, silent, .. }, _) if step.start => {
+                if *silent {
+                    // A power-off: whatever the host's stack would send as it dies is lost.
+                    let others: Vec<String> =
+                        clocks.keys().filter(|h| *h != host).cloned().collect();
+                    for other in &others {
+                        sim.partition(host.as_str(), other.as_str());
+                    }
+                    sim.crash(host.as_str());
+                    for other in &others {
+                        sim.repair(host.as_str(), other.as_str());
+                    }
+                } else {
+                    sim.crash(host.as_str());
+                }
+            }
             (FaultDesc::Crash { host, .. }, _) => sim.bounce(host.as_str()),
+            (FaultDesc::Sleep { host, .. }, _) if step.start => {
+                sleep(host).fall_asleep();
+                sim.hold(host.as_str(), "proxy");
+            }
+            (FaultDesc::Sleep { host, .. }, _) => {
+                sim.release(host.as_str(), "proxy");
+                sleep(host).wake();
+            }
             (FaultDesc::ClockStep { host, by_ms }, _) if step.start => clock(host).step(*by_ms),
             (FaultDesc::ClockDrift { host, ppm, .. }, _) if step.start => {
                 clock(host).start_drift(now, *ppm as f64);
@@ -154,6 +179,7 @@ impl FaultExecutor {
             }
             (
                 FaultDesc::Crash { .. }
+                | FaultDesc::Sleep { .. }
                 | FaultDesc::ClockStep { .. }
                 | FaultDesc::ClockDrift { .. },
                 _,

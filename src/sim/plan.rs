@@ -41,6 +41,11 @@ pub fn plan_faults(scenario: &ScenarioFile, seed: u64) -> Vec<PlannedFault> {
                 FaultKind::Crash => FaultDesc::Crash {
                     host: host(),
                     duration_ms,
+                    silent: f.silent.unwrap_or(false),
+                },
+                FaultKind::Sleep => FaultDesc::Sleep {
+                    host: host(),
+                    duration_ms,
                 },
                 FaultKind::ClockStep => FaultDesc::ClockStep {
                     host: host(),

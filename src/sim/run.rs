@@ -7,7 +7,7 @@ use crate::check::{self, CheckContext, CheckOutcome};
 use crate::clock::{self, Stopwatch};
 use crate::event::Event;
 use crate::scenario::ScenarioFile;
-use crate::sim::faults::FaultExecutor;
+use crate::sim::faults::{FaultExecutor, Handles};
 use crate::sim::plan::plan_faults;
 use crate::sim::topology;
 use crate::timeline::Recorder;
@@ -41,7 +41,13 @@ pub fn simulate(scenario: &ScenarioFile, seed: u64) -> Simulation {
         mut sim,
         proxy,
         clocks,
+        sleeps,
     } = topology::build(scenario, seed, &recorder);
+    let handles = Handles {
+        proxy: &proxy,
+        clocks: &clocks,
+        sleeps: &sleeps,
+    };
     let mut faults = FaultExecutor::new(
         &plan_faults(scenario, seed),
         scenario.network.latency,
@@ -51,7 +57,7 @@ pub fn simulate(scenario: &ScenarioFile, seed: u64) -> Simulation {
     while sim.elapsed() < scenario.duration.0 {
         clock::set_sim_fallback(Some(sim.elapsed()));
         let now = sim.elapsed();
-        faults.apply_due(&mut sim, &proxy, &clocks, now);
+        faults.apply_due(&mut sim, &handles, now);
         if let Err(e) = sim.step() {
             error = Some(e.to_string());
             break;

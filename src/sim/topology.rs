@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use crate::client::handshake::WsUrl;
+use crate::client::sleep::HostSleep;
 use crate::client::{Client, ClientIdentity, ClientIo, ClientMachine};
 use crate::clock::MonoTime;
 use crate::proxy::control::ProxyControl;
@@ -40,6 +41,8 @@ pub struct World<'a> {
     pub proxy: Rc<ProxyControl>,
     /// Every host's wall clock, by host name.
     pub clocks: BTreeMap<String, Rc<WallClock>>,
+    /// Every client host's sleep switch, by host name.
+    pub sleeps: BTreeMap<String, Rc<HostSleep>>,
 }
 
 /// Builds the simulation of `scenario` for `seed`, recording into `recorder`.
@@ -93,8 +96,11 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
         }
     });
 
+    let mut sleeps = BTreeMap::new();
     for host in scenario.client_hosts() {
         let plans = client_plans(scenario, seed, &host);
+        let host_sleep = HostSleep::new();
+        sleeps.insert(host.clone(), Rc::clone(&host_sleep));
         let config = scenario.client_config();
         let sink = recorder.sink(&host);
         let host_clock = Rc::clone(&clocks[&host]);
@@ -103,6 +109,7 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
             let config = config.clone();
             let sink = sink.clone();
             let host_clock = Rc::clone(&host_clock);
+            let host_sleep = Rc::clone(&host_sleep);
             async move {
                 let url = WsUrl {
                     authority: format!("proxy:{PROXY_PORT}"),
@@ -121,9 +128,11 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
                         sink: Some(sink.clone()),
                         app_events: false,
                         wall: WallSource::Sim(Rc::clone(&host_clock)),
+                        sleep: Some(Rc::clone(&host_sleep)),
                     };
                     let client = Client::spawn(machine, TurmoilConnector, url.clone(), io);
-                    tokio::task::spawn_local(chat(client, plan.start, plan.send_every));
+                    let sleep = Rc::clone(&host_sleep);
+                    tokio::task::spawn_local(chat(client, sleep, plan.start, plan.send_every));
                 }
                 std::future::pending::<()>().await;
                 Ok(())
@@ -134,12 +143,14 @@ pub fn build<'a>(scenario: &ScenarioFile, seed: u64, recorder: &Rc<Recorder>) ->
         sim,
         proxy: proxy_control,
         clocks,
+        sleeps,
     }
 }
 
 /// The workload of one simulated user: a message every `every`, starting one period after
-/// `start`. Without a period the handle is kept, so the client stays open.
-async fn chat(client: Client, start: Duration, every: Option<Duration>) {
+/// `start`; a sleeping host sends nothing until it wakes. Without a period the handle is kept,
+/// so the client stays open.
+async fn chat(client: Client, sleep: Rc<HostSleep>, start: Duration, every: Option<Duration>) {
     let Some(every) = every else {
         std::future::pending::<()>().await;
         return;
@@ -148,6 +159,7 @@ async fn chat(client: Client, start: Duration, every: Option<Duration>) {
     let mut n = 0u64;
     loop {
         tokio::time::sleep(every).await;
+        sleep.until_awake().await;
         n += 1;
         // A full buffer refuses the message; the workload has no one to tell and moves on.
         let _ = client.send(format!("message {n}"));

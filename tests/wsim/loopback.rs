@@ -93,6 +93,7 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
                 sink: Some(recorder.sink("local")),
                 app_events: false,
                 wall: WallSource::Real,
+                sleep: None,
             };
             clients.push(Client::spawn(machine, TokioConnector, url.clone(), io));
             wait_for(&mut rx, |e| {
