@@ -114,6 +114,16 @@ pub enum FaultDesc {
         /// How long the segments are held.
         duration_ms: u64,
     },
+    /// Segments from `a` to `b` are dropped (the other direction flows); a stream that loses a
+    /// segment never recovers.
+    OneWay {
+        /// The side whose segments are lost.
+        a: String,
+        /// The side that stops hearing from `a`.
+        b: String,
+        /// How long it lasts.
+        duration_ms: u64,
+    },
     /// A middlebox between `a` and `b` forgets every connection: in-flight segments are dropped
     /// and established streams never recover; new connections fail until the fault ends.
     StateLoss {
@@ -178,6 +188,7 @@ impl FaultDesc {
     pub fn name(&self) -> &'static str {
         match self {
             FaultDesc::Partition { .. } => "partition",
+            FaultDesc::OneWay { .. } => "one_way",
             FaultDesc::StateLoss { .. } => "state_loss",
             FaultDesc::Latency { .. } => "latency",
             FaultDesc::Crash { .. } => "crash",
@@ -192,6 +203,7 @@ impl FaultDesc {
     pub fn link(&self) -> Option<(&str, &str)> {
         match self {
             FaultDesc::Partition { a, b, .. }
+            | FaultDesc::OneWay { a, b, .. }
             | FaultDesc::StateLoss { a, b, .. }
             | FaultDesc::Latency { a, b, .. } => Some((a, b)),
             FaultDesc::Crash { .. }
@@ -206,6 +218,7 @@ impl FaultDesc {
     pub fn duration(&self) -> Duration {
         match self {
             FaultDesc::Partition { duration_ms, .. }
+            | FaultDesc::OneWay { duration_ms, .. }
             | FaultDesc::StateLoss { duration_ms, .. }
             | FaultDesc::Latency { duration_ms, .. }
             | FaultDesc::Crash { duration_ms, .. }

@@ -77,7 +77,10 @@ impl Checker for Detection {
                     FaultDesc::Partition { duration_ms, .. } => Duration::from_millis(*duration_ms),
                     // A latency spike slows a link; a crash closes it visibly.
                     // A sleeping client cannot detect anything; it finds out on waking.
+                    // A one-way loss kills only streams that send in its direction: whether and
+                    // when is up to the traffic, so no bound is promised.
                     FaultDesc::Latency { .. }
+                    | FaultDesc::OneWay { .. }
                     | FaultDesc::Sleep { .. }
                     | FaultDesc::Crash { silent: false, .. }
                     | FaultDesc::ClockStep { .. }

@@ -103,12 +103,18 @@ impl CheckContext {
         let Some(patience) = self.patience() else {
             return matches!(
                 fault,
-                FaultDesc::StateLoss { .. } | FaultDesc::Crash { .. } | FaultDesc::Sleep { .. }
+                FaultDesc::StateLoss { .. }
+                    | FaultDesc::OneWay { .. }
+                    | FaultDesc::Crash { .. }
+                    | FaultDesc::Sleep { .. }
             );
         };
         let trips = 4 * self.latency.max;
         match fault {
-            FaultDesc::StateLoss { .. } | FaultDesc::Crash { .. } | FaultDesc::Sleep { .. } => true,
+            FaultDesc::StateLoss { .. }
+            | FaultDesc::OneWay { .. }
+            | FaultDesc::Crash { .. }
+            | FaultDesc::Sleep { .. } => true,
             FaultDesc::Partition { duration_ms, .. } => {
                 Duration::from_millis(*duration_ms) + trips >= patience
             }
@@ -128,8 +134,15 @@ impl CheckContext {
             FaultDesc::Partition { .. } => end + trips,
             FaultDesc::Crash { silent: false, .. } => end + self.connect_timeout + trips,
             FaultDesc::StateLoss { .. }
+            | FaultDesc::OneWay { .. }
             | FaultDesc::Crash { silent: true, .. }
             | FaultDesc::Sleep { .. } => {
+                // A one-way loss may kill a stream only when it next sends, as late as the end.
+                let start = if matches!(fault, FaultDesc::OneWay { .. }) {
+                    end
+                } else {
+                    start
+                };
                 let bound = [
                     self.keepalive.detection_bound(),
                     self.server_heartbeat.detection_bound(),
@@ -151,6 +164,7 @@ impl CheckContext {
         match fault {
             FaultDesc::StateLoss { .. }
             | FaultDesc::Partition { .. }
+            | FaultDesc::OneWay { .. }
             | FaultDesc::Crash { .. }
             | FaultDesc::Sleep { .. } => true,
             FaultDesc::Latency { max_ms, .. } => {

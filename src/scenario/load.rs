@@ -305,6 +305,7 @@ fn validate_fault(
 fn kind_name(kind: FaultKind) -> &'static str {
     match kind {
         FaultKind::Partition => "partition",
+        FaultKind::OneWay => "one_way",
         FaultKind::StateLoss => "state_loss",
         FaultKind::Latency => "latency",
         FaultKind::Crash => "crash",

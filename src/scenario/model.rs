@@ -349,6 +349,8 @@ fn default_start() -> DurRange {
 pub enum FaultKind {
     /// Segments held both ways, delivered when the fault ends (a blip TCP survives).
     Partition,
+    /// Segments from `between[0]` to `between[1]` are lost; the other direction flows.
+    OneWay,
     /// A middlebox forgets every connection: established streams die, new ones are refused.
     StateLoss,
     /// Raised link latency for a while.

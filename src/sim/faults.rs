@@ -5,6 +5,9 @@
 //! that reproduces its real-world effect:
 //! - `partition` → `hold` / `release`: segments wait and are then delivered in order, as TCP
 //!   retransmission delivers them after a blip;
+//! - `one_way` → `partition_oneway` / `repair_oneway`: segments from `a` to `b` are dropped,
+//!   so a stream that sends in that direction is dead for good (no retransmission), while the
+//!   other direction still flows;
 //! - `state_loss` → the proxy blackholes every established connection crossing the link (a
 //!   middlebox forgot them: both ends stay half-open, even when idle, which turmoil's own
 //!   partition cannot do) plus `partition` / `repair`, so new connections are refused meanwhile;
@@ -160,6 +163,8 @@ impl FaultExecutor {
         match (desc, start) {
             (FaultDesc::Partition { .. }, true) => sim.hold(a, b),
             (FaultDesc::Partition { .. }, false) => sim.release(a, b),
+            (FaultDesc::OneWay { .. }, true) => sim.partition_oneway(a, b),
+            (FaultDesc::OneWay { .. }, false) => sim.repair_oneway(a, b),
             (FaultDesc::StateLoss { .. }, true) => {
                 // Every connection crosses proxy–server; a client host's only its own.
                 let client_host = [a, b].into_iter().find(|h| *h != "proxy" && *h != "server");

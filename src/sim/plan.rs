@@ -57,6 +57,7 @@ pub fn plan_faults(scenario: &ScenarioFile, seed: u64) -> Vec<PlannedFault> {
                     duration_ms,
                 },
                 FaultKind::Partition => FaultDesc::Partition { a, b, duration_ms },
+                FaultKind::OneWay => FaultDesc::OneWay { a, b, duration_ms },
                 FaultKind::StateLoss => FaultDesc::StateLoss { a, b, duration_ms },
                 FaultKind::Latency => {
                     let spike = f.latency.expect("validated: latency faults have a range");
