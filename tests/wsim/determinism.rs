@@ -5,6 +5,7 @@ use std::process::Command;
 
 use crate::support::{all_scenarios, jsonl, scenarios_dir};
 
+/// Also: every scenario passes its own expectations on both seeds.
 #[test]
 fn every_scenario_replays_byte_for_byte_and_seeds_differ() {
     for path in all_scenarios() {
