@@ -98,6 +98,20 @@ pub enum ProxyCloseReason {
     UpstreamUnreachable,
     /// The proxy killed the connection for being idle.
     IdleKill,
+    /// An injected fault reset the connection.
+    Reset,
+}
+
+/// What a `proxy_conn` fault does to one client's connection through the proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnAction {
+    /// Swallow everything from now on, leaving both ends half-open.
+    Blackhole,
+    /// Hold every chunk back by `delay_ms` for the fault's duration.
+    Delay,
+    /// Drop the connection at once.
+    Reset,
 }
 
 /// A fault the simulation applies, as it appears in `fault_start`.
@@ -143,6 +157,17 @@ pub enum FaultDesc {
         duration_ms: u64,
         /// A power-off: its connections are not closed, their peers find out only by heartbeat.
         silent: bool,
+    },
+    /// The proxy acts on `client`'s current connection alone.
+    ProxyConn {
+        /// The client.
+        client: String,
+        /// What it does.
+        action: ConnAction,
+        /// For `delay`: how long each chunk is held back.
+        delay_ms: u64,
+        /// For `delay`: how long it lasts (0 for the instantaneous actions).
+        duration_ms: u64,
     },
     /// Client host `host` sleeps: its clients are frozen and its network is held.
     Sleep {
@@ -193,6 +218,7 @@ impl FaultDesc {
             FaultDesc::Latency { .. } => "latency",
             FaultDesc::Crash { .. } => "crash",
             FaultDesc::Sleep { .. } => "sleep",
+            FaultDesc::ProxyConn { .. } => "proxy_conn",
             FaultDesc::ClockStep { .. } => "clock_step",
             FaultDesc::ClockDrift { .. } => "clock_drift",
         }
@@ -208,6 +234,7 @@ impl FaultDesc {
             | FaultDesc::Latency { a, b, .. } => Some((a, b)),
             FaultDesc::Crash { .. }
             | FaultDesc::Sleep { .. }
+            | FaultDesc::ProxyConn { .. }
             | FaultDesc::ClockStep { .. }
             | FaultDesc::ClockDrift { .. } => None,
         }
@@ -223,6 +250,7 @@ impl FaultDesc {
             | FaultDesc::Latency { duration_ms, .. }
             | FaultDesc::Crash { duration_ms, .. }
             | FaultDesc::Sleep { duration_ms, .. }
+            | FaultDesc::ProxyConn { duration_ms, .. }
             | FaultDesc::ClockDrift { duration_ms, .. } => Duration::from_millis(*duration_ms),
             FaultDesc::ClockStep { .. } => Duration::ZERO,
         }

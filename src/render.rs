@@ -39,13 +39,15 @@ pub fn text_line(event: &Event) -> String {
     line
 }
 
-/// The event's fields (all but `event` and `client`) as ` key=value` pairs in contract order.
+/// The event's fields (all but `event`, and `client` when it has the client column) as
+/// ` key=value` pairs in contract order.
 #[must_use]
 pub fn fields_text(event: &Event) -> String {
     let mut out = String::new();
+    let client_column = event.kind.client().is_some();
     if let Ok(Value::Object(map)) = serde_json::to_value(&event.kind) {
         for (k, v) in &map {
-            if k == "event" || k == "client" {
+            if k == "event" || (k == "client" && client_column) {
                 continue;
             }
             let _ = write!(out, " {k}={}", value_text(v));

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::check::links::Links;
 use crate::check::{ms, CheckContext, Checker, Violation};
-use crate::event::{Event, EventKind, FaultDesc};
+use crate::event::{ConnAction, Event, EventKind, FaultDesc};
 use crate::proxy::idle::IdleMode;
 
 #[derive(Debug, Clone)]
@@ -71,9 +71,13 @@ impl Checker for Detection {
                 let breaks_for = match fault {
                     // A forgotten connection, or a host that died without a word, is dead for
                     // good: only heartbeats can tell.
-                    FaultDesc::StateLoss { .. } | FaultDesc::Crash { silent: true, .. } => {
-                        Duration::MAX
-                    }
+                    FaultDesc::StateLoss { .. }
+                    | FaultDesc::Crash { silent: true, .. }
+                    | FaultDesc::ProxyConn {
+                        action: ConnAction::Blackhole,
+                        ..
+                    } => Duration::MAX,
+                    FaultDesc::ProxyConn { .. } => Duration::ZERO,
                     FaultDesc::Partition { duration_ms, .. } => Duration::from_millis(*duration_ms),
                     // A latency spike slows a link; a crash closes it visibly.
                     // A sleeping client cannot detect anything; it finds out on waking.
@@ -93,7 +97,7 @@ impl Checker for Detection {
                 let affected: Vec<String> = self
                     .links
                     .clients()
-                    .filter(|(_, host, up)| *up && self.ctx.affects(fault, host))
+                    .filter(|(client, host, up)| *up && self.ctx.affects(fault, host, client))
                     .map(|(c, _, _)| c.to_string())
                     .collect();
                 for client in affected {

@@ -47,11 +47,9 @@ impl Liveness {
             .partition(due);
         self.checkpoints = later;
         for c in ready {
-            let excused = self
-                .links
-                .active
-                .values()
-                .any(|f| self.ctx.affects(&f.desc, &c.host) && self.ctx.disrupts_link(&f.desc));
+            let excused = self.links.active.values().any(|f| {
+                self.ctx.affects(&f.desc, &c.host, &c.client) && self.ctx.disrupts_link(&f.desc)
+            });
             if excused {
                 continue;
             }
@@ -85,7 +83,7 @@ impl Checker for Liveness {
                 let affected: Vec<Checkpoint> = self
                     .links
                     .clients()
-                    .filter(|(_, host, _)| self.ctx.affects(&fault.desc, host))
+                    .filter(|(client, host, _)| self.ctx.affects(&fault.desc, host, client))
                     .map(|(client, host, _)| Checkpoint {
                         client: client.to_string(),
                         host: host.to_string(),

@@ -15,7 +15,7 @@ pub mod spurious;
 use std::time::Duration;
 
 use crate::client::backoff::BackoffConfig;
-use crate::event::{Event, EventKind, FaultDesc};
+use crate::event::{ConnAction, Event, EventKind, FaultDesc};
 use crate::keepalive::KeepaliveConfig;
 use crate::scenario::duration::DurRange;
 use crate::scenario::model::GraceOutcome;
@@ -71,11 +71,13 @@ impl CheckContext {
         }
     }
 
-    /// Whether `fault` lies on the path of a client on `client_host` (client host → proxy →
-    /// server): a fault on one of its two links, or a crash of one of its three hosts.
+    /// Whether `fault` lies on the path of `client` on `client_host` (client host → proxy →
+    /// server): a fault on one of its two links, a crash of one of its three hosts, its host's
+    /// sleep, or a fault injected into its own connection through the proxy.
     #[must_use]
-    pub fn affects(&self, fault: &FaultDesc, client_host: &str) -> bool {
+    pub fn affects(&self, fault: &FaultDesc, client_host: &str, client: &str) -> bool {
         match fault {
+            FaultDesc::ProxyConn { client: target, .. } => target == client,
             FaultDesc::Crash { host, .. } => {
                 host == client_host || host == "proxy" || host == "server"
             }
@@ -107,6 +109,10 @@ impl CheckContext {
                     | FaultDesc::OneWay { .. }
                     | FaultDesc::Crash { .. }
                     | FaultDesc::Sleep { .. }
+                    | FaultDesc::ProxyConn {
+                        action: ConnAction::Reset,
+                        ..
+                    }
             );
         };
         let trips = 4 * self.latency.max;
@@ -114,7 +120,14 @@ impl CheckContext {
             FaultDesc::StateLoss { .. }
             | FaultDesc::OneWay { .. }
             | FaultDesc::Crash { .. }
-            | FaultDesc::Sleep { .. } => true,
+            | FaultDesc::Sleep { .. }
+            | FaultDesc::ProxyConn {
+                action: ConnAction::Blackhole | ConnAction::Reset,
+                ..
+            } => true,
+            FaultDesc::ProxyConn { delay_ms, .. } => {
+                2 * Duration::from_millis(*delay_ms) + trips >= patience
+            }
             FaultDesc::Partition { duration_ms, .. } => {
                 Duration::from_millis(*duration_ms) + trips >= patience
             }
@@ -133,10 +146,23 @@ impl CheckContext {
         match fault {
             FaultDesc::Partition { .. } => end + trips,
             FaultDesc::Crash { silent: false, .. } => end + self.connect_timeout + trips,
+            FaultDesc::ProxyConn {
+                action: ConnAction::Reset,
+                ..
+            } => end + trips,
+            FaultDesc::ProxyConn {
+                action: ConnAction::Delay,
+                delay_ms,
+                ..
+            } => end + 2 * Duration::from_millis(*delay_ms) + trips,
             FaultDesc::StateLoss { .. }
             | FaultDesc::OneWay { .. }
             | FaultDesc::Crash { silent: true, .. }
-            | FaultDesc::Sleep { .. } => {
+            | FaultDesc::Sleep { .. }
+            | FaultDesc::ProxyConn {
+                action: ConnAction::Blackhole,
+                ..
+            } => {
                 // A one-way loss may kill a stream only when it next sends, as late as the end.
                 let start = if matches!(fault, FaultDesc::OneWay { .. }) {
                     end
@@ -170,7 +196,9 @@ impl CheckContext {
             FaultDesc::Latency { max_ms, .. } => {
                 6 * Duration::from_millis(*max_ms) >= self.connect_timeout
             }
-            FaultDesc::ClockStep { .. } | FaultDesc::ClockDrift { .. } => false,
+            FaultDesc::ClockStep { .. }
+            | FaultDesc::ClockDrift { .. }
+            | FaultDesc::ProxyConn { .. } => false,
         }
     }
 

@@ -45,8 +45,15 @@ impl NoSpuriousDisconnect {
         }
     }
 
-    fn explains(&self, w: &Window, host: &str, t: Duration, reason: DisconnectReason) -> bool {
-        if t < w.start || !self.ctx.affects(&w.desc, host) {
+    fn explains(
+        &self,
+        w: &Window,
+        host: &str,
+        client: &str,
+        t: Duration,
+        reason: DisconnectReason,
+    ) -> bool {
+        if t < w.start || !self.ctx.affects(&w.desc, host, client) {
             return false;
         }
         let connecting = matches!(
@@ -109,7 +116,7 @@ impl Checker for NoSpuriousDisconnect {
                 let explained = self
                     .faults
                     .iter()
-                    .any(|w| self.explains(w, &event.host, event.t, *reason))
+                    .any(|w| self.explains(w, &event.host, client, event.t, *reason))
                     || self.killed(client, event.t);
                 if !explained {
                     self.violations.push(Violation {

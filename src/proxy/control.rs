@@ -1,6 +1,7 @@
 //! Faults injected into a running proxy from outside it: the simulation's fault executor uses
 //! this to make the proxy forget connections (`state_loss`), which turmoil's own network faults
-//! cannot do to a stream that happens to be idle.
+//! cannot do to a stream that happens to be idle, and to blackhole, delay or reset one client's
+//! connection (`proxy_conn`), since many clients share one simulated host.
 //!
 //! The control outlives proxy restarts (it is created outside the host); a starting proxy
 //! clears it.
@@ -8,6 +9,9 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 /// What the proxy does with a connection's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,12 +22,43 @@ pub enum Fate {
     /// Silently drop everything, both ways, and never close either end (a NAT that forgot the
     /// flow): the ends stay half-open until their own heartbeats notice.
     Blackhole,
+    /// Relay, each chunk held back this long first.
+    Delay(Duration),
+    /// Reset both ends now.
+    Reset,
+}
+
+/// One live connection's switch: its fate, and a bell to ring when the fate changes.
+#[derive(Debug, Default)]
+pub struct ConnSwitch {
+    fate: Cell<Fate>,
+    changed: Notify,
+}
+
+impl ConnSwitch {
+    /// The connection's fate.
+    #[must_use]
+    pub fn fate(&self) -> Fate {
+        self.fate.get()
+    }
+
+    /// Changes the connection's fate and wakes its relay.
+    pub fn set(&self, fate: Fate) {
+        self.fate.set(fate);
+        self.changed.notify_waiters();
+    }
+
+    /// Resolves at the next change of fate.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
 }
 
 #[derive(Debug)]
 struct Entry {
     peer: String,
-    fate: Rc<Cell<Fate>>,
+    client: Option<String>,
+    switch: Rc<ConnSwitch>,
 }
 
 /// The registry of a proxy's live connections, shared with whoever injects faults.
@@ -44,17 +79,25 @@ impl ProxyControl {
         self.conns.borrow_mut().clear();
     }
 
-    /// Registers connection `conn` from `peer`; the returned cell tells the relay its fate.
-    pub fn register(&self, conn: u64, peer: &str) -> Rc<Cell<Fate>> {
-        let fate = Rc::new(Cell::new(Fate::Relay));
+    /// Registers connection `conn` from `peer`; the returned switch tells the relay its fate.
+    pub fn register(&self, conn: u64, peer: &str) -> Rc<ConnSwitch> {
+        let switch = Rc::new(ConnSwitch::default());
         self.conns.borrow_mut().insert(
             conn,
             Entry {
                 peer: peer.to_string(),
-                fate: Rc::clone(&fate),
+                client: None,
+                switch: Rc::clone(&switch),
             },
         );
-        fate
+        switch
+    }
+
+    /// Records which client connection `conn` carries (read from its upgrade request).
+    pub fn identify(&self, conn: u64, client: &str) {
+        if let Some(e) = self.conns.borrow_mut().get_mut(&conn) {
+            e.client = Some(client.to_string());
+        }
     }
 
     /// Removes connection `conn` (its relay ended).
@@ -67,7 +110,21 @@ impl ProxyControl {
         let conns = self.conns.borrow();
         let mut n = 0;
         for entry in conns.values().filter(|e| matches(&e.peer)) {
-            entry.fate.set(Fate::Blackhole);
+            entry.switch.set(Fate::Blackhole);
+            n += 1;
+        }
+        n
+    }
+
+    /// Sets the fate of every live connection of `client`; returns how many.
+    pub fn set_client_fate(&self, client: &str, fate: Fate) -> usize {
+        let conns = self.conns.borrow();
+        let mut n = 0;
+        for entry in conns
+            .values()
+            .filter(|e| e.client.as_deref() == Some(client))
+        {
+            entry.switch.set(fate);
             n += 1;
         }
         n

@@ -41,13 +41,14 @@ pub async fn run<L: Listener, C: Connector>(
             continue;
         };
         next_conn += 1;
-        let fate = control.register(next_conn, &peer);
+        let switch = control.register(next_conn, &peer);
         let relay = relay::Relay {
             conn: next_conn,
             upstream: config.upstream.clone(),
             connect_timeout: config.connect_timeout,
             idle: config.idle,
-            fate,
+            switch,
+            control: Rc::clone(&control),
             sink: sink.clone(),
         };
         let connector = connector.clone();

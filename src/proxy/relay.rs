@@ -1,7 +1,8 @@
 //! The proxy's per-connection relay: connects upstream, pumps bytes both ways, half-closes in
 //! step with the ends, kills the connection when it idles (see [`crate::proxy::idle`]), and
-//! reports its life as `proxy_conn_*` / `idle_kill` events. A blackholed connection
-//! ([`Fate::Blackhole`]) swallows everything, end of stream included.
+//! reports its life as `proxy_conn_*` / `idle_kill` events. Injected faults ([`Fate`]): a
+//! blackholed connection swallows everything, end of stream included; a delayed one holds
+//! each chunk back; a reset one is dropped at once.
 
 use std::cell::{Cell, RefCell};
 use std::pin::pin;
@@ -13,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::clock::HostClock;
 use crate::event::{EventKind, ProxyCloseReason};
 use crate::net::{Connector, Stream};
-use crate::proxy::control::Fate;
+use crate::proxy::control::{ConnSwitch, Fate, ProxyControl};
 use crate::proxy::idle::{Direction, IdleConfig, IdleMode, IdleTracker};
 use crate::timeline::EventSink;
 
@@ -38,16 +39,21 @@ pub struct Relay {
     /// When and how idle connections are killed.
     pub idle: IdleConfig,
     /// What to do with the bytes (changed from outside by fault injection).
-    pub fate: Rc<Cell<Fate>>,
+    pub switch: Rc<ConnSwitch>,
+    /// Told which client the connection carries, once known.
+    pub control: Rc<ProxyControl>,
     /// Where events go.
     pub sink: EventSink,
 }
 
-/// What both pumps share: the clock, the idle tracker, and the client named in the request.
+/// What both pumps share: the clock, the idle tracker, and the client named in the request
+/// (which the proxy's control learns at once, so faults can target it).
 struct Activity {
     clock: HostClock,
     idle: RefCell<IdleTracker>,
     client: RefCell<Option<String>>,
+    conn: u64,
+    control: Rc<ProxyControl>,
 }
 
 impl Relay {
@@ -79,6 +85,8 @@ impl Relay {
             clock,
             idle: RefCell::new(IdleTracker::new(self.idle, clock.now())),
             client: RefCell::new(None),
+            conn,
+            control: Rc::clone(&self.control),
         };
         let (client_rd, client_wr) = tokio::io::split(client);
         let (server_rd, server_wr) = tokio::io::split(server);
@@ -87,7 +95,7 @@ impl Relay {
             client_rd,
             server_wr,
             &bytes_up,
-            &self.fate,
+            &self.switch,
             &activity,
             Direction::Up,
         );
@@ -95,7 +103,7 @@ impl Relay {
             server_rd,
             client_wr,
             &bytes_down,
-            &self.fate,
+            &self.switch,
             &activity,
             Direction::Down,
         );
@@ -106,8 +114,12 @@ impl Relay {
                 break ProxyCloseReason::Finished;
             }
             let deadline = activity.idle.borrow().deadline();
+            if self.switch.fate() == Fate::Reset {
+                break ProxyCloseReason::Reset;
+            }
             tokio::select! {
                 biased;
+                () = self.switch.changed() => {}
                 r = &mut up, if !up_done => match r {
                     Ok(()) => up_done = true,
                     Err(PumpError::Read) => break ProxyCloseReason::ClientError,
@@ -129,7 +141,7 @@ impl Relay {
                             mode,
                         });
                         if mode == IdleMode::Blackhole {
-                            self.fate.set(Fate::Blackhole);
+                            self.switch.set(Fate::Blackhole);
                         } else {
                             break ProxyCloseReason::IdleKill;
                         }
@@ -153,14 +165,17 @@ async fn pump(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
     bytes: &Cell<u64>,
-    fate: &Cell<Fate>,
+    switch: &ConnSwitch,
     activity: &Activity,
     dir: Direction,
 ) -> Result<(), PumpError> {
     let mut buf = vec![0u8; BUFFER];
     loop {
         let n = from.read(&mut buf).await.map_err(|_| PumpError::Read)?;
-        if fate.get() == Fate::Blackhole {
+        if let Fate::Delay(d) = switch.fate() {
+            tokio::time::sleep(d).await;
+        }
+        if switch.fate() == Fate::Blackhole {
             if n == 0 {
                 return Ok(());
             }
@@ -172,7 +187,11 @@ async fn pump(
             return Ok(());
         }
         if dir == Direction::Up && bytes.get() == 0 {
-            *activity.client.borrow_mut() = client_of_request(&buf[..n]);
+            let client = client_of_request(&buf[..n]);
+            if let Some(client) = &client {
+                activity.control.identify(activity.conn, client);
+            }
+            *activity.client.borrow_mut() = client;
         }
         activity
             .idle

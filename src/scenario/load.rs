@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::event::ConnAction;
 use crate::scenario::duration::format_duration;
 use crate::scenario::error::{line_column, span_start, ScenarioError};
 use crate::scenario::model::{FaultKind, FaultSpec, ScenarioFile};
@@ -179,10 +180,80 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
     if total > MAX_CLIENTS {
         return problem("clients", format!("{total} clients; at most {MAX_CLIENTS}"));
     }
+    let clients: Vec<String> = s
+        .clients
+        .iter()
+        .enumerate()
+        .flat_map(|(gi, g)| {
+            let name = group_name(gi, g.name.as_deref());
+            (0..g.count).map(move |i| format!("{name}-{i}"))
+        })
+        .collect();
     for (i, f) in s.faults.iter().enumerate() {
-        validate_fault(i, f, &hosts, s.duration.0)?;
+        validate_fault(i, f, &hosts, s.duration.0, &clients)?;
     }
     Ok(())
+}
+
+fn validate_proxy_conn(
+    i: usize,
+    f: &FaultSpec,
+    run: std::time::Duration,
+    clients: &[String],
+) -> Result<(), Problem> {
+    let key = |k: &str| format!("faults[{i}].{k}");
+    if f.between.is_some() || f.host.is_some() {
+        return problem(
+            key("between"),
+            "a proxy_conn fault takes `client`, not `between` or `host`",
+        );
+    }
+    let Some(client) = &f.client else {
+        return problem(
+            key("client"),
+            "a proxy_conn fault needs `client`, e.g. client = \"web-0\"",
+        );
+    };
+    if !clients.contains(client) {
+        return problem(
+            key("client"),
+            format!(
+                "unknown client `{client}`; clients are named <group name>-<index>, e.g. `{}`",
+                clients[0]
+            ),
+        );
+    }
+    let Some(action) = f.action else {
+        return problem(
+            key("action"),
+            "a proxy_conn fault needs `action`: \"blackhole\", \"delay\" or \"reset\"",
+        );
+    };
+    if f.at.min >= run {
+        return problem(
+            key("at"),
+            format!("starts after the run ends ({})", format_duration(run)),
+        );
+    }
+    let delay = action == ConnAction::Delay;
+    match (delay, f.delay.is_some(), f.duration.is_some()) {
+        (true, false, _) => problem(key("delay"), "a delay needs `delay`, e.g. delay = \"3s\""),
+        (true, _, false) => problem(key("duration"), "a delay needs `duration`"),
+        (false, true, _) => problem(key("delay"), "only `action = \"delay\"` takes `delay`"),
+        (false, _, true) => problem(
+            key("duration"),
+            "blackhole and reset are instantaneous: no `duration`",
+        ),
+        _ => {
+            if f.latency.is_some() || f.by.is_some() || f.ppm.is_some() || f.silent.is_some() {
+                return problem(
+                    key("kind"),
+                    "a proxy_conn fault takes only client, action, at, delay, duration",
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 fn validate_fault(
@@ -190,10 +261,20 @@ fn validate_fault(
     f: &FaultSpec,
     hosts: &[&str],
     run: std::time::Duration,
+    clients: &[String],
 ) -> Result<(), Problem> {
     let key = |k: &str| format!("faults[{i}].{k}");
     let kind = kind_name(f.kind);
     let unknown = |h: &str| format!("unknown host `{h}`; hosts are {}", hosts.join(", "));
+    if f.kind == FaultKind::ProxyConn {
+        return validate_proxy_conn(i, f, run, clients);
+    }
+    if f.client.is_some() || f.action.is_some() || f.delay.is_some() {
+        return problem(
+            key("client"),
+            "only `kind = \"proxy_conn\"` faults take `client`, `action` and `delay`",
+        );
+    }
     if matches!(
         f.kind,
         FaultKind::Crash | FaultKind::Sleep | FaultKind::ClockStep | FaultKind::ClockDrift
@@ -310,6 +391,7 @@ fn kind_name(kind: FaultKind) -> &'static str {
         FaultKind::Latency => "latency",
         FaultKind::Crash => "crash",
         FaultKind::Sleep => "sleep",
+        FaultKind::ProxyConn => "proxy_conn",
         FaultKind::ClockStep => "clock_step",
         FaultKind::ClockDrift => "clock_drift",
     }

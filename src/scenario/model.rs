@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::bugs::PlantedBugs;
 use crate::client::backoff::Jitter;
 use crate::client::config::HeartbeatMode;
+use crate::event::ConnAction;
 use crate::proxy::idle::{IdleMeasure, IdleMode};
 use crate::scenario::duration::{Dur, DurRange, OptDur, SignedDur};
 
@@ -359,6 +360,8 @@ pub enum FaultKind {
     Crash,
     /// A client host sleeps: its clients freeze and its network is held.
     Sleep,
+    /// The proxy blackholes, delays or resets one client's connection.
+    ProxyConn,
     /// A host's wall clock steps forward or back (`by`).
     ClockStep,
     /// A host's wall clock runs fast or slow (`ppm`) for `duration`.
@@ -394,6 +397,15 @@ pub struct FaultSpec {
     /// For `crash`: a power-off that closes nothing (default false: connections are closed).
     #[serde(default)]
     pub silent: Option<bool>,
+    /// For `proxy_conn`: the client whose connection is hit.
+    #[serde(default)]
+    pub client: Option<String>,
+    /// For `proxy_conn`: "blackhole", "delay" or "reset".
+    #[serde(default)]
+    pub action: Option<ConnAction>,
+    /// For `proxy_conn` with `action = "delay"`: how long each chunk is held back.
+    #[serde(default)]
+    pub delay: Option<Dur>,
 }
 
 /// The checkers a scenario can ask for.

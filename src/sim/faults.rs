@@ -15,6 +15,7 @@
 //!   max, which restores the jitter too);
 //! - `crash` → `crash` (the host's connections are closed, its state is lost), then `bounce`
 //!   (the same software starts afresh);
+//! - `proxy_conn` → the proxy blackholes, delays or resets one client's connection;
 //! - `sleep` → the client host's [`HostSleep`] switch freezes its clients, and its network is
 //!   held (the device's TCP stack sleeps too), then released on waking;
 //! - `clock_step` / `clock_drift` → the host's [`WallClock`] (turmoil has no clock skew).
@@ -24,8 +25,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::client::sleep::HostSleep;
-use crate::event::{EventKind, FaultDesc};
-use crate::proxy::control::ProxyControl;
+use crate::event::{ConnAction, EventKind, FaultDesc};
+use crate::proxy::control::{Fate, ProxyControl};
 use crate::scenario::duration::DurRange;
 use crate::sim::plan::PlannedFault;
 use crate::timeline::EventSink;
@@ -130,6 +131,23 @@ impl FaultExecutor {
                 sim.release(host.as_str(), "proxy");
                 sleep(host).wake();
             }
+            (
+                FaultDesc::ProxyConn {
+                    client,
+                    action,
+                    delay_ms,
+                    ..
+                },
+                _,
+            ) => {
+                let fate = match (action, step.start) {
+                    (ConnAction::Blackhole, _) => Fate::Blackhole,
+                    (ConnAction::Reset, _) => Fate::Reset,
+                    (ConnAction::Delay, true) => Fate::Delay(Duration::from_millis(*delay_ms)),
+                    (ConnAction::Delay, false) => Fate::Relay,
+                };
+                proxy.set_client_fate(client, fate);
+            }
             (FaultDesc::ClockStep { host, by_ms }, _) if step.start => clock(host).step(*by_ms),
             (FaultDesc::ClockDrift { host, ppm, .. }, _) if step.start => {
                 clock(host).start_drift(now, *ppm as f64);
@@ -185,6 +203,7 @@ impl FaultExecutor {
             (
                 FaultDesc::Crash { .. }
                 | FaultDesc::Sleep { .. }
+                | FaultDesc::ProxyConn { .. }
                 | FaultDesc::ClockStep { .. }
                 | FaultDesc::ClockDrift { .. },
                 _,

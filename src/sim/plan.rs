@@ -43,6 +43,15 @@ pub fn plan_faults(scenario: &ScenarioFile, seed: u64) -> Vec<PlannedFault> {
                     duration_ms,
                     silent: f.silent.unwrap_or(false),
                 },
+                FaultKind::ProxyConn => FaultDesc::ProxyConn {
+                    client: f
+                        .client
+                        .clone()
+                        .expect("validated: proxy_conn names a client"),
+                    action: f.action.expect("validated: proxy_conn has an action"),
+                    delay_ms: f.delay.map_or(0, |d| millis(d.0)),
+                    duration_ms,
+                },
                 FaultKind::Sleep => FaultDesc::Sleep {
                     host: host(),
                     duration_ms,
