@@ -57,7 +57,11 @@ impl CheckContext {
             keepalive: client.keepalive,
             server_heartbeat: scenario.server_config().heartbeat,
             connect_timeout: client.connect_timeout,
-            latency: scenario.network.latency,
+            // Segments are delivered on tick boundaries: latency rounds up to the tick.
+            latency: DurRange {
+                min: scenario.network.latency.min,
+                max: round_up(scenario.network.latency.max, scenario.tick.0),
+            },
             reconnect_within: scenario.expect.reconnect_within.map_or(
                 client.backoff.max + client.connect_timeout + Duration::from_secs(5),
                 |d| d.0,
@@ -211,6 +215,13 @@ impl CheckContext {
         };
         end + self.connect_timeout + extra
     }
+}
+
+/// `d` rounded up to a whole number of `tick`s.
+fn round_up(d: Duration, tick: Duration) -> Duration {
+    let tick_ns = tick.as_nanos().max(1);
+    let ticks = d.as_nanos().div_ceil(tick_ns);
+    Duration::from_nanos(u64::try_from(ticks * tick_ns).unwrap_or(u64::MAX))
 }
 
 /// A violation found by a checker.
