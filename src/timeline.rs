@@ -86,10 +86,4 @@ impl EventSink {
             kind,
         });
     }
-
-    /// The host this sink stamps.
-    #[must_use]
-    pub fn host(&self) -> &str {
-        &self.host
-    }
 }

@@ -195,12 +195,7 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
     Ok(())
 }
 
-fn validate_proxy_conn(
-    i: usize,
-    f: &FaultSpec,
-    run: std::time::Duration,
-    clients: &[String],
-) -> Result<(), Problem> {
+fn validate_proxy_conn(i: usize, f: &FaultSpec, clients: &[String]) -> Result<(), Problem> {
     let key = |k: &str| format!("faults[{i}].{k}");
     if f.between.is_some() || f.host.is_some() {
         return problem(
@@ -229,12 +224,6 @@ fn validate_proxy_conn(
             "a proxy_conn fault needs `action`: \"blackhole\", \"delay\" or \"reset\"",
         );
     };
-    if f.at.min >= run {
-        return problem(
-            key("at"),
-            format!("starts after the run ends ({})", format_duration(run)),
-        );
-    }
     let delay = action == ConnAction::Delay;
     match (delay, f.delay.is_some(), f.duration.is_some()) {
         (true, false, _) => problem(key("delay"), "a delay needs `delay`, e.g. delay = \"3s\""),
@@ -264,10 +253,16 @@ fn validate_fault(
     clients: &[String],
 ) -> Result<(), Problem> {
     let key = |k: &str| format!("faults[{i}].{k}");
-    let kind = kind_name(f.kind);
+    if f.at.min >= run {
+        return problem(
+            key("at"),
+            format!("starts after the run ends ({})", format_duration(run)),
+        );
+    }
+    let kind = f.kind.as_str();
     let unknown = |h: &str| format!("unknown host `{h}`; hosts are {}", hosts.join(", "));
     if f.kind == FaultKind::ProxyConn {
-        return validate_proxy_conn(i, f, run, clients);
+        return validate_proxy_conn(i, f, clients);
     }
     if f.client.is_some() || f.action.is_some() || f.delay.is_some() {
         return problem(
@@ -325,12 +320,6 @@ fn validate_fault(
             );
         }
     }
-    if f.at.min >= run {
-        return problem(
-            key("at"),
-            format!("starts after the run ends ({})", format_duration(run)),
-        );
-    }
     match (f.kind, f.duration) {
         (FaultKind::ClockStep, Some(_)) => {
             return problem(
@@ -364,10 +353,7 @@ fn validate_fault(
         if f.kind != owner && present {
             return problem(
                 key(field),
-                format!(
-                    "only `kind = \"{}\"` faults take `{field}`",
-                    kind_name(owner)
-                ),
+                format!("only `kind = \"{}\"` faults take `{field}`", owner.as_str()),
             );
         }
     }
@@ -381,20 +367,6 @@ fn validate_fault(
         return problem(key("ppm"), "must be between -1000000 and 1000000");
     }
     Ok(())
-}
-
-fn kind_name(kind: FaultKind) -> &'static str {
-    match kind {
-        FaultKind::Partition => "partition",
-        FaultKind::OneWay => "one_way",
-        FaultKind::StateLoss => "state_loss",
-        FaultKind::Latency => "latency",
-        FaultKind::Crash => "crash",
-        FaultKind::Sleep => "sleep",
-        FaultKind::ProxyConn => "proxy_conn",
-        FaultKind::ClockStep => "clock_step",
-        FaultKind::ClockDrift => "clock_drift",
-    }
 }
 
 /// The id prefix of client group `index`.

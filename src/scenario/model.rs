@@ -368,6 +368,24 @@ pub enum FaultKind {
     ClockDrift,
 }
 
+impl FaultKind {
+    /// The snake_case name, as in scenario files and `fault_start`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::Partition => "partition",
+            FaultKind::OneWay => "one_way",
+            FaultKind::StateLoss => "state_loss",
+            FaultKind::Latency => "latency",
+            FaultKind::Crash => "crash",
+            FaultKind::Sleep => "sleep",
+            FaultKind::ProxyConn => "proxy_conn",
+            FaultKind::ClockStep => "clock_step",
+            FaultKind::ClockDrift => "clock_drift",
+        }
+    }
+}
+
 /// `[[faults]]`: one scheduled fault.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
