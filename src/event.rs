@@ -69,6 +69,15 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
+    /// Whether a connection attempt failed (rather than an established link ending).
+    #[must_use]
+    pub fn is_connect_failure(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::ConnectTimeout | DisconnectReason::ConnectFailed
+        )
+    }
+
     /// The snake_case name, as in JSON.
     #[must_use]
     pub fn as_str(self) -> &'static str {

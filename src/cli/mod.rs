@@ -5,6 +5,7 @@
 
 mod real;
 mod run;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its
+    /// reproduction command, reports under reports/, optional JUnit XML.
+    Sweep(sweep::SweepArgs),
     /// Run the WebSocket server on a real network.
     Serve {
         /// Address to listen on.
@@ -117,6 +121,7 @@ pub fn main() -> ExitCode {
             seed,
             format,
         } => run::run(&scenario, seed, format),
+        Command::Sweep(args) => sweep::sweep(args),
         Command::Serve {
             listen,
             grace,

@@ -1,0 +1,169 @@
+//! The report of one run, `<root>/<scenario>/seed-<N>/`: `timeline.txt` and `events.jsonl`
+//! (exactly what `wsim run` prints), `summary.md` (verdict, faults, figures, violations) and
+//! `timeline.html` (swimlanes).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::event::{Event, EventKind};
+use crate::render;
+use crate::scenario::ScenarioFile;
+use crate::sim::RunOutcome;
+use crate::sweep::stats::RunStats;
+use crate::sweep::summary::secs;
+
+/// Writes the report of `outcome` (a run of `scenario`, labelled `label`) under `root` and
+/// returns its directory.
+pub fn write_run_report(
+    root: &Path,
+    label: &str,
+    scenario: &ScenarioFile,
+    outcome: &RunOutcome,
+) -> std::io::Result<PathBuf> {
+    let verdict = &outcome.verdict;
+    let dir = root.join(label).join(format!("seed-{}", verdict.seed));
+    std::fs::create_dir_all(&dir)?;
+
+    let mut text = String::new();
+    let mut jsonl = String::new();
+    for event in &outcome.timeline {
+        text.push_str(&render::text_line(event));
+        text.push('\n');
+        jsonl.push_str(&render::json_line(event));
+        jsonl.push('\n');
+    }
+    text.push_str(&verdict.text());
+    jsonl.push_str(&verdict.json_line());
+    jsonl.push('\n');
+    std::fs::write(dir.join("timeline.txt"), text)?;
+    std::fs::write(dir.join("events.jsonl"), jsonl)?;
+
+    let stats = RunStats::measure(scenario, &outcome.timeline);
+    std::fs::write(
+        dir.join("summary.md"),
+        summary_md(label, scenario, outcome, &stats),
+    )?;
+
+    let failed: Vec<&str> = verdict
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name)
+        .collect();
+    let subtitle = if failed.is_empty() {
+        format!("PASS · {}", verdict.repro)
+    } else {
+        format!("FAIL: {} · {}", failed.join(", "), verdict.repro)
+    };
+    let title = format!("{label} · seed {}", verdict.seed);
+    let end = std::time::Duration::from_millis(verdict.sim_ms).max(scenario.duration.0);
+    std::fs::write(
+        dir.join("timeline.html"),
+        crate::report::html::timeline_html(&title, &subtitle, &outcome.timeline, end),
+    )?;
+    Ok(dir)
+}
+
+/// The run's summary in Markdown.
+fn summary_md(
+    label: &str,
+    scenario: &ScenarioFile,
+    outcome: &RunOutcome,
+    stats: &RunStats,
+) -> String {
+    let v = &outcome.verdict;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# {label} · seed {} — {}\n",
+        v.seed,
+        if v.passed { "PASS" } else { "FAIL" }
+    );
+    if !scenario.description.is_empty() {
+        let _ = writeln!(md, "{}\n", scenario.description.trim());
+    }
+    let _ = writeln!(md, "Reproduce: `{}`\n", v.repro);
+    let _ = writeln!(md, "| check | result | detail |\n|---|---|---|");
+    for c in &v.checks {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            c.name,
+            if c.passed { "ok" } else { "**FAIL**" },
+            c.detail.replace('|', "\\|")
+        );
+    }
+
+    md.push_str("\n## Faults\n\n");
+    let faults: Vec<&Event> = outcome
+        .timeline
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::FaultStart { .. }))
+        .collect();
+    if faults.is_empty() {
+        md.push_str("None.\n");
+    } else {
+        md.push_str("| at | fault |\n|---|---|\n");
+        for e in faults {
+            let _ = writeln!(
+                md,
+                "| {} | {}{} |",
+                secs(Some(e.t_ms())),
+                e.kind.name(),
+                render::fields_text(e)
+            );
+        }
+    }
+
+    md.push_str("\n## Figures\n\n");
+    let mut detection = stats.detection_ms.clone();
+    detection.sort_unstable();
+    let _ = writeln!(
+        md,
+        "- link breaks detected: {} (fastest {}, slowest {})",
+        detection.len(),
+        secs(detection.first().copied()),
+        secs(detection.last().copied())
+    );
+    let _ = writeln!(
+        md,
+        "- sessions away: {} — back within grace: {}, left: {}",
+        stats.away, stats.reconnected, stats.left
+    );
+    let _ = writeln!(
+        md,
+        "- messages accepted: {}, delivered: {}, duplicates dropped: {}",
+        stats.accepted, stats.delivered, stats.duplicates
+    );
+    let _ = writeln!(
+        md,
+        "- disconnects: {}, proxy idle kills: {}",
+        stats.disconnects, stats.idle_kills
+    );
+    let _ = writeln!(
+        md,
+        "- simulated {} in {} wall",
+        secs(Some(v.sim_ms)),
+        secs(Some(v.wall_ms))
+    );
+
+    let violations: Vec<&Event> = outcome
+        .timeline
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Violation { .. }))
+        .collect();
+    if !violations.is_empty() {
+        md.push_str("\n## Violations\n\n");
+        for e in violations {
+            if let EventKind::Violation { check, detail } = &e.kind {
+                let _ = writeln!(md, "- {} **{check}**: {detail}", secs(Some(e.t_ms())));
+            }
+        }
+    }
+    md.push_str(
+        "\n## Files\n\n- [timeline.html](timeline.html): swimlanes, open in a browser\n\
+         - [timeline.txt](timeline.txt): the text timeline (`wsim run`)\n\
+         - [events.jsonl](events.jsonl): JSON Lines (`wsim run --format jsonl`)\n",
+    );
+    md
+}

@@ -1,0 +1,121 @@
+//! Runs a sweep's jobs on worker threads, one simulation per thread at a time.
+//!
+//! Each simulation is single-threaded and keeps its state in thread-locals (turmoil's world,
+//! the event clock), so runs on different threads never share anything: a run's timeline does
+//! not depend on which worker ran it or what ran beside it. Results come back in completion
+//! order for the progress display and are returned in job order.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use crate::check::CheckOutcome;
+use crate::sim::RunOutcome;
+use crate::sweep::plan::{Job, SweepScenario};
+use crate::sweep::stats::RunStats;
+use crate::verdict::Verdict;
+
+/// Stack of a worker thread: simulated hosts are deep futures.
+const WORKER_STACK: usize = 32 << 20;
+
+/// What a sweep keeps of one run (not its events: a sweep can hold thousands of runs).
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// Which run.
+    pub job: Job,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Its figures.
+    pub stats: RunStats,
+    /// The report directory written for it, if any.
+    pub report: Option<PathBuf>,
+}
+
+/// Called on the worker with each run's whole outcome; returns the report it wrote, if any.
+pub type AfterRun<'a> = dyn Fn(&SweepScenario, &RunOutcome) -> Option<PathBuf> + Sync + 'a;
+
+/// Runs `jobs` of `scenarios` on `workers` threads. `after_run` sees every outcome on its
+/// worker (to write reports); `on_done` sees every record on the calling thread as it
+/// completes, with the count completed so far. Returns the records in job order.
+pub fn run_jobs(
+    scenarios: &[SweepScenario],
+    jobs: &[Job],
+    workers: usize,
+    after_run: &AfterRun<'_>,
+    on_done: &mut dyn FnMut(&RunRecord, usize),
+) -> Vec<RunRecord> {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, RunRecord)>();
+    let mut slots: Vec<Option<RunRecord>> = vec![None; jobs.len()];
+    std::thread::scope(|scope| {
+        for w in 0..workers.clamp(1, jobs.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            std::thread::Builder::new()
+                .name(format!("sweep-{w}"))
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(scope, move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&job) = jobs.get(i) else { break };
+                    let record = run_one(&scenarios[job.scenario], job, after_run);
+                    if tx.send((i, record)).is_err() {
+                        break;
+                    }
+                })
+                .expect("spawning a sweep worker");
+        }
+        drop(tx);
+        let mut done = 0;
+        for (i, record) in rx {
+            done += 1;
+            on_done(&record, done);
+            slots[i] = Some(record);
+        }
+    });
+    slots.into_iter().flatten().collect()
+}
+
+/// Runs one job; a panicking simulation becomes a failed run, not a dead sweep.
+fn run_one(scenario: &SweepScenario, job: Job, after_run: &AfterRun<'_>) -> RunRecord {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let outcome = crate::sim::run(&scenario.scenario, &scenario.path, job.seed);
+        let stats = RunStats::measure(&scenario.scenario, &outcome.timeline);
+        let report = after_run(scenario, &outcome);
+        (outcome.verdict, stats, report)
+    }));
+    match result {
+        Ok((verdict, stats, report)) => RunRecord {
+            job,
+            verdict,
+            stats,
+            report,
+        },
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                .unwrap_or_else(|| "the simulation panicked".into());
+            RunRecord {
+                job,
+                verdict: Verdict {
+                    event: "verdict",
+                    scenario: scenario.scenario.name.clone(),
+                    seed: job.seed,
+                    passed: false,
+                    checks: vec![CheckOutcome {
+                        name: "simulation",
+                        passed: false,
+                        detail: format!("panicked: {detail}"),
+                    }],
+                    repro: crate::sim::repro_command(&scenario.path, job.seed),
+                    sim_ms: 0,
+                    wall_ms: 0,
+                },
+                stats: RunStats::default(),
+                report: None,
+            }
+        }
+    }
+}

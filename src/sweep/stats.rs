@@ -1,0 +1,89 @@
+//! What one run measured, read off its event stream: detection times, grace outcomes,
+//! messages and idle kills — the figures a sweep aggregates per scenario.
+
+use std::time::Duration;
+
+use crate::check::detection::Detection;
+use crate::check::{CheckContext, Checker};
+use crate::event::{Event, EventKind};
+use crate::scenario::ScenarioFile;
+
+/// The figures of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// How long each broken link took to be detected, in milliseconds.
+    pub detection_ms: Vec<u64>,
+    /// Sessions that went away.
+    pub away: usize,
+    /// Away sessions whose client came back within the grace period.
+    pub reconnected: usize,
+    /// Away sessions that expired.
+    pub left: usize,
+    /// Messages the server accepted.
+    pub accepted: usize,
+    /// Messages clients received.
+    pub delivered: usize,
+    /// Retried messages the server recognised and dropped.
+    pub duplicates: usize,
+    /// Client disconnects of established links.
+    pub disconnects: usize,
+    /// Connections the proxy killed for being idle.
+    pub idle_kills: usize,
+}
+
+impl RunStats {
+    /// Measures a run of `scenario` from its `events`.
+    #[must_use]
+    pub fn measure(scenario: &ScenarioFile, events: &[Event]) -> Self {
+        let mut detection = Detection::new(CheckContext::from_scenario(scenario));
+        let mut stats = RunStats::default();
+        for event in events {
+            detection.observe(event);
+            match &event.kind {
+                EventKind::UserAway { .. } => stats.away += 1,
+                EventKind::UserReconnected { .. } => stats.reconnected += 1,
+                EventKind::UserLeft { .. } => stats.left += 1,
+                EventKind::MessageAccepted { .. } => stats.accepted += 1,
+                EventKind::MessageReceived { .. } => stats.delivered += 1,
+                EventKind::DuplicateDropped { .. } => stats.duplicates += 1,
+                EventKind::Disconnected { reason, .. } if !reason.is_connect_failure() => {
+                    stats.disconnects += 1;
+                }
+                EventKind::IdleKill { .. } => stats.idle_kills += 1,
+                _ => {}
+            }
+        }
+        stats.detection_ms = detection.times().iter().map(|d| millis(*d)).collect();
+        stats
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The `p`-th percentile (0–100, nearest rank) of sorted `values`.
+#[must_use]
+pub fn percentile(sorted: &[u64], p: u32) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (u64::from(p) * sorted.len() as u64).div_ceil(100).max(1);
+    sorted.get(usize::try_from(rank - 1).ok()?).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), Some(50));
+        assert_eq!(percentile(&v, 99), Some(99));
+        assert_eq!(percentile(&v, 100), Some(100));
+        assert_eq!(percentile(&[7], 99), Some(7));
+        assert_eq!(percentile(&[1, 2], 50), Some(1));
+        assert_eq!(percentile(&[], 50), None);
+    }
+}
