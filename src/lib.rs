@@ -25,6 +25,7 @@ pub mod report;
 pub mod scenario;
 pub mod seed;
 pub mod server;
+pub mod shrink;
 pub mod sim;
 pub mod sweep;
 pub mod timeline;

@@ -13,12 +13,15 @@
 //!
 //! Message ids are only unique per sender, so every message is identified by (sender, id).
 //!
-//! Messages sent or accepted within the settling time before the end of the run (5 s, or 4 ×
-//! max latency if longer) are not judged.
+//! A message is judged lost, or a delivery missing, only once its sender (receiver) was
+//! connected with no fault on its path for the settling time (5 s, or 4 × max latency if
+//! longer) after it was sent (accepted): a message held up by a fault that heals as the run
+//! ends is late, not lost.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::check::reachable::Reachability;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind};
 
@@ -45,6 +48,7 @@ pub struct Delivery {
     last_seq: BTreeMap<String, u64>,
     deliveries: usize,
     violations: Vec<Violation>,
+    reach: Reachability,
 }
 
 impl Delivery {
@@ -62,6 +66,7 @@ impl Delivery {
             last_seq: BTreeMap::new(),
             deliveries: 0,
             violations: Vec::new(),
+            reach: Reachability::default(),
         }
     }
 
@@ -81,6 +86,7 @@ impl Checker for Delivery {
     }
 
     fn observe(&mut self, event: &Event) {
+        self.reach.observe(&self.ctx, event);
         match &event.kind {
             EventKind::ServerStarted { .. } => {
                 self.accepted_now.clear();
@@ -162,20 +168,20 @@ impl Checker for Delivery {
     }
 
     fn finish(&mut self) -> Vec<Violation> {
-        let cutoff = self.ctx.end.saturating_sub(self.settle());
+        let (settle, end) = (self.settle(), self.ctx.end);
         for (msg, t) in &self.sent {
             let (client, msg_id) = msg;
-            if *t <= cutoff && !self.accepted_ever.contains(msg) {
+            if !self.accepted_ever.contains(msg) && self.reach.had_window(client, *t, settle, end) {
                 self.violations.push(Violation {
-                    t: self.ctx.end,
+                    t: end,
                     detail: format!("message {msg_id} from {client} was never accepted (lost)"),
                 });
             }
         }
         for ((receiver, (from, msg_id)), t) in &self.owed {
-            if *t <= cutoff {
+            if self.reach.had_window(receiver, *t, settle, end) {
                 self.violations.push(Violation {
-                    t: self.ctx.end,
+                    t: end,
                     detail: format!("message {msg_id} from {from} never reached {receiver}"),
                 });
             }
@@ -199,8 +205,19 @@ mod tests {
     use super::*;
     use crate::check::tests::{ctx, ev};
 
+    /// Runs the checker over `events`, with clients a, b and c connected from the start.
     fn run(events: &[Event]) -> Vec<String> {
         let mut c = Delivery::new(ctx());
+        for client in ["a", "b", "c"] {
+            c.observe(&ev(
+                0,
+                "h",
+                EventKind::Connected {
+                    client: client.into(),
+                    attempt: 1,
+                },
+            ));
+        }
         for e in events {
             c.observe(e);
         }
@@ -350,5 +367,40 @@ mod tests {
         // ctx() ends at 100 s; the settling time is 5 s.
         assert!(run(&[sent(96_000, "a:9")]).is_empty());
         assert_eq!(run(&[sent(94_000, "a:9")]).len(), 1);
+    }
+
+    #[test]
+    fn a_fault_healing_as_the_run_ends_excuses_what_it_held_up() {
+        let partition = |end_ms: u64| {
+            [
+                ev(
+                    5_000,
+                    "sim",
+                    EventKind::FaultStart {
+                        id: 0,
+                        fault: crate::event::FaultDesc::Partition {
+                            a: "h".into(),
+                            b: "proxy".into(),
+                            duration_ms: end_ms - 5_000,
+                        },
+                    },
+                ),
+                sent(10_000, "a:1"),
+                ev(
+                    end_ms,
+                    "sim",
+                    EventKind::FaultEnd {
+                        id: 0,
+                        fault: "partition",
+                    },
+                ),
+            ]
+        };
+        assert!(run(&partition(99_000)).is_empty(), "late, not lost");
+        assert_eq!(
+            run(&partition(90_000)),
+            ["message a:1 from a was never accepted (lost)"],
+            "10 s of healthy link to resend it"
+        );
     }
 }

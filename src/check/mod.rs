@@ -10,6 +10,7 @@ pub mod herd;
 pub mod idle_kills;
 pub mod links;
 pub mod liveness;
+pub mod reachable;
 pub mod spurious;
 
 use std::time::Duration;

@@ -5,6 +5,7 @@
 
 mod real;
 mod run;
+mod shrink;
 mod sweep;
 
 use std::path::PathBuf;
@@ -48,6 +49,9 @@ enum Command {
     /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its
     /// reproduction command, reports under reports/, optional JUnit XML.
     Sweep(sweep::SweepArgs),
+    /// Minimise a failing run: drop and shorten faults, fix random ranges, fewer clients, a
+    /// shorter run, while the same check still fails; write the result as a regression scenario.
+    Shrink(shrink::ShrinkArgs),
     /// Run the WebSocket server on a real network.
     Serve {
         /// Address to listen on.
@@ -122,6 +126,7 @@ pub fn main() -> ExitCode {
             format,
         } => run::run(&scenario, seed, format),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Shrink(args) => shrink::shrink(args),
         Command::Serve {
             listen,
             grace,

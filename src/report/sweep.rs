@@ -100,8 +100,9 @@ fn sweep_md(
                 let rel = dir.strip_prefix(root).unwrap_or(dir);
                 let _ = writeln!(
                     md,
-                    "- {} seed {}: [timeline]({1}/timeline.html), [summary]({1}/summary.md)",
+                    "- {} seed {}: [timeline]({2}/timeline.html), [summary]({2}/summary.md)",
                     scenarios[r.job.scenario].label,
+                    r.job.seed,
                     rel.display()
                 );
             }

@@ -3,6 +3,7 @@
 //! implies.
 
 pub mod duration;
+pub mod edit;
 pub mod error;
 pub mod load;
 pub mod model;
