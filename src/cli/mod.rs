@@ -3,6 +3,7 @@
 //! Exit codes: 0 success (every check passed), 1 a check failed, 2 bad input (arguments or
 //! scenario file).
 
+mod grid;
 mod real;
 mod run;
 mod shrink;
@@ -45,6 +46,12 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Also write the run's report (timeline.html, summary.md, ...) under --report-dir.
+        #[arg(long)]
+        report: bool,
+        /// Where reports are written.
+        #[arg(long, default_value = "reports")]
+        report_dir: PathBuf,
     },
     /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its
     /// reproduction command, reports under reports/, optional JUnit XML.
@@ -52,6 +59,9 @@ enum Command {
     /// Minimise a failing run: drop and shorten faults, fix random ranges, fewer clients, a
     /// shorter run, while the same check still fails; write the result as a regression scenario.
     Shrink(shrink::ShrinkArgs),
+    /// Settings advisor: run a scenario over every combination of --vary settings × seeds and
+    /// print the survival matrix (pass rate, idle kills, detection p99).
+    Grid(grid::GridArgs),
     /// Run the WebSocket server on a real network.
     Serve {
         /// Address to listen on.
@@ -124,9 +134,12 @@ pub fn main() -> ExitCode {
             scenario,
             seed,
             format,
-        } => run::run(&scenario, seed, format),
+            report,
+            report_dir,
+        } => run::run(&scenario, seed, format, report.then_some(report_dir.as_path())),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Shrink(args) => shrink::shrink(args),
+        Command::Grid(args) => grid::grid(args),
         Command::Serve {
             listen,
             grace,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::cli::{Format, EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
 use crate::render;
 
-pub(crate) fn run(path: &Path, seed: u64, format: Format) -> ExitCode {
+pub(crate) fn run(path: &Path, seed: u64, format: Format, report: Option<&Path>) -> ExitCode {
     let scenario = match crate::scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -16,6 +16,13 @@ pub(crate) fn run(path: &Path, seed: u64, format: Format) -> ExitCode {
         }
     };
     let outcome = crate::sim::run(&scenario, &path.display().to_string(), seed);
+    if let Some(root) = report {
+        let label = crate::sweep::plan::label_of(path);
+        match crate::report::write_run_report(root, &label, &scenario, &outcome) {
+            Ok(dir) => eprintln!("report: {}", dir.join("timeline.html").display()),
+            Err(e) => eprintln!("warning: writing the report: {e}"),
+        }
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let written = (|| -> io::Result<()> {
