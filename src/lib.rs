@@ -14,6 +14,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod digest;
 pub mod event;
 pub mod frame;
 pub mod keepalive;

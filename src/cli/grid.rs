@@ -123,14 +123,21 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
         }
         let file_name: String = label
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '=' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '=' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let variant_path = dir.join(format!("{file_name}.toml"));
         let variant_text = format!("# `wsim grid` variant of {path}: {label}\n{doc}");
-        let scenario = match crate::scenario::parse(&variant_path.display().to_string(), &variant_text) {
-            Ok(s) => s,
-            Err(e) => return bad(format!("{label}: {e}")),
-        };
+        let scenario =
+            match crate::scenario::parse(&variant_path.display().to_string(), &variant_text) {
+                Ok(s) => s,
+                Err(e) => return bad(format!("{label}: {e}")),
+            };
         if let Err(e) = std::fs::write(&variant_path, &variant_text) {
             return bad(format!("writing {}: {e}", variant_path.display()));
         }
@@ -161,7 +168,13 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
     let summaries = summary::summarize(&scenarios, &result.records);
 
     let mut head: Vec<&str> = axes.iter().map(|a| a.key.as_str()).collect();
-    head.extend(["pass rate", "idle kills/run", "detect p99", "max", "failing checks"]);
+    head.extend([
+        "pass rate",
+        "idle kills/run",
+        "detect p99",
+        "max",
+        "failing checks",
+    ]);
     let rows: Vec<Vec<String>> = combos
         .iter()
         .zip(&summaries)
@@ -176,7 +189,13 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
                 .records
                 .iter()
                 .filter(|r| r.job.scenario == index)
-                .flat_map(|r| r.verdict.checks.iter().filter(|c| !c.passed).map(|c| c.name))
+                .flat_map(|r| {
+                    r.verdict
+                        .checks
+                        .iter()
+                        .filter(|c| !c.passed)
+                        .map(|c| c.name)
+                })
                 .collect();
             failing.sort_unstable();
             failing.dedup();
@@ -185,25 +204,42 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
                 format!("{:.1}", s.idle_kills as f64 / s.runs.max(1) as f64),
                 secs(s.detection(99)),
                 secs(s.detection_ms.last().copied()),
-                if failing.is_empty() { "-".into() } else { failing.join(",") },
+                if failing.is_empty() {
+                    "-".into()
+                } else {
+                    failing.join(",")
+                },
             ]);
             row
         })
         .collect();
-    println!("survival of {path} over {} seeds per combination:\n", seeds.len());
+    println!(
+        "survival of {path} over {} seeds per combination:\n",
+        seeds.len()
+    );
     print!("{}", summary::text_table(&head, &rows));
-    if axes.len() == 2 {
-        println!("\npass rate, idle kills per run ({} down, {} across):\n", axes[0].key, axes[1].key);
-        let mut head2: Vec<String> = vec![String::new()];
-        head2.extend(axes[1].values.iter().cloned());
-        let matrix: Vec<Vec<String>> = axes[0]
+    let varying: Vec<usize> = (0..axes.len())
+        .filter(|&a| axes[a].values.len() > 1)
+        .collect();
+    if let [down, across] = varying[..] {
+        println!(
+            "\npass rate, idle kills per run ({} down, {} across):\n",
+            axes[down].key, axes[across].key
+        );
+        let mut head2: Vec<&str> = vec![""];
+        head2.extend(axes[across].values.iter().map(String::as_str));
+        let matrix: Vec<Vec<String>> = axes[down]
             .values
             .iter()
             .enumerate()
             .map(|(i, v)| {
                 let mut row = vec![v.clone()];
-                row.extend((0..axes[1].values.len()).map(|j| {
-                    let s = &summaries[i * axes[1].values.len() + j];
+                row.extend((0..axes[across].values.len()).map(|j| {
+                    let at = combos
+                        .iter()
+                        .position(|c| c[down] == i && c[across] == j)
+                        .expect("every pair is a combination");
+                    let s = &summaries[at];
                     format!(
                         "{:.0}%, {:.1} kills",
                         s.pass_rate() * 100.0,
@@ -213,7 +249,6 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
                 row
             })
             .collect();
-        let head2: Vec<&str> = head2.iter().map(String::as_str).collect();
         print!("{}", summary::text_table(&head2, &matrix));
     }
     let failed = result.records.iter().filter(|r| !r.verdict.passed).count();
@@ -230,5 +265,9 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
         }
     }
     println!("\n{}", result.throughput.line());
-    ExitCode::from(if result.passed() { EXIT_PASS } else { EXIT_FAIL })
+    ExitCode::from(if result.passed() {
+        EXIT_PASS
+    } else {
+        EXIT_FAIL
+    })
 }

@@ -34,6 +34,18 @@ pub enum Format {
     Jsonl,
 }
 
+/// Output format of `wsim run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    /// One aligned line per event, then a verdict for people.
+    Text,
+    /// One JSON object per line; the last line is the verdict.
+    Jsonl,
+    /// Lifecycle events, message totals per client and the checks: what the insta snapshots
+    /// store.
+    Digest,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Simulate one scenario with one seed: print its timeline and verdict.
@@ -44,8 +56,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+        format: RunFormat,
         /// Also write the run's report (timeline.html, summary.md, ...) under --report-dir.
         #[arg(long)]
         report: bool,
@@ -136,7 +148,12 @@ pub fn main() -> ExitCode {
             format,
             report,
             report_dir,
-        } => run::run(&scenario, seed, format, report.then_some(report_dir.as_path())),
+        } => run::run(
+            &scenario,
+            seed,
+            format,
+            report.then_some(report_dir.as_path()),
+        ),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Shrink(args) => shrink::shrink(args),
         Command::Grid(args) => grid::grid(args),

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::{Format, EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{RunFormat as Format, EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
 use crate::render;
 
 pub(crate) fn run(path: &Path, seed: u64, format: Format, report: Option<&Path>) -> ExitCode {
@@ -26,15 +26,23 @@ pub(crate) fn run(path: &Path, seed: u64, format: Format, report: Option<&Path>)
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let written = (|| -> io::Result<()> {
+        if format == Format::Digest {
+            write!(
+                out,
+                "{}",
+                crate::digest::digest(&outcome.timeline, &outcome.verdict)
+            )?;
+            return out.flush();
+        }
         for event in &outcome.timeline {
             match format {
                 Format::Text => writeln!(out, "{}", render::text_line(event))?,
-                Format::Jsonl => writeln!(out, "{}", render::json_line(event))?,
+                Format::Jsonl | Format::Digest => writeln!(out, "{}", render::json_line(event))?,
             }
         }
         match format {
             Format::Text => write!(out, "{}", outcome.verdict.text())?,
-            Format::Jsonl => writeln!(out, "{}", outcome.verdict.json_line())?,
+            Format::Jsonl | Format::Digest => writeln!(out, "{}", outcome.verdict.json_line())?,
         }
         out.flush()
     })();

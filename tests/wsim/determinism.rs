@@ -1,15 +1,19 @@
 //! The same scenario and seed give a byte-identical timeline, in-process and across processes;
-//! different seeds give different timelines.
+//! different seeds give different timelines; every scenario's digest at its canonical seed (1)
+//! is an insta snapshot (`tests/wsim/snapshots/`, reviewed with `cargo insta review`).
 
 use std::process::Command;
 
-use crate::support::{all_scenarios, jsonl, scenarios_dir};
+use crate::support::{all_scenarios, jsonl, outputs, scenarios_dir};
 
-/// Also: every scenario passes its own expectations on both seeds.
+/// Also: every scenario passes its own expectations on both seeds, and its seed-1 digest
+/// matches its snapshot (one loop, so each simulation runs only as often as needed).
 #[test]
-fn every_scenario_replays_byte_for_byte_and_seeds_differ() {
+fn every_scenario_replays_byte_for_byte_matches_its_snapshot_and_seeds_differ() {
     for path in all_scenarios() {
-        let first = jsonl(&path, 1);
+        let (first, digest) = outputs(&path, 1);
+        let stem = path.file_stem().expect("a file").to_string_lossy();
+        insta::assert_snapshot!(format!("{stem}.seed-1"), digest);
         assert_eq!(
             first,
             jsonl(&path, 1),
@@ -29,11 +33,18 @@ fn every_scenario_replays_byte_for_byte_and_seeds_differ() {
             "{}: seeds 1 and 2 gave the same timeline",
             path.display()
         );
-        let last = first.lines().last().expect("output");
-        assert!(
-            last.starts_with(r#"{"event":"verdict""#),
-            "last line is not the verdict: {last}"
-        );
+        for (seed, out) in [(1, &first), (2, &other)] {
+            let last = out.lines().last().expect("output");
+            assert!(
+                last.starts_with(r#"{"event":"verdict""#),
+                "last line is not the verdict: {last}"
+            );
+            assert!(
+                last.contains(r#""passed":true"#),
+                "{} seed {seed} fails: {last}",
+                path.display()
+            );
+        }
     }
 }
 

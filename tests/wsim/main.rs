@@ -7,5 +7,5 @@ mod determinism;
 mod loopback;
 mod proxy_idle;
 mod serve;
-mod snapshot;
 mod support;
+mod sweep;

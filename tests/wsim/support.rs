@@ -29,8 +29,14 @@ pub fn scenario(name: &str) -> ScenarioFile {
 
 /// A run's JSON Lines output with the (non-deterministic) wall time blanked.
 pub fn jsonl(path: &Path, seed: u64) -> String {
+    outputs(path, seed).0
+}
+
+/// A run's JSON Lines output (wall time blanked) and its digest (what snapshots store).
+pub fn outputs(path: &Path, seed: u64) -> (String, String) {
     let s = wsim::scenario::load(path).expect("scenario loads");
-    let mut outcome = wsim::sim::run(&s, &path.display().to_string(), seed);
+    let name = path.file_name().expect("a file").to_string_lossy();
+    let mut outcome = wsim::sim::run(&s, &format!("scenarios/{name}"), seed);
     outcome.verdict.wall_ms = 0;
     let mut out: String = outcome
         .timeline
@@ -38,7 +44,10 @@ pub fn jsonl(path: &Path, seed: u64) -> String {
         .map(|e| wsim::render::json_line(e) + "\n")
         .collect();
     out.push_str(&outcome.verdict.json_line());
-    out
+    (
+        out,
+        wsim::digest::digest(&outcome.timeline, &outcome.verdict),
+    )
 }
 
 /// Events of `client` named `name`.
