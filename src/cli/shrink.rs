@@ -26,6 +26,10 @@ pub struct ShrinkArgs {
     /// Most simulations to run while shrinking.
     #[arg(long, default_value_t = 400)]
     pub max_runs: usize,
+    /// Other seeds (1, 2, ...) that must keep failing too once random ranges are fixed, so the
+    /// result does not hinge on one seed's jitter (0: only --seed).
+    #[arg(long, default_value_t = 3)]
+    pub witness_seeds: usize,
     /// After shrinking, run the result on seeds 1..=N and report how many fail.
     #[arg(long, default_value_t = 10)]
     pub verify_seeds: u64,
@@ -46,6 +50,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
         seed: args.seed,
         check: args.check.as_deref(),
         max_runs: args.max_runs,
+        witnesses: args.witness_seeds,
     };
     let shrunk = match shrink::shrink(&request, &mut |line| eprintln!("{line}")) {
         Ok(s) => s,

@@ -98,6 +98,8 @@ pub struct Shrunk {
     pub target: String,
     /// Every step kept, in order.
     pub steps: Vec<String>,
+    /// The seeds the result was shrunk to fail on (the given seed first).
+    pub seeds: Vec<u64>,
     /// Simulations run.
     pub runs: usize,
     /// Size of the original.
@@ -119,6 +121,9 @@ pub struct ShrinkRequest<'a> {
     pub check: Option<&'a str>,
     /// Most simulations to run.
     pub max_runs: usize,
+    /// How many other seeds (from 1 up) must keep failing too, once random ranges are fixed
+    /// (only those that fail then are kept as witnesses).
+    pub witnesses: usize,
 }
 
 /// Shrinks the failing run `request` describes; `log` hears about every step kept.
@@ -163,6 +168,22 @@ pub fn shrink(
         log,
     };
     passes::fix_ranges(&mut work);
+    if request.witnesses > 0 {
+        let fixed = crate::scenario::parse(request.path, &work.doc.to_string())?;
+        let candidates: Vec<u64> = (1..)
+            .filter(|s| *s != request.seed)
+            .take(request.witnesses)
+            .collect();
+        for seed in candidates {
+            if work.oracle.fails_on(&fixed, seed) {
+                work.oracle.witnesses.push(seed);
+            }
+        }
+        (work.log)(&format!(
+            "[run {:>3}] with the ranges fixed it also fails on seeds {:?}: every step must keep those failing too",
+            work.oracle.runs, work.oracle.witnesses
+        ));
+    }
     let rounds: [fn(&mut Work<'_>) -> bool; 6] = [
         passes::drop_faults,
         passes::fewer_clients,
@@ -181,6 +202,9 @@ pub fn shrink(
         }
     }
     let Work { doc, steps, .. } = work;
+    let seeds: Vec<u64> = std::iter::once(request.seed)
+        .chain(oracle.witnesses.iter().copied())
+        .collect();
     let mut doc = doc;
     let name = format!("{}-seed-{}-shrunk", original.name, request.seed);
     doc.set_text("name", &name).map_err(edit_error)?;
@@ -206,6 +230,7 @@ pub fn shrink(
         text: format!("{header}{body}"),
         target,
         steps,
+        seeds,
         runs: oracle.runs,
         before,
         after,

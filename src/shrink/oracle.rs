@@ -1,5 +1,7 @@
-//! The shrinker's question — "does this candidate scenario still fail the same check on this
-//! seed?" — answered by simulating it, with a budget of runs.
+//! The shrinker's question — "does this candidate scenario still fail the same check on these
+//! seeds?" — answered by simulating it, with a budget of runs. The first seed is the one the
+//! user gave; the others are witnesses on which the scenario also failed once its random
+//! ranges were fixed, so the shrinker cannot overfit one seed's jitter.
 
 use crate::scenario::edit::ScenarioDoc;
 use crate::scenario::ScenarioFile;
@@ -9,8 +11,10 @@ use crate::scenario::ScenarioFile;
 pub struct Oracle {
     /// Names candidate files in parse errors.
     file: String,
-    /// The seed every candidate runs with.
+    /// The seed the user gave.
     pub seed: u64,
+    /// Further seeds on which every candidate must fail too.
+    pub witnesses: Vec<u64>,
     /// The check that must keep failing.
     pub target: String,
     /// Simulations run so far.
@@ -26,6 +30,7 @@ impl Oracle {
         Oracle {
             file: file.into(),
             seed,
+            witnesses: Vec::new(),
             target: target.into(),
             runs: 0,
             max_runs,
@@ -47,8 +52,38 @@ impl Oracle {
         let Ok(scenario) = crate::scenario::parse(&self.file, &doc.to_string()) else {
             return false;
         };
+        let seeds: Vec<u64> = std::iter::once(self.seed)
+            .chain(self.witnesses.iter().copied())
+            .collect();
+        if seeds.len() == 1 {
+            return self.fails_on(&scenario, self.seed);
+        }
+        // Seeds are independent simulations: run them side by side, one thread each.
+        self.runs += seeds.len();
+        let target = self.target.as_str();
+        let scenario = &scenario;
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = seeds
+                .iter()
+                .map(|&seed| {
+                    std::thread::Builder::new()
+                        .stack_size(32 << 20)
+                        .spawn_scoped(scope, move || {
+                            failing_checks(scenario, seed).contains(&target)
+                        })
+                        .expect("spawning a shrink worker")
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().unwrap_or(false))
+                .fold(true, |all, failed| all && failed)
+        })
+    }
+
+    /// Whether `scenario` fails the target check on `seed` (one simulation).
+    pub fn fails_on(&mut self, scenario: &ScenarioFile, seed: u64) -> bool {
         self.runs += 1;
-        failing_checks(&scenario, self.seed)
+        failing_checks(scenario, seed)
             .iter()
             .any(|c| *c == self.target)
     }

@@ -214,6 +214,8 @@ fn shrink_keeps_the_failure_until_the_bug_is_removed() {
         &seed_text,
         "--out",
         out_path.to_str().unwrap(),
+        "--witness-seeds",
+        "1",
         "--verify-seeds",
         "0",
     ]);
