@@ -74,9 +74,11 @@ impl Oracle {
                         .expect("spawning a shrink worker")
                 })
                 .collect();
-            runs.into_iter()
+            let failed: Vec<bool> = runs
+                .into_iter()
                 .map(|r| r.join().unwrap_or(false))
-                .fold(true, |all, failed| all && failed)
+                .collect();
+            failed.into_iter().all(|f| f)
         })
     }
 
