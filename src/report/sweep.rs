@@ -129,7 +129,7 @@ pub fn detection_histogram(summaries: &[ScenarioSummary]) -> String {
     // A round axis end: the next multiple of 10 s above the slowest detection.
     let axis_ms = (max_ms / 10_000 + 1) * 10_000;
     let bin_ms = axis_ms.div_ceil(BINS as u64).max(1);
-    let width = LABEL_W + PLOT_W + 90.0;
+    let width = LABEL_W + PLOT_W + 140.0;
     let height = 50.0 + ROW_H * summaries.len() as f64 + 40.0;
     let x = |ms: u64| LABEL_W + PLOT_W * ms as f64 / axis_ms as f64;
     let mut svg = format!(
