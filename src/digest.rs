@@ -73,22 +73,7 @@ pub fn digest(timeline: &[Event], verdict: &Verdict) -> String {
             t.sent, t.buffered, t.acked, t.received
         );
     }
-    let _ = writeln!(
-        out,
-        "\n{} {} seed={}",
-        if verdict.passed { "PASS" } else { "FAIL" },
-        verdict.scenario,
-        verdict.seed
-    );
-    for c in &verdict.checks {
-        let _ = writeln!(
-            out,
-            "  {:<4} {:<24} {}",
-            if c.passed { "ok" } else { "FAIL" },
-            c.name,
-            c.detail
-        );
-    }
+    out.push_str(&verdict.checks_text());
     let _ = writeln!(out, "  simulated {} ms", verdict.sim_ms);
     out
 }

@@ -39,9 +39,19 @@ impl Verdict {
         self.sim_ms as f64 / (self.wall_ms.max(1)) as f64
     }
 
-    /// The verdict as text lines for people.
+    /// The names of the checks that failed, in report order.
     #[must_use]
-    pub fn text(&self) -> String {
+    pub fn failed_checks(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name)
+            .collect()
+    }
+
+    /// The `PASS name seed=N` heading and one line per check, for people.
+    #[must_use]
+    pub fn checks_text(&self) -> String {
         let mut out = format!(
             "\n{} {} seed={}\n",
             if self.passed { "PASS" } else { "FAIL" },
@@ -56,6 +66,13 @@ impl Verdict {
                 c.detail
             ));
         }
+        out
+    }
+
+    /// The verdict as text lines for people.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let mut out = self.checks_text();
         out.push_str(&format!("  repro: {}\n", self.repro));
         out.push_str(&format!(
             "  simulated {}.{:03}s in {}.{:03}s wall ({:.0}x real time)\n",

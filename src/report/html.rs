@@ -104,18 +104,7 @@ const MESSAGES: [(&str, f64); 4] = [
 
 /// Escapes text for HTML and XML.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::report::escape(s)
 }
 
 /// Seconds with milliseconds, as in the text timeline.

@@ -44,12 +44,7 @@ pub fn write_run_report(
         summary_md(label, scenario, outcome, &stats),
     )?;
 
-    let failed: Vec<&str> = verdict
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| c.name)
-        .collect();
+    let failed = verdict.failed_checks();
     let subtitle = if failed.is_empty() {
         format!("PASS · {}", verdict.repro)
     } else {

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::sweep::junit::escape;
+use crate::report::escape;
 use crate::sweep::plan::SweepScenario;
 use crate::sweep::runner::RunRecord;
 use crate::sweep::summary::{self, ScenarioSummary, Throughput};

@@ -94,11 +94,5 @@ impl Oracle {
 /// The checks that fail when `scenario` runs with `seed`.
 #[must_use]
 pub fn failing_checks(scenario: &ScenarioFile, seed: u64) -> Vec<&'static str> {
-    crate::sim::run(scenario, "", seed)
-        .verdict
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| c.name)
-        .collect()
+    crate::sim::run(scenario, "", seed).verdict.failed_checks()
 }

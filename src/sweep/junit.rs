@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::report::escape;
 use crate::sweep::plan::SweepScenario;
 use crate::sweep::runner::RunRecord;
 
@@ -68,37 +69,4 @@ pub fn junit_xml(scenarios: &[SweepScenario], records: &[RunRecord]) -> String {
     }
     out.push_str("</testsuites>\n");
     out
-}
-
-/// Escapes text for XML content and attribute values; drops characters XML 1.0 forbids.
-#[must_use]
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escaping_covers_markup_and_control_characters() {
-        assert_eq!(
-            escape("a<b & \"c\" 'd'>"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;"
-        );
-        assert_eq!(escape("x\u{1}y\nz"), "x\u{FFFD}y\nz");
-    }
 }

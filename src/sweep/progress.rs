@@ -48,12 +48,7 @@ impl Progress {
     pub fn run_done(&self, scenarios: &[SweepScenario], record: &RunRecord, done: usize) {
         let label = &scenarios[record.job.scenario].label;
         let verdict = &record.verdict;
-        let failed: Vec<&str> = verdict
-            .checks
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| c.name)
-            .collect();
+        let failed = verdict.failed_checks();
         match self {
             Progress::Bar(bar) => {
                 if !verdict.passed {
