@@ -133,14 +133,14 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
             .collect();
         let variant_path = dir.join(format!("{file_name}.toml"));
         let variant_text = format!("# `wsim grid` variant of {path}: {label}\n{doc}");
+        if let Err(e) = std::fs::write(&variant_path, &variant_text) {
+            return bad(format!("writing {}: {e}", variant_path.display()));
+        }
         let scenario =
             match crate::scenario::parse(&variant_path.display().to_string(), &variant_text) {
                 Ok(s) => s,
                 Err(e) => return bad(format!("{label}: {e}")),
             };
-        if let Err(e) = std::fs::write(&variant_path, &variant_text) {
-            return bad(format!("writing {}: {e}", variant_path.display()));
-        }
         scenarios.push(SweepScenario {
             label,
             path: variant_path.display().to_string(),
