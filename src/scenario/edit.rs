@@ -130,6 +130,22 @@ impl ScenarioDoc {
         Ok(table.remove(last.key).is_some())
     }
 
+    /// The keys set in the table at `path` (`client`, `client.backoff`), in file order; empty
+    /// if there is no such table.
+    #[must_use]
+    pub fn table_keys(&self, path: &str) -> Vec<String> {
+        let mut item = self.doc.as_item();
+        for key in path.split('.') {
+            match item.get(key) {
+                Some(child) => item = child,
+                None => return Vec::new(),
+            }
+        }
+        item.as_table_like()
+            .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+            .unwrap_or_default()
+    }
+
     /// How many elements the top-level array `key` (`faults`, `clients`) has.
     #[must_use]
     pub fn len_of(&self, key: &str) -> usize {
@@ -315,6 +331,8 @@ at = { min = "1s", max = "9s" }
         d.remove_element("clients", 0).unwrap();
         assert_eq!(d.len_of("clients"), 1);
         assert!(d.remove_element("clients", 3).is_err());
+        assert_eq!(d.table_keys("client"), ["ping_interval"]);
+        assert!(d.table_keys("proxy").is_empty());
         assert_eq!(d.remove("client.ping_interval"), Ok(true));
         assert_eq!(d.remove("client.ping_interval"), Ok(false));
         assert!(!d.to_string().contains("ping_interval"));

@@ -4,7 +4,8 @@
 //! The passes in [`passes`] run in rounds until a round keeps nothing or the run budget is
 //! spent: first every random range is fixed to what the seed drew (so the failing schedule
 //! replays whatever the seed), then faults are dropped and shortened, client groups dropped and
-//! thinned, chat traffic stopped, the schedule moved earlier and the run cut short. Every
+//! thinned, chat traffic stopped, the schedule moved earlier, the run cut short and settings put
+//! back to their defaults. Every
 //! candidate is a real scenario file edited in place ([`crate::scenario::edit`]), so the result
 //! keeps the original's comments and reads like something a person wrote.
 
@@ -184,13 +185,14 @@ pub fn shrink(
             work.oracle.runs, work.oracle.witnesses
         ));
     }
-    let rounds: [fn(&mut Work<'_>) -> bool; 6] = [
+    let rounds: [fn(&mut Work<'_>) -> bool; 7] = [
         passes::drop_faults,
         passes::fewer_clients,
         passes::no_chatter,
         passes::shorten_faults,
         passes::earlier,
         passes::shorter_run,
+        passes::defaults,
     ];
     loop {
         let mut changed = false;

@@ -1,7 +1,8 @@
 //! The shrinking passes. Each proposes smaller candidates of the current scenario — fixed
 //! values for random ranges, fewer faults, shorter faults, fewer clients, no chatter, an
-//! earlier schedule, a shorter run — and keeps a candidate only when the oracle says the same
-//! check still fails. Searches over a number (a count, a duration) bisect it.
+//! earlier schedule, a shorter run, settings back at their defaults — and keeps a candidate
+//! only when the oracle says the same check still fails. Searches over a number (a count, a
+//! duration) bisect it.
 
 use std::time::Duration;
 
@@ -291,4 +292,26 @@ pub fn shorter_run(w: &mut Work<'_>) -> bool {
     w.bisect_down(1, full / step, &make, &|n| {
         format!("run length {} → {}", dur(full), dur(n * step))
     })
+}
+
+/// Puts settings back to their defaults, one key at a time, so the result shows only the
+/// settings the failure needs. Network latency stays fixed: its default is a random range.
+pub fn defaults(w: &mut Work<'_>) -> bool {
+    let mut changed = false;
+    for table in ["server", "proxy", "client.backoff", "client"] {
+        for key in w.doc.table_keys(table) {
+            let path = format!("{table}.{key}");
+            if key == "backoff" {
+                continue;
+            }
+            if let Some(c) = w.edited(|d| d.remove(&path).ok().filter(|r| *r).map(drop)) {
+                changed |= w.attempt(c, format!("{path} back to its default"));
+            }
+        }
+        if w.doc.table_keys(table).is_empty() {
+            // An empty table changes nothing: drop its header too.
+            let _ = w.doc.remove(table);
+        }
+    }
+    changed
 }
