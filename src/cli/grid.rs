@@ -201,9 +201,9 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
             failing.dedup();
             row.extend([
                 format!("{:.0}% ({}/{})", s.pass_rate() * 100.0, s.passed, s.runs),
-                format!("{:.1}", s.idle_kills as f64 / s.runs.max(1) as f64),
+                format!("{:.1}", s.idle_kills_per_run()),
                 secs(s.detection(99)),
-                secs(s.detection_ms.last().copied()),
+                secs(s.slowest_detection()),
                 if failing.is_empty() {
                     "-".into()
                 } else {
@@ -243,7 +243,7 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
                     format!(
                         "{:.0}%, {:.1} kills",
                         s.pass_rate() * 100.0,
-                        s.idle_kills as f64 / s.runs.max(1) as f64
+                        s.idle_kills_per_run()
                     )
                 }));
                 row

@@ -123,7 +123,7 @@ const BINS: usize = 40;
 pub fn detection_histogram(summaries: &[ScenarioSummary]) -> String {
     let max_ms = summaries
         .iter()
-        .filter_map(|s| s.detection_ms.last().copied())
+        .filter_map(ScenarioSummary::slowest_detection)
         .max()
         .unwrap_or(0);
     // A round axis end: the next multiple of 10 s above the slowest detection.
@@ -168,7 +168,7 @@ pub fn detection_histogram(summaries: &[ScenarioSummary]) -> String {
             escape(&s.label),
             LABEL_W + PLOT_W
         );
-        if s.detection_ms.is_empty() {
+        if s.totals.detection_ms.is_empty() {
             let _ = writeln!(
                 svg,
                 "<text x=\"{}\" y=\"{}\" fill=\"#888\">no link break to detect</text>",
@@ -178,7 +178,7 @@ pub fn detection_histogram(summaries: &[ScenarioSummary]) -> String {
             continue;
         }
         let mut bins = [0usize; BINS];
-        for &ms in &s.detection_ms {
+        for &ms in &s.totals.detection_ms {
             bins[usize::try_from(ms / bin_ms)
                 .unwrap_or(BINS - 1)
                 .min(BINS - 1)] += 1;
@@ -216,8 +216,8 @@ pub fn detection_histogram(summaries: &[ScenarioSummary]) -> String {
             "<text x=\"{}\" y=\"{}\" fill=\"#555\">n={} max {}</text>",
             LABEL_W + PLOT_W + 8.0,
             base - 4.0,
-            s.detection_ms.len(),
-            summary::secs(s.detection_ms.last().copied())
+            s.totals.detection_ms.len(),
+            summary::secs(s.slowest_detection())
         );
     }
     svg.push_str("</svg>\n");

@@ -8,7 +8,7 @@ use crate::check::{CheckContext, Checker};
 use crate::event::{Event, EventKind};
 use crate::scenario::ScenarioFile;
 
-/// The figures of one run.
+/// The figures of one run (or, added up, of many).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunStats {
     /// How long each broken link took to be detected, in milliseconds.
@@ -55,6 +55,21 @@ impl RunStats {
         }
         stats.detection_ms = detection.times().iter().map(|d| millis(*d)).collect();
         stats
+    }
+}
+
+impl RunStats {
+    /// Adds `other`'s figures to these (detection times appended, unsorted).
+    pub fn add(&mut self, other: &RunStats) {
+        self.detection_ms.extend_from_slice(&other.detection_ms);
+        self.away += other.away;
+        self.reconnected += other.reconnected;
+        self.left += other.left;
+        self.accepted += other.accepted;
+        self.delivered += other.delivered;
+        self.duplicates += other.duplicates;
+        self.disconnects += other.disconnects;
+        self.idle_kills += other.idle_kills;
     }
 }
 

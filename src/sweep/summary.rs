@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::sweep::plan::SweepScenario;
 use crate::sweep::runner::RunRecord;
-use crate::sweep::stats::percentile;
+use crate::sweep::stats::{percentile, RunStats};
 
 /// One scenario's results over the seeds it ran.
 #[derive(Debug, Clone, Default)]
@@ -17,20 +17,8 @@ pub struct ScenarioSummary {
     pub runs: usize,
     /// Runs whose every check passed.
     pub passed: usize,
-    /// Every detection time measured, ascending, in milliseconds.
-    pub detection_ms: Vec<u64>,
-    /// Sessions that went away.
-    pub away: usize,
-    /// Away sessions that came back within grace.
-    pub reconnected: usize,
-    /// Away sessions that expired.
-    pub left: usize,
-    /// Messages accepted by the server.
-    pub accepted: usize,
-    /// Messages received by clients.
-    pub delivered: usize,
-    /// Proxy idle kills.
-    pub idle_kills: usize,
+    /// Every run's figures added up; detection times ascending.
+    pub totals: RunStats,
     /// Simulated milliseconds, summed over runs.
     pub sim_ms: u64,
     /// Wall milliseconds, summed over runs (time on one core).
@@ -47,7 +35,19 @@ impl ScenarioSummary {
     /// The `p`-th percentile detection time in milliseconds.
     #[must_use]
     pub fn detection(&self, p: u32) -> Option<u64> {
-        percentile(&self.detection_ms, p)
+        percentile(&self.totals.detection_ms, p)
+    }
+
+    /// The slowest detection time in milliseconds.
+    #[must_use]
+    pub fn slowest_detection(&self) -> Option<u64> {
+        self.totals.detection_ms.last().copied()
+    }
+
+    /// Proxy idle kills per run.
+    #[must_use]
+    pub fn idle_kills_per_run(&self) -> f64 {
+        self.totals.idle_kills as f64 / self.runs.max(1) as f64
     }
 
     /// Simulated time per wall time.
@@ -84,18 +84,12 @@ pub fn summarize(scenarios: &[SweepScenario], records: &[RunRecord]) -> Vec<Scen
         let s = &mut out[r.job.scenario];
         s.runs += 1;
         s.passed += usize::from(r.verdict.passed);
-        s.detection_ms.extend_from_slice(&r.stats.detection_ms);
-        s.away += r.stats.away;
-        s.reconnected += r.stats.reconnected;
-        s.left += r.stats.left;
-        s.accepted += r.stats.accepted;
-        s.delivered += r.stats.delivered;
-        s.idle_kills += r.stats.idle_kills;
+        s.totals.add(&r.stats);
         s.sim_ms += r.verdict.sim_ms;
         s.wall_ms += r.verdict.wall_ms;
     }
     for s in &mut out {
-        s.detection_ms.sort_unstable();
+        s.totals.detection_ms.sort_unstable();
     }
     out.retain(|s| s.runs > 0);
     out
@@ -137,13 +131,13 @@ pub fn table_rows(summaries: &[ScenarioSummary]) -> (Vec<&'static str>, Vec<Vec<
                 s.failed().to_string(),
                 secs(s.detection(50)),
                 secs(s.detection(99)),
-                secs(s.detection_ms.last().copied()),
-                s.away.to_string(),
-                s.reconnected.to_string(),
-                s.left.to_string(),
-                s.accepted.to_string(),
-                s.delivered.to_string(),
-                s.idle_kills.to_string(),
+                secs(s.slowest_detection()),
+                s.totals.away.to_string(),
+                s.totals.reconnected.to_string(),
+                s.totals.left.to_string(),
+                s.totals.accepted.to_string(),
+                s.totals.delivered.to_string(),
+                s.totals.idle_kills.to_string(),
                 format!("{:.0}x", s.speedup()),
                 format!("{:.0}", s.seeds_per_hour()),
             ]
