@@ -362,10 +362,17 @@ pub enum EventKind {
         /// Whether an existing session was resumed.
         resumed: bool,
     },
-    /// The server refused a connection that claimed an existing session without its secret.
+    /// The server refused a connection that claimed an existing session without its key.
     ResumeRefused {
         /// The client id it claimed.
         client: String,
+    },
+    /// The server answered an upgrade request with an HTTP error instead of upgrading it.
+    HandshakeRefused {
+        /// The HTTP status.
+        status: u16,
+        /// Why, as sent to the client.
+        reason: String,
     },
     /// A connection of a client's session ended (the session itself may wait: `user_away`).
     SessionClosed {
@@ -515,6 +522,7 @@ impl EventKind {
             EventKind::UserReconnected { .. } => "user_reconnected",
             EventKind::UserLeft { .. } => "user_left",
             EventKind::ResumeRefused { .. } => "resume_refused",
+            EventKind::HandshakeRefused { .. } => "handshake_refused",
             EventKind::DuplicateDropped { .. } => "duplicate_dropped",
             EventKind::HistoryReplayed { .. } => "history_replayed",
             EventKind::MessageAccepted { .. } => "message_accepted",
@@ -558,6 +566,7 @@ impl EventKind {
                 client.as_deref()
             }
             EventKind::ProxyConnOpened { .. }
+            | EventKind::HandshakeRefused { .. }
             | EventKind::ServerStarted { .. }
             | EventKind::FaultStart { .. }
             | EventKind::FaultEnd { .. }

@@ -5,13 +5,17 @@
 pub const CLOSE_NORMAL: u16 = 1000;
 /// Close code: the endpoint is going away (a client dropping a link it found dead).
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code: the peer broke the WebSocket protocol (unmasked client frame, reserved opcode or
+/// bits, a continuation with nothing to continue, a fragmented or oversized control frame).
+pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 /// Close code: the endpoint received a data type it cannot accept (a binary frame).
 pub const CLOSE_UNSUPPORTED_DATA: u16 = 1003;
 /// Close code: the payload is not valid for its type (malformed JSON).
 pub const CLOSE_INVALID_PAYLOAD: u16 = 1007;
 /// Close code: a message too big to process.
 pub const CLOSE_TOO_BIG: u16 = 1009;
-/// Close code: the server is overloaded (session limit reached); try again later.
+/// Close code: try again later — the session limit is reached, or the connection's outgoing
+/// queue overflowed because its peer reads too slowly (the session waits out its grace period).
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 /// Close code (application range): a newer connection of the same session took over.
 pub const CLOSE_REPLACED: u16 = 4000;

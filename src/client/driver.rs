@@ -14,14 +14,14 @@ use tokio_tungstenite::WebSocketStream;
 use crate::client::config::{ClientConfig, ClientIdentity};
 use crate::client::event::ClientEvent;
 use crate::client::handshake::{self, UrlError, WsUrl};
-use crate::client::machine::{Action, ClientMachine, LinkEnd, MessageId, ResumeToken, SendError};
+use crate::client::machine::{Action, ClientMachine, LinkEnd, MessageId, SessionClaim, SendError};
 use crate::client::sleep::HostSleep;
 use crate::clock::{HostClock, MonoTime};
 use crate::frame::Outbound;
 use crate::net::{Connector, LocalBoxFuture, TokioConnector};
 use crate::timeline::EventSink;
 use crate::wallclock::{rfc3339, WallSource};
-use crate::wslink::{LinkInput, WsLink};
+use crate::wslink::{self, LinkInput, SendQueueLimit, WsLink};
 
 /// State shared by the driver and the application's handle (same thread, never across an
 /// `.await`).
@@ -108,6 +108,7 @@ impl Client {
             sink,
             app: tx,
             sleep,
+            overflowed: std::cell::Cell::new(false),
         };
         tokio::task::spawn_local(driver.run());
         Client { shared, events: rx }
@@ -166,6 +167,8 @@ struct Driver<C: Connector> {
     sink: Option<EventSink>,
     app: Option<mpsc::UnboundedSender<ClientEvent>>,
     sleep: Option<Rc<HostSleep>>,
+    /// Set when the current link's queue refused a frame.
+    overflowed: std::cell::Cell<bool>,
 }
 
 type Handshake<S> = LocalBoxFuture<io::Result<WebSocketStream<S>>>;
@@ -197,7 +200,7 @@ impl<C: Connector> Driver<C> {
                     let mut m = self.shared.machine.borrow_mut();
                     match result {
                         Ok(ws) => {
-                            link = Some(WsLink::new(ws));
+                            link = Some(WsLink::new(ws, SendQueueLimit::default()));
                             m.handle_connected(clock.now());
                         }
                         Err(_) => m.handle_connect_failed(clock.now()),
@@ -209,7 +212,7 @@ impl<C: Connector> Driver<C> {
                     match input {
                         LinkInput::Frame(frame) => m.handle_inbound(now, frame),
                         LinkInput::Eof => m.handle_link_end(now, LinkEnd::Eof),
-                        LinkInput::Error | LinkInput::TooBig => m.handle_link_end(now, LinkEnd::Error),
+                        LinkInput::Error | LinkInput::Violation { .. } => m.handle_link_end(now, LinkEnd::Error),
                     }
                 }
                 () = self.shared.wake.notified() => {}
@@ -227,10 +230,27 @@ impl<C: Connector> Driver<C> {
         attempt: &mut Option<Handshake<C::Stream>>,
     ) {
         let mut m = self.shared.machine.borrow_mut();
+        loop {
+            self.drain_once(&mut m, link, attempt);
+            // A frame the link's queue refused (the server reads too slowly): the link is
+            // broken like any other; the machine reconnects and sends what is pending again.
+            if !self.overflowed.replace(false) {
+                break;
+            }
+            m.handle_link_end(self.shared.clock.now(), LinkEnd::Error);
+        }
+    }
+
+    fn drain_once(
+        &self,
+        m: &mut ClientMachine,
+        link: &mut Option<WsLink<C::Stream>>,
+        attempt: &mut Option<Handshake<C::Stream>>,
+    ) {
         while let Some(action) = m.poll_action() {
             match action {
-                Action::Connect { key, resume } => {
-                    *attempt = Some(self.handshake(&m, &key, resume.as_ref()));
+                Action::Connect { key, session } => {
+                    *attempt = Some(self.handshake(m, &key, &session));
                 }
                 Action::Disconnect { close } => {
                     *attempt = None;
@@ -242,7 +262,9 @@ impl<C: Connector> Driver<C> {
         }
         while let Some(frame) = m.poll_transmit() {
             if let Some(link) = link.as_ref() {
-                link.send(frame);
+                if link.send(frame).is_err() {
+                    self.overflowed.set(true);
+                }
             }
         }
         let client = m.identity().client_id.clone();
@@ -262,16 +284,18 @@ impl<C: Connector> Driver<C> {
         &self,
         m: &ClientMachine,
         key: &str,
-        resume: Option<&ResumeToken>,
+        session: &SessionClaim,
     ) -> Handshake<C::Stream> {
         let connect = self.connector.connect(&self.url.authority);
-        let request = handshake::request(&self.url, m.identity(), key, resume);
+        let request = handshake::request(&self.url, m.identity(), key, session);
         Box::pin(async move {
             let request = request.map_err(io::Error::other)?;
             let stream = connect.await?;
-            let (ws, _response) = tokio_tungstenite::client_async(request, stream)
-                .await
-                .map_err(io::Error::other)?;
+            let config = wslink::ws_config(None);
+            let (ws, _response) =
+                tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+                    .await
+                    .map_err(io::Error::other)?;
             Ok(ws)
         })
     }
@@ -293,7 +317,8 @@ fn linger<S: crate::net::Stream>(
     reason: String,
     timeout: Duration,
 ) {
-    link.send(Outbound::Close { code, reason });
+    // A close frame is always queued.
+    let _ = link.send(Outbound::Close { code, reason });
     tokio::task::spawn_local(async move {
         let _ = tokio::time::timeout(timeout, link.until_closed()).await;
     });

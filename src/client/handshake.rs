@@ -4,7 +4,7 @@
 use tokio_tungstenite::tungstenite::http::{self, Request};
 
 use crate::client::config::ClientIdentity;
-use crate::client::machine::ResumeToken;
+use crate::client::machine::SessionClaim;
 
 /// The parts of a `ws://host:port/path` URL the client needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,13 +50,13 @@ impl WsUrl {
     }
 }
 
-/// The upgrade request for `identity` at `url` with handshake key `key`, presenting `resume`
-/// (secret and last seen sequence number) when the client has a session to resume.
+/// The upgrade request for `identity` at `url` with handshake key `key`, presenting the
+/// session key (and the last seen sequence number, once the client has had a session).
 pub fn request(
     url: &WsUrl,
     identity: &ClientIdentity,
     key: &str,
-    resume: Option<&ResumeToken>,
+    session: &SessionClaim,
 ) -> http::Result<Request<()>> {
     let mut uri = format!(
         "ws://{}{}?room={}&username={}&client_id={}",
@@ -66,12 +66,10 @@ pub fn request(
         percent_encode(&identity.username),
         percent_encode(&identity.client_id)
     );
-    if let Some(token) = resume {
-        uri.push_str("&resume=");
-        uri.push_str(&percent_encode(&token.secret));
-        if let Some(seq) = token.last_seq {
-            uri.push_str(&format!("&last_seq={seq}"));
-        }
+    uri.push_str("&session_key=");
+    uri.push_str(&percent_encode(&session.key));
+    if let Some(seq) = session.last_seq {
+        uri.push_str(&format!("&last_seq={seq}"));
     }
     Request::builder()
         .method("GET")
@@ -151,19 +149,23 @@ mod tests {
             room: "general".into(),
         };
         let url = WsUrl::parse("ws://proxy:8080/ws").unwrap();
-        let req = request(&url, &id, "k", None).unwrap();
+        let first = SessionClaim {
+            key: "k3y".into(),
+            last_seq: None,
+        };
+        let req = request(&url, &id, "k", &first).unwrap();
         assert_eq!(
             req.uri().to_string(),
-            "ws://proxy:8080/ws?room=general&username=Ann%20Lee&client_id=web-1"
+            "ws://proxy:8080/ws?room=general&username=Ann%20Lee&client_id=web-1&session_key=k3y"
         );
-        let token = ResumeToken {
-            secret: "s3cr3t".into(),
+        let again = SessionClaim {
             last_seq: Some(42),
+            ..first
         };
-        let req = request(&url, &id, "k", Some(&token)).unwrap();
+        let req = request(&url, &id, "k", &again).unwrap();
         assert!(req
             .uri()
             .to_string()
-            .ends_with("&resume=s3cr3t&last_seq=42"));
+            .ends_with("&session_key=k3y&last_seq=42"));
     }
 }

@@ -34,12 +34,15 @@ const DELIVERED_MEMORY: usize = 4096;
 /// A message id, unique per client: `<client_id>:<n>`.
 pub type MessageId = String;
 
-/// What a reconnecting client presents to resume its session.
+/// What every connection attempt presents about the client's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResumeToken {
-    /// The secret the server issued in its `welcome`.
-    pub secret: String,
-    /// The last room sequence number the client has seen.
+pub struct SessionClaim {
+    /// The client's session key, drawn once from its seeded RNG and presented on every
+    /// attempt, the first included: a session the server opened for an attempt the client
+    /// abandoned (its upgrade completed as the connect timeout fired) is still the client's
+    /// own, and the next attempt resumes it.
+    pub key: String,
+    /// The last room sequence number the client has seen, once it has had a session.
     pub last_seq: Option<u64>,
 }
 
@@ -50,8 +53,8 @@ pub enum Action {
     Connect {
         /// The `Sec-WebSocket-Key`, drawn from the client's seeded RNG.
         key: String,
-        /// The session to resume, if the client has one.
-        resume: Option<ResumeToken>,
+        /// The session the attempt opens or resumes.
+        session: SessionClaim,
     },
     /// Detach the current connection or attempt now. If `close` is set, write that close frame
     /// and let the old connection linger at most the close timeout; never wait for it.
@@ -122,8 +125,10 @@ pub struct ClientMachine {
     pending: VecDeque<Pending>,
     /// How many of `pending` (from the front) were written on the current link.
     written: usize,
-    /// The session secret from the last `welcome`.
-    secret: Option<String>,
+    /// The session key presented on every attempt.
+    session_key: String,
+    /// Whether the server has welcomed this client into a session yet.
+    has_session: bool,
     /// Highest room sequence number seen; never moves backwards within a session.
     last_seq: Option<u64>,
     /// Whether the current connection presented a resume token.
@@ -147,6 +152,9 @@ impl ClientMachine {
         now: MonoTime,
         start_delay: Duration,
     ) -> Self {
+        let mut key = [0u8; 16];
+        let mut rng = rng;
+        rng.fill_bytes(&mut key);
         ClientMachine {
             config,
             identity,
@@ -158,7 +166,8 @@ impl ClientMachine {
             next_msg: 0,
             pending: VecDeque::new(),
             written: 0,
-            secret: None,
+            session_key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            has_session: false,
             last_seq: None,
             resuming: false,
             delivered: VecDeque::new(),
@@ -173,6 +182,12 @@ impl ClientMachine {
     #[must_use]
     pub fn identity(&self) -> &ClientIdentity {
         &self.identity
+    }
+
+    /// The session key every attempt presents (see [`SessionClaim`]).
+    #[must_use]
+    pub fn session_key(&self) -> &str {
+        &self.session_key
     }
 
     /// The client's settings.
@@ -390,14 +405,13 @@ impl ClientMachine {
         self.attempt += 1;
         let mut key = [0u8; 16];
         self.rng.fill_bytes(&mut key);
-        let resume = self.secret.clone().map(|secret| ResumeToken {
-            secret,
-            last_seq: self.last_seq,
-        });
-        self.resuming = resume.is_some();
+        self.resuming = self.has_session;
         self.actions.push_back(Action::Connect {
             key: crate::client::handshake::encode_key(&key),
-            resume,
+            session: SessionClaim {
+                key: self.session_key.clone(),
+                last_seq: self.last_seq.filter(|_| self.has_session),
+            },
         });
         self.state = State::Connecting {
             deadline: now + self.config.connect_timeout,
@@ -479,15 +493,12 @@ impl ClientMachine {
         };
         match msg {
             ServerMessage::Welcome {
-                resume_secret,
                 recovered,
                 replayed,
                 last_seq,
                 ..
             } => {
-                if !resume_secret.is_empty() {
-                    self.secret = Some(resume_secret);
-                }
+                self.has_session = true;
                 if self.resuming {
                     self.events.push_back(ClientEvent::Resumed {
                         recovered,
@@ -658,7 +669,11 @@ mod tests {
         assert!(actions(&mut m).is_empty());
         m.handle_timeout(t(500));
         let a = actions(&mut m);
-        assert!(matches!(&a[..], [Action::Connect { key, resume: None }] if key.len() == 24));
+        assert!(matches!(
+            &a[..],
+            [Action::Connect { key, session: SessionClaim { key: session, last_seq: None } }]
+                if key.len() == 24 && session.len() == 32
+        ));
         assert_eq!(events(&mut m), [ClientEvent::Connecting { attempt: 1 }]);
         let mut again = machine(ClientConfig::default());
         again.handle_timeout(t(500));
@@ -875,6 +890,7 @@ mod tests {
     #[test]
     fn reconnect_presents_the_resume_token_and_reports_the_outcome() {
         let mut m = connected(ClientConfig::default(), 0);
+        let key = m.session_key().to_string();
         m.handle_inbound(
             t(1),
             text(r#"{"type":"welcome","client_id":"c1","username":"Ann","room":"lobby","resume_secret":"s","recovered":false,"replayed":0,"last_seq":4}"#),
@@ -884,8 +900,8 @@ mod tests {
         let action = reconnect(&mut m, 10);
         assert!(matches!(
             action,
-            Action::Connect { resume: Some(ResumeToken { ref secret, last_seq: Some(5) }), .. } if secret == "s"
-        ));
+            Action::Connect { session: SessionClaim { key: ref k, last_seq: Some(5) }, .. } if *k == key
+        ), "the same key as the first attempt, whatever the welcome said");
         m.handle_inbound(
             t(2_000),
             text(r#"{"type":"welcome","client_id":"c1","username":"Ann","room":"lobby","resume_secret":"s","recovered":false,"replayed":0,"last_seq":2}"#),

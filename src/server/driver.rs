@@ -1,32 +1,49 @@
 //! The thin tokio driver of a [`ServerMachine`]: accepts connections from any [`Listener`],
-//! performs the WebSocket handshake (refusing bad join requests with HTTP 400), runs one reader
-//! task per connection that forwards frames to the machine, and writes what the machine says.
+//! reads the upgrade request ([`upgrade`](crate::server::upgrade): bad requests and claims
+//! the machine will not honour get an HTTP error, never a 101), runs one reader task per
+//! connection that forwards frames to the machine, and writes what the machine says through
+//! each connection's bounded queue.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::WebSocketStream;
 
 use crate::clock::HostClock;
 use crate::event::EventKind;
 use crate::net::{Listener, Stream};
 use crate::server::join::JoinRequest;
-use crate::server::machine::{ConnEnd, ConnId, ServerMachine};
+use crate::server::machine::{ClaimRefusal, ConnEnd, ConnId, ServerMachine};
+use crate::server::upgrade::{self, HttpRefusal, Upgrade};
 use crate::timeline::EventSink;
 use crate::wallclock::WallSource;
-use crate::wslink::{LinkInput, LinkWriter, WsLink};
+use crate::wslink::{self, LinkInput, LinkWriter, SendQueueLimit, WsLink};
 
 /// How long a connection being dropped keeps its writer, so a queued close frame gets out.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Messages from connection tasks to the main loop.
 enum ConnMsg {
+    /// A valid upgrade request: may it open or resume a session?
+    Claim(JoinRequest, oneshot::Sender<Result<(), ClaimRefusal>>),
+    /// The upgrade completed.
     Open(ConnId, JoinRequest, LinkWriter),
     Input(ConnId, LinkInput),
+    /// The request was answered with an HTTP error before any claim.
+    Refused(HttpRefusal),
+}
+
+/// What every connection task needs to know of the server's settings.
+#[derive(Debug, Clone)]
+struct ConnSettings {
+    handshake_timeout: Duration,
+    max_message_bytes: usize,
+    path: String,
+    send_queue: SendQueueLimit,
 }
 
 struct ConnHandle {
@@ -56,8 +73,24 @@ pub async fn serve<L: Listener>(
     let mut conns: BTreeMap<ConnId, ConnHandle> = BTreeMap::new();
     let mut pending: BTreeMap<ConnId, JoinHandle<()>> = BTreeMap::new();
     let mut next_conn: ConnId = 0;
+    let settings = ConnSettings {
+        handshake_timeout: machine.config().handshake_timeout,
+        max_message_bytes: machine.config().max_message_bytes,
+        path: machine.config().path.clone(),
+        send_queue: machine.config().send_queue,
+    };
     loop {
-        drain(&mut machine, &mut conns, &sink);
+        // A connection whose queue overflowed is closed by the machine, which queues more.
+        loop {
+            let overflowed = drain(&mut machine, &mut conns, &sink);
+            if overflowed.is_empty() {
+                break;
+            }
+            let now = tick(&mut machine);
+            for id in overflowed {
+                machine.handle_end(now, id, ConnEnd::SendQueueFull);
+            }
+        }
         let deadline = machine.poll_timeout();
         tokio::select! {
             biased;
@@ -65,6 +98,13 @@ pub async fn serve<L: Listener>(
                 let Some(msg) = msg else { return };
                 let now = tick(&mut machine);
                 match msg {
+                    ConnMsg::Claim(join, answer) => {
+                        let _ = answer.send(machine.handle_claim(now, &join));
+                    }
+                    ConnMsg::Refused(refusal) => sink.emit(EventKind::HandshakeRefused {
+                        status: refusal.status,
+                        reason: refusal.reason,
+                    }),
                     ConnMsg::Open(id, join, writer) => {
                         if let Some(task) = pending.remove(&id) {
                             conns.insert(id, ConnHandle { writer, task });
@@ -75,7 +115,9 @@ pub async fn serve<L: Listener>(
                         LinkInput::Frame(frame) => machine.handle_inbound(now, id, frame),
                         LinkInput::Eof => machine.handle_end(now, id, ConnEnd::Closed),
                         LinkInput::Error => machine.handle_end(now, id, ConnEnd::Reset),
-                        LinkInput::TooBig => machine.handle_end(now, id, ConnEnd::TooBig),
+                        LinkInput::Violation { code, reason } => {
+                            machine.handle_end(now, id, ConnEnd::Violation { code, reason });
+                        }
                     },
                 }
             }
@@ -86,8 +128,7 @@ pub async fn serve<L: Listener>(
                 let task = tokio::task::spawn_local(connection(
                     id,
                     stream,
-                    machine.config().handshake_timeout,
-                    machine.config().max_message_bytes,
+                    settings.clone(),
                     inbox_tx.clone(),
                 ));
                 pending.retain(|_, t| !t.is_finished());
@@ -101,13 +142,23 @@ pub async fn serve<L: Listener>(
     }
 }
 
-fn drain(machine: &mut ServerMachine, conns: &mut BTreeMap<ConnId, ConnHandle>, sink: &EventSink) {
+/// Writes what the machine queued, drops what it dropped, emits its events; returns the
+/// connections whose outgoing queue refused a frame.
+fn drain(
+    machine: &mut ServerMachine,
+    conns: &mut BTreeMap<ConnId, ConnHandle>,
+    sink: &EventSink,
+) -> Vec<ConnId> {
+    let mut overflowed = Vec::new();
     while let Some((id, frame)) = machine.poll_transmit() {
         if let Some(conn) = conns.get(&id) {
-            conn.writer.send(frame);
+            if conn.writer.send(frame).is_err() && !overflowed.contains(&id) {
+                overflowed.push(id);
+            }
         }
     }
     while let Some(id) = machine.poll_drop() {
+        overflowed.retain(|o| *o != id);
         if let Some(conn) = conns.remove(&id) {
             tokio::task::spawn_local(async move {
                 tokio::time::sleep(CLOSE_GRACE).await;
@@ -118,55 +169,115 @@ fn drain(machine: &mut ServerMachine, conns: &mut BTreeMap<ConnId, ConnHandle>, 
     while let Some(event) = machine.poll_event() {
         sink.emit(event);
     }
+    overflowed
+}
+
+/// Why a connection's opening handshake ended without an upgrade.
+enum NoUpgrade {
+    /// Answer with this HTTP error.
+    Refuse(HttpRefusal),
+    /// The client went away, or took too long: nothing to answer.
+    Gone,
+}
+
+/// Reads the request head, has the machine judge the claim, answers 101 (or the refusal);
+/// returns the upgrade and the bytes that followed the head (the client's first frames).
+async fn handshake<S: Stream>(
+    stream: &mut S,
+    path: &str,
+    inbox: &mpsc::UnboundedSender<ConnMsg>,
+) -> Result<(Upgrade, Vec<u8>), NoUpgrade> {
+    let mut buf = Vec::with_capacity(1024);
+    let up = loop {
+        let mut chunk = [0u8; 1024];
+        let n = stream.read(&mut chunk).await.map_err(|_| NoUpgrade::Gone)?;
+        if n == 0 {
+            return Err(NoUpgrade::Gone);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        match upgrade::parse(&buf, path) {
+            Ok(Some(up)) => break up,
+            Ok(None) => {}
+            Err(refusal) => {
+                let _ = inbox.send(ConnMsg::Refused(refusal.clone()));
+                return Err(NoUpgrade::Refuse(refusal));
+            }
+        }
+    };
+    let (answer_tx, answer) = oneshot::channel();
+    if inbox
+        .send(ConnMsg::Claim(up.join.clone(), answer_tx))
+        .is_err()
+    {
+        return Err(NoUpgrade::Gone);
+    }
+    match answer.await {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => {
+            return Err(NoUpgrade::Refuse(HttpRefusal {
+                status: refusal.status(),
+                reason: refusal.to_string(),
+            }));
+        }
+        Err(_) => return Err(NoUpgrade::Gone),
+    }
+    stream
+        .write_all(&upgrade::switching_protocols(&up.key))
+        .await
+        .map_err(|_| NoUpgrade::Gone)?;
+    let rest = buf.split_off(up.head_len);
+    Ok((up, rest))
+}
+
+/// Sends an HTTP refusal and closes the stream gently: what the client sent meanwhile is read
+/// and discarded (for at most a second), so the close is a FIN, not a reset that could
+/// destroy the answer before the client reads it.
+async fn refuse<S: Stream>(mut stream: S, refusal: &HttpRefusal) {
+    if stream.write_all(&refusal.response()).await.is_err() {
+        return;
+    }
+    let _ = stream.shutdown().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut sink = [0u8; 1024];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// One connection: handshake, then forward everything read to the main loop.
 async fn connection<S: Stream>(
     id: ConnId,
-    stream: S,
-    handshake_timeout: Duration,
-    max_message_bytes: usize,
+    mut stream: S,
+    settings: ConnSettings,
     inbox: mpsc::UnboundedSender<ConnMsg>,
 ) {
-    let mut join = None;
-    // The callback's signature is tungstenite's; its error type is not ours to shrink.
-    #[allow(clippy::result_large_err)]
-    let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        match JoinRequest::from_query(request.uri().query()) {
-            Ok(j) => {
-                join = Some(j);
-                Ok(response)
-            }
-            Err(e) => {
-                let mut refusal = ErrorResponse::new(Some(format!("{e}\n")));
-                *refusal.status_mut() = StatusCode::BAD_REQUEST;
-                Err(refusal)
-            }
-        }
+    let shaken = tokio::time::timeout(
+        settings.handshake_timeout,
+        handshake(&mut stream, &settings.path, &inbox),
+    )
+    .await;
+    let (up, rest) = match shaken {
+        Ok(Ok(done)) => done,
+        Ok(Err(NoUpgrade::Refuse(refusal))) => return refuse(stream, &refusal).await,
+        Ok(Err(NoUpgrade::Gone)) | Err(_) => return,
     };
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(max_message_bytes))
-        .max_frame_size(Some(max_message_bytes));
-    let handshake = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config));
-    let Ok(Ok(ws)) = tokio::time::timeout(handshake_timeout, handshake).await else {
-        return;
-    };
-    let Some(join) = join else { return };
-    let mut link = WsLink::new(ws);
-    if inbox.send(ConnMsg::Open(id, join, link.writer())).is_err() {
+    let config = wslink::ws_config(Some(settings.max_message_bytes));
+    let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
+    let mut link = WsLink::new(ws, settings.send_queue);
+    if inbox.send(ConnMsg::Open(id, up.join, link.writer())).is_err() {
         return;
     }
     loop {
         let input = link.next().await;
         let ended = matches!(input, LinkInput::Eof | LinkInput::Error);
-        let too_big = input == LinkInput::TooBig;
+        let violated = matches!(input, LinkInput::Violation { .. });
         if inbox.send(ConnMsg::Input(id, input)).is_err() || ended {
             // Dropping the link closes the TCP connection at once.
             return;
         }
-        if too_big {
+        if violated {
             // Nothing more can be read; keep the writer alive until the main loop drops this
-            // task, so the 1009 close frame it queues still goes out.
+            // task, so the close frame it queues still goes out.
             std::future::pending::<()>().await;
         }
     }

@@ -1,4 +1,5 @@
-//! The join request a client makes in its upgrade URL: `/ws?room=R&username=U&client_id=C`.
+//! The join request a client makes in its upgrade URL:
+//! `/ws?room=R&username=U&client_id=C[&session_key=K][&last_seq=N]`.
 
 /// Who is connecting and where to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,8 +10,10 @@ pub struct JoinRequest {
     pub username: String,
     /// Room to join.
     pub room: String,
-    /// The session secret a reconnecting client presents (`resume=`).
-    pub resume: Option<String>,
+    /// The session key the client presents (`session_key=`, or its older name `resume=`): the
+    /// credential of the session it opens or resumes. `None` for clients that present none
+    /// (the seed article's).
+    pub session_key: Option<String>,
     /// The last room sequence number the client has seen (`last_seq=`).
     pub last_seq: Option<u64>,
 }
@@ -32,7 +35,7 @@ impl JoinRequest {
         let mut room = None;
         let mut username = None;
         let mut client_id = None;
-        let mut resume = None;
+        let mut session_key = None;
         let mut last_seq = None;
         for pair in query.unwrap_or("").split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -41,7 +44,7 @@ impl JoinRequest {
                 "room" => room = Some(v),
                 "username" => username = Some(v),
                 "client_id" => client_id = Some(v),
-                "resume" if !v.is_empty() => resume = Some(v),
+                "session_key" | "resume" if !v.is_empty() => session_key = Some(v),
                 "last_seq" => {
                     last_seq = Some(
                         v.parse::<u64>()
@@ -57,7 +60,7 @@ impl JoinRequest {
             room: take(room, "room")?,
             username: take(username, "username")?,
             client_id: take(client_id, "client_id")?,
-            resume,
+            session_key,
             last_seq,
         })
     }
@@ -105,7 +108,7 @@ mod tests {
                 client_id: "123".into(),
                 username: "Alice".into(),
                 room: "general".into(),
-                resume: None,
+                session_key: None,
                 last_seq: None,
             }
         );
@@ -115,7 +118,10 @@ mod tests {
     fn resume_parameters_are_optional_and_checked() {
         let j = JoinRequest::from_query(Some("room=r&username=u&client_id=c&resume=s&last_seq=9"))
             .unwrap();
-        assert_eq!((j.resume.as_deref(), j.last_seq), (Some("s"), Some(9)));
+        assert_eq!((j.session_key.as_deref(), j.last_seq), (Some("s"), Some(9)));
+        let j = JoinRequest::from_query(Some("room=r&username=u&client_id=c&session_key=k"))
+            .unwrap();
+        assert_eq!(j.session_key.as_deref(), Some("k"));
         assert_eq!(
             JoinRequest::from_query(Some("room=r&username=u&client_id=c&last_seq=x")),
             Err(JoinError::Invalid("last_seq"))

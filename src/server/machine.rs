@@ -8,11 +8,15 @@
 //! connection the driver drops it (once what was queued for it is written) and feeds nothing
 //! more from it.
 //!
-//! Sessions are keyed by client id. A dropped connection makes its session *away* until
-//! `grace` after the drop — always the latest drop, because the deadline is state, not a
-//! sleeping task — then the user has *left*. Resuming needs the secret the server issued: a
-//! connection claiming an existing session without it is refused and never takes the session
-//! over. Grace is measured on this machine's monotonic clock; client timestamps decide nothing.
+//! Sessions are keyed by client id and bound to a session key: the one the client presented
+//! when it opened the session (wsim's client draws it once and presents it on every attempt,
+//! so a session opened by an attempt the client abandoned is still its own), or one the
+//! server drew for a client that presented none. A dropped connection makes its session *away*
+//! until `grace` after the drop — always the latest drop, because the deadline is state, not a
+//! sleeping task — then the user has *left*. A claim the server will not honour (another key,
+//! or no key where [`KeylessResume`] requires one) is refused before the upgrade
+//! ([`ServerMachine::handle_claim`]) and never takes the session over. Grace is measured on
+//! this machine's monotonic clock; client timestamps decide nothing.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -24,7 +28,7 @@ use crate::frame::{self, Inbound, Outbound};
 use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::protocol::{self, ClientMessage, DecodeError, ServerMessage};
 use crate::seed::SimRng;
-use crate::server::config::ServerConfig;
+use crate::server::config::{KeylessResume, ServerConfig};
 use crate::server::dedup::Dedup;
 use crate::server::join::JoinRequest;
 
@@ -32,14 +36,56 @@ use crate::server::join::JoinRequest;
 pub type ConnId = u64;
 
 /// How a connection ended, as the driver saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnEnd {
     /// End of stream or close frame.
     Closed,
     /// Read/write error.
     Reset,
-    /// The peer sent a frame over the size limit.
-    TooBig,
+    /// The peer broke the protocol: close with `code` (1002, 1007, 1009).
+    Violation {
+        /// The RFC 6455 close code.
+        code: u16,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The connection's outgoing queue overflowed: its peer reads too slowly (close 1013).
+    SendQueueFull,
+}
+
+/// Why the server will not let a join request open or resume a session; the driver answers
+/// it with an HTTP error before the upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimRefusal {
+    /// The client id's session is bound to another session key.
+    #[error("client id in use by another session (a different session key)")]
+    KeyMismatch,
+    /// The client id has a session and the connection presented no key, which this server
+    /// requires (or the session was opened with a key).
+    #[error("client id in use: resuming its session needs its session key")]
+    KeyRequired,
+    /// The session limit is reached.
+    #[error("too many sessions: try again later")]
+    TooManySessions,
+}
+
+impl ClaimRefusal {
+    /// The HTTP status the refusal is answered with.
+    #[must_use]
+    pub fn status(self) -> u16 {
+        match self {
+            ClaimRefusal::KeyMismatch | ClaimRefusal::KeyRequired => 409,
+            ClaimRefusal::TooManySessions => 503,
+        }
+    }
+}
+
+/// What a claim the server honours does.
+enum Claim {
+    /// Opens a new session.
+    New,
+    /// Resumes (or takes over) the client id's session.
+    Resume,
 }
 
 #[derive(Debug)]
@@ -52,7 +98,10 @@ struct Conn {
 struct Session {
     username: String,
     room: String,
-    secret: String,
+    /// The session key: the credential a claim must present.
+    key: String,
+    /// Whether the client chose the key (false: drawn by the server for a keyless client).
+    key_from_client: bool,
     /// The live connection, if any.
     conn: Option<ConnId>,
     /// When the session's last connection dropped (it is away until `+ grace`).
@@ -101,7 +150,7 @@ pub struct ServerMachine {
 }
 
 impl ServerMachine {
-    /// An empty server; `rng` draws the session secrets.
+    /// An empty server; `rng` draws the session keys of clients that present none.
     #[must_use]
     pub fn new(config: ServerConfig, rng: SimRng) -> Self {
         ServerMachine {
@@ -161,28 +210,57 @@ impl ServerMachine {
         MonoTime::from_millis(u64::try_from(ms.saturating_sub(self.wall_skew_ms)).unwrap_or(0))
     }
 
-    /// A WebSocket handshake completed for `join` on connection `conn`.
+    /// A client asks to upgrade with `join`: whether the server will honour it. Asked before
+    /// the upgrade completes, so a refused client never believes it is connected. Changes
+    /// nothing but expiring overdue sessions (and the event of a refused claim).
+    pub fn handle_claim(&mut self, now: MonoTime, join: &JoinRequest) -> Result<(), ClaimRefusal> {
+        self.expire_sessions(now);
+        self.claim(join).map(|_| ()).inspect_err(|refusal| {
+            if *refusal != ClaimRefusal::TooManySessions {
+                self.events.push_back(EventKind::ResumeRefused {
+                    client: join.client_id.clone(),
+                });
+            }
+        })
+    }
+
+    /// Judges a claim against the sessions as they are.
+    fn claim(&self, join: &JoinRequest) -> Result<Claim, ClaimRefusal> {
+        let Some(session) = self.sessions.get(&join.client_id) else {
+            if self.sessions.len() >= self.config.max_sessions {
+                return Err(ClaimRefusal::TooManySessions);
+            }
+            return Ok(Claim::New);
+        };
+        match join.session_key.as_deref() {
+            Some(key) if key == session.key => Ok(Claim::Resume),
+            Some(_) => Err(ClaimRefusal::KeyMismatch),
+            None if !session.key_from_client
+                && self.config.keyless_resume == KeylessResume::ClientId =>
+            {
+                Ok(Claim::Resume)
+            }
+            None => Err(ClaimRefusal::KeyRequired),
+        }
+    }
+
+    /// A WebSocket handshake completed for `join` on connection `conn`. A claim that became
+    /// unacceptable since [`handle_claim`](Self::handle_claim) accepted it (another connection
+    /// took the client id in between) is closed with 4001, or 1013 at the session limit.
     pub fn handle_open(&mut self, now: MonoTime, conn: ConnId, join: JoinRequest) {
         self.expire_sessions(now);
-        let claimed = self.sessions.get(&join.client_id).map(|s| s.secret.clone());
-        match claimed {
-            Some(secret) if join.resume.as_deref() == Some(secret.as_str()) => {
-                self.resume(now, conn, join);
+        match self.claim(&join) {
+            Ok(Claim::Resume) => self.resume(now, conn, join),
+            Ok(Claim::New) => self.open_new(now, conn, join),
+            Err(ClaimRefusal::TooManySessions) => {
+                self.refuse(conn, frame::CLOSE_TRY_AGAIN_LATER, "too many sessions");
             }
-            Some(_) => {
+            Err(refusal) => {
                 self.events.push_back(EventKind::ResumeRefused {
                     client: join.client_id,
                 });
-                self.refuse(
-                    conn,
-                    frame::CLOSE_RESUME_REFUSED,
-                    "client id in use: resume needs the session secret",
-                );
+                self.refuse(conn, frame::CLOSE_RESUME_REFUSED, &refusal.to_string());
             }
-            None if self.sessions.len() >= self.config.max_sessions => {
-                self.refuse(conn, frame::CLOSE_TRY_AGAIN_LATER, "too many sessions");
-            }
-            None => self.open_new(now, conn, join),
         }
     }
 
@@ -210,7 +288,16 @@ impl ServerMachine {
         match end {
             ConnEnd::Closed => self.drop_conn(now, conn, "closed_by_peer"),
             ConnEnd::Reset => self.drop_conn(now, conn, "reset"),
-            ConnEnd::TooBig => self.reject(now, conn, frame::CLOSE_TOO_BIG, "message too big"),
+            ConnEnd::Violation { code, reason } => self.reject(now, conn, code, &reason),
+            ConnEnd::SendQueueFull => {
+                self.close_conn(
+                    now,
+                    conn,
+                    frame::CLOSE_TRY_AGAIN_LATER,
+                    "send queue full: reading too slowly",
+                    "send_queue_full",
+                );
+            }
         }
     }
 
@@ -272,9 +359,12 @@ impl ServerMachine {
     }
 
     fn open_new(&mut self, now: MonoTime, conn: ConnId, join: JoinRequest) {
-        let mut bytes = [0u8; 16];
-        self.rng.fill_bytes(&mut bytes);
-        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let key_from_client = join.session_key.is_some();
+        let key = join.session_key.clone().unwrap_or_else(|| {
+            let mut bytes = [0u8; 16];
+            self.rng.fill_bytes(&mut bytes);
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        });
         let room = self.rooms.entry(join.room.clone()).or_default();
         let last_seq = room.last_seq;
         room.members.insert(join.client_id.clone());
@@ -297,13 +387,13 @@ impl ServerMachine {
                 client_id: join.client_id.clone(),
                 username: join.username.clone(),
                 room: join.room.clone(),
-                resume_secret: secret.clone(),
+                resume_secret: key.clone(),
                 recovered: false,
                 replayed: 0,
                 last_seq,
             },
         );
-        if join.resume.is_some() {
+        if join.last_seq.is_some() {
             // The client had a session this server no longer knows (expired, or a restart).
             self.events.push_back(EventKind::HistoryReplayed {
                 client: join.client_id.clone(),
@@ -324,7 +414,8 @@ impl ServerMachine {
             Session {
                 username: join.username,
                 room: join.room,
-                secret,
+                key,
+                key_from_client,
                 conn: Some(conn),
                 away_since: None,
                 stale_deadline: None,
@@ -340,10 +431,10 @@ impl ServerMachine {
         };
         let old = session.conn.replace(conn);
         let was_away = session.away_since.take().is_some();
-        let (username, room_name, secret) = (
+        let (username, room_name, key) = (
             session.username.clone(),
             session.room.clone(),
-            session.secret.clone(),
+            session.key.clone(),
         );
         if let Some(old) = old {
             // Takeover: the newer connection wins; presence does not change.
@@ -395,7 +486,7 @@ impl ServerMachine {
                 client_id: client.clone(),
                 username: username.clone(),
                 room: room_name.clone(),
-                resume_secret: secret,
+                resume_secret: key,
                 recovered,
                 replayed: replay.len() as u64,
                 last_seq,
@@ -522,6 +613,19 @@ impl ServerMachine {
 
     /// Closes `conn` with `code` because of bad input, then drops it.
     fn reject(&mut self, now: MonoTime, conn: ConnId, code: u16, reason: &str) {
+        let cause = format!("protocol_error ({code}: {reason})");
+        self.close_conn(now, conn, code, reason, &cause);
+    }
+
+    /// Sends `conn` a close frame with `code`, then drops it for `cause` (the event's reason).
+    fn close_conn(
+        &mut self,
+        now: MonoTime,
+        conn: ConnId,
+        code: u16,
+        reason: &str,
+        cause: &str,
+    ) {
         if !self.conns.contains_key(&conn) {
             return;
         }
@@ -532,7 +636,7 @@ impl ServerMachine {
                 reason: reason.into(),
             },
         ));
-        self.drop_conn(now, conn, "protocol_error");
+        self.drop_conn(now, conn, cause);
     }
 
     /// Refuses a connection that never joined a session.
@@ -548,7 +652,7 @@ impl ServerMachine {
     }
 
     /// Forgets `conn`; its session, if this was its live connection, becomes away.
-    fn drop_conn(&mut self, now: MonoTime, conn: ConnId, reason: &'static str) {
+    fn drop_conn(&mut self, now: MonoTime, conn: ConnId, reason: &str) {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
@@ -659,8 +763,16 @@ mod tests {
             client_id: id.into(),
             username: format!("user-{id}"),
             room: "lobby".into(),
-            resume: None,
+            session_key: Some(format!("key-{id}")),
             last_seq: None,
+        }
+    }
+
+    /// A join request without a session key (the seed article's client).
+    fn keyless(id: &str) -> JoinRequest {
+        JoinRequest {
+            session_key: None,
+            ..join(id)
         }
     }
 
@@ -717,23 +829,99 @@ mod tests {
 
     fn resume_join(id: &str, secret: &str, last_seq: Option<u64>) -> JoinRequest {
         JoinRequest {
-            resume: Some(secret.into()),
+            session_key: Some(secret.into()),
             last_seq,
             ..join(id)
         }
     }
 
     #[test]
+    fn a_session_opened_by_an_abandoned_attempt_is_resumed_with_the_same_key() {
+        let mut m = server();
+        // The ghost: the upgrade completed after the client had given up on the attempt.
+        m.handle_open(t(0), 1, join("a"));
+        m.handle_end(t(100), 1, ConnEnd::Closed);
+        let _ = drain(&mut m);
+        // The client's next attempt presents the same key: its own session, not a stranger's.
+        assert_eq!(m.handle_claim(t(2_000), &join("a")), Ok(()));
+        m.handle_open(t(2_000), 2, join("a"));
+        let (tx, _, events) = drain(&mut m);
+        assert!(events.contains(&EventKind::UserReconnected {
+            client: "a".into(),
+            room: "lobby".into()
+        }));
+        assert_eq!(welcome(&tx, 2).0, "key-a");
+        // A stranger with the same client id and another key is refused before the upgrade.
+        let stranger = resume_join("a", "other-key", None);
+        assert_eq!(
+            m.handle_claim(t(3_000), &stranger),
+            Err(ClaimRefusal::KeyMismatch)
+        );
+        assert_eq!(ClaimRefusal::KeyMismatch.status(), 409);
+    }
+
+    #[test]
+    fn keyless_clients_resume_by_client_id_unless_the_server_requires_a_key() {
+        // client_id (default): the seed article's contract.
+        let mut m = server();
+        m.handle_open(t(0), 1, keyless("a"));
+        m.handle_open(t(0), 2, keyless("b"));
+        m.handle_end(t(10), 1, ConnEnd::Closed);
+        let _ = drain(&mut m);
+        assert_eq!(m.handle_claim(t(1_000), &keyless("a")), Ok(()));
+        m.handle_open(t(1_000), 3, keyless("a"));
+        let (tx, _, events) = drain(&mut m);
+        assert!(welcome(&tx, 3).1, "recovered");
+        assert_eq!(
+            presence(&events),
+            ["user_reconnected"],
+            "the room sees the user come back"
+        );
+        // A keyless claim of a live keyless session takes it over.
+        assert_eq!(m.handle_claim(t(2_000), &keyless("a")), Ok(()));
+        m.handle_open(t(2_000), 4, keyless("a"));
+        assert_eq!(drain(&mut m).1, [3]);
+        // A session opened with a key is never resumed without it.
+        m.handle_open(t(3_000), 5, join("k"));
+        assert_eq!(
+            m.handle_claim(t(3_000), &keyless("k")),
+            Err(ClaimRefusal::KeyRequired)
+        );
+
+        // key: a keyless client may open a session but never claim one.
+        let config = ServerConfig {
+            keyless_resume: KeylessResume::Key,
+            ..ServerConfig::default()
+        };
+        let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+        assert_eq!(m.handle_claim(t(0), &keyless("a")), Ok(()));
+        m.handle_open(t(0), 1, keyless("a"));
+        m.handle_end(t(10), 1, ConnEnd::Closed);
+        assert_eq!(
+            m.handle_claim(t(1_000), &keyless("a")),
+            Err(ClaimRefusal::KeyRequired)
+        );
+        // The key the server drew and sent in `welcome` still works.
+        let (tx, _, _) = drain(&mut m);
+        let drawn = welcome(&tx, 1).0;
+        assert_eq!(
+            m.handle_claim(t(1_000), &resume_join("a", &drawn, Some(0))),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn join_welcomes_with_a_secret_and_tells_the_room() {
         let mut m = server();
         m.handle_open(t(0), 1, join("a"));
-        m.handle_open(t(0), 2, join("b"));
+        m.handle_open(t(0), 2, keyless("b"));
         let (tx, drops, events) = drain(&mut m);
         assert!(drops.is_empty());
-        let (secret, recovered, _, _) = welcome(&tx, 1);
-        assert_eq!(secret.len(), 32);
+        let (key, recovered, _, _) = welcome(&tx, 1);
+        assert_eq!(key, "key-a", "the client's own key is the session's");
         assert!(!recovered);
-        assert_ne!(secret, welcome(&tx, 2).0);
+        let drawn = welcome(&tx, 2).0;
+        assert_eq!(drawn.len(), 32, "a keyless client gets a key drawn by the server");
         assert!(tx
             .iter()
             .any(|(c, o)| *c == 1 && text(o) == r#"{"type":"user_joined","username":"user-b"}"#));
@@ -813,9 +1001,8 @@ mod tests {
             m.handle_open(t(at), 3, resume_join("a", &secret, Some(0)));
             let (tx, _, events) = drain(&mut m);
             assert_eq!(presence(&events), ["user_left", "user_joined"], "at {at}");
-            let (fresh, recovered, _, _) = welcome(&tx, 3);
+            let (_, recovered, _, _) = welcome(&tx, 3);
             assert!(!recovered);
-            assert_ne!(fresh, secret);
         }
         // Without a reconnect, the timer ends the session exactly one grace period later.
         let mut m = server();
@@ -870,13 +1057,20 @@ mod tests {
 
     #[test]
     fn a_wrong_or_missing_secret_never_takes_over() {
-        for resume in [Some("guess".to_string()), None] {
+        for session_key in [Some("guess".to_string()), None] {
             let mut m = server();
             two_members(&mut m);
             let j = JoinRequest {
-                resume,
+                session_key,
                 ..join("a")
             };
+            // Refused before the upgrade...
+            assert!(m.handle_claim(t(10), &j).is_err());
+            assert_eq!(
+                drain(&mut m).2,
+                [EventKind::ResumeRefused { client: "a".into() }]
+            );
+            // ...and if the session was taken between the claim and the upgrade, closed.
             m.handle_open(t(10), 3, j);
             let (tx, drops, events) = drain(&mut m);
             assert!(matches!(
@@ -1014,7 +1208,14 @@ mod tests {
         }
         let mut m = server();
         two_members(&mut m);
-        m.handle_end(t(10), 2, ConnEnd::TooBig);
+        m.handle_end(
+            t(10),
+            2,
+            ConnEnd::Violation {
+                code: frame::CLOSE_TOO_BIG,
+                reason: "too big".into(),
+            },
+        );
         let (tx, drops, _) = drain(&mut m);
         assert!(matches!(
             &tx[0],
@@ -1077,6 +1278,11 @@ mod tests {
         };
         let mut m = ServerMachine::new(config, derive_rng(1, "server"));
         m.handle_open(t(0), 1, join("a"));
+        assert_eq!(
+            m.handle_claim(t(0), &join("b")),
+            Err(ClaimRefusal::TooManySessions)
+        );
+        assert_eq!(ClaimRefusal::TooManySessions.status(), 503);
         m.handle_open(t(0), 2, join("b"));
         let (tx, drops, _) = drain(&mut m);
         assert!(tx.iter().any(|(c, o)| *c == 2

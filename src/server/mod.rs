@@ -6,6 +6,7 @@ pub mod dedup;
 pub mod driver;
 pub mod join;
 pub mod machine;
+pub mod upgrade;
 
 pub use config::ServerConfig;
 pub use driver::serve;
