@@ -1,6 +1,7 @@
 //! Checker `liveness`: after a fault ends, every client whose path it crossed is connected again
 //! within `expect.reconnect_within` — unless another fault that can disconnect it is still
-//! active then.
+//! active then, or the client did come back and a later fault on its path knocked it down
+//! again (that fault is judged by its own checkpoint: causality, not the clock).
 
 use std::time::Duration;
 
@@ -14,6 +15,10 @@ struct Checkpoint {
     host: String,
     fault: u32,
     at: Duration,
+    /// The client connected after the fault ended.
+    recovered: bool,
+    /// After recovering, a fault that can drop its link started on its path.
+    knocked_down: bool,
 }
 
 /// See the module documentation.
@@ -53,7 +58,7 @@ impl Liveness {
             if excused {
                 continue;
             }
-            if self.links.is_connected(&c.client) {
+            if self.links.is_connected(&c.client) || (c.recovered && c.knocked_down) {
                 self.passed += 1;
             } else {
                 self.violations.push(Violation {
@@ -77,6 +82,21 @@ impl Checker for Liveness {
 
     fn observe(&mut self, event: &Event) {
         self.judge_until(event.t, false);
+        match &event.kind {
+            EventKind::Connected { client, .. } => {
+                for c in self.checkpoints.iter_mut().filter(|c| c.client == *client) {
+                    c.recovered = true;
+                }
+            }
+            EventKind::FaultStart { fault, .. } if self.ctx.disrupts_link(fault) => {
+                for c in self.checkpoints.iter_mut().filter(|c| c.recovered) {
+                    if self.ctx.affects(fault, &c.host, &c.client) {
+                        c.knocked_down = true;
+                    }
+                }
+            }
+            _ => {}
+        }
         if let EventKind::FaultEnd { id, .. } = &event.kind {
             if let Some(fault) = self.links.active.get(id) {
                 let at = event.t + self.ctx.reconnect_within;
@@ -89,6 +109,8 @@ impl Checker for Liveness {
                         host: host.to_string(),
                         fault: *id,
                         at,
+                        recovered: false,
+                        knocked_down: false,
                     })
                     .collect();
                 self.checkpoints.extend(affected);

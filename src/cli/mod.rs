@@ -25,6 +25,16 @@ pub struct Cli {
     command: Command,
 }
 
+/// `wsim serve --keyless-resume`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum KeylessArg {
+    /// Trust the client id.
+    #[value(name = "client_id")]
+    ClientId,
+    /// Require the session key.
+    Key,
+}
+
 /// Output format of timelines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -91,6 +101,17 @@ enum Command {
         /// Largest accepted message in bytes.
         #[arg(long, default_value_t = 64 * 1024)]
         max_message_bytes: usize,
+        /// Which session a client presenting no session key may resume: "client_id" (trust the
+        /// id, the seed article's contract) or "key" (only with the key).
+        #[arg(long, value_enum, default_value_t = KeylessArg::ClientId)]
+        keyless_resume: KeylessArg,
+        /// Most bytes queued for one connection; a connection over it (a client that does not
+        /// read) is closed with 1013.
+        #[arg(long, default_value_t = crate::wslink::SendQueueLimit::default().bytes)]
+        send_queue_bytes: usize,
+        /// Most frames queued for one connection; over it, closed with 1013.
+        #[arg(long, default_value_t = crate::wslink::SendQueueLimit::default().frames)]
+        send_queue_frames: usize,
         /// Event output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -163,6 +184,9 @@ pub fn main() -> ExitCode {
             ping_interval,
             ping_timeout,
             max_message_bytes,
+            keyless_resume,
+            send_queue_bytes,
+            send_queue_frames,
             format,
         } => {
             let config = crate::server::ServerConfig {
@@ -172,6 +196,14 @@ pub fn main() -> ExitCode {
                     timeout: ping_timeout.0,
                 },
                 max_message_bytes,
+                keyless_resume: match keyless_resume {
+                    KeylessArg::ClientId => crate::server::config::KeylessResume::ClientId,
+                    KeylessArg::Key => crate::server::config::KeylessResume::Key,
+                },
+                send_queue: crate::wslink::SendQueueLimit {
+                    bytes: send_queue_bytes,
+                    frames: send_queue_frames,
+                },
                 ..crate::server::ServerConfig::default()
             };
             real::serve(&listen, config, format)

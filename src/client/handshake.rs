@@ -68,6 +68,7 @@ pub fn request(
     );
     uri.push_str("&session_key=");
     uri.push_str(&percent_encode(&session.key));
+    uri.push_str(&format!("&attempt={}", session.attempt));
     if let Some(seq) = session.last_seq {
         uri.push_str(&format!("&last_seq={seq}"));
     }
@@ -152,20 +153,22 @@ mod tests {
         let first = SessionClaim {
             key: "k3y".into(),
             last_seq: None,
+            attempt: 1,
         };
         let req = request(&url, &id, "k", &first).unwrap();
         assert_eq!(
             req.uri().to_string(),
-            "ws://proxy:8080/ws?room=general&username=Ann%20Lee&client_id=web-1&session_key=k3y"
+            "ws://proxy:8080/ws?room=general&username=Ann%20Lee&client_id=web-1&session_key=k3y&attempt=1"
         );
         let again = SessionClaim {
             last_seq: Some(42),
+            attempt: 2,
             ..first
         };
         let req = request(&url, &id, "k", &again).unwrap();
         assert!(req
             .uri()
             .to_string()
-            .ends_with("&session_key=k3y&last_seq=42"));
+            .ends_with("&session_key=k3y&attempt=2&last_seq=42"));
     }
 }

@@ -44,6 +44,9 @@ pub struct SessionClaim {
     pub key: String,
     /// The last room sequence number the client has seen, once it has had a session.
     pub last_seq: Option<u64>,
+    /// The attempt's number, increasing with every attempt of this key: the server never lets
+    /// an older attempt (one delayed in the network) take over from a newer one.
+    pub attempt: u64,
 }
 
 /// What the driver must do with connections.
@@ -129,6 +132,8 @@ pub struct ClientMachine {
     session_key: String,
     /// Whether the server has welcomed this client into a session yet.
     has_session: bool,
+    /// Connection attempts made in all (never reset; numbers the attempts for the server).
+    attempts_made: u64,
     /// Highest room sequence number seen; never moves backwards within a session.
     last_seq: Option<u64>,
     /// Whether the current connection presented a resume token.
@@ -168,6 +173,7 @@ impl ClientMachine {
             written: 0,
             session_key: key.iter().map(|b| format!("{b:02x}")).collect(),
             has_session: false,
+            attempts_made: 0,
             last_seq: None,
             resuming: false,
             delivered: VecDeque::new(),
@@ -406,11 +412,13 @@ impl ClientMachine {
         let mut key = [0u8; 16];
         self.rng.fill_bytes(&mut key);
         self.resuming = self.has_session;
+        self.attempts_made += 1;
         self.actions.push_back(Action::Connect {
             key: crate::client::handshake::encode_key(&key),
             session: SessionClaim {
                 key: self.session_key.clone(),
                 last_seq: self.last_seq.filter(|_| self.has_session),
+                attempt: self.attempts_made,
             },
         });
         self.state = State::Connecting {
@@ -671,7 +679,7 @@ mod tests {
         let a = actions(&mut m);
         assert!(matches!(
             &a[..],
-            [Action::Connect { key, session: SessionClaim { key: session, last_seq: None } }]
+            [Action::Connect { key, session: SessionClaim { key: session, last_seq: None, attempt: 1 } }]
                 if key.len() == 24 && session.len() == 32
         ));
         assert_eq!(events(&mut m), [ClientEvent::Connecting { attempt: 1 }]);
@@ -900,7 +908,7 @@ mod tests {
         let action = reconnect(&mut m, 10);
         assert!(matches!(
             action,
-            Action::Connect { session: SessionClaim { key: ref k, last_seq: Some(5) }, .. } if *k == key
+            Action::Connect { session: SessionClaim { key: ref k, last_seq: Some(5), attempt: 2 }, .. } if *k == key
         ), "the same key as the first attempt, whatever the welcome said");
         m.handle_inbound(
             t(2_000),

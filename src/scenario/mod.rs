@@ -60,6 +60,11 @@ impl ScenarioFile {
             dedup_limit: self.server.dedup_limit,
             history_limit: self.server.history_limit,
             max_sessions: self.server.max_sessions,
+            keyless_resume: self.server.keyless_resume,
+            send_queue: crate::wslink::SendQueueLimit {
+                bytes: self.server.send_queue_bytes,
+                frames: self.server.send_queue_frames,
+            },
             bugs: self.bugs,
             ..ServerConfig::default()
         }

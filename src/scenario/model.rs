@@ -8,6 +8,8 @@ use crate::client::backoff::Jitter;
 use crate::client::config::HeartbeatMode;
 use crate::event::ConnAction;
 use crate::proxy::idle::{IdleMeasure, IdleMode};
+use crate::server::config::KeylessResume;
+use crate::wslink::SendQueueLimit;
 use crate::scenario::duration::{Dur, DurRange, OptDur, SignedDur};
 
 /// A whole scenario file.
@@ -112,6 +114,22 @@ pub struct ServerSection {
     /// Most sessions at once (default 100000).
     #[serde(default = "default_max_sessions")]
     pub max_sessions: usize,
+    /// Which session a client presenting no key may resume (default "client_id").
+    #[serde(default)]
+    pub keyless_resume: KeylessResume,
+    /// Most bytes queued for one connection (default 4 MiB).
+    #[serde(default = "default_send_queue_bytes")]
+    pub send_queue_bytes: usize,
+    /// Most frames queued for one connection (default 4096).
+    #[serde(default = "default_send_queue_frames")]
+    pub send_queue_frames: usize,
+}
+
+fn default_send_queue_bytes() -> usize {
+    SendQueueLimit::default().bytes
+}
+fn default_send_queue_frames() -> usize {
+    SendQueueLimit::default().frames
 }
 
 fn default_grace() -> Dur {
@@ -149,6 +167,9 @@ impl Default for ServerSection {
             dedup_limit: default_dedup_limit(),
             history_limit: default_history_limit(),
             max_sessions: default_max_sessions(),
+            keyless_resume: KeylessResume::default(),
+            send_queue_bytes: default_send_queue_bytes(),
+            send_queue_frames: default_send_queue_frames(),
         }
     }
 }

@@ -16,6 +16,9 @@ pub struct JoinRequest {
     pub session_key: Option<String>,
     /// The last room sequence number the client has seen (`last_seq=`).
     pub last_seq: Option<u64>,
+    /// The connection attempt's number (`attempt=`), increasing with every attempt of a
+    /// session key: an older attempt never takes over from a newer one.
+    pub attempt: Option<u64>,
 }
 
 /// Why a join request was refused (HTTP 400 at the handshake).
@@ -37,6 +40,7 @@ impl JoinRequest {
         let mut client_id = None;
         let mut session_key = None;
         let mut last_seq = None;
+        let mut attempt = None;
         for pair in query.unwrap_or("").split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let v = percent_decode(v);
@@ -45,6 +49,9 @@ impl JoinRequest {
                 "username" => username = Some(v),
                 "client_id" => client_id = Some(v),
                 "session_key" | "resume" if !v.is_empty() => session_key = Some(v),
+                "attempt" => {
+                    attempt = Some(v.parse::<u64>().map_err(|_| JoinError::Invalid("attempt"))?);
+                }
                 "last_seq" => {
                     last_seq = Some(
                         v.parse::<u64>()
@@ -62,6 +69,7 @@ impl JoinRequest {
             client_id: take(client_id, "client_id")?,
             session_key,
             last_seq,
+            attempt,
         })
     }
 }
@@ -110,6 +118,7 @@ mod tests {
                 room: "general".into(),
                 session_key: None,
                 last_seq: None,
+                attempt: None,
             }
         );
     }

@@ -64,6 +64,10 @@ pub enum ClaimRefusal {
     /// requires (or the session was opened with a key).
     #[error("client id in use: resuming its session needs its session key")]
     KeyRequired,
+    /// A newer connection attempt of the same session key already opened or resumed it: this
+    /// one was delayed in the network (its client has long given up on it).
+    #[error("stale attempt: a newer attempt of this session already arrived")]
+    StaleAttempt,
     /// The session limit is reached.
     #[error("too many sessions: try again later")]
     TooManySessions,
@@ -74,7 +78,9 @@ impl ClaimRefusal {
     #[must_use]
     pub fn status(self) -> u16 {
         match self {
-            ClaimRefusal::KeyMismatch | ClaimRefusal::KeyRequired => 409,
+            ClaimRefusal::KeyMismatch | ClaimRefusal::KeyRequired | ClaimRefusal::StaleAttempt => {
+                409
+            }
             ClaimRefusal::TooManySessions => 503,
         }
     }
@@ -102,6 +108,8 @@ struct Session {
     key: String,
     /// Whether the client chose the key (false: drawn by the server for a keyless client).
     key_from_client: bool,
+    /// The attempt number of the connection that last opened or resumed the session.
+    last_attempt: Option<u64>,
     /// The live connection, if any.
     conn: Option<ConnId>,
     /// When the session's last connection dropped (it is away until `+ grace`).
@@ -233,7 +241,14 @@ impl ServerMachine {
             return Ok(Claim::New);
         };
         match join.session_key.as_deref() {
-            Some(key) if key == session.key => Ok(Claim::Resume),
+            Some(key) if key == session.key => {
+                match (join.attempt, session.last_attempt) {
+                    (Some(attempt), Some(last)) if attempt <= last => {
+                        Err(ClaimRefusal::StaleAttempt)
+                    }
+                    _ => Ok(Claim::Resume),
+                }
+            }
             Some(_) => Err(ClaimRefusal::KeyMismatch),
             None if !session.key_from_client
                 && self.config.keyless_resume == KeylessResume::ClientId =>
@@ -416,6 +431,7 @@ impl ServerMachine {
                 room: join.room,
                 key,
                 key_from_client,
+                last_attempt: join.attempt,
                 conn: Some(conn),
                 away_since: None,
                 stale_deadline: None,
@@ -429,6 +445,7 @@ impl ServerMachine {
         let Some(session) = self.sessions.get_mut(&client) else {
             return;
         };
+        session.last_attempt = join.attempt.or(session.last_attempt);
         let old = session.conn.replace(conn);
         let was_away = session.away_since.take().is_some();
         let (username, room_name, key) = (
@@ -765,6 +782,7 @@ mod tests {
             room: "lobby".into(),
             session_key: Some(format!("key-{id}")),
             last_seq: None,
+            attempt: None,
         }
     }
 
@@ -858,6 +876,31 @@ mod tests {
             Err(ClaimRefusal::KeyMismatch)
         );
         assert_eq!(ClaimRefusal::KeyMismatch.status(), 409);
+    }
+
+    #[test]
+    fn an_older_attempt_never_takes_over_from_a_newer_one() {
+        let mut m = server();
+        let attempt = |n| JoinRequest {
+            attempt: Some(n),
+            ..join("a")
+        };
+        m.handle_open(t(0), 1, attempt(1));
+        // Attempt 3 resumes; attempt 2, delayed in the network, arrives after it.
+        assert_eq!(m.handle_claim(t(10), &attempt(3)), Ok(()));
+        m.handle_open(t(10), 2, attempt(3));
+        let _ = drain(&mut m);
+        assert_eq!(
+            m.handle_claim(t(20), &attempt(2)),
+            Err(ClaimRefusal::StaleAttempt)
+        );
+        // Had it slipped past the claim, the upgrade is still closed, never a takeover.
+        m.handle_open(t(20), 3, attempt(2));
+        let (_, drops, _) = drain(&mut m);
+        assert_eq!(drops, [3]);
+        assert_eq!(m.connections(), 1);
+        // A newer attempt may take over (the client's own reconnect over a dead link).
+        assert_eq!(m.handle_claim(t(30), &attempt(4)), Ok(()));
     }
 
     #[test]

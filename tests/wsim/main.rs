@@ -6,6 +6,8 @@ mod checker_teeth;
 mod determinism;
 mod loopback;
 mod proxy_idle;
+mod raw_frames;
+mod seed_client;
 mod serve;
 mod support;
 mod sweep;

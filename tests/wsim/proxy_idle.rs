@@ -7,24 +7,23 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A `wsim proxy` process, killed on drop.
-struct Proxy {
+pub(crate) struct Proxy {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     events: std::sync::mpsc::Receiver<serde_json::Value>,
 }
 
 impl Proxy {
     fn start(upstream: &str, mode: &str) -> Proxy {
+        Self::start_with(upstream, &["--idle-timeout", "300ms", "--on-idle", mode])
+    }
+
+    /// `wsim proxy` relaying to `upstream` with `flags`.
+    pub(crate) fn start_with(upstream: &str, flags: &[&str]) -> Proxy {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wsim"))
             .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
-            .args([
-                "--idle-timeout",
-                "300ms",
-                "--on-idle",
-                mode,
-                "--format",
-                "jsonl",
-            ])
+            .args(flags)
+            .args(["--format", "jsonl"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -55,6 +54,11 @@ impl Proxy {
             addr,
             events,
         }
+    }
+
+    /// Every event printed so far (without waiting).
+    pub(crate) fn events_so_far(&self) -> Vec<serde_json::Value> {
+        self.events.try_iter().collect()
     }
 
     fn idle_kill(&self) -> serde_json::Value {

@@ -9,17 +9,32 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-/// A `wsim serve` process on an ephemeral port, killed on drop.
-struct Server {
+/// A `wsim serve` process on an ephemeral port, killed on drop; its JSON Lines events go to a
+/// file the test can read.
+pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
+    events: std::path::PathBuf,
 }
 
 impl Server {
-    fn start() -> Server {
+    pub(crate) fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// `wsim serve` with extra flags.
+    pub(crate) fn start_with(flags: &[&str]) -> Server {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let events = std::env::temp_dir().join(format!(
+            "wsim-serve-{}-{n}.jsonl",
+            std::process::id()
+        ));
+        let out = std::fs::File::create(&events).expect("event file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_wsim"))
             .args(["serve", "--listen", "127.0.0.1:0", "--format", "jsonl"])
-            .stdout(Stdio::null())
+            .args(flags)
+            .stdout(Stdio::from(out))
             .stderr(Stdio::piped())
             .spawn()
             .expect("wsim serve starts");
@@ -35,11 +50,29 @@ impl Server {
             .and_then(|s| s.strip_suffix("/ws"))
             .expect("the banner names the address")
             .to_string();
-        Server { child, addr }
+        Server {
+            child,
+            addr,
+            events,
+        }
     }
 
-    fn url(&self, query: &str) -> String {
+    pub(crate) fn url(&self, query: &str) -> String {
         format!("ws://{}/ws?{query}", self.addr)
+    }
+
+    /// The process id (to read its memory use).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Every event the server has printed so far.
+    pub(crate) fn events(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.events)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 }
 
@@ -47,12 +80,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.events);
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+pub(crate) type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
-async fn connect(url: &str) -> Ws {
+pub(crate) async fn connect(url: &str) -> Ws {
     let addr = url
         .trim_start_matches("ws://")
         .split('/')
@@ -66,7 +100,7 @@ async fn connect(url: &str) -> Ws {
 }
 
 /// The next text frame, parsed (skipping pings).
-async fn next_json(ws: &mut Ws) -> serde_json::Value {
+pub(crate) async fn next_json(ws: &mut Ws) -> serde_json::Value {
     let fut = async {
         loop {
             match ws.next().await.expect("a frame").expect("no error") {
@@ -97,7 +131,7 @@ async fn close_code(ws: &mut Ws) -> CloseCode {
         .expect("in time")
 }
 
-fn block_on<F: std::future::Future<Output = ()>>(f: F) {
+pub(crate) fn block_on<F: std::future::Future<Output = ()>>(f: F) {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

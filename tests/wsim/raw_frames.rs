@@ -1,0 +1,203 @@
+//! `wsim serve` against raw sockets: malformed frames get their RFC 6455 close code at once,
+//! requests that are not WebSocket joins get an HTTP error with a reason, the event log names
+//! the cause, and a witness in the same room is never affected.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::serve::{block_on, connect, next_json, Server};
+
+/// How long a close frame may take to arrive: "at once" on loopback.
+const AT_ONCE: Duration = Duration::from_millis(500);
+
+/// Opens a raw TCP connection and completes the upgrade for `client_id`; returns the stream
+/// positioned after the 101 response.
+async fn raw_join(server: &Server, client_id: &str) -> TcpStream {
+    let mut tcp = TcpStream::connect(&server.addr).await.expect("tcp");
+    let request = format!(
+        "GET /ws?room=r&username={client_id}&client_id={client_id} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.expect("response head");
+        head.push(b[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp
+}
+
+/// A client frame: `first` is the FIN/RSV/opcode byte; masked unless `masked` is false.
+fn frame(first: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut out = vec![first];
+    let mask_bit = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => out.push(mask_bit | u8::try_from(n).expect("small")),
+        n if n <= 0xffff => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&u16::try_from(n).expect("fits").to_be_bytes());
+        }
+        n => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    if masked {
+        let mask = [1u8, 2, 3, 4];
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    } else {
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+/// Reads server frames until a close frame; returns its code (`None`: the connection ended
+/// without one).
+async fn close_code(tcp: &mut TcpStream) -> Option<u16> {
+    loop {
+        let mut h = [0u8; 2];
+        tcp.read_exact(&mut h).await.ok()?;
+        let len = match h[1] & 0x7f {
+            126 => {
+                let mut b = [0u8; 2];
+                tcp.read_exact(&mut b).await.ok()?;
+                u64::from(u16::from_be_bytes(b))
+            }
+            127 => {
+                let mut b = [0u8; 8];
+                tcp.read_exact(&mut b).await.ok()?;
+                u64::from_be_bytes(b)
+            }
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; usize::try_from(len).expect("fits")];
+        tcp.read_exact(&mut payload).await.ok()?;
+        if h[0] & 0x0f == 0x8 {
+            return Some(u16::from_be_bytes([payload[0], payload[1]]));
+        }
+    }
+}
+
+#[test]
+fn malformed_frames_get_their_close_code_at_once_and_only_their_connection_suffers() {
+    let server = Server::start();
+    block_on(async {
+        let mut witness = connect(&server.url("room=r&username=W&client_id=w")).await;
+        assert_eq!(next_json(&mut witness).await["type"], "welcome");
+        let oversized = {
+            // A header announcing 70 KiB, and only part of the payload.
+            let mut f = vec![0x81, 0x80 | 127];
+            f.extend_from_slice(&(70u64 * 1024).to_be_bytes());
+            f.extend_from_slice(&[1, 2, 3, 4]);
+            f.extend_from_slice(&[b'x'; 1000]);
+            f
+        };
+        let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+            ("utf8", frame(0x81, &[0xff, 0xfe, 0xfd], true), 1007),
+            ("unmasked", frame(0x81, br#"{"type":"ping"}"#, false), 1002),
+            ("opcode3", frame(0x83, b"x", true), 1002),
+            ("opcodeB", frame(0x8b, b"x", true), 1002),
+            ("rsv1", frame(0xc1, b"{}", true), 1002),
+            ("orphan", frame(0x80, b"x", true), 1002),
+            ("fragping", frame(0x09, b"x", true), 1002),
+            ("bigping", frame(0x89, &[0u8; 126], true), 1002),
+            ("toobig", oversized, 1009),
+        ];
+        for (id, bytes, want) in cases {
+            let mut tcp = raw_join(&server, id).await;
+            tcp.write_all(&bytes).await.expect("write");
+            let got = tokio::time::timeout(AT_ONCE, close_code(&mut tcp))
+                .await
+                .unwrap_or_else(|_| panic!("{id}: no close frame within {AT_ONCE:?}"));
+            assert_eq!(got, Some(want), "{id}");
+        }
+        // The witness is still served.
+        witness
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                r#"{"type":"chat_message","text":"still here","id":"w1"}"#,
+            ))
+            .await
+            .expect("send");
+        loop {
+            let m = next_json(&mut witness).await;
+            if m["type"] == "ack" {
+                break;
+            }
+            assert_ne!(m["type"], "user_left", "nothing touches the witness");
+        }
+    });
+    // The event log names each cause.
+    let causes: Vec<String> = server
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "session_closed")
+        .filter_map(|e| e["reason"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        causes.iter().any(|r| r.starts_with("protocol_error (1007"))
+            && causes.iter().filter(|r| r.starts_with("protocol_error (1002")).count() == 7
+            && causes.iter().any(|r| r.starts_with("protocol_error (1009")),
+        "{causes:?}"
+    );
+}
+
+/// Sends `request` raw and returns the HTTP response (status line, then the body).
+async fn http(server: &Server, request: &[u8]) -> (String, String) {
+    let mut tcp = TcpStream::connect(&server.addr).await.expect("tcp");
+    tcp.write_all(request).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut response))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.lines().next().unwrap_or("").to_string();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+#[test]
+fn requests_that_are_not_websocket_joins_get_an_http_error_with_a_reason() {
+    let server = Server::start();
+    block_on(async {
+        let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (
+                format!("GET /foo?room=r&username=u&client_id=c HTTP/1.1\r\nHost: x\r\n{upgrade}\r\n").into_bytes(),
+                "404",
+            ),
+            (
+                b"GET /ws?room=r&username=u&client_id=c HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+                "400",
+            ),
+            (b"\x16\x03\x01\x02\x00garbage\r\n\r\n".to_vec(), "400"),
+            (
+                format!("GET /ws?room=r HTTP/1.1\r\nHost: x\r\n{upgrade}\r\n").into_bytes(),
+                "400",
+            ),
+        ];
+        for (request, want) in cases {
+            let (status, body) = http(&server, &request).await;
+            assert!(
+                status.starts_with(&format!("HTTP/1.1 {want} ")),
+                "{status} for {:?}",
+                String::from_utf8_lossy(&request)
+            );
+            assert!(!body.trim().is_empty(), "a reason for {status}");
+        }
+    });
+    let refused = server
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "handshake_refused")
+        .count();
+    assert_eq!(refused, 4, "each refusal is logged with its reason");
+}
