@@ -2,8 +2,14 @@
 //! says — `user_reconnected` strictly before `grace` after its *latest* `user_away`, or
 //! `user_left` exactly `grace` after it, to the millisecond — and, if the scenario states
 //! one, with the expected outcome (`expect.grace_outcome`).
+//!
+//! The expected outcome judges the aways of connections the client knew it had. A *ghost* — a
+//! connection the server opened for an attempt its client had already abandoned (the upgrade
+//! completed as the connect timeout fired), which goes away before the client ever saw it
+//! connected — is the client's own session all the same and must obey the grace timing, but
+//! its outcome depends on when the client next tries, not on the scenario's faults.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::check::{ms, CheckContext, Checker, Violation};
@@ -16,6 +22,10 @@ pub struct Grace {
     ctx: CheckContext,
     /// client → time of its latest `user_away` not yet resolved.
     away: BTreeMap<String, Duration>,
+    /// Clients whose latest server connection their client has not yet seen connected.
+    unseen: BTreeSet<String>,
+    /// Clients whose unresolved away is a ghost's.
+    ghosts: BTreeSet<String>,
     reconnected: usize,
     left: usize,
     violations: Vec<Violation>,
@@ -28,6 +38,8 @@ impl Grace {
         Grace {
             ctx,
             away: BTreeMap::new(),
+            unseen: BTreeSet::new(),
+            ghosts: BTreeSet::new(),
             reconnected: 0,
             left: 0,
             violations: Vec::new(),
@@ -35,6 +47,9 @@ impl Grace {
     }
 
     fn expect(&mut self, t: Duration, client: &str, outcome: GraceOutcome) {
+        if self.ghosts.remove(client) {
+            return;
+        }
         if let Some(expected) = self.ctx.grace_outcome {
             // `None` is judged when the session goes away.
             if expected != outcome && expected != GraceOutcome::None {
@@ -55,10 +70,25 @@ impl Checker for Grace {
     fn observe(&mut self, event: &Event) {
         let grace = self.ctx.grace;
         match &event.kind {
-            EventKind::ServerStarted { .. } => self.away.clear(),
+            EventKind::ServerStarted { .. } => {
+                self.away.clear();
+                self.ghosts.clear();
+            }
+            EventKind::SessionOpened { client, .. } => {
+                self.unseen.insert(client.clone());
+            }
+            EventKind::Connected { client, .. } => {
+                self.unseen.remove(client);
+            }
             EventKind::UserAway { client, .. } => {
                 self.away.insert(client.clone(), event.t);
-                if self.ctx.grace_outcome == Some(GraceOutcome::None) {
+                let ghost = self.unseen.contains(client);
+                if ghost {
+                    self.ghosts.insert(client.clone());
+                } else {
+                    self.ghosts.remove(client);
+                }
+                if self.ctx.grace_outcome == Some(GraceOutcome::None) && !ghost {
                     self.violations.push(Violation {
                         t: event.t,
                         detail: format!("{client} went away; expected no session to"),
@@ -219,6 +249,46 @@ mod tests {
         assert!(run(&[away(1_000), left(31_000)], Some(GraceOutcome::Left)).is_empty());
         assert_eq!(
             run(&[away(1_000), back(2_000)], Some(GraceOutcome::None)).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_ghost_obeys_the_timing_but_not_the_expected_outcome() {
+        let opened = ev(
+            500,
+            "server",
+            EventKind::SessionOpened {
+                client: "a".into(),
+                room: "r".into(),
+                conn: 1,
+                resumed: false,
+            },
+        );
+        let connected = ev(
+            501,
+            "clients",
+            EventKind::Connected {
+                client: "a".into(),
+                attempt: 1,
+            },
+        );
+        // Opened for an attempt the client had abandoned: away before the client saw it.
+        let ghost = [opened.clone(), away(1_000), back(2_000)];
+        assert!(run(&ghost, Some(GraceOutcome::Left)).is_empty());
+        assert!(run(&ghost, Some(GraceOutcome::None)).is_empty());
+        assert_eq!(
+            run(&[opened.clone(), away(1_000), back(31_000)], None).len(),
+            1,
+            "a ghost still obeys the grace timing"
+        );
+        // The client saw it connected: its outcome is judged.
+        assert_eq!(
+            run(
+                &[opened, connected, away(1_000), back(2_000)],
+                Some(GraceOutcome::Left)
+            )
+            .len(),
             1
         );
     }
