@@ -4,6 +4,7 @@
 //! scenario file).
 
 mod grid;
+mod memory;
 mod real;
 mod run;
 mod shrink;
@@ -137,6 +138,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Measure what an idle session costs a real server: open N sessions to `wsim serve` on
+    /// loopback and print its resident memory per session.
+    Memory(memory::MemoryArgs),
     /// Interactive chat client on a real network: stdin lines become messages.
     Client {
         /// Server (or proxy) URL.
@@ -178,6 +182,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Shrink(args) => shrink::shrink(args),
         Command::Grid(args) => grid::grid(args),
+        Command::Memory(args) => memory::memory(args),
         Command::Serve {
             listen,
             grace,

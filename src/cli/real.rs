@@ -17,6 +17,22 @@ use crate::server::{ServerConfig, ServerMachine};
 use crate::timeline::Recorder;
 use crate::wallclock::WallSource;
 
+/// Raises this process's open-file limit to its hard limit: a server (or a load generator)
+/// holds one descriptor per connection, and the usual soft limit of 1024 is far too low.
+pub(crate) fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed by reference.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
+        }
+    }
+}
+
 /// A recorder that prints each event as it happens.
 fn printer(format: Format) -> Rc<Recorder> {
     Recorder::live(move |event| match format {
@@ -41,6 +57,7 @@ fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitCode {
 }
 
 pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitCode {
+    raise_fd_limit();
     block_on(async {
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
@@ -61,6 +78,7 @@ pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitC
 }
 
 pub(crate) fn proxy(listen: &str, config: ProxyConfig, format: Format) -> ExitCode {
+    raise_fd_limit();
     let upstream = config.upstream.clone();
     block_on(async {
         let listener = match tokio::net::TcpListener::bind(listen).await {

@@ -14,7 +14,7 @@ use tokio_tungstenite::WebSocketStream;
 use crate::client::config::{ClientConfig, ClientIdentity};
 use crate::client::event::ClientEvent;
 use crate::client::handshake::{self, UrlError, WsUrl};
-use crate::client::machine::{Action, ClientMachine, LinkEnd, MessageId, SessionClaim, SendError};
+use crate::client::machine::{Action, ClientMachine, LinkEnd, MessageId, SendError, SessionClaim};
 use crate::client::sleep::HostSleep;
 use crate::clock::{HostClock, MonoTime};
 use crate::frame::Outbound;

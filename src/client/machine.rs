@@ -906,10 +906,13 @@ mod tests {
         m.handle_inbound(t(2), chat(5));
         drain(&mut m);
         let action = reconnect(&mut m, 10);
-        assert!(matches!(
-            action,
-            Action::Connect { session: SessionClaim { key: ref k, last_seq: Some(5), attempt: 2 }, .. } if *k == key
-        ), "the same key as the first attempt, whatever the welcome said");
+        assert!(
+            matches!(
+                action,
+                Action::Connect { session: SessionClaim { key: ref k, last_seq: Some(5), attempt: 2 }, .. } if *k == key
+            ),
+            "the same key as the first attempt, whatever the welcome said"
+        );
         m.handle_inbound(
             t(2_000),
             text(r#"{"type":"welcome","client_id":"c1","username":"Ann","room":"lobby","resume_secret":"s","recovered":false,"replayed":0,"last_seq":2}"#),

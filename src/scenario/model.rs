@@ -8,9 +8,9 @@ use crate::client::backoff::Jitter;
 use crate::client::config::HeartbeatMode;
 use crate::event::ConnAction;
 use crate::proxy::idle::{IdleMeasure, IdleMode};
+use crate::scenario::duration::{Dur, DurRange, OptDur, SignedDur};
 use crate::server::config::KeylessResume;
 use crate::wslink::SendQueueLimit;
-use crate::scenario::duration::{Dur, DurRange, OptDur, SignedDur};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Deserialize)]

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::bugs::PlantedBugs;
-pub use crate::wslink::SendQueueLimit;
 use crate::keepalive::KeepaliveConfig;
+pub use crate::wslink::SendQueueLimit;
 
 /// How the server keeps connections alive and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,6 +23,10 @@ use crate::timeline::EventSink;
 use crate::wallclock::WallSource;
 use crate::wslink::{self, LinkInput, LinkWriter, SendQueueLimit, WsLink};
 
+/// Most messages waiting for the main loop; a connection task with more to say waits, which
+/// stops it reading its socket: backpressure to the clients, never an unbounded backlog.
+const INBOX: usize = 1024;
+
 /// How long a connection being dropped keeps its writer, so a queued close frame gets out.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -69,7 +73,7 @@ pub async fn serve<L: Listener>(
     sink.emit(EventKind::ServerStarted {
         listen: listener.local_label(),
     });
-    let (inbox_tx, mut inbox) = mpsc::unbounded_channel::<ConnMsg>();
+    let (inbox_tx, mut inbox) = mpsc::channel::<ConnMsg>(INBOX);
     let mut conns: BTreeMap<ConnId, ConnHandle> = BTreeMap::new();
     let mut pending: BTreeMap<ConnId, JoinHandle<()>> = BTreeMap::new();
     let mut next_conn: ConnId = 0;
@@ -185,7 +189,7 @@ enum NoUpgrade {
 async fn handshake<S: Stream>(
     stream: &mut S,
     path: &str,
-    inbox: &mpsc::UnboundedSender<ConnMsg>,
+    inbox: &mpsc::Sender<ConnMsg>,
 ) -> Result<(Upgrade, Vec<u8>), NoUpgrade> {
     let mut buf = Vec::with_capacity(1024);
     let up = loop {
@@ -199,7 +203,7 @@ async fn handshake<S: Stream>(
             Ok(Some(up)) => break up,
             Ok(None) => {}
             Err(refusal) => {
-                let _ = inbox.send(ConnMsg::Refused(refusal.clone()));
+                let _ = inbox.send(ConnMsg::Refused(refusal.clone())).await;
                 return Err(NoUpgrade::Refuse(refusal));
             }
         }
@@ -207,6 +211,7 @@ async fn handshake<S: Stream>(
     let (answer_tx, answer) = oneshot::channel();
     if inbox
         .send(ConnMsg::Claim(up.join.clone(), answer_tx))
+        .await
         .is_err()
     {
         return Err(NoUpgrade::Gone);
@@ -249,7 +254,7 @@ async fn connection<S: Stream>(
     id: ConnId,
     mut stream: S,
     settings: ConnSettings,
-    inbox: mpsc::UnboundedSender<ConnMsg>,
+    inbox: mpsc::Sender<ConnMsg>,
 ) {
     let shaken = tokio::time::timeout(
         settings.handshake_timeout,
@@ -264,14 +269,18 @@ async fn connection<S: Stream>(
     let config = wslink::ws_config(Some(settings.max_message_bytes));
     let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
     let mut link = WsLink::new(ws, settings.send_queue);
-    if inbox.send(ConnMsg::Open(id, up.join, link.writer())).is_err() {
+    if inbox
+        .send(ConnMsg::Open(id, up.join, link.writer()))
+        .await
+        .is_err()
+    {
         return;
     }
     loop {
         let input = link.next().await;
         let ended = matches!(input, LinkInput::Eof | LinkInput::Error);
         let violated = matches!(input, LinkInput::Violation { .. });
-        if inbox.send(ConnMsg::Input(id, input)).is_err() || ended {
+        if inbox.send(ConnMsg::Input(id, input)).await.is_err() || ended {
             // Dropping the link closes the TCP connection at once.
             return;
         }

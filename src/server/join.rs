@@ -50,7 +50,10 @@ impl JoinRequest {
                 "client_id" => client_id = Some(v),
                 "session_key" | "resume" if !v.is_empty() => session_key = Some(v),
                 "attempt" => {
-                    attempt = Some(v.parse::<u64>().map_err(|_| JoinError::Invalid("attempt"))?);
+                    attempt = Some(
+                        v.parse::<u64>()
+                            .map_err(|_| JoinError::Invalid("attempt"))?,
+                    );
                 }
                 "last_seq" => {
                     last_seq = Some(
@@ -128,8 +131,8 @@ mod tests {
         let j = JoinRequest::from_query(Some("room=r&username=u&client_id=c&resume=s&last_seq=9"))
             .unwrap();
         assert_eq!((j.session_key.as_deref(), j.last_seq), (Some("s"), Some(9)));
-        let j = JoinRequest::from_query(Some("room=r&username=u&client_id=c&session_key=k"))
-            .unwrap();
+        let j =
+            JoinRequest::from_query(Some("room=r&username=u&client_id=c&session_key=k")).unwrap();
         assert_eq!(j.session_key.as_deref(), Some("k"));
         assert_eq!(
             JoinRequest::from_query(Some("room=r&username=u&client_id=c&last_seq=x")),

@@ -241,14 +241,10 @@ impl ServerMachine {
             return Ok(Claim::New);
         };
         match join.session_key.as_deref() {
-            Some(key) if key == session.key => {
-                match (join.attempt, session.last_attempt) {
-                    (Some(attempt), Some(last)) if attempt <= last => {
-                        Err(ClaimRefusal::StaleAttempt)
-                    }
-                    _ => Ok(Claim::Resume),
-                }
-            }
+            Some(key) if key == session.key => match (join.attempt, session.last_attempt) {
+                (Some(attempt), Some(last)) if attempt <= last => Err(ClaimRefusal::StaleAttempt),
+                _ => Ok(Claim::Resume),
+            },
             Some(_) => Err(ClaimRefusal::KeyMismatch),
             None if !session.key_from_client
                 && self.config.keyless_resume == KeylessResume::ClientId =>
@@ -635,14 +631,7 @@ impl ServerMachine {
     }
 
     /// Sends `conn` a close frame with `code`, then drops it for `cause` (the event's reason).
-    fn close_conn(
-        &mut self,
-        now: MonoTime,
-        conn: ConnId,
-        code: u16,
-        reason: &str,
-        cause: &str,
-    ) {
+    fn close_conn(&mut self, now: MonoTime, conn: ConnId, code: u16, reason: &str, cause: &str) {
         if !self.conns.contains_key(&conn) {
             return;
         }
@@ -964,7 +953,11 @@ mod tests {
         assert_eq!(key, "key-a", "the client's own key is the session's");
         assert!(!recovered);
         let drawn = welcome(&tx, 2).0;
-        assert_eq!(drawn.len(), 32, "a keyless client gets a key drawn by the server");
+        assert_eq!(
+            drawn.len(),
+            32,
+            "a keyless client gets a key drawn by the server"
+        );
         assert!(tx
             .iter()
             .any(|(c, o)| *c == 1 && text(o) == r#"{"type":"user_joined","username":"user-b"}"#));

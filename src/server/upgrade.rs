@@ -152,9 +152,8 @@ pub fn parse(buf: &[u8], path: &str) -> Result<Option<Upgrade>, HttpRefusal> {
             "`Sec-WebSocket-Key` is missing or not 16 base64-encoded bytes",
         ));
     };
-    let join = JoinRequest::from_query(query).map_err(|e: JoinError| {
-        HttpRefusal::new(400, e.to_string())
-    })?;
+    let join = JoinRequest::from_query(query)
+        .map_err(|e: JoinError| HttpRefusal::new(400, e.to_string()))?;
     Ok(Some(Upgrade {
         join,
         key,
@@ -234,13 +233,10 @@ mod tests {
         );
         let post = request("/ws?room=r&username=u&client_id=c", "").replacen("GET", "POST", 1);
         assert_eq!(status(&post), 405);
-        let v8 = request("/ws?room=r&username=u&client_id=c", "").replace(
-            "Sec-WebSocket-Version: 13",
-            "Sec-WebSocket-Version: 8",
-        );
+        let v8 = request("/ws?room=r&username=u&client_id=c", "")
+            .replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8");
         assert_eq!(status(&v8), 426);
-        let nokey = request("/ws?room=r&username=u&client_id=c", "")
-            .replace(KEY, "short");
+        let nokey = request("/ws?room=r&username=u&client_id=c", "").replace(KEY, "short");
         assert_eq!(status(&nokey), 400);
         let huge = format!("GET /ws?{} HTTP/1.1\r\n", "a".repeat(MAX_HEAD_BYTES));
         assert_eq!(status(&huge), 431);

@@ -9,5 +9,6 @@ mod proxy_idle;
 mod raw_frames;
 mod seed_client;
 mod serve;
+mod slow_reader;
 mod support;
 mod sweep;

@@ -144,7 +144,11 @@ fn malformed_frames_get_their_close_code_at_once_and_only_their_connection_suffe
         .collect();
     assert!(
         causes.iter().any(|r| r.starts_with("protocol_error (1007"))
-            && causes.iter().filter(|r| r.starts_with("protocol_error (1002")).count() == 7
+            && causes
+                .iter()
+                .filter(|r| r.starts_with("protocol_error (1002"))
+                .count()
+                == 7
             && causes.iter().any(|r| r.starts_with("protocol_error (1009")),
         "{causes:?}"
     );
@@ -172,7 +176,10 @@ fn requests_that_are_not_websocket_joins_get_an_http_error_with_a_reason() {
         let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (
-                format!("GET /foo?room=r&username=u&client_id=c HTTP/1.1\r\nHost: x\r\n{upgrade}\r\n").into_bytes(),
+                format!(
+                    "GET /foo?room=r&username=u&client_id=c HTTP/1.1\r\nHost: x\r\n{upgrade}\r\n"
+                )
+                .into_bytes(),
                 "404",
             ),
             (
@@ -209,5 +216,7 @@ fn requests_that_are_not_websocket_joins_get_an_http_error_with_a_reason() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(refused.len(), 4, "each refusal is logged: {refused:?}");
-    assert!(refused.iter().all(|e| e["reason"].as_str().is_some_and(|r| !r.is_empty())));
+    assert!(refused
+        .iter()
+        .all(|e| e["reason"].as_str().is_some_and(|r| !r.is_empty())));
 }

@@ -13,7 +13,11 @@ use crate::serve::Server;
 /// Node with a global `WebSocket` (Node 20 needs the flag), or `None` where it is missing.
 fn node() -> Option<&'static str> {
     let ok = Command::new("node")
-        .args(["--experimental-websocket", "-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"])
+        .args([
+            "--experimental-websocket",
+            "-e",
+            "process.exit(typeof WebSocket === 'function' ? 0 : 1)",
+        ])
         .status()
         .is_ok_and(|s| s.success());
     ok.then_some("node")
@@ -70,6 +74,9 @@ fn the_seed_articles_client_survives_idle_kills_with_nothing_lost() {
         .filter(|e| e["event"] == "resume_refused" || e["event"] == "handshake_refused")
         .collect();
     assert!(status.success(), "seed client run failed: {out}");
-    assert!(kills >= 3, "the proxy killed the idle connection each cycle ({kills})");
+    assert!(
+        kills >= 3,
+        "the proxy killed the idle connection each cycle ({kills})"
+    );
     assert!(refused.is_empty(), "no reconnect was refused: {refused:?}");
 }

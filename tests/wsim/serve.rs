@@ -26,10 +26,8 @@ impl Server {
     pub(crate) fn start_with(flags: &[&str]) -> Server {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let events = std::env::temp_dir().join(format!(
-            "wsim-serve-{}-{n}.jsonl",
-            std::process::id()
-        ));
+        let events =
+            std::env::temp_dir().join(format!("wsim-serve-{}-{n}.jsonl", std::process::id()));
         let out = std::fs::File::create(&events).expect("event file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_wsim"))
             .args(["serve", "--listen", "127.0.0.1:0", "--format", "jsonl"])
