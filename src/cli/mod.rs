@@ -155,6 +155,10 @@ enum Command {
         /// Stable client id (defaults to the name).
         #[arg(long)]
         client_id: Option<String>,
+        /// When input ends, how long to wait for the server to acknowledge what was sent;
+        /// then exit 1 naming what was left unacknowledged.
+        #[arg(long, default_value = "10s", value_parser = duration)]
+        drain_timeout: Duration,
         /// Event output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -237,8 +241,9 @@ pub fn main() -> ExitCode {
             room,
             name,
             client_id,
+            drain_timeout,
             format,
-        } => real::client(&url, &room, &name, client_id, format),
+        } => real::client(&url, &room, &name, client_id, drain_timeout, format),
     }
 }
 

@@ -3,10 +3,11 @@
 
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
 
-use crate::cli::{Format, EXIT_BAD_INPUT, EXIT_PASS};
+use crate::cli::{Format, EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
 use crate::client::handshake::WsUrl;
 use crate::client::{Client, ClientConfig, ClientEvent, ClientIdentity, ClientIo, ClientMachine};
 use crate::clock::MonoTime;
@@ -99,11 +100,15 @@ pub(crate) fn proxy(listen: &str, config: ProxyConfig, format: Format) -> ExitCo
     })
 }
 
+/// How long after a link comes up the server's `welcome` must arrive.
+const WELCOME_WAIT: Duration = Duration::from_secs(5);
+
 pub(crate) fn client(
     url: &str,
     room: &str,
     name: &str,
     client_id: Option<String>,
+    drain_wait: Duration,
     format: Format,
 ) -> ExitCode {
     let url = match WsUrl::parse(url) {
@@ -137,19 +142,49 @@ pub(crate) fn client(
         let mut client = Client::spawn(machine, TokioConnector, url, io);
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
         let mut stdin_open = true;
-        let mut closing = false;
+        // Set once stdin has ended: the latest time to wait for acknowledgements.
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        // Set when a link comes up: when the server's `welcome` must have arrived by.
+        let mut welcome_deadline: Option<tokio::time::Instant> = None;
+        let mut warned = false;
+        let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
         loop {
-            if closing && client.pending() == 0 {
+            if drain_deadline.is_some() && client.pending() == 0 {
                 client.close();
+                return ExitCode::from(EXIT_PASS);
             }
             tokio::select! {
                 biased;
                 event = client.next_event() => match event {
                     Some(ClientEvent::Message { username, text, .. }) => println!("<{username}> {text}"),
                     Some(ClientEvent::Presence { kind, username }) => println!("* {username}: {kind:?}"),
+                    Some(ClientEvent::Connected { .. }) if !warned => {
+                        welcome_deadline = Some(tokio::time::Instant::now() + WELCOME_WAIT);
+                    }
                     Some(ClientEvent::GaveUp { .. }) | None => break,
                     Some(_) => {}
                 },
+                () = tokio::time::sleep_until(welcome_deadline.unwrap_or_else(far)), if welcome_deadline.is_some() => {
+                    welcome_deadline = None;
+                    if !client.has_session() {
+                        warned = true;
+                        eprintln!(
+                            "warning: connected, but the server sent no `welcome` within {}s: it does not seem to speak wsim's protocol (docs/protocol.md), so messages will not be acknowledged",
+                            WELCOME_WAIT.as_secs()
+                        );
+                    }
+                }
+                () = tokio::time::sleep_until(drain_deadline.unwrap_or_else(far)), if drain_deadline.is_some() => {
+                    let ids = client.pending_ids();
+                    eprintln!(
+                        "error: input ended; {} message(s) still unacknowledged after {}s: {}",
+                        ids.len(),
+                        drain_wait.as_secs_f64(),
+                        ids.join(", ")
+                    );
+                    client.close();
+                    return ExitCode::from(EXIT_FAIL);
+                }
                 line = lines.next_line(), if stdin_open => match line {
                     Ok(Some(line)) if !line.trim().is_empty() => {
                         if let Err(e) = client.send(line) {
@@ -157,10 +192,10 @@ pub(crate) fn client(
                         }
                     }
                     Ok(Some(_)) => {}
-                    // End of input: close once every message is acknowledged.
+                    // End of input: exit once every message is acknowledged, or at the deadline.
                     Ok(None) | Err(_) => {
                         stdin_open = false;
-                        closing = true;
+                        drain_deadline = Some(tokio::time::Instant::now() + drain_wait);
                     }
                 },
             }

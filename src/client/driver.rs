@@ -134,6 +134,18 @@ impl Client {
         self.shared.machine.borrow().pending()
     }
 
+    /// The ids of the messages waiting for an acknowledgement, oldest first.
+    #[must_use]
+    pub fn pending_ids(&self) -> Vec<MessageId> {
+        self.shared.machine.borrow().pending_ids()
+    }
+
+    /// Whether the server has welcomed this client into a session.
+    #[must_use]
+    pub fn has_session(&self) -> bool {
+        self.shared.machine.borrow().has_session()
+    }
+
     /// Whether the link is up.
     #[must_use]
     pub fn is_connected(&self) -> bool {

@@ -220,6 +220,19 @@ impl ClientMachine {
         self.pending.len()
     }
 
+    /// The ids of the messages waiting for an acknowledgement, oldest first.
+    #[must_use]
+    pub fn pending_ids(&self) -> Vec<MessageId> {
+        self.pending.iter().map(|p| p.id.clone()).collect()
+    }
+
+    /// Whether the server has welcomed this client into a session (a server that never does
+    /// does not speak wsim's protocol).
+    #[must_use]
+    pub fn has_session(&self) -> bool {
+        self.has_session
+    }
+
     /// The application sends `text` (stamped `timestamp`, the sender's wall clock, which is
     /// informational only). It is written now if the link is up, buffered otherwise, and stays
     /// pending until the server acknowledges it.

@@ -3,6 +3,7 @@
 mod acceptance;
 mod bad_input;
 mod checker_teeth;
+mod client_cli;
 mod determinism;
 mod loopback;
 mod proxy_idle;
