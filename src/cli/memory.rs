@@ -125,7 +125,9 @@ pub(crate) fn memory(args: MemoryArgs) -> ExitCode {
         // A few hundred handshakes at a time: within the listen backlog.
         for batch in (0..args.sessions).collect::<Vec<_>>().chunks(200) {
             let opened = futures_util::future::join_all(
-                batch.iter().map(|&i| open_session(&addr, i, args.room_size)),
+                batch
+                    .iter()
+                    .map(|&i| open_session(&addr, i, args.room_size)),
             )
             .await;
             for s in opened {
@@ -149,10 +151,7 @@ pub(crate) fn memory(args: MemoryArgs) -> ExitCode {
             before as f64 / 1024.0,
             after as f64 / 1024.0
         );
-        println!(
-            "per session: {:.1} KB ({per} bytes)",
-            per as f64 / 1000.0
-        );
+        println!("per session: {:.1} KB ({per} bytes)", per as f64 / 1000.0);
         ExitCode::from(EXIT_PASS)
     })
 }

@@ -122,22 +122,14 @@ pub fn execute(scenarios: &[SweepScenario], jobs: &[Job], options: &SweepOptions
     }
 }
 
-/// Removes the `seed-*` report directories a previous sweep left for the scenarios about to
-/// run, so a report directory never shows a stale failure.
+/// Removes the report directory a previous sweep left for each run about to happen, so a
+/// report directory never shows a stale failure of a run that now passes. Only the runs of
+/// this sweep: the reports of seeds it does not run (another shard's, say) stay.
 fn clear_old_reports(root: &Path, scenarios: &[SweepScenario], jobs: &[Job]) {
-    let mut labels: Vec<&str> = jobs
-        .iter()
-        .map(|j| scenarios[j.scenario].label.as_str())
-        .collect();
-    labels.dedup();
-    for label in labels {
-        let Ok(entries) = std::fs::read_dir(root.join(label)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with("seed-") {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
+    for job in jobs {
+        let dir = root
+            .join(&scenarios[job.scenario].label)
+            .join(format!("seed-{}", job.seed));
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -64,7 +64,9 @@ fn warns_once_and_gives_up_on_a_server_that_never_acknowledges() {
             .block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 loop {
-                    let Ok((tcp, _)) = listener.accept().await else { return };
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        return;
+                    };
                     tokio::spawn(async move {
                         if let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await {
                             use futures_util::StreamExt;

@@ -126,7 +126,11 @@ fn an_idle_session_costs_the_server_under_20_kb() {
         .output()
         .expect("wsim memory runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes: u64 = text
         .lines()
         .find_map(|l| l.strip_prefix("per session: "))

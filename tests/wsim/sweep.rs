@@ -166,7 +166,7 @@ fn shards_cover_exactly_the_unsharded_sweep_and_junit_is_valid() {
         "--seeds",
         "1..5",
         "--reports",
-        "none",
+        "all",
         "-q",
     ];
     let run = |shard: Option<&str>, name: &str| {
@@ -196,6 +196,20 @@ fn shards_cover_exactly_the_unsharded_sweep_and_junit_is_valid() {
     let mut all_sorted = all.clone();
     all_sorted.sort();
     assert_eq!(union, all_sorted, "shards overlap or miss runs");
+    // Shards sharing a report directory keep each other's reports.
+    let reports: usize = ["01-blip-5s", "11-idle-proxy-keepalive"]
+        .iter()
+        .map(|label| {
+            std::fs::read_dir(dir.join("reports").join(label))
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.file_name().to_string_lossy().starts_with("seed-"))
+                        .count()
+                })
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(reports, 10, "shard 2/2 deleted shard 1/2's reports");
 }
 
 #[test]
