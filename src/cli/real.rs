@@ -145,11 +145,11 @@ pub(crate) fn client(
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
         let mut stdin_open = true;
         // Set once stdin has ended: the latest time to wait for acknowledgements.
-        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        let clock = crate::clock::HostClock::start();
+        let mut drain_deadline: Option<MonoTime> = None;
         // Set when a link comes up: when the server's `welcome` must have arrived by.
-        let mut welcome_deadline: Option<tokio::time::Instant> = None;
+        let mut welcome_deadline: Option<MonoTime> = None;
         let mut warned = false;
-        let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
         loop {
             if drain_deadline.is_some() && client.pending() == 0 {
                 client.close();
@@ -161,12 +161,12 @@ pub(crate) fn client(
                     Some(ClientEvent::Message { username, text, .. }) => println!("<{username}> {text}"),
                     Some(ClientEvent::Presence { kind, username }) => println!("* {username}: {kind:?}"),
                     Some(ClientEvent::Connected { .. }) if !warned => {
-                        welcome_deadline = Some(tokio::time::Instant::now() + WELCOME_WAIT);
+                        welcome_deadline = Some(clock.now() + WELCOME_WAIT);
                     }
                     Some(ClientEvent::GaveUp { .. }) | None => break,
                     Some(_) => {}
                 },
-                () = tokio::time::sleep_until(welcome_deadline.unwrap_or_else(far)), if welcome_deadline.is_some() => {
+                () = clock.sleep_until(welcome_deadline), if welcome_deadline.is_some() => {
                     welcome_deadline = None;
                     if !client.has_session() {
                         warned = true;
@@ -176,7 +176,7 @@ pub(crate) fn client(
                         );
                     }
                 }
-                () = tokio::time::sleep_until(drain_deadline.unwrap_or_else(far)), if drain_deadline.is_some() => {
+                () = clock.sleep_until(drain_deadline), if drain_deadline.is_some() => {
                     let ids = client.pending_ids();
                     eprintln!(
                         "error: input ended; {} message(s) still unacknowledged after {}s: {}",
@@ -197,7 +197,7 @@ pub(crate) fn client(
                     // End of input: exit once every message is acknowledged, or at the deadline.
                     Ok(None) | Err(_) => {
                         stdin_open = false;
-                        drain_deadline = Some(tokio::time::Instant::now() + drain_wait);
+                        drain_deadline = Some(clock.now() + drain_wait);
                     }
                 },
             }
