@@ -1,6 +1,7 @@
 //! The WebSocket server: a sans-IO session manager for grace periods, presence,
 //! de-duplication, history replay and heartbeat ([`machine`]), driven over any network by a thin tokio driver ([`driver`]).
 
+pub(crate) mod claim;
 pub mod config;
 pub mod dedup;
 pub mod driver;
