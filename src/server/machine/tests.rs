@@ -1,8 +1,8 @@
 //! Unit tests of the server machine: one test per rule of its contract.
 
 use super::*;
-use crate::server::config::KeylessResume;
 use crate::seed::derive_rng;
+use crate::server::config::KeylessResume;
 use std::time::Duration;
 
 fn t(ms: u64) -> MonoTime {
