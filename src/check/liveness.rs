@@ -140,3 +140,90 @@ impl Checker for Liveness {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{ctx, ev};
+    use crate::event::{DisconnectReason, FaultDesc};
+
+    fn connected(t: u64) -> Event {
+        ev(
+            t,
+            "clients",
+            EventKind::Connected {
+                client: "a".into(),
+                attempt: 1,
+            },
+        )
+    }
+    fn dropped(t: u64) -> Event {
+        ev(
+            t,
+            "clients",
+            EventKind::Disconnected {
+                client: "a".into(),
+                reason: DisconnectReason::PingTimeout,
+            },
+        )
+    }
+    fn start(t: u64, id: u32, fault: FaultDesc) -> Event {
+        ev(t, "sim", EventKind::FaultStart { id, fault })
+    }
+    fn end(t: u64, id: u32) -> Event {
+        ev(t, "sim", EventKind::FaultEnd { id, fault: "x" })
+    }
+    fn partition() -> FaultDesc {
+        FaultDesc::Partition {
+            a: "clients".into(),
+            b: "proxy".into(),
+            duration_ms: 60_000,
+        }
+    }
+    fn crash() -> FaultDesc {
+        FaultDesc::Crash {
+            host: "server".into(),
+            duration_ms: 1_000,
+            silent: false,
+        }
+    }
+
+    fn run(events: &[Event]) -> Vec<String> {
+        let mut c = Liveness::new(ctx()); // reconnect_within 30 s, run ends at 100 s
+        for e in events {
+            c.observe(e);
+        }
+        c.finish().into_iter().map(|v| v.detail).collect()
+    }
+
+    #[test]
+    fn a_client_that_came_back_and_was_knocked_down_by_a_later_fault_is_not_blamed_on_the_first() {
+        let first = [
+            connected(0),
+            start(1_000, 0, partition()),
+            dropped(30_000),
+            end(31_000, 0),
+            connected(35_000),
+        ];
+        // A crash knocks it down again and it stays down past both bounds: the crash's own
+        // checkpoint fails, the partition's does not.
+        let mut knocked = first.to_vec();
+        knocked.extend([start(50_000, 1, crash()), dropped(50_010), end(51_000, 1)]);
+        assert_eq!(
+            run(&knocked),
+            ["a not connected 30000 ms after fault #1 ended"]
+        );
+        // Dropping again with no fault to explain it: the partition's checkpoint fails.
+        let mut unexplained = first.to_vec();
+        unexplained.push(dropped(50_000));
+        assert_eq!(
+            run(&unexplained),
+            ["a not connected 30000 ms after fault #0 ended"]
+        );
+        // Never back at all.
+        assert_eq!(
+            run(&first[..4]),
+            ["a not connected 30000 ms after fault #0 ended"]
+        );
+    }
+}
