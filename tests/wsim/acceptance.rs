@@ -252,3 +252,41 @@ fn grace_period_outcomes() {
             )));
     }
 }
+
+/// Scenario 22 provokes the ghost-session race on purpose: sessions the server opened for
+/// attempts their clients had abandoned (away before the client ever saw them connected). Each
+/// must be resumed by its client's next attempt — `user_reconnected`, never `user_left`, and no
+/// attempt refused for want of a secret the client never received.
+#[test]
+fn ghost_sessions_are_resumed_by_the_clients_next_attempt() {
+    let s = scenario("22-ghost-session.toml");
+    for seed in [1, 2, 3] {
+        let outcome = wsim::sim::run(&s, "22-ghost-session.toml", seed);
+        assert!(
+            outcome.verdict.passed,
+            "seed {seed}: {:?}",
+            outcome.verdict.checks
+        );
+        let mut unseen = std::collections::BTreeSet::new();
+        let mut ghosts = 0;
+        for e in &outcome.timeline {
+            match &e.kind {
+                EventKind::SessionOpened { client, .. } => {
+                    unseen.insert(client.clone());
+                }
+                EventKind::Connected { client, .. } => {
+                    unseen.remove(client);
+                }
+                EventKind::UserAway { client, .. } if unseen.contains(client) => ghosts += 1,
+                EventKind::UserLeft { client, .. } => {
+                    panic!("seed {seed}: {client}'s session expired: it was locked out")
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            ghosts >= 6,
+            "seed {seed}: only {ghosts} ghost sessions provoked"
+        );
+    }
+}
