@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::client::app_events::AppEvents;
 use crate::client::config::{ClientConfig, ClientIdentity};
 use crate::client::event::ClientEvent;
 use crate::client::handshake::{self, UrlError, WsUrl};
@@ -47,7 +48,7 @@ pub struct ClientIo {
 /// The application's handle on a running client. Dropping it closes the client.
 pub struct Client {
     shared: Rc<Shared>,
-    events: Option<mpsc::UnboundedReceiver<ClientEvent>>,
+    events: Option<mpsc::Receiver<ClientEvent>>,
 }
 
 impl Client {
@@ -96,7 +97,7 @@ impl Client {
             wall,
         });
         let (tx, rx) = if app_events {
-            let (tx, rx) = mpsc::unbounded_channel();
+            let (tx, rx) = AppEvents::channel(APP_EVENTS);
             (Some(tx), Some(rx))
         } else {
             (None, None)
@@ -172,12 +173,16 @@ impl Drop for Client {
     }
 }
 
+/// Most events waiting for the application to read them ([`Client::next_event`]); beyond it
+/// events are dropped and counted ([`ClientEvent::EventsDropped`]).
+const APP_EVENTS: usize = 4096;
+
 struct Driver<C: Connector> {
     shared: Rc<Shared>,
     connector: C,
     url: WsUrl,
     sink: Option<EventSink>,
-    app: Option<mpsc::UnboundedSender<ClientEvent>>,
+    app: Option<AppEvents>,
     sleep: Option<Rc<HostSleep>>,
     /// Set when the current link's queue refused a frame.
     overflowed: std::cell::Cell<bool>,
@@ -287,7 +292,7 @@ impl<C: Connector> Driver<C> {
                 }
             }
             if let Some(app) = &self.app {
-                let _ = app.send(event);
+                app.deliver(event);
             }
         }
     }

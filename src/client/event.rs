@@ -95,6 +95,12 @@ pub enum ClientEvent {
         /// The reason of the last failure.
         reason: DisconnectReason,
     },
+    /// The application fell so far behind reading events that `count` of them were dropped
+    /// (the event queue is bounded); delivered before the first event kept after them.
+    EventsDropped {
+        /// How many events were dropped.
+        count: u64,
+    },
 }
 
 impl ClientEvent {
@@ -153,7 +159,7 @@ impl ClientEvent {
                 client,
                 reason: *reason,
             },
-            ClientEvent::Presence { .. } => return None,
+            ClientEvent::Presence { .. } | ClientEvent::EventsDropped { .. } => return None,
         })
     }
 }

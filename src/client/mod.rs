@@ -1,6 +1,7 @@
 //! The resilient WebSocket client: a sans-IO state machine ([`machine`]) with reconnect
 //! backoff ([`backoff`]), driven over any network by a thin tokio driver ([`driver`]).
 
+pub(crate) mod app_events;
 pub mod backoff;
 pub mod config;
 pub mod driver;
