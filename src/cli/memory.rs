@@ -105,17 +105,7 @@ pub(crate) fn memory(args: MemoryArgs) -> ExitCode {
             }
         },
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    runtime.block_on(async move {
+    crate::cli::real::block_on(async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let Some(before) = rss_kib(pid) else {
             eprintln!("error: cannot read /proc/{pid}/status (Linux only)");

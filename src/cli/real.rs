@@ -45,7 +45,7 @@ fn printer(format: Format) -> Rc<Recorder> {
 }
 
 /// Runs `f` on a single-threaded runtime inside a `LocalSet` (the drivers spawn local tasks).
-fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitCode {
+pub(crate) fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

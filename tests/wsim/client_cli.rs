@@ -7,9 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::serve::Server;
+use crate::support::wait_bounded;
 
 /// Runs `wsim client` against `url` with `input` on stdin; returns (exit code, stderr).
-#[allow(clippy::disallowed_methods)] // a real process: bounded by a wall-clock deadline
 fn run_client(url: &str, input: &str, extra: &[&str]) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wsim"))
         .args(["client", "--url", url, "--name", "cli"])
@@ -25,17 +25,7 @@ fn run_client(url: &str, input: &str, extra: &[&str]) -> (Option<i32>, String) {
         .expect("stdin")
         .write_all(input.as_bytes())
         .expect("write stdin");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("wsim client did not exit within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_bounded(&mut child, Duration::from_secs(30), "wsim client");
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
         .expect("stderr");

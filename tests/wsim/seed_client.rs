@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::proxy_idle::Proxy;
 use crate::serve::Server;
+use crate::support::wait_bounded;
 
 /// Node with a global `WebSocket` (Node 20 needs the flag), or `None` where it is missing.
 fn node() -> Option<&'static str> {
@@ -24,7 +25,6 @@ fn node() -> Option<&'static str> {
 }
 
 #[test]
-#[allow(clippy::disallowed_methods)] // real processes on a real network: wall time is the point
 fn the_seed_articles_client_survives_idle_kills_with_nothing_lost() {
     let Some(node) = node() else {
         // Every machine of this project has Node 20; CI must not skip this silently.
@@ -49,17 +49,7 @@ fn the_seed_articles_client_survives_idle_kills_with_nothing_lost() {
         .spawn()
         .expect("node starts");
     // Bounded: the script gives up on its own after 20 s per step; this is the backstop.
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the seed client run did not finish in 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_bounded(&mut child, Duration::from_secs(90), "the seed client run");
     let mut out = String::new();
     std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut out)
         .expect("output");

@@ -57,3 +57,24 @@ pub fn client_events<'a>(events: &'a [Event], client: &'a str, name: &'a str) ->
         .filter(|e| e.kind.client() == Some(client) && e.kind.name() == name)
         .collect()
 }
+
+/// Waits for a real child process, killing it and failing the test after `limit`.
+#[allow(clippy::disallowed_methods)] // a real process: bounded by a wall-clock deadline
+pub fn wait_bounded(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
