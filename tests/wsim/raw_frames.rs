@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use futures_util::SinkExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::serve::{block_on, connect, next_json, Server};
+use crate::serve::{assert_still_served, block_on, connect, next_json, Server};
 
 /// How long a close frame may take to arrive: "at once" on loopback.
 const AT_ONCE: Duration = Duration::from_millis(500);
@@ -121,19 +120,7 @@ fn malformed_frames_get_their_close_code_at_once_and_only_their_connection_suffe
             assert_eq!(got, Some(want), "{id}");
         }
         // The witness is still served.
-        witness
-            .send(tokio_tungstenite::tungstenite::Message::text(
-                r#"{"type":"chat_message","text":"still here","id":"w1"}"#,
-            ))
-            .await
-            .expect("send");
-        loop {
-            let m = next_json(&mut witness).await;
-            if m["type"] == "ack" {
-                break;
-            }
-            assert_ne!(m["type"], "user_left", "nothing touches the witness");
-        }
+        assert_still_served(&mut witness).await;
     });
     // The event log names each cause.
     let causes: Vec<String> = server

@@ -212,20 +212,27 @@ fn bad_input_closes_only_that_connection_with_the_right_code() {
             .expect("send");
         assert_eq!(next_json(&mut ws).await["type"], "pong");
         // The witness was served throughout (it saw the others come and go).
-        witness
-            .send(Message::text(
-                r#"{"type":"chat_message","text":"still here","id":"w1"}"#,
-            ))
-            .await
-            .expect("send");
-        loop {
-            let m = next_json(&mut witness).await;
-            if m["type"] == "ack" {
-                assert_eq!(m["id"], "w1");
-                break;
-            }
-        }
+        assert_still_served(&mut witness).await;
     });
+}
+
+/// A witness sends a chat message and gets its ack: its session was never touched (it may
+/// see others come and go, never leave itself).
+pub(crate) async fn assert_still_served(witness: &mut Ws) {
+    witness
+        .send(Message::text(
+            r#"{"type":"chat_message","text":"still here","id":"w1"}"#,
+        ))
+        .await
+        .expect("send");
+    loop {
+        let m = next_json(witness).await;
+        if m["type"] == "ack" {
+            assert_eq!(m["id"], "w1");
+            return;
+        }
+        assert_ne!(m["type"], "error", "the witness's message was refused: {m}");
+    }
 }
 
 #[test]
