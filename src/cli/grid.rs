@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
-use crate::scenario::edit::ScenarioDoc;
-use crate::sweep::plan::{self, label_of, SweepScenario};
-use crate::sweep::summary::{self, secs};
-use crate::sweep::{self as sweeping, ReportPolicy, SweepOptions};
+use wsim::scenario::edit::ScenarioDoc;
+use wsim::sweep::plan::{self, label_of, SweepScenario};
+use wsim::sweep::summary::{self, secs};
+use wsim::sweep::{self as sweeping, ReportPolicy, SweepOptions};
 
 /// `wsim grid`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -90,7 +90,7 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return bad(format!("{path}: cannot read the scenario file: {e}")),
     };
-    let base = match crate::scenario::parse(&path, &text) {
+    let base = match wsim::scenario::parse(&path, &text) {
         Ok(s) => s,
         Err(e) => return bad(e.to_string()),
     };
@@ -137,7 +137,7 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
             return bad(format!("writing {}: {e}", variant_path.display()));
         }
         let scenario =
-            match crate::scenario::parse(&variant_path.display().to_string(), &variant_text) {
+            match wsim::scenario::parse(&variant_path.display().to_string(), &variant_text) {
                 Ok(s) => s,
                 Err(e) => return bad(format!("{label}: {e}")),
             };

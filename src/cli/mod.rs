@@ -3,6 +3,7 @@
 //! Exit codes: 0 success (every check passed), 1 a check failed, 2 bad input (arguments or
 //! scenario file).
 
+mod choices;
 mod grid;
 mod memory;
 mod real;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::proxy::idle::{IdleMeasure, IdleMode};
+use choices::{IdleMeasureArg, IdleModeArg};
 
 /// Deterministic simulation test harness for resilient WebSocket systems.
 #[derive(Debug, Parser)]
@@ -108,10 +109,10 @@ enum Command {
         keyless_resume: KeylessArg,
         /// Most bytes queued for one connection; a connection over it (a client that does not
         /// read) is closed with 1013.
-        #[arg(long, default_value_t = crate::wslink::SendQueueLimit::default().bytes)]
+        #[arg(long, default_value_t = wsim_proto::wslink::SendQueueLimit::default().bytes)]
         send_queue_bytes: usize,
         /// Most frames queued for one connection; over it, closed with 1013.
-        #[arg(long, default_value_t = crate::wslink::SendQueueLimit::default().frames)]
+        #[arg(long, default_value_t = wsim_proto::wslink::SendQueueLimit::default().frames)]
         send_queue_frames: usize,
         /// Event output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -129,11 +130,11 @@ enum Command {
         #[arg(long, default_value = "30s", value_parser = opt_duration)]
         idle_timeout: OptDuration,
         /// How idle connections die.
-        #[arg(long, value_enum, default_value_t = IdleMode::Close)]
-        on_idle: IdleMode,
+        #[arg(long, value_enum, default_value_t = IdleModeArg::Close)]
+        on_idle: IdleModeArg,
         /// Which traffic keeps a connection alive.
-        #[arg(long, value_enum, default_value_t = IdleMeasure::Either)]
-        idle_measure: IdleMeasure,
+        #[arg(long, value_enum, default_value_t = IdleMeasureArg::Either)]
+        idle_measure: IdleMeasureArg,
         /// Event output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -168,7 +169,7 @@ enum Command {
 /// Parses the command line and runs the command.
 #[must_use]
 pub fn main() -> ExitCode {
-    crate::trace::init_from_env();
+    wsim::trace::init_from_env();
     let cli = Cli::parse();
     match cli.command {
         Command::Run {
@@ -198,22 +199,22 @@ pub fn main() -> ExitCode {
             send_queue_frames,
             format,
         } => {
-            let config = crate::server::ServerConfig {
+            let config = wsim_server::ServerConfig {
                 grace,
-                heartbeat: crate::keepalive::KeepaliveConfig {
+                heartbeat: wsim_proto::keepalive::KeepaliveConfig {
                     interval: ping_interval.0,
                     timeout: ping_timeout.0,
                 },
                 max_message_bytes,
                 keyless_resume: match keyless_resume {
-                    KeylessArg::ClientId => crate::server::config::KeylessResume::ClientId,
-                    KeylessArg::Key => crate::server::config::KeylessResume::Key,
+                    KeylessArg::ClientId => wsim_server::config::KeylessResume::ClientId,
+                    KeylessArg::Key => wsim_server::config::KeylessResume::Key,
                 },
-                send_queue: crate::wslink::SendQueueLimit {
+                send_queue: wsim_proto::wslink::SendQueueLimit {
                     bytes: send_queue_bytes,
                     frames: send_queue_frames,
                 },
-                ..crate::server::ServerConfig::default()
+                ..wsim_server::ServerConfig::default()
             };
             real::serve(&listen, config, format)
         }
@@ -225,13 +226,13 @@ pub fn main() -> ExitCode {
             idle_measure,
             format,
         } => {
-            let config = crate::proxy::ProxyConfig {
+            let config = wsim_proxy::ProxyConfig {
                 upstream,
                 connect_timeout: Duration::from_secs(5),
-                idle: crate::proxy::idle::IdleConfig {
+                idle: wsim_proxy::idle::IdleConfig {
                     timeout: idle_timeout.0,
-                    measure: idle_measure,
-                    mode: on_idle,
+                    measure: idle_measure.into(),
+                    mode: on_idle.into(),
                 },
             };
             real::proxy(&listen, config, format)
@@ -249,7 +250,7 @@ pub fn main() -> ExitCode {
 
 /// A duration argument ("20s", "500ms").
 fn duration(s: &str) -> Result<Duration, String> {
-    crate::scenario::duration::parse_duration(s)
+    wsim::scenario::duration::parse_duration(s)
 }
 
 /// A duration argument that may be "none".

@@ -8,15 +8,15 @@ use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 
 use crate::cli::{Format, EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
-use crate::client::handshake::WsUrl;
-use crate::client::{Client, ClientConfig, ClientEvent, ClientIdentity, ClientIo, ClientMachine};
-use crate::clock::MonoTime;
-use crate::net::TokioConnector;
-use crate::proxy::ProxyConfig;
-use crate::render;
-use crate::server::{ServerConfig, ServerMachine};
-use crate::timeline::Recorder;
-use crate::wallclock::WallSource;
+use wsim::render;
+use wsim::timeline::Recorder;
+use wsim_client::handshake::WsUrl;
+use wsim_client::{Client, ClientConfig, ClientEvent, ClientIdentity, ClientIo, ClientMachine};
+use wsim_proto::clock::MonoTime;
+use wsim_proto::net::TokioConnector;
+use wsim_proto::wallclock::WallSource;
+use wsim_proxy::ProxyConfig;
+use wsim_server::{ServerConfig, ServerMachine};
 
 /// Raises this process's open-file limit to its hard limit: a server (or a load generator)
 /// holds one descriptor per connection, and the usual soft limit of 1024 is far too low.
@@ -73,9 +73,9 @@ pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitC
             .local_addr()
             .map_or_else(|_| listen.to_string(), |a| a.to_string());
         eprintln!("wsim serve: listening on ws://{bound}/ws");
-        let sink = printer(format).sink("server");
-        let machine = ServerMachine::new(config, crate::seed::os_rng());
-        crate::server::serve(listener, machine, WallSource::Real, sink).await;
+        let sink = wsim::route::server_sink(&printer(format).sink("server"));
+        let machine = ServerMachine::new(config, wsim_proto::seed::os_rng());
+        wsim_server::serve(listener, machine, sink).await;
         ExitCode::from(EXIT_PASS)
     })
 }
@@ -95,9 +95,9 @@ pub(crate) fn proxy(listen: &str, config: ProxyConfig, format: Format) -> ExitCo
             .local_addr()
             .map_or_else(|_| listen.to_string(), |a| a.to_string());
         eprintln!("wsim proxy: listening on {bound}, relaying to {upstream}");
-        let sink = printer(format).sink("proxy");
-        let control = crate::proxy::control::ProxyControl::new();
-        crate::proxy::run(listener, TokioConnector, config, control, sink).await;
+        let sink = wsim::route::proxy_sink(&printer(format).sink("proxy"));
+        let control = wsim_proxy::control::ProxyControl::new();
+        wsim_proxy::run(listener, TokioConnector, config, control, sink).await;
         ExitCode::from(EXIT_PASS)
     })
 }
@@ -125,8 +125,9 @@ pub(crate) fn client(
         username: name.to_string(),
         room: room.to_string(),
     };
+    let client_id = identity.client_id.clone();
     block_on(async move {
-        let rng = crate::seed::os_rng();
+        let rng = wsim_proto::seed::os_rng();
         let machine = ClientMachine::new(
             ClientConfig::default(),
             identity,
@@ -134,7 +135,7 @@ pub(crate) fn client(
             MonoTime::ZERO,
             std::time::Duration::ZERO,
         );
-        let sink = printer(format).sink("client");
+        let sink = wsim::route::client_sink(&printer(format).sink("client"), &client_id);
         let io = ClientIo {
             sink: Some(sink),
             app_events: true,
@@ -145,7 +146,7 @@ pub(crate) fn client(
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
         let mut stdin_open = true;
         // Set once stdin has ended: the latest time to wait for acknowledgements.
-        let clock = crate::clock::HostClock::start();
+        let clock = wsim_proto::clock::HostClock::start();
         let mut drain_deadline: Option<MonoTime> = None;
         // Set when a link comes up: when the server's `welcome` must have arrived by.
         let mut welcome_deadline: Option<MonoTime> = None;

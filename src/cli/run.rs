@@ -5,20 +5,20 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::{RunFormat as Format, EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
-use crate::render;
+use wsim::render;
 
 pub(crate) fn run(path: &Path, seed: u64, format: Format, report: Option<&Path>) -> ExitCode {
-    let scenario = match crate::scenario::load(path) {
+    let scenario = match wsim::scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let outcome = crate::sim::run(&scenario, &path.display().to_string(), seed);
+    let outcome = wsim::sim::run(&scenario, &path.display().to_string(), seed);
     if let Some(root) = report {
-        let label = crate::sweep::plan::label_of(path);
-        match crate::report::write_run_report(root, &label, &scenario, &outcome) {
+        let label = wsim::sweep::plan::label_of(path);
+        match wsim::report::write_run_report(root, &label, &scenario, &outcome) {
             Ok(dir) => eprintln!("report: {}", dir.join("timeline.html").display()),
             Err(e) => eprintln!("warning: writing the report: {e}"),
         }
@@ -30,7 +30,7 @@ pub(crate) fn run(path: &Path, seed: u64, format: Format, report: Option<&Path>)
             write!(
                 out,
                 "{}",
-                crate::digest::digest(&outcome.timeline, &outcome.verdict)
+                wsim::digest::digest(&outcome.timeline, &outcome.verdict)
             )?;
             return out.flush();
         }

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
-use crate::shrink::{self, ShrinkRequest};
-use crate::sweep::plan::{label_of, Job, SweepScenario};
-use crate::sweep::{self as sweeping, ReportPolicy, SweepOptions};
+use wsim::shrink::{self, ShrinkRequest};
+use wsim::sweep::plan::{label_of, Job, SweepScenario};
+use wsim::sweep::{self as sweeping, ReportPolicy, SweepOptions};
 
 /// `wsim shrink`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -89,7 +89,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
     );
     println!("wrote {}", out.display());
     if args.verify_seeds > 0 {
-        let scenario = match crate::scenario::load(&out) {
+        let scenario = match wsim::scenario::load(&out) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -146,7 +146,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
     }
     println!(
         "reproduce: {}",
-        crate::sim::repro_command(&out.display().to_string(), args.seed)
+        wsim::sim::repro_command(&out.display().to_string(), args.seed)
     );
     ExitCode::from(EXIT_PASS)
 }

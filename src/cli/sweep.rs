@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::choices::ReportsArg;
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
-use crate::sweep::plan::{self, Shard};
-use crate::sweep::summary;
-use crate::sweep::{self as sweeping, ReportPolicy, SweepOptions};
+use wsim::sweep::plan::{self, Shard};
+use wsim::sweep::summary;
+use wsim::sweep::{self as sweeping, SweepOptions};
 
 /// `wsim sweep`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -28,8 +29,8 @@ pub struct SweepArgs {
     #[arg(long)]
     pub junit: Option<PathBuf>,
     /// Which runs get a report directory under --report-dir.
-    #[arg(long, value_enum, default_value_t = ReportPolicy::FirstAndFailed)]
-    pub reports: ReportPolicy,
+    #[arg(long, value_enum, default_value_t = ReportsArg::FirstAndFailed)]
+    pub reports: ReportsArg,
     /// Where reports are written.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
@@ -72,7 +73,7 @@ pub(crate) fn sweep(args: SweepArgs) -> ExitCode {
     let jobs = plan::jobs(&scenarios, shard);
     let options = SweepOptions {
         workers: args.jobs.unwrap_or_else(sweeping::default_workers).max(1),
-        reports: args.reports,
+        reports: args.reports.into(),
         report_dir: args.report_dir,
         quiet: args.quiet,
     };
@@ -101,7 +102,7 @@ pub(crate) fn sweep(args: SweepArgs) -> ExitCode {
         println!("PASS: all {} runs", result.records.len());
     }
     println!("{}", result.throughput.line());
-    match crate::report::write_sweep_report(
+    match wsim::report::write_sweep_report(
         &options.report_dir,
         &scenarios,
         &result.records,
@@ -112,7 +113,7 @@ pub(crate) fn sweep(args: SweepArgs) -> ExitCode {
         Err(e) => eprintln!("warning: writing the sweep report: {e}"),
     }
     if let Some(path) = &args.junit {
-        let xml = crate::sweep::junit::junit_xml(&scenarios, &result.records);
+        let xml = wsim::sweep::junit::junit_xml(&scenarios, &result.records);
         if let Err(e) = std::fs::write(path, xml) {
             return bad(format!("writing {}: {e}", path.display()));
         }

@@ -148,7 +148,7 @@ fn messages_sent_during_the_outage_arrive_exactly_once() {
 /// herd checker reports the busiest second); without jitter all 100 arrive in one second.
 #[test]
 fn a_reconnect_storm_spreads_out_with_jitter() {
-    use wsim::client::backoff::Jitter;
+    use wsim_client::backoff::Jitter;
     let s = scenario("09-reconnect-storm.toml");
     let most = |s: &wsim::scenario::ScenarioFile| {
         let sim = wsim::sim::simulate(s, 1);

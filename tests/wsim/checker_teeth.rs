@@ -3,16 +3,16 @@
 
 use std::time::Duration;
 
-use wsim::bugs::PlantedBugs;
+use std::collections::BTreeMap;
+
+use wsim::event::EventKind;
 use wsim::scenario::duration::{Dur, OptDur};
+use wsim::scenario::model::Implementation;
+use wsim::scenario::ScenarioFile;
 
 use crate::support::scenario;
 
-fn failed_checks(
-    intended: &wsim::scenario::ScenarioFile,
-    broken: &wsim::scenario::ScenarioFile,
-    seed: u64,
-) -> Vec<&'static str> {
+fn failed_checks(intended: &ScenarioFile, broken: &ScenarioFile, seed: u64) -> Vec<&'static str> {
     let sim = wsim::sim::simulate(broken, seed);
     assert!(sim.error.is_none(), "{:?}", sim.error);
     let (outcomes, _) = wsim::sim::check(intended, sim.events);
@@ -104,7 +104,7 @@ fn backoff_catches_delays_above_the_ceiling() {
 fn herd_catches_retries_without_jitter() {
     let intended = scenario("09-reconnect-storm.toml");
     let mut broken = intended.clone();
-    broken.client.backoff.jitter = wsim::client::backoff::Jitter::None;
+    broken.client.backoff.jitter = wsim_client::backoff::Jitter::None;
     assert_eq!(failed_checks(&intended, &broken, 1), ["herd"]);
 }
 
@@ -124,72 +124,157 @@ fn idle_kills_catches_a_heartbeat_as_long_as_the_proxy_timeout() {
     assert!(failed_checks(&intended, &fixed, 1).is_empty());
 }
 
-/// Runs `scenario` with `bug` planted; returns the seed (of 1..=5) on which `check` first
-/// fails, after checking the clean scenario passes on that seed.
+/// `scenario` with the seed article's naive server and/or client standing in for wsim's.
+fn naive(intended: &ScenarioFile, server: bool, client: bool) -> ScenarioFile {
+    let mut broken = intended.clone();
+    if server {
+        broken.system.server = Implementation::Naive;
+    }
+    if client {
+        broken.system.client = Implementation::Naive;
+    }
+    broken
+}
+
+/// Runs `broken` against what `scenario_file` intends; returns the seed (of 1..=5) on which
+/// `check` first fails, after checking wsim's own components pass on that seed, and prints
+/// the failing check and the command that reproduces it.
 fn caught_within_five_seeds(
     scenario_file: &str,
-    plant: impl Fn(&mut PlantedBugs),
+    broken: impl Fn(&ScenarioFile) -> ScenarioFile,
     check: &str,
 ) -> u64 {
     let intended = scenario(scenario_file);
-    let mut broken = intended.clone();
-    plant(&mut broken.bugs);
+    let broken = broken(&intended);
     let seed = (1..=5u64)
         .find(|seed| failed_checks(&intended, &broken, *seed).contains(&check))
         .unwrap_or_else(|| panic!("{check} missed the bug on seeds 1..=5"));
     assert!(failed_checks(&intended, &intended, seed).is_empty());
-    println!("{scenario_file}: {check} caught the planted bug on seed {seed}");
+    let outcome = wsim::sim::run(&broken, &format!("scenarios/{scenario_file}"), seed);
+    let failed = outcome
+        .verdict
+        .checks
+        .iter()
+        .find(|c| c.name == check)
+        .expect("the check ran");
+    println!(
+        "{scenario_file} seed {seed}: {check} failed: {}\n  repro: {} (with the [system] above)",
+        failed.detail, outcome.verdict.repro
+    );
     seed
 }
 
-/// Seed 002's `shift()` before a send that may fail: messages written into a dead link are lost.
+/// The naive client's `_flush_buffer`/`send`: a message written into a dead link is gone.
 #[test]
-fn delivery_catches_removal_from_the_buffer_before_the_ack() {
+fn delivery_catches_the_naive_clients_send_and_forget() {
     let seed = caught_within_five_seeds(
         "02-partition-60s.toml",
-        |b| b.remove_before_ack = true,
+        |s| naive(s, false, true),
         "delivery",
     );
     assert_eq!(seed, 1);
+    // For the right reason: messages were written, left the buffer, and never arrived.
+    let sim = wsim::sim::simulate(
+        &naive(&scenario("02-partition-60s.toml"), false, true),
+        seed,
+    );
+    let accepted: Vec<(&str, &str)> = sim
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::MessageAccepted { client, msg_id, .. } => Some((&**client, &**msg_id)),
+            _ => None,
+        })
+        .collect();
+    let lost = sim
+        .events
+        .iter()
+        .filter(|e| match &e.kind {
+            EventKind::MessageSent { client, msg_id } => {
+                !accepted.contains(&(client.as_str(), msg_id.as_str()))
+            }
+            _ => false,
+        })
+        .count();
+    assert!(lost > 0, "every written message arrived");
 }
 
-/// Seed 002's global dedup ids: one client's message id suppresses another's message.
+/// The naive server's global de-duplication ids meet the naive client's counter ids: one
+/// client's message is dropped as a duplicate of another client's.
 #[test]
 fn delivery_catches_dedup_ids_shared_across_clients() {
     let seed = caught_within_five_seeds(
         "06-partition-inside-grace.toml",
-        |b| {
-            b.counter_ids = true;
-            b.global_dedup = true;
-        },
+        |s| naive(s, true, true),
         "delivery",
     );
     assert_eq!(seed, 1);
-    // Counter ids alone are fine: the real server scopes ids per session.
-    let intended = scenario("06-partition-inside-grace.toml");
-    let mut counter_ids = intended.clone();
-    counter_ids.bugs.counter_ids = true;
-    assert!(failed_checks(&intended, &counter_ids, 1).is_empty());
+    let sim = wsim::sim::simulate(
+        &naive(&scenario("06-partition-inside-grace.toml"), true, true),
+        seed,
+    );
+    let mut accepted_from: BTreeMap<String, String> = BTreeMap::new();
+    let mut cross_client = 0;
+    for e in &sim.events {
+        match &e.kind {
+            EventKind::MessageAccepted { client, msg_id, .. } => {
+                accepted_from
+                    .entry(msg_id.clone())
+                    .or_insert(client.clone());
+            }
+            EventKind::DuplicateDropped { client, msg_id }
+                if accepted_from
+                    .get(msg_id)
+                    .is_some_and(|first| first != client) =>
+            {
+                cross_client += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        cross_client > 0,
+        "no message was dropped for another client's id"
+    );
 }
 
 /// Seed 002's cleanup race: the first drop's timer ends a session that dropped again later.
 #[test]
-fn grace_catches_the_cleanup_race() {
+fn grace_catches_the_naive_servers_cleanup_race() {
     let seed = caught_within_five_seeds(
         "15-flap-within-grace.toml",
-        |b| b.grace_from_first_drop = true,
+        |s| naive(s, true, false),
         "grace",
     );
     assert_eq!(seed, 1);
 }
 
-/// Grace measured on the server's wall clock: a clock step ends sessions early.
+/// Seed 002's grace measured with `datetime.now()`: a wall-clock step ends sessions early.
 #[test]
-fn grace_catches_grace_measured_on_the_wall_clock() {
+fn grace_catches_the_naive_servers_wall_clock_grace() {
     let seed = caught_within_five_seeds(
         "16-clock-skew-and-step.toml",
-        |b| b.wall_clock_grace = true,
+        |s| naive(s, true, false),
         "grace",
     );
+    assert_eq!(seed, 1);
+}
+
+/// The naive client has no keepalive: a blackholed idle link is never noticed.
+#[test]
+fn detection_catches_the_naive_client_without_keepalive() {
+    let seed = caught_within_five_seeds(
+        "14-blackhole-idle.toml",
+        |s| naive(s, false, true),
+        "detection",
+    );
+    assert_eq!(seed, 1);
+}
+
+/// The naive client's backoff has no jitter: a crowd dropped at once comes back at once.
+#[test]
+fn herd_catches_the_naive_clients_retries_without_jitter() {
+    let seed =
+        caught_within_five_seeds("09-reconnect-storm.toml", |s| naive(s, false, true), "herd");
     assert_eq!(seed, 1);
 }

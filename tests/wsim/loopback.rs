@@ -3,17 +3,17 @@
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use wsim::client::handshake::WsUrl;
-use wsim::client::{Client, ClientConfig, ClientIdentity, ClientIo, ClientMachine};
-use wsim::clock::MonoTime;
 use wsim::event::{DisconnectReason, Event, EventKind};
-use wsim::keepalive::KeepaliveConfig;
-use wsim::net::TokioConnector;
-use wsim::proxy::control::ProxyControl;
-use wsim::proxy::ProxyConfig;
-use wsim::server::{ServerConfig, ServerMachine};
 use wsim::timeline::Recorder;
-use wsim::wallclock::WallSource;
+use wsim_client::handshake::WsUrl;
+use wsim_client::{Client, ClientConfig, ClientIdentity, ClientIo, ClientMachine};
+use wsim_proto::clock::MonoTime;
+use wsim_proto::keepalive::KeepaliveConfig;
+use wsim_proto::net::TokioConnector;
+use wsim_proto::wallclock::WallSource;
+use wsim_proxy::control::ProxyControl;
+use wsim_proxy::ProxyConfig;
+use wsim_server::{ServerConfig, ServerMachine};
 
 /// Waits (event-driven, bounded) for the first event matching `want`.
 async fn wait_for(rx: &mut mpsc::UnboundedReceiver<Event>, want: impl Fn(&Event) -> bool) -> Event {
@@ -48,23 +48,22 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
             .await
             .expect("bind");
         let proxy_addr = proxy.local_addr().expect("addr");
-        tokio::task::spawn_local(wsim::server::serve(
+        tokio::task::spawn_local(wsim_server::serve(
             server,
-            ServerMachine::new(ServerConfig::default(), wsim::seed::os_rng()),
-            WallSource::Real,
-            recorder.sink("server"),
+            ServerMachine::new(ServerConfig::default(), wsim_proto::seed::os_rng()),
+            wsim::route::server_sink(&recorder.sink("server")),
         ));
         let control = ProxyControl::new();
-        tokio::task::spawn_local(wsim::proxy::run(
+        tokio::task::spawn_local(wsim_proxy::run(
             proxy,
             TokioConnector,
             ProxyConfig {
                 upstream: server_addr.to_string(),
                 connect_timeout: Duration::from_secs(5),
-                idle: wsim::proxy::idle::IdleConfig::default(),
+                idle: wsim_proxy::idle::IdleConfig::default(),
             },
             std::rc::Rc::clone(&control),
-            recorder.sink("proxy"),
+            wsim::route::proxy_sink(&recorder.sink("proxy")),
         ));
         let url = WsUrl::parse(&format!("ws://{proxy_addr}/ws")).expect("url");
         // Short intervals so a dead link is found within a second of real time.
@@ -85,12 +84,12 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
                     username: name.into(),
                     room: "lobby".into(),
                 },
-                wsim::seed::derive_rng(1, name),
+                wsim_proto::seed::derive_rng(1, name),
                 MonoTime::ZERO,
                 Duration::ZERO,
             );
             let io = ClientIo {
-                sink: Some(recorder.sink("local")),
+                sink: Some(wsim::route::client_sink(&recorder.sink("local"), name)),
                 app_events: false,
                 wall: WallSource::Real,
                 sleep: None,

@@ -1,0 +1,339 @@
+//! The thin tokio driver of a [`ClientMachine`] and the application's handle on it,
+//! [`Client`]: the driver turns the machine's actions into connection attempts over any
+//! [`Connector`], feeds it frames and timeouts, writes its frames, records its events in the
+//! timeline and passes them to the application.
+
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::app_events::AppEvents;
+use crate::clock::{HostClock, MonoTime};
+use crate::config::{ClientConfig, ClientIdentity};
+use crate::event::ClientEvent;
+use crate::frame::Outbound;
+use crate::handshake::{self, UrlError, WsUrl};
+use crate::machine::{Action, ClientMachine, LinkEnd, MessageId, SendError, SessionClaim};
+use crate::net::{Connector, LocalBoxFuture, TokioConnector};
+use crate::sleep::HostSleep;
+use crate::wallclock::{rfc3339, WallSource};
+use crate::wslink::{self, LinkInput, SendQueueLimit, WsLink};
+use wsim_proto::EventSink;
+
+/// State shared by the driver and the application's handle (same thread, never across an
+/// `.await`).
+struct Shared {
+    machine: RefCell<ClientMachine>,
+    wake: Notify,
+    clock: HostClock,
+    wall: WallSource,
+}
+
+/// Where a spawned client's events go and which wall clock stamps its messages.
+pub struct ClientIo {
+    /// Where every event goes as it happens (a log, a simulator's timeline), if anywhere.
+    pub sink: Option<EventSink<ClientEvent>>,
+    /// Whether [`Client::next_event`] receives events (they queue until read).
+    pub app_events: bool,
+    /// The wall clock for message timestamps.
+    pub wall: WallSource,
+    /// The host's sleep switch, in simulation (a frozen client does nothing until it wakes).
+    pub sleep: Option<Rc<HostSleep>>,
+}
+
+/// The application's handle on a running client. Dropping it closes the client.
+pub struct Client {
+    shared: Rc<Shared>,
+    events: Option<mpsc::Receiver<ClientEvent>>,
+}
+
+impl Client {
+    /// Connects to `url` (`ws://host:port/path`) over real TCP as `identity`, with application
+    /// events on. Must be called inside a `tokio::task::LocalSet` on a current-thread runtime.
+    pub fn connect(
+        url: &str,
+        identity: ClientIdentity,
+        config: ClientConfig,
+    ) -> Result<Client, UrlError> {
+        let url = WsUrl::parse(url)?;
+        let machine = ClientMachine::new(
+            config,
+            identity,
+            crate::seed::os_rng(),
+            MonoTime::ZERO,
+            Duration::ZERO,
+        );
+        let io = ClientIo {
+            sink: None,
+            app_events: true,
+            wall: WallSource::Real,
+            sleep: None,
+        };
+        Ok(Client::spawn(machine, TokioConnector, url, io))
+    }
+
+    /// Starts `machine` on the current `LocalSet`, connecting to `url` through `connector`;
+    /// `io` says where its events go.
+    pub fn spawn<C: Connector>(
+        machine: ClientMachine,
+        connector: C,
+        url: WsUrl,
+        io: ClientIo,
+    ) -> Client {
+        let ClientIo {
+            sink,
+            app_events,
+            wall,
+            sleep,
+        } = io;
+        let shared = Rc::new(Shared {
+            machine: RefCell::new(machine),
+            wake: Notify::new(),
+            clock: HostClock::start(),
+            wall,
+        });
+        let (tx, rx) = if app_events {
+            let (tx, rx) = AppEvents::channel(APP_EVENTS);
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let driver = Driver {
+            shared: Rc::clone(&shared),
+            connector,
+            url,
+            sink,
+            app: tx,
+            sleep,
+            overflowed: std::cell::Cell::new(false),
+        };
+        tokio::task::spawn_local(driver.run());
+        Client { shared, events: rx }
+    }
+
+    /// Sends `text`: written at once when connected, buffered otherwise; it stays pending until
+    /// the server acknowledges it. Never blocks.
+    pub fn send(&self, text: impl Into<String>) -> Result<MessageId, SendError> {
+        let now = self.shared.clock.now();
+        let stamp = rfc3339(self.shared.wall.now_unix_ms());
+        let id = self
+            .shared
+            .machine
+            .borrow_mut()
+            .send(now, text.into(), Some(stamp))?;
+        self.shared.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Messages waiting for an acknowledgement.
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.shared.machine.borrow().pending()
+    }
+
+    /// The ids of the messages waiting for an acknowledgement, oldest first.
+    #[must_use]
+    pub fn pending_ids(&self) -> Vec<MessageId> {
+        self.shared.machine.borrow().pending_ids()
+    }
+
+    /// Whether the server has welcomed this client into a session.
+    #[must_use]
+    pub fn has_session(&self) -> bool {
+        self.shared.machine.borrow().has_session()
+    }
+
+    /// Whether the link is up.
+    #[must_use]
+    pub fn is_connected(&self) -> bool {
+        self.shared.machine.borrow().is_connected()
+    }
+
+    /// The next event, or `None` once the client is closed and every event was read (or
+    /// the client was started without application events).
+    pub async fn next_event(&mut self) -> Option<ClientEvent> {
+        self.events.as_mut()?.recv().await
+    }
+
+    /// Closes the client: the link is closed and no reconnect follows.
+    pub fn close(&self) {
+        let now = self.shared.clock.now();
+        self.shared.machine.borrow_mut().close(now);
+        self.shared.wake.notify_one();
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Most events waiting for the application to read them ([`Client::next_event`]); beyond it
+/// events are dropped and counted ([`ClientEvent::EventsDropped`]).
+const APP_EVENTS: usize = 4096;
+
+struct Driver<C: Connector> {
+    shared: Rc<Shared>,
+    connector: C,
+    url: WsUrl,
+    sink: Option<EventSink<ClientEvent>>,
+    app: Option<AppEvents>,
+    sleep: Option<Rc<HostSleep>>,
+    /// Set when the current link's queue refused a frame.
+    overflowed: std::cell::Cell<bool>,
+}
+
+type Handshake<S> = LocalBoxFuture<io::Result<WebSocketStream<S>>>;
+
+impl<C: Connector> Driver<C> {
+    async fn run(self) {
+        let clock = self.shared.clock;
+        let mut link: Option<WsLink<C::Stream>> = None;
+        let mut attempt: Option<Handshake<C::Stream>> = None;
+        loop {
+            self.drain(&mut link, &mut attempt);
+            let (finished, deadline) = {
+                let m = self.shared.machine.borrow();
+                (m.is_finished(), m.poll_timeout())
+            };
+            if finished {
+                return;
+            }
+            tokio::select! {
+                biased;
+                () = until_asleep(self.sleep.as_deref()) => {
+                    // Frozen: no frame read, no timer run, until the host wakes.
+                    if let Some(sleep) = &self.sleep {
+                        sleep.until_awake().await;
+                    }
+                }
+                result = async { attempt.as_mut().expect("guarded").await }, if attempt.is_some() => {
+                    attempt = None;
+                    let mut m = self.shared.machine.borrow_mut();
+                    match result {
+                        Ok(ws) => {
+                            link = Some(WsLink::new(ws, SendQueueLimit::default()));
+                            m.handle_connected(clock.now());
+                        }
+                        Err(_) => m.handle_connect_failed(clock.now()),
+                    }
+                }
+                input = async { link.as_mut().expect("guarded").next().await }, if link.is_some() => {
+                    let now = clock.now();
+                    let mut m = self.shared.machine.borrow_mut();
+                    match input {
+                        LinkInput::Frame(frame) => m.handle_inbound(now, frame),
+                        LinkInput::Eof => m.handle_link_end(now, LinkEnd::Eof),
+                        LinkInput::Error | LinkInput::Violation { .. } => m.handle_link_end(now, LinkEnd::Error),
+                    }
+                }
+                () = self.shared.wake.notified() => {}
+                () = clock.sleep_until(deadline) => {
+                    self.shared.machine.borrow_mut().handle_timeout(clock.now());
+                }
+            }
+        }
+    }
+
+    /// Carries out everything the machine asked for and passes its events on.
+    fn drain(
+        &self,
+        link: &mut Option<WsLink<C::Stream>>,
+        attempt: &mut Option<Handshake<C::Stream>>,
+    ) {
+        let mut m = self.shared.machine.borrow_mut();
+        loop {
+            self.drain_once(&mut m, link, attempt);
+            // A frame the link's queue refused (the server reads too slowly): the link is
+            // broken like any other; the machine reconnects and sends what is pending again.
+            if !self.overflowed.replace(false) {
+                break;
+            }
+            m.handle_link_end(self.shared.clock.now(), LinkEnd::Error);
+        }
+    }
+
+    fn drain_once(
+        &self,
+        m: &mut ClientMachine,
+        link: &mut Option<WsLink<C::Stream>>,
+        attempt: &mut Option<Handshake<C::Stream>>,
+    ) {
+        while let Some(action) = m.poll_action() {
+            match action {
+                Action::Connect { key, session } => {
+                    *attempt = Some(self.handshake(m, &key, &session));
+                }
+                Action::Disconnect { close } => {
+                    *attempt = None;
+                    if let (Some(old), Some((code, reason))) = (link.take(), close) {
+                        linger(old, code, reason, m.config().close_timeout);
+                    }
+                }
+            }
+        }
+        while let Some(frame) = m.poll_transmit() {
+            if let Some(link) = link.as_ref() {
+                if link.send(frame).is_err() {
+                    self.overflowed.set(true);
+                }
+            }
+        }
+        while let Some(event) = m.poll_event() {
+            if let Some(sink) = &self.sink {
+                sink.emit(event.clone());
+            }
+            if let Some(app) = &self.app {
+                app.deliver(event);
+            }
+        }
+    }
+
+    fn handshake(
+        &self,
+        m: &ClientMachine,
+        key: &str,
+        session: &SessionClaim,
+    ) -> Handshake<C::Stream> {
+        let connect = self.connector.connect(&self.url.authority);
+        let request = handshake::request(&self.url, m.identity(), key, session);
+        Box::pin(async move {
+            let request = request.map_err(io::Error::other)?;
+            let stream = connect.await?;
+            let config = wslink::ws_config(None);
+            let (ws, _response) =
+                tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+                    .await
+                    .map_err(io::Error::other)?;
+            Ok(ws)
+        })
+    }
+}
+
+/// Resolves when the host falls asleep; never without a sleep switch.
+async fn until_asleep(sleep: Option<&HostSleep>) {
+    match sleep {
+        Some(sleep) => sleep.until_asleep().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends a close frame on a detached link and keeps it at most `timeout` for the peer's
+/// answer, in the background: nothing waits for a close handshake that may never complete.
+fn linger<S: crate::net::Stream>(
+    mut link: WsLink<S>,
+    code: u16,
+    reason: String,
+    timeout: Duration,
+) {
+    // A close frame is always queued.
+    let _ = link.send(Outbound::Close { code, reason });
+    tokio::task::spawn_local(async move {
+        let _ = tokio::time::timeout(timeout, link.until_closed()).await;
+    });
+}

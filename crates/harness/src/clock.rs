@@ -1,0 +1,51 @@
+//! The harness's clocks: the simulated timestamp every event carries, and the wall-clock
+//! stopwatch the verdict reports. Event timestamps come from [`turmoil::sim_elapsed`], the one
+//! clock shared by every simulated host.
+#![allow(clippy::disallowed_methods)]
+
+use std::cell::Cell;
+use std::time::Duration;
+
+thread_local! {
+    /// Simulated time last reported by the simulation loop; used while turmoil cannot answer.
+    static SIM_FALLBACK: Cell<Option<Duration>> = const { Cell::new(None) };
+    /// Origin of the real-time event clock (`wsim serve`, `wsim client`, ...).
+    static REAL_ORIGIN: Cell<Option<std::time::Instant>> = const { Cell::new(None) };
+}
+
+/// Records the simulation loop's current time, so events and log lines stamped while turmoil
+/// holds its world borrow (or between steps) still carry the right simulated time.
+pub(crate) fn set_sim_fallback(now: Option<Duration>) {
+    SIM_FALLBACK.with(|c| c.set(now));
+}
+
+/// Starts the real-time event clock of this thread: events are stamped with the time since.
+pub(crate) fn start_real_clock() {
+    REAL_ORIGIN.with(|c| c.set(Some(std::time::Instant::now())));
+}
+
+/// The timestamp of an event happening now: simulated time since the start of the simulation,
+/// or, outside any simulation, real time since [`start_real_clock`].
+pub(crate) fn event_time() -> Duration {
+    if let Some(t) = turmoil::sim_elapsed() {
+        return t;
+    }
+    if let Some(t) = SIM_FALLBACK.with(Cell::get) {
+        return t;
+    }
+    REAL_ORIGIN.with(|c| c.get().map(|o| o.elapsed()).unwrap_or_default())
+}
+
+/// Measures wall time for the verdict's simulated-to-wall ratio. Never feeds the timeline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    pub(crate) fn start() -> Self {
+        Stopwatch(std::time::Instant::now())
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+}

@@ -1,0 +1,32 @@
+//! wsim: a deterministic simulation test harness for resilient WebSocket systems.
+//!
+//! A [`scenario`] file describes a world — clients, a proxy, a server, the network between
+//! them and the faults that hit it. [`sim`] builds that world inside turmoil's simulated
+//! network for one seed, with the systems under test plugged in through [`sim::seam`] (wsim's
+//! own client, server and proxy by default), and records every component's events into one
+//! [`event`] timeline. [`check`]ers read the timeline and a [`verdict`] sums them up; [`sweep`]
+//! runs many seeds, [`shrink`] minimises a failing scenario, [`report`] writes what happened.
+//!
+//! The data flows one way: scenario → world → events → checkers → verdict → report.
+
+use wsim_client as client;
+use wsim_proto::{keepalive, net, seed, wslink};
+use wsim_proxy as proxy;
+use wsim_server as server;
+
+pub mod check;
+pub mod clock;
+pub mod digest;
+pub mod event;
+pub mod naive;
+pub mod render;
+pub mod report;
+pub mod route;
+pub mod scenario;
+pub mod shrink;
+pub mod sim;
+pub mod sweep;
+pub mod timeline;
+pub mod trace;
+pub mod verdict;
+pub mod wallclock;

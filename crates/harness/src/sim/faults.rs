@@ -1,0 +1,222 @@
+//! The fault executor: applies planned faults to the turmoil world between steps and records
+//! `fault_start` / `fault_end` on the `sim` host.
+//!
+//! turmoil's TCP has no retransmission, so each scenario fault maps onto the turmoil operation
+//! that reproduces its real-world effect:
+//! - `partition` → `hold` / `release`: segments wait and are then delivered in order, as TCP
+//!   retransmission delivers them after a blip;
+//! - `one_way` → `partition_oneway` / `repair_oneway`: segments from `a` to `b` are dropped,
+//!   so a stream that sends in that direction is dead for good (no retransmission), while the
+//!   other direction still flows;
+//! - `state_loss` → the proxy blackholes every established connection crossing the link (a
+//!   middlebox forgot them: both ends stay half-open, even when idle, which turmoil's own
+//!   partition cannot do) plus `partition` / `repair`, so new connections are refused meanwhile;
+//! - `latency` → a per-link latency override, then the scenario's range restored (min, then
+//!   max, which restores the jitter too);
+//! - `crash` → `crash` (the host's connections are closed, its state is lost), then `bounce`
+//!   (the same software starts afresh);
+//! - `proxy_conn` → the proxy blackholes, delays or resets one client's connection;
+//! - `sleep` → the client host's [`HostSleep`] switch freezes its clients, and its network is
+//!   held (the device's TCP stack sleeps too), then released on waking;
+//! - `clock_step` / `clock_drift` → the host's [`WallClock`] (turmoil has no clock skew).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::client::sleep::HostSleep;
+use crate::event::{ConnAction, EventKind, FaultDesc};
+use crate::proxy::control::{Fate, ProxyControl};
+use crate::scenario::duration::DurRange;
+use crate::sim::plan::PlannedFault;
+use crate::wallclock::WallClock;
+use wsim_proto::EventSink;
+
+/// What the executor acts on besides turmoil itself.
+pub struct Handles<'w> {
+    /// The proxy's live connections.
+    pub proxy: &'w ProxyControl,
+    /// Every host's wall clock.
+    pub clocks: &'w BTreeMap<String, Rc<WallClock>>,
+    /// Every client host's sleep switch.
+    pub sleeps: &'w BTreeMap<String, Rc<HostSleep>>,
+}
+
+/// One change to apply to the world.
+#[derive(Debug, Clone)]
+struct Step {
+    at: Duration,
+    start: bool,
+    fault: PlannedFault,
+}
+
+/// Applies a planned schedule in time order.
+pub struct FaultExecutor {
+    steps: Vec<Step>,
+    next: usize,
+    base_latency: DurRange,
+    sink: EventSink<EventKind>,
+}
+
+impl FaultExecutor {
+    /// An executor for `faults` on a network whose normal latency is `base_latency`.
+    #[must_use]
+    pub fn new(
+        faults: &[PlannedFault],
+        base_latency: DurRange,
+        sink: EventSink<EventKind>,
+    ) -> Self {
+        let mut steps = Vec::new();
+        for f in faults {
+            steps.push(Step {
+                at: f.start,
+                start: true,
+                fault: f.clone(),
+            });
+            // An instantaneous fault (a clock step) has no end.
+            if f.end > f.start {
+                steps.push(Step {
+                    at: f.end,
+                    start: false,
+                    fault: f.clone(),
+                });
+            }
+        }
+        // Stable: at equal times, ends before starts, then scenario order.
+        steps.sort_by_key(|s| (s.at, s.start, s.fault.id));
+        FaultExecutor {
+            steps,
+            next: 0,
+            base_latency,
+            sink,
+        }
+    }
+
+    /// Applies every change due at or before `now`.
+    pub fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, world: &Handles<'_>, now: Duration) {
+        while let Some(step) = self.steps.get(self.next) {
+            if step.at > now {
+                break;
+            }
+            let step = step.clone();
+            self.next += 1;
+            self.apply(sim, world, now, &step);
+        }
+    }
+
+    fn apply(&self, sim: &mut turmoil::Sim<'_>, world: &Handles<'_>, now: Duration, step: &Step) {
+        let (proxy, clocks) = (world.proxy, world.clocks);
+        let desc = &step.fault.desc;
+        let clock = |host: &str| clocks.get(host).expect("every host has a wall clock");
+        let sleep = |host: &str| world.sleeps.get(host).expect("validated: a client host");
+        match (desc, desc.link()) {
+            (FaultDesc::Crash { host, silent, .. }, _) if step.start => {
+                if *silent {
+                    // A power-off: whatever the host's stack would send as it dies is lost.
+                    let others: Vec<String> =
+                        clocks.keys().filter(|h| *h != host).cloned().collect();
+                    for other in &others {
+                        sim.partition(host.as_str(), other.as_str());
+                    }
+                    sim.crash(host.as_str());
+                    for other in &others {
+                        sim.repair(host.as_str(), other.as_str());
+                    }
+                } else {
+                    sim.crash(host.as_str());
+                }
+            }
+            (FaultDesc::Crash { host, .. }, _) => sim.bounce(host.as_str()),
+            (FaultDesc::Sleep { host, .. }, _) if step.start => {
+                sleep(host).fall_asleep();
+                sim.hold(host.as_str(), "proxy");
+            }
+            (FaultDesc::Sleep { host, .. }, _) => {
+                sim.release(host.as_str(), "proxy");
+                sleep(host).wake();
+            }
+            (
+                FaultDesc::ProxyConn {
+                    client,
+                    action,
+                    delay_ms,
+                    ..
+                },
+                _,
+            ) => {
+                let fate = match (action, step.start) {
+                    (ConnAction::Blackhole, _) => Fate::Blackhole,
+                    (ConnAction::Reset, _) => Fate::Reset,
+                    (ConnAction::Delay, true) => Fate::Delay(Duration::from_millis(*delay_ms)),
+                    (ConnAction::Delay, false) => Fate::Relay,
+                };
+                proxy.set_client_fate(client, fate);
+            }
+            (FaultDesc::ClockStep { host, by_ms }, _) if step.start => clock(host).step(*by_ms),
+            (FaultDesc::ClockDrift { host, ppm, .. }, _) if step.start => {
+                clock(host).start_drift(now, *ppm as f64);
+            }
+            (FaultDesc::ClockDrift { host, .. }, _) => clock(host).stop_drift(now),
+            (_, Some((a, b))) => self.apply_link(sim, proxy, desc, step.start, a, b),
+            (_, None) => {}
+        }
+        self.sink.emit(if step.start {
+            EventKind::FaultStart {
+                id: step.fault.id,
+                fault: desc.clone(),
+            }
+        } else {
+            EventKind::FaultEnd {
+                id: step.fault.id,
+                fault: desc.name(),
+            }
+        });
+    }
+
+    fn apply_link(
+        &self,
+        sim: &turmoil::Sim<'_>,
+        proxy: &ProxyControl,
+        desc: &FaultDesc,
+        start: bool,
+        a: &str,
+        b: &str,
+    ) {
+        match (desc, start) {
+            (FaultDesc::Partition { .. }, true) => sim.hold(a, b),
+            (FaultDesc::Partition { .. }, false) => sim.release(a, b),
+            (FaultDesc::OneWay { .. }, true) => sim.partition_oneway(a, b),
+            (FaultDesc::OneWay { .. }, false) => sim.repair_oneway(a, b),
+            (FaultDesc::StateLoss { .. }, true) => {
+                // Every connection crosses proxy–server; a client host's only its own.
+                let client_host = [a, b].into_iter().find(|h| *h != "proxy" && *h != "server");
+                proxy.blackhole(|peer| client_host.is_none_or(|h| h == peer));
+                sim.partition(a, b);
+            }
+            (FaultDesc::StateLoss { .. }, false) => sim.repair(a, b),
+            (FaultDesc::Latency { min_ms, max_ms, .. }, true) => {
+                let (min, max) = (
+                    Duration::from_millis(*min_ms),
+                    Duration::from_millis(*max_ms),
+                );
+                set_latency(sim, a, b, min, max);
+            }
+            (FaultDesc::Latency { .. }, false) => {
+                set_latency(sim, a, b, self.base_latency.min, self.base_latency.max);
+            }
+            (
+                FaultDesc::Crash { .. }
+                | FaultDesc::Sleep { .. }
+                | FaultDesc::ProxyConn { .. }
+                | FaultDesc::ClockStep { .. }
+                | FaultDesc::ClockDrift { .. },
+                _,
+            ) => {}
+        }
+    }
+}
+
+fn set_latency(sim: &turmoil::Sim<'_>, a: &str, b: &str, min: Duration, max: Duration) {
+    sim.set_link_latency(a, b, min);
+    sim.set_link_max_message_latency(a, b, max);
+}

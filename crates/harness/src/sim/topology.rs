@@ -1,0 +1,205 @@
+//! Builds the turmoil world for one (scenario, seed): hosts `server`, `proxy` and the
+//! scenario's client hosts, each client host running its clients as local tasks (turmoil's
+//! per-step cost grows with hosts, not tasks).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use wsim_client::sleep::HostSleep;
+use wsim_client::ClientIdentity;
+use wsim_proxy::ProxyControl;
+
+use crate::route;
+use crate::scenario::load::group_name;
+use crate::scenario::ScenarioFile;
+use crate::seed::derive_rng;
+use crate::sim::net::{SimListener, TurmoilConnector};
+use crate::sim::plan::draw;
+use crate::sim::seam::{ClientApp, ClientHost, ProxyHost, ServerHost, System};
+use crate::timeline::Recorder;
+use crate::wallclock::{self, WallClock, SIM_EPOCH_UNIX_MS};
+
+/// The server's port inside the simulation.
+pub const SERVER_PORT: u16 = 9000;
+/// The proxy's port inside the simulation.
+pub const PROXY_PORT: u16 = 8080;
+
+/// One client to run, with its drawn start offset.
+#[derive(Debug, Clone)]
+struct ClientPlan {
+    identity: ClientIdentity,
+    start: Duration,
+    send_every: Option<Duration>,
+}
+
+/// A built simulation and the handles the fault executor acts through.
+pub struct World<'a> {
+    /// The turmoil simulation.
+    pub sim: turmoil::Sim<'a>,
+    /// Fault injection into the proxy's live connections.
+    pub proxy: Rc<ProxyControl>,
+    /// Every host's wall clock, by host name.
+    pub clocks: BTreeMap<String, Rc<WallClock>>,
+    /// Every client host's sleep switch, by host name.
+    pub sleeps: BTreeMap<String, Rc<HostSleep>>,
+}
+
+/// Builds the simulation of `scenario` for `seed` with `system` under test, recording into
+/// `recorder`.
+pub fn build<'a>(
+    scenario: &ScenarioFile,
+    seed: u64,
+    system: &System,
+    recorder: &Rc<Recorder>,
+) -> World<'a> {
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed)
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_millis(SIM_EPOCH_UNIX_MS as u64))
+        .tick_duration(scenario.tick.0)
+        // The run loop stops at the scenario's duration; this only has to be longer.
+        .simulation_duration(scenario.duration.0 + Duration::from_secs(3600))
+        .min_message_latency(scenario.network.latency.min)
+        .max_message_latency(scenario.network.latency.max)
+        .tcp_capacity(4096)
+        .build();
+
+    let mut clocks = BTreeMap::new();
+    for host in ["server", "proxy"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(scenario.client_hosts())
+    {
+        clocks.insert(host, WallClock::new());
+    }
+
+    let server = Rc::clone(&system.server);
+    let server_events = route::server_sink(&recorder.sink("server"));
+    let server_clock = Rc::clone(&clocks["server"]);
+    sim.host("server", move || {
+        let server = Rc::clone(&server);
+        let events = server_events.clone();
+        let wall = wallclock::source(&server_clock);
+        async move {
+            let listener = SimListener::bind(SERVER_PORT).await?;
+            let host = ServerHost {
+                listener,
+                rng: derive_rng(seed, "server"),
+                wall,
+                events,
+            };
+            server.run(host).await
+        }
+    });
+
+    let proxy = Rc::clone(&system.proxy);
+    let proxy_events = route::proxy_sink(&recorder.sink("proxy"));
+    let proxy_control = ProxyControl::new();
+    let control = Rc::clone(&proxy_control);
+    sim.host("proxy", move || {
+        let proxy = Rc::clone(&proxy);
+        let events = proxy_events.clone();
+        let control = Rc::clone(&control);
+        async move {
+            let listener = SimListener::bind(PROXY_PORT).await?;
+            let host = ProxyHost {
+                listener,
+                connector: TurmoilConnector,
+                upstream: format!("server:{SERVER_PORT}"),
+                control,
+                events,
+            };
+            proxy.run(host).await
+        }
+    });
+
+    let mut sleeps = BTreeMap::new();
+    for host in scenario.client_hosts() {
+        let plans = client_plans(scenario, seed, &host);
+        let host_sleep = HostSleep::new();
+        sleeps.insert(host.clone(), Rc::clone(&host_sleep));
+        let client = Rc::clone(&system.client);
+        let timeline = recorder.sink(&host);
+        let host_clock = Rc::clone(&clocks[&host]);
+        sim.host(host.as_str(), move || {
+            let plans = plans.clone();
+            let client = Rc::clone(&client);
+            let timeline = timeline.clone();
+            let host_clock = Rc::clone(&host_clock);
+            let host_sleep = Rc::clone(&host_sleep);
+            async move {
+                for plan in plans {
+                    let id = plan.identity.client_id.clone();
+                    let app = client.start(ClientHost {
+                        connector: TurmoilConnector,
+                        url: format!("ws://proxy:{PROXY_PORT}/ws"),
+                        identity: plan.identity,
+                        start: plan.start,
+                        rng: derive_rng(seed, &format!("client/{id}")),
+                        wall: wallclock::source(&host_clock),
+                        sleep: Rc::clone(&host_sleep),
+                        events: route::client_sink(&timeline, &id),
+                    });
+                    let sleep = Rc::clone(&host_sleep);
+                    tokio::task::spawn_local(chat(app, sleep, plan.start, plan.send_every));
+                }
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+        });
+    }
+    World {
+        sim,
+        proxy: proxy_control,
+        clocks,
+        sleeps,
+    }
+}
+
+/// The workload of one simulated user: a message every `every`, starting one period after
+/// `start`; a sleeping host sends nothing until it wakes. Without a period the handle is kept,
+/// so the client stays open.
+async fn chat(
+    client: Box<dyn ClientApp>,
+    sleep: Rc<HostSleep>,
+    start: Duration,
+    every: Option<Duration>,
+) {
+    let Some(every) = every else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::time::sleep(start).await;
+    let mut n = 0u64;
+    loop {
+        tokio::time::sleep(every).await;
+        sleep.until_awake().await;
+        n += 1;
+        client.send(format!("message {n}"));
+    }
+}
+
+/// The clients of `host`, with ids `<group>-<i>` and start offsets drawn from the seed.
+fn client_plans(scenario: &ScenarioFile, seed: u64, host: &str) -> Vec<ClientPlan> {
+    let mut rng = derive_rng(seed, &format!("starts/{host}"));
+    let mut plans = Vec::new();
+    for (gi, group) in scenario.clients.iter().enumerate() {
+        if group.host != host {
+            continue;
+        }
+        let name = group_name(gi, group.name.as_deref());
+        for i in 0..group.count {
+            let client_id = format!("{name}-{i}");
+            plans.push(ClientPlan {
+                identity: ClientIdentity {
+                    username: client_id.clone(),
+                    client_id,
+                    room: group.room.clone(),
+                },
+                start: draw(&mut rng, group.start),
+                send_every: group.send_every.0,
+            });
+        }
+    }
+    plans
+}

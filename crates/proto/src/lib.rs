@@ -1,0 +1,28 @@
+//! wsim-proto: what wsim's client, server and proxy share — the wire protocol and its frames,
+//! the keepalive policy, the WebSocket link their drivers speak over, and the seams through
+//! which an embedding program gives them time, randomness, a network and a place for events.
+//!
+//! - [`protocol`] / [`frame`]: the JSON messages and the WebSocket frames that carry them;
+//! - [`keepalive`]: ping / pong-timeout policy as a sans-IO state machine;
+//! - [`wslink`]: one WebSocket connection over any [`net::Stream`], with a bounded send queue;
+//! - [`net`]: the [`net::Connector`] / [`net::Listener`] seam (`tokio::net` here; a simulator
+//!   brings its own);
+//! - [`clock`], [`wallclock`], [`seed`], [`sink`]: time, wall time, randomness and events.
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod frame;
+pub mod keepalive;
+pub mod net;
+pub mod protocol;
+pub mod query;
+pub mod seed;
+pub mod sink;
+pub mod wallclock;
+pub mod wslink;
+
+pub use clock::{HostClock, MonoTime};
+pub use net::{Connector, Listener, LocalBoxFuture, Stream, TokioConnector};
+pub use seed::{derive_rng, SimRng};
+pub use sink::EventSink;
+pub use wallclock::WallSource;

@@ -1,0 +1,66 @@
+//! Where a component's events go: [`EventSink`], a cheap handle on a callback the embedding
+//! program supplies. The product never decides what happens to its events — an application
+//! logs them, a simulator stamps them with simulated time and records them in its timeline.
+
+use std::fmt;
+use std::rc::Rc;
+
+/// A handle for emitting events of type `E`. Cheap to clone; every clone reaches the same
+/// callback.
+pub struct EventSink<E> {
+    deliver: Rc<dyn Fn(E)>,
+}
+
+impl<E> Clone for EventSink<E> {
+    fn clone(&self) -> Self {
+        EventSink {
+            deliver: Rc::clone(&self.deliver),
+        }
+    }
+}
+
+impl<E> fmt::Debug for EventSink<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EventSink")
+    }
+}
+
+impl<E: 'static> EventSink<E> {
+    /// A sink that hands every event to `deliver`, in the order they are emitted.
+    #[must_use]
+    pub fn new(deliver: impl Fn(E) + 'static) -> Self {
+        EventSink {
+            deliver: Rc::new(deliver),
+        }
+    }
+
+    /// A sink that drops every event.
+    #[must_use]
+    pub fn discard() -> Self {
+        EventSink::new(|_| {})
+    }
+
+    /// Emits `event`.
+    pub fn emit(&self, event: E) {
+        (self.deliver)(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[test]
+    fn clones_deliver_to_the_same_callback_in_order() {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = Rc::clone(&seen);
+        let sink = EventSink::new(move |e: u32| log.borrow_mut().push(e));
+        let other = sink.clone();
+        sink.emit(1);
+        other.emit(2);
+        EventSink::<u32>::discard().emit(3);
+        assert_eq!(*seen.borrow(), [1, 2]);
+    }
+}

@@ -1,0 +1,230 @@
+//! The proxy's per-connection relay: connects upstream, pumps bytes both ways, half-closes in
+//! step with the ends, kills the connection when it idles (see [`crate::idle`]), and
+//! reports its life as `proxy_conn_*` / `idle_kill` events. Injected faults ([`Fate`]): a
+//! blackholed connection swallows everything, end of stream included; a delayed one holds
+//! each chunk back; a reset one is dropped at once.
+
+use std::cell::{Cell, RefCell};
+use std::pin::pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::clock::HostClock;
+use crate::control::{ConnSwitch, Fate, ProxyControl};
+use crate::event::{ProxyCloseReason, ProxyEvent};
+use crate::idle::{Direction, IdleConfig, IdleMode, IdleTracker};
+use crate::net::{Connector, Stream};
+use wsim_proto::EventSink;
+
+/// Size of each direction's copy buffer.
+const BUFFER: usize = 16 * 1024;
+
+/// Which side of a pump failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PumpError {
+    Read,
+    Write,
+}
+
+/// One connection to relay.
+pub struct Relay {
+    /// The proxy's connection number.
+    pub conn: u64,
+    /// `host:port` of the server.
+    pub upstream: String,
+    /// Longest time to reach the server.
+    pub connect_timeout: Duration,
+    /// When and how idle connections are killed.
+    pub idle: IdleConfig,
+    /// What to do with the bytes (changed from outside by fault injection).
+    pub switch: Rc<ConnSwitch>,
+    /// Told which client the connection carries, once known.
+    pub control: Rc<ProxyControl>,
+    /// Where events go.
+    pub sink: EventSink<ProxyEvent>,
+}
+
+/// What both pumps share: the clock, the idle tracker, and the client named in the request
+/// (which the proxy's control learns at once, so faults can target it).
+struct Activity {
+    clock: HostClock,
+    idle: RefCell<IdleTracker>,
+    client: RefCell<Option<String>>,
+    conn: u64,
+    control: Rc<ProxyControl>,
+}
+
+impl Relay {
+    /// Relays `client` to the upstream server until both directions end, one fails, or the
+    /// connection is killed for idling.
+    pub async fn run<S: Stream, C: Connector>(self, client: S, connector: C) {
+        let conn = self.conn;
+        let connect = connector.connect(&self.upstream);
+        let server = match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(Ok(s)) => s,
+            _ => {
+                self.sink.emit(ProxyEvent::ProxyConnClosed {
+                    conn,
+                    client: None,
+                    reason: ProxyCloseReason::UpstreamUnreachable,
+                    bytes_up: 0,
+                    bytes_down: 0,
+                });
+                return;
+            }
+        };
+        if self.idle.mode == IdleMode::Reset {
+            client.reset_on_close();
+            server.reset_on_close();
+        }
+        self.sink.emit(ProxyEvent::ProxyConnOpened { conn });
+        let clock = HostClock::start();
+        let activity = Activity {
+            clock,
+            idle: RefCell::new(IdleTracker::new(self.idle, clock.now())),
+            client: RefCell::new(None),
+            conn,
+            control: Rc::clone(&self.control),
+        };
+        let (client_rd, client_wr) = tokio::io::split(client);
+        let (server_rd, server_wr) = tokio::io::split(server);
+        let (bytes_up, bytes_down) = (Cell::new(0u64), Cell::new(0u64));
+        let up = pump(
+            client_rd,
+            server_wr,
+            &bytes_up,
+            &self.switch,
+            &activity,
+            Direction::Up,
+        );
+        let down = pump(
+            server_rd,
+            client_wr,
+            &bytes_down,
+            &self.switch,
+            &activity,
+            Direction::Down,
+        );
+        let (mut up, mut down) = (pin!(up), pin!(down));
+        let (mut up_done, mut down_done) = (false, false);
+        let reason = loop {
+            if up_done && down_done {
+                break ProxyCloseReason::Finished;
+            }
+            let deadline = activity.idle.borrow().deadline();
+            if self.switch.fate() == Fate::Reset {
+                break ProxyCloseReason::Reset;
+            }
+            tokio::select! {
+                biased;
+                () = self.switch.changed() => {}
+                r = &mut up, if !up_done => match r {
+                    Ok(()) => up_done = true,
+                    Err(PumpError::Read) => break ProxyCloseReason::ClientError,
+                    Err(PumpError::Write) => break ProxyCloseReason::UpstreamError,
+                },
+                r = &mut down, if !down_done => match r {
+                    Ok(()) => down_done = true,
+                    Err(PumpError::Read) => break ProxyCloseReason::UpstreamError,
+                    Err(PumpError::Write) => break ProxyCloseReason::ClientError,
+                },
+                () = clock.sleep_until(deadline) => {
+                    let idle = activity.idle.borrow_mut().poll(clock.now());
+                    if let Some(idle) = idle {
+                        let mode = self.idle.mode;
+                        self.sink.emit(ProxyEvent::IdleKill {
+                            conn,
+                            client: activity.client.borrow().clone(),
+                            idle_ms: u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
+                            mode,
+                        });
+                        if mode == IdleMode::Blackhole {
+                            self.switch.set(Fate::Blackhole);
+                        } else {
+                            break ProxyCloseReason::IdleKill;
+                        }
+                    }
+                }
+            }
+        };
+        self.sink.emit(ProxyEvent::ProxyConnClosed {
+            conn,
+            client: activity.client.borrow().clone(),
+            reason,
+            bytes_up: bytes_up.get(),
+            bytes_down: bytes_down.get(),
+        });
+    }
+}
+
+/// Copies `from` to `to` until end of stream, then half-closes `to`; while the connection is
+/// blackholed, reads are discarded and the end of stream is not passed on.
+async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    bytes: &Cell<u64>,
+    switch: &ConnSwitch,
+    activity: &Activity,
+    dir: Direction,
+) -> Result<(), PumpError> {
+    let mut buf = vec![0u8; BUFFER];
+    loop {
+        let n = from.read(&mut buf).await.map_err(|_| PumpError::Read)?;
+        if let Fate::Delay(d) = switch.fate() {
+            tokio::time::sleep(d).await;
+        }
+        if switch.fate() == Fate::Blackhole {
+            if n == 0 {
+                return Ok(());
+            }
+            continue;
+        }
+        if n == 0 {
+            // The peer may already be gone; a failed half-close changes nothing.
+            let _ = to.shutdown().await;
+            return Ok(());
+        }
+        if dir == Direction::Up && bytes.get() == 0 {
+            let client = client_of_request(&buf[..n]);
+            if let Some(client) = &client {
+                activity.control.identify(activity.conn, client);
+            }
+            *activity.client.borrow_mut() = client;
+        }
+        activity
+            .idle
+            .borrow_mut()
+            .on_bytes(activity.clock.now(), dir);
+        to.write_all(&buf[..n])
+            .await
+            .map_err(|_| PumpError::Write)?;
+        bytes.set(bytes.get() + n as u64);
+    }
+}
+
+/// The `client_id` query parameter of an HTTP request line, if the bytes start with one.
+fn client_of_request(bytes: &[u8]) -> Option<String> {
+    let line = bytes.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let target = line.strip_prefix("GET ")?.split(' ').next()?;
+    let query = target.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let value = pair.strip_prefix("client_id=")?;
+        Some(wsim_proto::query::percent_decode(value))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_client_id_from_the_upgrade_request() {
+        let req = b"GET /ws?room=r&username=u&client_id=web%2D1 HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(client_of_request(req), Some("web-1".into()));
+        assert_eq!(client_of_request(b"\x16\x03\x01 binary"), None);
+        assert_eq!(client_of_request(b"GET /ws HTTP/1.1\r\n"), None);
+    }
+}

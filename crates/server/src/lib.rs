@@ -1,0 +1,24 @@
+//! wsim-server: a WebSocket session manager — sessions that survive a dropped connection for a
+//! grace period (`user_away` → `user_reconnected`, or `user_left` when it expires), resume by
+//! session key, de-duplication of retried messages, replay of missed history, heartbeats.
+//!
+//! A sans-IO state machine ([`ServerMachine`]) holds every policy; a thin tokio driver
+//! ([`serve`]) runs it over any [`wsim_proto::net::Listener`]: `tokio::net` for real, a
+//! simulator's network in tests. The server reports what happens as [`ServerEvent`]s.
+#![warn(missing_docs)]
+
+use wsim_proto::{clock, frame, keepalive, net, protocol, seed, wslink};
+
+pub(crate) mod claim;
+pub mod config;
+pub mod dedup;
+pub mod driver;
+pub mod event;
+pub mod join;
+pub mod machine;
+pub mod upgrade;
+
+pub use config::{KeylessResume, ServerConfig};
+pub use driver::serve;
+pub use event::ServerEvent;
+pub use machine::ServerMachine;

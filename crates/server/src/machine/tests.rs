@@ -1,0 +1,578 @@
+//! Unit tests of the server machine: one test per rule of its contract.
+
+use super::*;
+use crate::config::KeylessResume;
+use crate::seed::derive_rng;
+use std::time::Duration;
+
+fn t(ms: u64) -> MonoTime {
+    MonoTime::from_millis(ms)
+}
+
+fn join(id: &str) -> JoinRequest {
+    JoinRequest {
+        client_id: id.into(),
+        username: format!("user-{id}"),
+        room: "lobby".into(),
+        session_key: Some(format!("key-{id}")),
+        last_seq: None,
+        attempt: None,
+    }
+}
+
+/// A join request without a session key (the seed article's client).
+fn keyless(id: &str) -> JoinRequest {
+    JoinRequest {
+        session_key: None,
+        ..join(id)
+    }
+}
+
+fn server() -> ServerMachine {
+    ServerMachine::new(ServerConfig::default(), derive_rng(1, "server"))
+}
+
+type Drained = (Vec<(ConnId, Outbound)>, Vec<ConnId>, Vec<ServerEvent>);
+
+fn drain(m: &mut ServerMachine) -> Drained {
+    (
+        std::iter::from_fn(|| m.poll_transmit()).collect(),
+        std::iter::from_fn(|| m.poll_drop()).collect(),
+        std::iter::from_fn(|| m.poll_event()).collect(),
+    )
+}
+
+fn text(o: &Outbound) -> &str {
+    match o {
+        Outbound::Text(s) => s,
+        other => panic!("not text: {other:?}"),
+    }
+}
+
+/// The welcome sent on `conn`, parsed.
+fn welcome(tx: &[(ConnId, Outbound)], conn: ConnId) -> (String, bool, u64, u64) {
+    tx.iter()
+        .filter(|(c, _)| *c == conn)
+        .find_map(|(_, o)| match protocol::decode::<ServerMessage>(text(o)) {
+            Ok(ServerMessage::Welcome {
+                resume_secret,
+                recovered,
+                replayed,
+                last_seq,
+                ..
+            }) => Some((resume_secret, recovered, replayed, last_seq)),
+            _ => None,
+        })
+        .expect("a welcome")
+}
+
+fn chat(id: &str) -> Inbound {
+    Inbound::Text(format!(
+        r#"{{"type":"chat_message","text":"hi","id":"{id}"}}"#
+    ))
+}
+
+/// Members a (conn 1) and b (conn 2); returns a's secret.
+fn two_members(m: &mut ServerMachine) -> String {
+    m.handle_open(t(0), 1, join("a"));
+    m.handle_open(t(0), 2, join("b"));
+    welcome(&drain(m).0, 1).0
+}
+
+fn resume_join(id: &str, secret: &str, last_seq: Option<u64>) -> JoinRequest {
+    JoinRequest {
+        session_key: Some(secret.into()),
+        last_seq,
+        ..join(id)
+    }
+}
+
+#[test]
+fn a_session_opened_by_an_abandoned_attempt_is_resumed_with_the_same_key() {
+    let mut m = server();
+    // The ghost: the upgrade completed after the client had given up on the attempt.
+    m.handle_open(t(0), 1, join("a"));
+    m.handle_end(t(100), 1, ConnEnd::Closed);
+    let _ = drain(&mut m);
+    // The client's next attempt presents the same key: its own session, not a stranger's.
+    assert_eq!(m.handle_claim(t(2_000), &join("a")), Ok(()));
+    m.handle_open(t(2_000), 2, join("a"));
+    let (tx, _, events) = drain(&mut m);
+    assert!(events.contains(&ServerEvent::UserReconnected {
+        client: "a".into(),
+        room: "lobby".into()
+    }));
+    assert_eq!(welcome(&tx, 2).0, "key-a");
+    // A stranger with the same client id and another key is refused before the upgrade.
+    let stranger = resume_join("a", "other-key", None);
+    assert_eq!(
+        m.handle_claim(t(3_000), &stranger),
+        Err(ClaimRefusal::KeyMismatch)
+    );
+    assert_eq!(ClaimRefusal::KeyMismatch.status(), 409);
+}
+
+#[test]
+fn an_older_attempt_never_takes_over_from_a_newer_one() {
+    let mut m = server();
+    let attempt = |n| JoinRequest {
+        attempt: Some(n),
+        ..join("a")
+    };
+    m.handle_open(t(0), 1, attempt(1));
+    // Attempt 3 resumes; attempt 2, delayed in the network, arrives after it.
+    assert_eq!(m.handle_claim(t(10), &attempt(3)), Ok(()));
+    m.handle_open(t(10), 2, attempt(3));
+    let _ = drain(&mut m);
+    assert_eq!(
+        m.handle_claim(t(20), &attempt(2)),
+        Err(ClaimRefusal::StaleAttempt)
+    );
+    // Had it slipped past the claim, the upgrade is still closed, never a takeover.
+    m.handle_open(t(20), 3, attempt(2));
+    let (_, drops, _) = drain(&mut m);
+    assert_eq!(drops, [3]);
+    assert_eq!(m.connections(), 1);
+    // A newer attempt may take over (the client's own reconnect over a dead link).
+    assert_eq!(m.handle_claim(t(30), &attempt(4)), Ok(()));
+}
+
+#[test]
+fn keyless_clients_resume_by_client_id_unless_the_server_requires_a_key() {
+    // client_id (default): the seed article's contract.
+    let mut m = server();
+    m.handle_open(t(0), 1, keyless("a"));
+    m.handle_open(t(0), 2, keyless("b"));
+    m.handle_end(t(10), 1, ConnEnd::Closed);
+    let _ = drain(&mut m);
+    assert_eq!(m.handle_claim(t(1_000), &keyless("a")), Ok(()));
+    m.handle_open(t(1_000), 3, keyless("a"));
+    let (tx, _, events) = drain(&mut m);
+    assert!(welcome(&tx, 3).1, "recovered");
+    assert_eq!(
+        presence(&events),
+        ["user_reconnected"],
+        "the room sees the user come back"
+    );
+    // A keyless claim of a live keyless session takes it over.
+    assert_eq!(m.handle_claim(t(2_000), &keyless("a")), Ok(()));
+    m.handle_open(t(2_000), 4, keyless("a"));
+    assert_eq!(drain(&mut m).1, [3]);
+    // A session opened with a key is never resumed without it.
+    m.handle_open(t(3_000), 5, join("k"));
+    assert_eq!(
+        m.handle_claim(t(3_000), &keyless("k")),
+        Err(ClaimRefusal::KeyRequired)
+    );
+
+    // key: a keyless client may open a session but never claim one.
+    let config = ServerConfig {
+        keyless_resume: KeylessResume::Key,
+        ..ServerConfig::default()
+    };
+    let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+    assert_eq!(m.handle_claim(t(0), &keyless("a")), Ok(()));
+    m.handle_open(t(0), 1, keyless("a"));
+    m.handle_end(t(10), 1, ConnEnd::Closed);
+    assert_eq!(
+        m.handle_claim(t(1_000), &keyless("a")),
+        Err(ClaimRefusal::KeyRequired)
+    );
+    // The key the server drew and sent in `welcome` still works.
+    let (tx, _, _) = drain(&mut m);
+    let drawn = welcome(&tx, 1).0;
+    assert_eq!(
+        m.handle_claim(t(1_000), &resume_join("a", &drawn, Some(0))),
+        Ok(())
+    );
+}
+
+#[test]
+fn join_welcomes_with_a_secret_and_tells_the_room() {
+    let mut m = server();
+    m.handle_open(t(0), 1, join("a"));
+    m.handle_open(t(0), 2, keyless("b"));
+    let (tx, drops, events) = drain(&mut m);
+    assert!(drops.is_empty());
+    let (key, recovered, _, _) = welcome(&tx, 1);
+    assert_eq!(key, "key-a", "the client's own key is the session's");
+    assert!(!recovered);
+    let drawn = welcome(&tx, 2).0;
+    assert_eq!(
+        drawn.len(),
+        32,
+        "a keyless client gets a key drawn by the server"
+    );
+    assert!(tx
+        .iter()
+        .any(|(c, o)| *c == 1 && text(o) == r#"{"type":"user_joined","username":"user-b"}"#));
+    assert!(events.contains(&ServerEvent::SessionOpened {
+        client: "b".into(),
+        room: "lobby".into(),
+        conn: 2,
+        resumed: false
+    }));
+}
+
+#[test]
+fn chat_is_numbered_acked_and_broadcast_to_others() {
+    let mut m = server();
+    two_members(&mut m);
+    m.handle_inbound(t(10), 1, chat("a:1"));
+    let (tx, _, events) = drain(&mut m);
+    assert_eq!(
+        tx,
+        [
+            (1, Outbound::Text(r#"{"type":"ack","id":"a:1","seq":1}"#.into())),
+            (
+                2,
+                Outbound::Text(
+                    r#"{"type":"chat_message","id":"a:1","from":"a","username":"user-a","text":"hi","seq":1}"#
+                        .into()
+                )
+            ),
+        ]
+    );
+    assert_eq!(
+        events,
+        [ServerEvent::MessageAccepted {
+            client: "a".into(),
+            msg_id: "a:1".into(),
+            seq: 1
+        }]
+    );
+}
+
+/// Drops a's connection at `at`; returns the events.
+fn drop_a(m: &mut ServerMachine, conn: ConnId, at: u64) -> Vec<ServerEvent> {
+    m.handle_end(t(at), conn, ConnEnd::Reset);
+    drain(m).2
+}
+
+fn presence(events: &[ServerEvent]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(ServerEvent::name)
+        .filter(|n| n.starts_with("user_"))
+        .collect()
+}
+
+#[test]
+fn reconnect_inside_the_grace_period_resumes_the_session() {
+    let mut m = server();
+    let secret = two_members(&mut m);
+    assert_eq!(presence(&drop_a(&mut m, 1, 1_000)), ["user_away"]);
+    m.handle_open(t(30_999), 3, resume_join("a", &secret, Some(0)));
+    let (tx, _, events) = drain(&mut m);
+    assert_eq!(presence(&events), ["user_reconnected"]);
+    let (again, recovered, _, _) = welcome(&tx, 3);
+    assert!(recovered);
+    assert_eq!(again, secret);
+    assert!(tx
+        .iter()
+        .any(|(c, o)| *c == 2 && text(o).contains("user_reconnected")));
+}
+
+#[test]
+fn reconnect_exactly_at_or_after_the_grace_period_is_a_new_session() {
+    for at in [31_000, 45_000] {
+        let mut m = server();
+        let secret = two_members(&mut m);
+        drop_a(&mut m, 1, 1_000);
+        m.handle_open(t(at), 3, resume_join("a", &secret, Some(0)));
+        let (tx, _, events) = drain(&mut m);
+        assert_eq!(presence(&events), ["user_left", "user_joined"], "at {at}");
+        let (_, recovered, _, _) = welcome(&tx, 3);
+        assert!(!recovered);
+    }
+    // Without a reconnect, the timer ends the session exactly one grace period later.
+    let mut m = server();
+    two_members(&mut m);
+    drop_a(&mut m, 1, 1_000);
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t(20_000)),
+        "b's heartbeat comes first"
+    );
+    m.handle_timeout(t(30_999));
+    assert!(!presence(&drain(&mut m).2).contains(&"user_left"));
+    m.handle_timeout(t(31_000));
+    assert!(presence(&drain(&mut m).2).contains(&"user_left"));
+}
+
+#[test]
+fn a_second_drop_restarts_the_grace_period() {
+    let mut m = server();
+    let secret = two_members(&mut m);
+    drop_a(&mut m, 1, 1_000);
+    m.handle_open(t(10_000), 3, resume_join("a", &secret, None));
+    let _ = drain(&mut m);
+    drop_a(&mut m, 3, 20_000);
+    // The first drop's deadline (31 s) must not end the session.
+    m.handle_timeout(t(31_000));
+    assert!(!presence(&drain(&mut m).2).contains(&"user_left"));
+    m.handle_timeout(t(49_999));
+    assert!(!presence(&drain(&mut m).2).contains(&"user_left"));
+    m.handle_timeout(t(50_000));
+    assert_eq!(presence(&drain(&mut m).2), ["user_left"]);
+}
+
+#[test]
+fn a_newer_connection_with_the_secret_takes_over_without_presence_change() {
+    let mut m = server();
+    let secret = two_members(&mut m);
+    m.handle_open(t(10), 3, resume_join("a", &secret, Some(0)));
+    let (tx, drops, events) = drain(&mut m);
+    assert!(tx.iter().any(|(c, o)| *c == 1
+        && matches!(
+            o,
+            Outbound::Close {
+                code: frame::CLOSE_REPLACED,
+                ..
+            }
+        )));
+    assert_eq!(drops, [1]);
+    assert!(presence(&events).is_empty());
+    assert_eq!(m.connections(), 2);
+}
+
+#[test]
+fn a_wrong_or_missing_secret_never_takes_over() {
+    for session_key in [Some("guess".to_string()), None] {
+        let mut m = server();
+        two_members(&mut m);
+        let j = JoinRequest {
+            session_key,
+            ..join("a")
+        };
+        // Refused before the upgrade...
+        assert!(m.handle_claim(t(10), &j).is_err());
+        assert_eq!(
+            drain(&mut m).2,
+            [ServerEvent::ResumeRefused { client: "a".into() }]
+        );
+        // ...and if the session was taken between the claim and the upgrade, closed.
+        m.handle_open(t(10), 3, j);
+        let (tx, drops, events) = drain(&mut m);
+        assert!(matches!(
+            &tx[..],
+            [(
+                3,
+                Outbound::Close {
+                    code: frame::CLOSE_RESUME_REFUSED,
+                    ..
+                }
+            )]
+        ));
+        assert_eq!(drops, [3]);
+        assert_eq!(events, [ServerEvent::ResumeRefused { client: "a".into() }]);
+        // a's own connection is untouched and still served.
+        m.handle_inbound(t(20), 1, chat("a:1"));
+        assert!(drain(&mut m).0.iter().any(|(c, _)| *c == 1));
+    }
+}
+
+#[test]
+fn duplicates_are_acked_again_not_rebroadcast_and_ids_are_per_session() {
+    let mut m = server();
+    two_members(&mut m);
+    m.handle_inbound(t(10), 1, chat("m1"));
+    let _ = drain(&mut m);
+    m.handle_inbound(t(20), 1, chat("m1"));
+    let (tx, _, events) = drain(&mut m);
+    assert_eq!(
+        tx,
+        [(
+            1,
+            Outbound::Text(r#"{"type":"ack","id":"m1","seq":1}"#.into())
+        )]
+    );
+    assert_eq!(
+        events,
+        [ServerEvent::DuplicateDropped {
+            client: "a".into(),
+            msg_id: "m1".into()
+        }]
+    );
+    // Another session may use the same id: it is a different message.
+    m.handle_inbound(t(30), 2, chat("m1"));
+    let (_, _, events) = drain(&mut m);
+    assert!(matches!(
+        &events[..],
+        [ServerEvent::MessageAccepted { seq: 2, .. }]
+    ));
+}
+
+#[test]
+fn ids_are_forgotten_after_the_ttl() {
+    let mut m = server();
+    two_members(&mut m);
+    m.handle_inbound(t(0), 1, chat("m1"));
+    m.handle_inbound(t(299_999), 1, chat("m1"));
+    assert!(matches!(
+        drain(&mut m).2.last(),
+        Some(ServerEvent::DuplicateDropped { .. })
+    ));
+    m.handle_inbound(t(300_000), 1, chat("m1"));
+    assert!(matches!(
+        drain(&mut m).2.last(),
+        Some(ServerEvent::MessageAccepted { seq: 2, .. })
+    ));
+}
+
+#[test]
+fn replay_from_any_position_and_a_gap_is_never_silent() {
+    let config = ServerConfig {
+        history_limit: 5,
+        ..ServerConfig::default()
+    };
+    let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+    let secret = two_members(&mut m);
+    drop_a(&mut m, 1, 0);
+    for i in 1..=8 {
+        m.handle_inbound(t(i), 2, chat(&format!("b{i}")));
+    }
+    let _ = drain(&mut m);
+    // History keeps seq 4..=8.
+    let mut conn = 10;
+    for (seen, recovered, first) in [
+        (8, true, None),
+        (5, true, Some(6)),
+        (3, true, Some(4)),
+        (2, false, None),
+        (0, false, None),
+    ] {
+        conn += 1;
+        m.handle_open(t(100), conn, resume_join("a", &secret, Some(seen)));
+        let (tx, _, _) = drain(&mut m);
+        let (_, rec, replayed, last_seq) = welcome(&tx, conn);
+        assert_eq!((rec, last_seq), (recovered, 8), "seen {seen}");
+        let seqs: Vec<u64> = tx
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .filter_map(|(_, o)| match protocol::decode::<ServerMessage>(text(o)) {
+                Ok(ServerMessage::ChatMessage { seq, .. }) => Some(seq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(replayed, seqs.len() as u64);
+        assert_eq!(seqs.first().copied(), first, "seen {seen}");
+        assert!(
+            seqs.windows(2).all(|w| w[0] + 1 == w[1]),
+            "in order: {seqs:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_closes_only_that_connection_with_the_right_code() {
+    for (frame, code) in [
+        (
+            Inbound::Text("{not json".into()),
+            frame::CLOSE_INVALID_PAYLOAD,
+        ),
+        (Inbound::Binary, frame::CLOSE_UNSUPPORTED_DATA),
+    ] {
+        let mut m = server();
+        two_members(&mut m);
+        m.handle_inbound(t(10), 1, frame);
+        let (tx, drops, _) = drain(&mut m);
+        assert!(
+            matches!(&tx[0], (1, Outbound::Close { code: c, .. }) if *c == code),
+            "{tx:?}"
+        );
+        assert_eq!(drops, [1]);
+        assert_eq!(m.connections(), 1);
+        m.handle_inbound(t(20), 2, Inbound::Text(r#"{"type":"ping"}"#.into()));
+        let (tx, _, _) = drain(&mut m);
+        assert_eq!(tx, [(2, Outbound::Text(r#"{"type":"pong"}"#.into()))]);
+    }
+    let mut m = server();
+    two_members(&mut m);
+    m.handle_end(
+        t(10),
+        2,
+        ConnEnd::Violation {
+            code: frame::CLOSE_TOO_BIG,
+            reason: "too big".into(),
+        },
+    );
+    let (tx, drops, _) = drain(&mut m);
+    assert!(matches!(
+        &tx[0],
+        (
+            2,
+            Outbound::Close {
+                code: frame::CLOSE_TOO_BIG,
+                ..
+            }
+        )
+    ));
+    assert_eq!(drops, [2]);
+}
+
+#[test]
+fn unknown_message_type_is_answered_and_the_connection_kept() {
+    let mut m = server();
+    two_members(&mut m);
+    m.handle_inbound(t(10), 1, Inbound::Text(r#"{"type":"dance"}"#.into()));
+    let (tx, drops, _) = drain(&mut m);
+    assert!(drops.is_empty());
+    assert!(text(&tx[0].1).starts_with(r#"{"type":"error""#));
+    assert_eq!(m.connections(), 2);
+}
+
+#[test]
+fn heartbeat_pings_then_drops_a_silent_connection_and_the_session_waits() {
+    let mut m = server();
+    two_members(&mut m);
+    m.handle_inbound(t(5_000), 2, Inbound::Pong);
+    assert_eq!(m.poll_timeout(), Some(t(20_000)));
+    m.handle_timeout(t(20_000));
+    let (tx, _, _) = drain(&mut m);
+    assert_eq!(tx, [(1, Outbound::Ping(Vec::new()))]);
+    m.handle_timeout(t(39_999));
+    assert!(drain(&mut m).1.is_empty());
+    m.handle_timeout(t(40_000));
+    let (_, drops, events) = drain(&mut m);
+    assert_eq!(drops, [1]);
+    assert!(events.contains(&ServerEvent::HeartbeatTimeout { client: "a".into() }));
+    assert_eq!(presence(&events), ["user_away"]);
+    assert_eq!(m.sessions(), 2);
+    m.handle_timeout(t(69_999));
+    assert!(!drain(&mut m).2.contains(&ServerEvent::UserLeft {
+        client: "a".into(),
+        room: "lobby".into()
+    }));
+    m.handle_timeout(t(40_000) + Duration::from_secs(30));
+    assert!(drain(&mut m).2.contains(&ServerEvent::UserLeft {
+        client: "a".into(),
+        room: "lobby".into()
+    }));
+}
+
+#[test]
+fn the_session_limit_refuses_new_sessions() {
+    let config = ServerConfig {
+        max_sessions: 1,
+        ..ServerConfig::default()
+    };
+    let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+    m.handle_open(t(0), 1, join("a"));
+    assert_eq!(
+        m.handle_claim(t(0), &join("b")),
+        Err(ClaimRefusal::TooManySessions)
+    );
+    assert_eq!(ClaimRefusal::TooManySessions.status(), 503);
+    m.handle_open(t(0), 2, join("b"));
+    let (tx, drops, _) = drain(&mut m);
+    assert!(tx.iter().any(|(c, o)| *c == 2
+        && matches!(
+            o,
+            Outbound::Close {
+                code: frame::CLOSE_TRY_AGAIN_LATER,
+                ..
+            }
+        )));
+    assert_eq!(drops, [2]);
+}
