@@ -58,14 +58,32 @@ pub enum ReportsArg {
     All,
 }
 
-impl From<ReportsArg> for wsim::sweep::ReportPolicy {
+impl From<ReportsArg> for wsim::report::ReportPolicy {
     fn from(a: ReportsArg) -> Self {
-        use wsim::sweep::ReportPolicy as P;
+        use wsim::report::ReportPolicy as P;
         match a {
             ReportsArg::None => P::None,
             ReportsArg::Failed => P::Failed,
             ReportsArg::FirstAndFailed => P::FirstAndFailed,
             ReportsArg::All => P::All,
+        }
+    }
+}
+
+/// `--server` / `--client`: which implementation stands there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImplementationArg {
+    /// wsim's own.
+    Wsim,
+    /// The seed article's naive code (test-only).
+    Naive,
+}
+
+impl From<ImplementationArg> for wsim::scenario::model::Implementation {
+    fn from(a: ImplementationArg) -> Self {
+        match a {
+            ImplementationArg::Wsim => wsim::scenario::model::Implementation::Wsim,
+            ImplementationArg::Naive => wsim::scenario::model::Implementation::Naive,
         }
     }
 }

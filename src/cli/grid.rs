@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
+use wsim::render::secs;
 use wsim::scenario::edit::ScenarioDoc;
 use wsim::sweep::plan::{self, label_of, SweepScenario};
-use wsim::sweep::summary::{self, secs};
-use wsim::sweep::{self as sweeping, ReportPolicy, SweepOptions};
+use wsim::sweep::summary;
+use wsim::sweep::{self as sweeping, SweepOptions};
 
 /// `wsim grid`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -151,8 +152,6 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
     let jobs = plan::jobs(&scenarios, None);
     let options = SweepOptions {
         workers: args.jobs.unwrap_or_else(sweeping::default_workers).max(1),
-        reports: ReportPolicy::None,
-        report_dir: args.report_dir.clone(),
         quiet: args.quiet,
     };
     if !options.quiet {
@@ -164,7 +163,7 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
             options.workers
         );
     }
-    let result = sweeping::execute(&scenarios, &jobs, &options);
+    let result = sweeping::execute(&scenarios, &jobs, &options, &|_, _| None);
     let summaries = summary::summarize(&scenarios, &result.records);
 
     let mut head: Vec<&str> = axes.iter().map(|a| a.key.as_str()).collect();

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use choices::{IdleMeasureArg, IdleModeArg};
+use choices::{IdleMeasureArg, IdleModeArg, ImplementationArg};
 
 /// Deterministic simulation test harness for resilient WebSocket systems.
 #[derive(Debug, Parser)]
@@ -76,6 +76,12 @@ enum Command {
         /// Where reports are written.
         #[arg(long, default_value = "reports")]
         report_dir: PathBuf,
+        /// Which server stands on the server host (overrides the scenario's `[system]`).
+        #[arg(long, value_enum)]
+        server: Option<ImplementationArg>,
+        /// Which client each simulated user runs (overrides the scenario's `[system]`).
+        #[arg(long, value_enum)]
+        client: Option<ImplementationArg>,
     },
     /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its
     /// reproduction command, reports under reports/, optional JUnit XML.
@@ -171,6 +177,16 @@ enum Command {
 pub fn main() -> ExitCode {
     wsim::trace::init_from_env();
     let cli = Cli::parse();
+    let simulates = matches!(
+        cli.command,
+        Command::Run { .. } | Command::Sweep(_) | Command::Shrink(_) | Command::Grid(_)
+    );
+    if simulates {
+        if let Err(refusal) = wsim::sim::guarantee::check_build() {
+            eprintln!("error: {refusal}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
     match cli.command {
         Command::Run {
             scenario,
@@ -178,11 +194,17 @@ pub fn main() -> ExitCode {
             format,
             report,
             report_dir,
+            server,
+            client,
         } => run::run(
             &scenario,
             seed,
             format,
             report.then_some(report_dir.as_path()),
+            run::Overrides {
+                server: server.map(Into::into),
+                client: client.map(Into::into),
+            },
         ),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Shrink(args) => shrink::shrink(args),
@@ -207,8 +229,8 @@ pub fn main() -> ExitCode {
                 },
                 max_message_bytes,
                 keyless_resume: match keyless_resume {
-                    KeylessArg::ClientId => wsim_server::config::KeylessResume::ClientId,
-                    KeylessArg::Key => wsim_server::config::KeylessResume::Key,
+                    KeylessArg::ClientId => wsim_server::KeylessResume::ClientId,
+                    KeylessArg::Key => wsim_server::KeylessResume::Key,
                 },
                 send_queue: wsim_proto::wslink::SendQueueLimit {
                     bytes: send_queue_bytes,
@@ -229,7 +251,7 @@ pub fn main() -> ExitCode {
             let config = wsim_proxy::ProxyConfig {
                 upstream,
                 connect_timeout: Duration::from_secs(5),
-                idle: wsim_proxy::idle::IdleConfig {
+                idle: wsim_proxy::IdleConfig {
                     timeout: idle_timeout.0,
                     measure: idle_measure.into(),
                     mode: on_idle.into(),

@@ -96,7 +96,7 @@ pub(crate) fn proxy(listen: &str, config: ProxyConfig, format: Format) -> ExitCo
             .map_or_else(|_| listen.to_string(), |a| a.to_string());
         eprintln!("wsim proxy: listening on {bound}, relaying to {upstream}");
         let sink = wsim::route::proxy_sink(&printer(format).sink("proxy"));
-        let control = wsim_proxy::control::ProxyControl::new();
+        let control = wsim_proxy::ProxyControl::new();
         wsim_proxy::run(listener, TokioConnector, config, control, sink).await;
         ExitCode::from(EXIT_PASS)
     })

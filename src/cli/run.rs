@@ -6,16 +6,55 @@ use std::process::ExitCode;
 
 use crate::cli::{RunFormat as Format, EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
 use wsim::render;
+use wsim::scenario::model::Implementation;
 
-pub(crate) fn run(path: &Path, seed: u64, format: Format, report: Option<&Path>) -> ExitCode {
-    let scenario = match wsim::scenario::load(path) {
+/// `--server` / `--client`: implementations replacing the scenario's `[system]` choices.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Overrides {
+    pub(crate) server: Option<Implementation>,
+    pub(crate) client: Option<Implementation>,
+}
+
+impl Overrides {
+    /// The flags that give these overrides, for the reproduction command.
+    fn flags(self) -> String {
+        let name = |i: Implementation| match i {
+            Implementation::Wsim => "wsim",
+            Implementation::Naive => "naive",
+        };
+        let mut out = String::new();
+        if let Some(server) = self.server {
+            out.push_str(&format!(" --server {}", name(server)));
+        }
+        if let Some(client) = self.client {
+            out.push_str(&format!(" --client {}", name(client)));
+        }
+        out
+    }
+}
+
+pub(crate) fn run(
+    path: &Path,
+    seed: u64,
+    format: Format,
+    report: Option<&Path>,
+    overrides: Overrides,
+) -> ExitCode {
+    let mut scenario = match wsim::scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let outcome = wsim::sim::run(&scenario, &path.display().to_string(), seed);
+    if let Some(server) = overrides.server {
+        scenario.system.server = server;
+    }
+    if let Some(client) = overrides.client {
+        scenario.system.client = client;
+    }
+    let mut outcome = wsim::judge::run(&scenario, &path.display().to_string(), seed);
+    outcome.verdict.repro.push_str(&overrides.flags());
     if let Some(root) = report {
         let label = wsim::sweep::plan::label_of(path);
         match wsim::report::write_run_report(root, &label, &scenario, &outcome) {

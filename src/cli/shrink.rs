@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
 use wsim::shrink::{self, ShrinkRequest};
 use wsim::sweep::plan::{label_of, Job, SweepScenario};
-use wsim::sweep::{self as sweeping, ReportPolicy, SweepOptions};
+use wsim::sweep::{self as sweeping, SweepOptions};
 
 /// `wsim shrink`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -112,10 +112,9 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
             &jobs,
             &SweepOptions {
                 workers: sweeping::default_workers(),
-                reports: ReportPolicy::None,
-                report_dir: PathBuf::from("reports"),
                 quiet: true,
             },
+            &|_, _| None,
         );
         let failing: Vec<u64> = result
             .records
@@ -146,7 +145,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
     }
     println!(
         "reproduce: {}",
-        wsim::sim::repro_command(&out.display().to_string(), args.seed)
+        wsim::verdict::repro_command(&out.display().to_string(), args.seed)
     );
     ExitCode::from(EXIT_PASS)
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use super::choices::ReportsArg;
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
+use wsim::report::RunReports;
 use wsim::sweep::plan::{self, Shard};
 use wsim::sweep::summary;
 use wsim::sweep::{self as sweeping, SweepOptions};
@@ -73,9 +74,11 @@ pub(crate) fn sweep(args: SweepArgs) -> ExitCode {
     let jobs = plan::jobs(&scenarios, shard);
     let options = SweepOptions {
         workers: args.jobs.unwrap_or_else(sweeping::default_workers).max(1),
-        reports: args.reports.into(),
-        report_dir: args.report_dir,
         quiet: args.quiet,
+    };
+    let reports = RunReports {
+        policy: args.reports.into(),
+        dir: args.report_dir,
     };
     if !options.quiet {
         eprintln!(
@@ -88,7 +91,10 @@ pub(crate) fn sweep(args: SweepArgs) -> ExitCode {
             if options.workers == 1 { "" } else { "s" },
         );
     }
-    let result = sweeping::execute(&scenarios, &jobs, &options);
+    reports.clear_old(&scenarios, &jobs);
+    let result = sweeping::execute(&scenarios, &jobs, &options, &|scenario, outcome| {
+        reports.write(scenario, outcome)
+    });
     let summaries = summary::summarize(&scenarios, &result.records);
     let (head, rows) = summary::table_rows(&summaries);
     print!("{}", summary::text_table(&head, &rows));
@@ -103,7 +109,7 @@ pub(crate) fn sweep(args: SweepArgs) -> ExitCode {
     }
     println!("{}", result.throughput.line());
     match wsim::report::write_sweep_report(
-        &options.report_dir,
+        &reports.dir,
         &scenarios,
         &result.records,
         &summaries,
@@ -113,7 +119,7 @@ pub(crate) fn sweep(args: SweepArgs) -> ExitCode {
         Err(e) => eprintln!("warning: writing the sweep report: {e}"),
     }
     if let Some(path) = &args.junit {
-        let xml = wsim::sweep::junit::junit_xml(&scenarios, &result.records);
+        let xml = wsim::report::junit::junit_xml(&scenarios, &result.records);
         if let Err(e) = std::fs::write(path, xml) {
             return bad(format!("writing {}: {e}", path.display()));
         }

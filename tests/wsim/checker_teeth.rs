@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use std::collections::BTreeMap;
+use std::process::Command;
 
 use wsim::event::EventKind;
 use wsim::scenario::duration::{Dur, OptDur};
@@ -15,7 +16,7 @@ use crate::support::scenario;
 fn failed_checks(intended: &ScenarioFile, broken: &ScenarioFile, seed: u64) -> Vec<&'static str> {
     let sim = wsim::sim::simulate(broken, seed);
     assert!(sim.error.is_none(), "{:?}", sim.error);
-    let (outcomes, _) = wsim::sim::check(intended, sim.events);
+    let (outcomes, _) = wsim::judge::check(intended, sim.events);
     outcomes
         .iter()
         .filter(|c| !c.passed)
@@ -104,7 +105,7 @@ fn backoff_catches_delays_above_the_ceiling() {
 fn herd_catches_retries_without_jitter() {
     let intended = scenario("09-reconnect-storm.toml");
     let mut broken = intended.clone();
-    broken.client.backoff.jitter = wsim_client::backoff::Jitter::None;
+    broken.client.backoff.jitter = wsim_client::Jitter::None;
     assert_eq!(failed_checks(&intended, &broken, 1), ["herd"]);
 }
 
@@ -136,30 +137,51 @@ fn naive(intended: &ScenarioFile, server: bool, client: bool) -> ScenarioFile {
     broken
 }
 
-/// Runs `broken` against what `scenario_file` intends; returns the seed (of 1..=5) on which
-/// `check` first fails, after checking wsim's own components pass on that seed, and prints
-/// the failing check and the command that reproduces it.
-fn caught_within_five_seeds(
-    scenario_file: &str,
-    broken: impl Fn(&ScenarioFile) -> ScenarioFile,
-    check: &str,
-) -> u64 {
+/// Runs the scenario with the naive server and/or client against what `scenario_file`
+/// intends; returns the seed (of 1..=5) on which `check` first fails, after checking wsim's own
+/// components pass on that seed. Prints the failing check and the command that reproduces it,
+/// and runs that command to show it does.
+fn caught_within_five_seeds(scenario_file: &str, server: bool, client: bool, check: &str) -> u64 {
     let intended = scenario(scenario_file);
-    let broken = broken(&intended);
+    let broken = naive(&intended, server, client);
     let seed = (1..=5u64)
         .find(|seed| failed_checks(&intended, &broken, *seed).contains(&check))
         .unwrap_or_else(|| panic!("{check} missed the bug on seeds 1..=5"));
     assert!(failed_checks(&intended, &intended, seed).is_empty());
-    let outcome = wsim::sim::run(&broken, &format!("scenarios/{scenario_file}"), seed);
+    let outcome = wsim::judge::run(&broken, &format!("scenarios/{scenario_file}"), seed);
     let failed = outcome
         .verdict
         .checks
         .iter()
         .find(|c| c.name == check)
         .expect("the check ran");
+    let mut repro = outcome.verdict.repro.clone();
+    if server {
+        repro.push_str(" --server naive");
+    }
+    if client {
+        repro.push_str(" --client naive");
+    }
     println!(
-        "{scenario_file} seed {seed}: {check} failed: {}\n  repro: {} (with the [system] above)",
-        failed.detail, outcome.verdict.repro
+        "{scenario_file} seed {seed}: {check} failed: {}",
+        failed.detail
+    );
+    println!("  repro: {repro}");
+    let args: Vec<&str> = repro.split_whitespace().skip(1).collect();
+    let rerun = Command::new(env!("CARGO_BIN_EXE_wsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(&args)
+        .output()
+        .expect("wsim runs");
+    let stdout = String::from_utf8_lossy(&rerun.stdout);
+    assert_eq!(rerun.status.code(), Some(1), "{repro} passed:\n{stdout}");
+    assert!(
+        stdout.contains(&format!("FAIL {check}")),
+        "{repro} did not fail {check}:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&repro),
+        "{repro} prints itself as the repro"
     );
     seed
 }
@@ -167,11 +189,7 @@ fn caught_within_five_seeds(
 /// The naive client's `_flush_buffer`/`send`: a message written into a dead link is gone.
 #[test]
 fn delivery_catches_the_naive_clients_send_and_forget() {
-    let seed = caught_within_five_seeds(
-        "02-partition-60s.toml",
-        |s| naive(s, false, true),
-        "delivery",
-    );
+    let seed = caught_within_five_seeds("02-partition-60s.toml", false, true, "delivery");
     assert_eq!(seed, 1);
     // For the right reason: messages were written, left the buffer, and never arrived.
     let sim = wsim::sim::simulate(
@@ -203,11 +221,7 @@ fn delivery_catches_the_naive_clients_send_and_forget() {
 /// client's message is dropped as a duplicate of another client's.
 #[test]
 fn delivery_catches_dedup_ids_shared_across_clients() {
-    let seed = caught_within_five_seeds(
-        "06-partition-inside-grace.toml",
-        |s| naive(s, true, true),
-        "delivery",
-    );
+    let seed = caught_within_five_seeds("06-partition-inside-grace.toml", true, true, "delivery");
     assert_eq!(seed, 1);
     let sim = wsim::sim::simulate(
         &naive(&scenario("06-partition-inside-grace.toml"), true, true),
@@ -241,40 +255,27 @@ fn delivery_catches_dedup_ids_shared_across_clients() {
 /// Seed 002's cleanup race: the first drop's timer ends a session that dropped again later.
 #[test]
 fn grace_catches_the_naive_servers_cleanup_race() {
-    let seed = caught_within_five_seeds(
-        "15-flap-within-grace.toml",
-        |s| naive(s, true, false),
-        "grace",
-    );
+    let seed = caught_within_five_seeds("15-flap-within-grace.toml", true, false, "grace");
     assert_eq!(seed, 1);
 }
 
 /// Seed 002's grace measured with `datetime.now()`: a wall-clock step ends sessions early.
 #[test]
 fn grace_catches_the_naive_servers_wall_clock_grace() {
-    let seed = caught_within_five_seeds(
-        "16-clock-skew-and-step.toml",
-        |s| naive(s, true, false),
-        "grace",
-    );
+    let seed = caught_within_five_seeds("16-clock-skew-and-step.toml", true, false, "grace");
     assert_eq!(seed, 1);
 }
 
 /// The naive client has no keepalive: a blackholed idle link is never noticed.
 #[test]
 fn detection_catches_the_naive_client_without_keepalive() {
-    let seed = caught_within_five_seeds(
-        "14-blackhole-idle.toml",
-        |s| naive(s, false, true),
-        "detection",
-    );
+    let seed = caught_within_five_seeds("14-blackhole-idle.toml", false, true, "detection");
     assert_eq!(seed, 1);
 }
 
 /// The naive client's backoff has no jitter: a crowd dropped at once comes back at once.
 #[test]
 fn herd_catches_the_naive_clients_retries_without_jitter() {
-    let seed =
-        caught_within_five_seeds("09-reconnect-storm.toml", |s| naive(s, false, true), "herd");
+    let seed = caught_within_five_seeds("09-reconnect-storm.toml", false, true, "herd");
     assert_eq!(seed, 1);
 }

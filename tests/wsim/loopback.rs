@@ -11,8 +11,8 @@ use wsim_proto::clock::MonoTime;
 use wsim_proto::keepalive::KeepaliveConfig;
 use wsim_proto::net::TokioConnector;
 use wsim_proto::wallclock::WallSource;
-use wsim_proxy::control::ProxyControl;
 use wsim_proxy::ProxyConfig;
+use wsim_proxy::ProxyControl;
 use wsim_server::{ServerConfig, ServerMachine};
 
 /// Waits (event-driven, bounded) for the first event matching `want`.
@@ -60,7 +60,7 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
             ProxyConfig {
                 upstream: server_addr.to_string(),
                 connect_timeout: Duration::from_secs(5),
-                idle: wsim_proxy::idle::IdleConfig::default(),
+                idle: wsim_proxy::IdleConfig::default(),
             },
             std::rc::Rc::clone(&control),
             wsim::route::proxy_sink(&recorder.sink("proxy")),

@@ -36,7 +36,7 @@ pub fn jsonl(path: &Path, seed: u64) -> String {
 pub fn outputs(path: &Path, seed: u64) -> (String, String) {
     let s = wsim::scenario::load(path).expect("scenario loads");
     let name = path.file_name().expect("a file").to_string_lossy();
-    let mut outcome = wsim::sim::run(&s, &format!("scenarios/{name}"), seed);
+    let mut outcome = wsim::judge::run(&s, &format!("scenarios/{name}"), seed);
     outcome.verdict.wall_ms = 0;
     let mut out: String = outcome
         .timeline

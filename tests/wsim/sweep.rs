@@ -61,7 +61,7 @@ fn junit_cases(path: &Path) -> (Vec<(String, String)>, roxmltree::Document<'stat
 fn failing_seeds_in_process() -> BTreeSet<u64> {
     let s = wsim::scenario::load(&root().join(PLANTED)).expect("loads");
     (1..=8)
-        .filter(|&seed| !wsim::sim::run(&s, PLANTED, seed).verdict.passed)
+        .filter(|&seed| !wsim::judge::run(&s, PLANTED, seed).verdict.passed)
         .collect()
 }
 
@@ -248,7 +248,7 @@ fn shrink_keeps_the_failure_until_the_bug_is_removed() {
         "random ranges left in the schedule"
     );
     let failing = |s: &wsim::scenario::ScenarioFile| -> Vec<&'static str> {
-        wsim::sim::run(s, "regression.toml", seed)
+        wsim::judge::run(s, "regression.toml", seed)
             .verdict
             .checks
             .iter()

@@ -9,16 +9,19 @@
 
 use wsim_proto::{clock, frame, keepalive, net, protocol, seed, wallclock, wslink};
 
-pub(crate) mod app_events;
-pub mod backoff;
-pub mod config;
-pub mod driver;
-pub mod event;
+mod app_events;
+mod backoff;
+mod config;
+mod driver;
+mod event;
 pub mod handshake;
-pub mod machine;
-pub mod sleep;
+mod machine;
+mod sleep;
 
-pub use config::{ClientConfig, ClientIdentity};
+pub use backoff::{BackoffConfig, Jitter};
+pub use config::{ClientConfig, ClientIdentity, HeartbeatMode};
 pub use driver::{Client, ClientIo};
 pub use event::{ClientEvent, DisconnectReason, PresenceKind};
-pub use machine::{ClientMachine, MessageId, SendError};
+pub use handshake::{UrlError, WsUrl};
+pub use machine::{Action, ClientMachine, LinkEnd, MessageId, SendError, SessionClaim};
+pub use sleep::HostSleep;

@@ -38,14 +38,18 @@ pub(crate) fn event_time() -> Duration {
 
 /// Measures wall time for the verdict's simulated-to-wall ratio. Never feeds the timeline.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Stopwatch(std::time::Instant);
+pub struct Stopwatch(std::time::Instant);
 
 impl Stopwatch {
-    pub(crate) fn start() -> Self {
+    /// Starts measuring.
+    #[must_use]
+    pub fn start() -> Self {
         Stopwatch(std::time::Instant::now())
     }
 
-    pub(crate) fn elapsed(&self) -> Duration {
+    /// Wall time since [`Stopwatch::start`].
+    #[must_use]
+    pub fn elapsed(&self) -> Duration {
         self.0.elapsed()
     }
 }

@@ -63,6 +63,12 @@ fn value_text(v: &Value) -> String {
     }
 }
 
+/// Milliseconds as seconds with one decimal, or `-`.
+#[must_use]
+pub fn secs(ms: Option<u64>) -> String {
+    ms.map_or_else(|| "-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,3 +85,14 @@ impl Verdict {
         out
     }
 }
+
+/// The one-line command that reproduces a run of the scenario file at `path` with `seed`.
+#[must_use]
+pub fn repro_command(path: &str, seed: u64) -> String {
+    let quoted = if path.contains(|c: char| c.is_whitespace() || c == '\'') {
+        format!("'{}'", path.replace('\'', r"'\''"))
+    } else {
+        path.to_string()
+    };
+    format!("wsim run {quoted} --seed {seed}")
+}

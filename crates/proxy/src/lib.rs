@@ -6,10 +6,10 @@
 
 use wsim_proto::{clock, net};
 
-pub mod control;
-pub mod event;
-pub mod idle;
-pub mod relay;
+mod control;
+mod event;
+mod idle;
+mod relay;
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -20,7 +20,7 @@ use crate::net::{Connector, Listener};
 
 pub use crate::control::{ConnSwitch, Fate, ProxyControl};
 pub use crate::event::{ProxyCloseReason, ProxyEvent};
-pub use crate::idle::{IdleConfig, IdleMeasure, IdleMode};
+pub use crate::idle::{Direction, IdleConfig, IdleMeasure, IdleMode, IdleTracker};
 
 /// Proxy settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -46,15 +46,9 @@ impl Dedup {
     }
 
     /// How many ids are remembered.
-    #[must_use]
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.order.len()
-    }
-
-    /// Whether no id is remembered.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
     }
 }
 

@@ -9,16 +9,18 @@
 
 use wsim_proto::{clock, frame, keepalive, net, protocol, seed, wslink};
 
-pub(crate) mod claim;
-pub mod config;
-pub mod dedup;
-pub mod driver;
-pub mod event;
-pub mod join;
-pub mod machine;
+mod claim;
+mod config;
+mod dedup;
+mod driver;
+mod event;
+mod join;
+mod machine;
 pub mod upgrade;
 
-pub use config::{KeylessResume, ServerConfig};
+pub use claim::ClaimRefusal;
+pub use config::{KeylessResume, SendQueueLimit, ServerConfig};
 pub use driver::serve;
 pub use event::ServerEvent;
-pub use machine::ServerMachine;
+pub use join::{JoinError, JoinRequest};
+pub use machine::{ConnEnd, ConnId, ServerMachine};

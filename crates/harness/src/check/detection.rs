@@ -12,7 +12,8 @@ use std::time::Duration;
 use crate::check::links::Links;
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{ConnAction, Event, EventKind, FaultDesc};
-use crate::proxy::idle::IdleMode;
+use crate::proxy::IdleMode;
+use crate::stats::RunStats;
 
 #[derive(Debug, Clone)]
 struct Obligation {
@@ -165,6 +166,10 @@ impl Checker for Detection {
         }
         self.violations.sort_by_key(|v| v.t);
         self.violations.clone()
+    }
+
+    fn measure(&self, stats: &mut RunStats) {
+        stats.set_detection_times(&self.times);
     }
 
     fn summary(&self) -> String {

@@ -15,12 +15,13 @@ pub mod spurious;
 
 use std::time::Duration;
 
-use crate::client::backoff::BackoffConfig;
+use crate::client::BackoffConfig;
 use crate::event::{ConnAction, Event, EventKind, FaultDesc};
 use crate::keepalive::KeepaliveConfig;
 use crate::scenario::duration::DurRange;
 use crate::scenario::model::GraceOutcome;
 use crate::scenario::{CheckName, ScenarioFile};
+use crate::stats::RunStats;
 
 /// What checkers know besides the event stream: the settings the run used.
 #[derive(Debug, Clone)]
@@ -244,6 +245,8 @@ pub trait Checker {
     fn finish(&mut self) -> Vec<Violation>;
     /// One line on what was checked and measured.
     fn summary(&self) -> String;
+    /// Adds what the checker measured to the run's statistics (most measure nothing).
+    fn measure(&self, _stats: &mut RunStats) {}
 }
 
 /// A checker's result in a verdict.
@@ -285,6 +288,15 @@ pub fn run_checks(
             c.observe(event);
         }
     }
+    conclude(checkers, events)
+}
+
+/// Ends `checkers`, which have seen every one of `events`: their outcomes, and the timeline
+/// with their violations merged in as `violation` events on the `check` host.
+pub fn conclude(
+    mut checkers: Vec<Box<dyn Checker>>,
+    events: Vec<Event>,
+) -> (Vec<CheckOutcome>, Vec<Event>) {
     let mut violations: Vec<Event> = Vec::new();
     let mut outcomes = Vec::new();
     for c in &mut checkers {

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::http::Request;
 use tokio_tungstenite::tungstenite::Message;
 use wsim_client::handshake::{encode_key, percent_encode, WsUrl};
-use wsim_client::sleep::HostSleep;
+use wsim_client::HostSleep;
 use wsim_client::{ClientEvent, ClientIdentity, DisconnectReason, PresenceKind};
 use wsim_proto::net::Connector;
 use wsim_proto::protocol::{self, ClientMessage, ServerMessage};
@@ -55,11 +55,14 @@ impl Default for NaiveClient {
 /// buffer is unbounded).
 const BUFFER: usize = 4096;
 
+/// Most frames waiting for the link's writer.
+const LINK_QUEUE: usize = 1024;
+
 struct Shared {
     events: EventSink<ClientEvent>,
     wall: WallSource,
     /// The open link's writer, while `state === 'connected'`.
-    link: RefCell<Option<mpsc::UnboundedSender<Message>>>,
+    link: RefCell<Option<mpsc::Sender<Message>>>,
     buffer: RefCell<VecDeque<(String, String)>>,
     next_id: RefCell<u64>,
 }
@@ -77,7 +80,8 @@ impl Shared {
         let Some(link) = self.link.borrow().clone() else {
             return false;
         };
-        let _ = link.send(Message::text(self.encode(&id, text)));
+        // A full link queue loses the message, as a browser socket that is never drained would.
+        let _ = link.try_send(Message::text(self.encode(&id, text)));
         self.events.emit(ClientEvent::MessageSent { msg_id: id });
         true
     }
@@ -211,7 +215,7 @@ async fn open(
 /// `onopen` until `onclose`: flushes the buffer, then relays frames both ways.
 async fn connected(ws: Ws, shared: &Rc<Shared>, sleep: &Rc<HostSleep>) -> DisconnectReason {
     let (mut write, mut read) = ws.split();
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = mpsc::channel(LINK_QUEUE);
     *shared.link.borrow_mut() = Some(tx);
     // `_flush_buffer`: each message leaves the buffer before it is known to arrive.
     loop {

@@ -1,11 +1,15 @@
 //! Reports written for people after runs: per run `reports/<scenario>/seed-<N>/` (text
 //! timeline, JSON Lines, summary, SVG swimlane page) and per sweep `reports/sweep.md` with a
-//! detection-time histogram.
+//! detection-time histogram, and JUnit XML for CI. Reports read what sweeps and runs
+//! produced; nothing upstream reads reports.
 
 pub mod html;
+pub mod junit;
+pub mod policy;
 pub mod run;
 pub mod sweep;
 
+pub use policy::{ReportPolicy, RunReports};
 pub use run::write_run_report;
 pub use sweep::write_sweep_report;
 

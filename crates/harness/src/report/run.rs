@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::event::{Event, EventKind};
+use crate::judge::RunOutcome;
 use crate::render;
+use crate::render::secs;
 use crate::scenario::ScenarioFile;
-use crate::sim::RunOutcome;
-use crate::sweep::stats::RunStats;
-use crate::sweep::summary::secs;
+use crate::stats::RunStats;
 
 /// Writes the report of `outcome` (a run of `scenario`, labelled `label`) under `root` and
 /// returns its directory.
@@ -38,10 +38,10 @@ pub fn write_run_report(
     std::fs::write(dir.join("timeline.txt"), text)?;
     std::fs::write(dir.join("events.jsonl"), jsonl)?;
 
-    let stats = RunStats::measure(scenario, &outcome.timeline);
+    let stats = &outcome.stats;
     std::fs::write(
         dir.join("summary.md"),
-        summary_md(label, scenario, outcome, &stats),
+        summary_md(label, scenario, outcome, stats),
     )?;
 
     let failed = verdict.failed_checks();

@@ -140,7 +140,7 @@ pub fn detection_histogram(summaries: &[ScenarioSummary]) -> String {
          scenario (link break → client disconnected)</text>\n\
          <text x=\"{}\" y=\"40\" fill=\"#555\">bars: breaks per {}; blue line p50, red line p99</text>\n",
         LABEL_W,
-        summary::secs(Some(bin_ms))
+        crate::render::secs(Some(bin_ms))
     );
     let axis_y = 50.0 + ROW_H * summaries.len() as f64 + 4.0;
     let step = if axis_ms > 60_000 { 10_000 } else { 5_000 };
@@ -195,8 +195,8 @@ pub fn detection_histogram(summaries: &[ScenarioSummary]) -> String {
                 base - h,
                 (PLOT_W / BINS as f64 - 1.0).max(1.0),
                 n,
-                summary::secs(Some(from)),
-                summary::secs(Some(from + bin_ms))
+                crate::render::secs(Some(from)),
+                crate::render::secs(Some(from + bin_ms))
             );
         }
         for (p, colour) in [(50, "#1f4e9c"), (99, "#c0392b")] {
@@ -207,7 +207,7 @@ pub fn detection_histogram(summaries: &[ScenarioSummary]) -> String {
                      stroke-width=\"2\"><title>p{p} {2}</title></line>",
                     x(ms),
                     top + 2.0,
-                    summary::secs(Some(ms))
+                    crate::render::secs(Some(ms))
                 );
             }
         }
@@ -217,7 +217,7 @@ pub fn detection_histogram(summaries: &[ScenarioSummary]) -> String {
             LABEL_W + PLOT_W + 8.0,
             base - 4.0,
             s.totals.detection_ms.len(),
-            summary::secs(s.slowest_detection())
+            crate::render::secs(s.slowest_detection())
         );
     }
     svg.push_str("</svg>\n");

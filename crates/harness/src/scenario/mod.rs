@@ -12,10 +12,10 @@ pub use error::ScenarioError;
 pub use load::{load, parse};
 pub use model::{CheckName, FaultKind, ScenarioFile};
 
-use crate::client::backoff::BackoffConfig;
+use crate::client::BackoffConfig;
 use crate::client::ClientConfig;
 use crate::keepalive::KeepaliveConfig;
-use crate::proxy::idle::IdleConfig;
+use crate::proxy::IdleConfig;
 use crate::proxy::ProxyConfig;
 use crate::server::ServerConfig;
 

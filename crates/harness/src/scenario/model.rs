@@ -3,12 +3,12 @@
 
 use serde::Deserialize;
 
-use crate::client::backoff::Jitter;
-use crate::client::config::HeartbeatMode;
+use crate::client::HeartbeatMode;
+use crate::client::Jitter;
 use crate::event::ConnAction;
-use crate::proxy::idle::{IdleMeasure, IdleMode};
+use crate::proxy::{IdleMeasure, IdleMode};
 use crate::scenario::duration::{Dur, DurRange, OptDur, SignedDur};
-use crate::server::config::KeylessResume;
+use crate::server::KeylessResume;
 use crate::wslink::SendQueueLimit;
 
 /// A whole scenario file.

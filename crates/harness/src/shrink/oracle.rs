@@ -94,5 +94,7 @@ impl Oracle {
 /// The checks that fail when `scenario` runs with `seed`.
 #[must_use]
 pub fn failing_checks(scenario: &ScenarioFile, seed: u64) -> Vec<&'static str> {
-    crate::sim::run(scenario, "", seed).verdict.failed_checks()
+    crate::judge::run(scenario, "", seed)
+        .verdict
+        .failed_checks()
 }

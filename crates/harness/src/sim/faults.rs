@@ -24,9 +24,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::client::sleep::HostSleep;
+use crate::client::HostSleep;
 use crate::event::{ConnAction, EventKind, FaultDesc};
-use crate::proxy::control::{Fate, ProxyControl};
+use crate::proxy::{Fate, ProxyControl};
 use crate::scenario::duration::DurRange;
 use crate::sim::plan::PlannedFault;
 use crate::wallclock::WallClock;

@@ -1,7 +1,7 @@
 //! The simulation layer: one turmoil world per (scenario, seed) ([`topology`]) with the
 //! systems under test plugged in through the [`seam`] (wsim's own by default: [`system`]), the
 //! seeded fault schedule ([`plan`]) and its executor ([`faults`]), `turmoil::net` behind the
-//! product's network seam ([`net`]), and the loop that steps it all ([`run`]).
+//! product's network seam ([`net`]), and the loop that steps it all ([`run`]). It only simulates: [`crate::judge`] judges.
 
 pub mod faults;
 pub mod guarantee;
@@ -12,5 +12,5 @@ pub mod seam;
 pub mod system;
 pub mod topology;
 
-pub use run::{check, repro_command, run, simulate, RunOutcome, Simulation};
+pub use run::{simulate, simulate_system, Simulation};
 pub use seam::System;

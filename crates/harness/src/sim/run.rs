@@ -1,28 +1,18 @@
-//! Runs one (scenario, seed): builds the world, steps it while the fault executor applies the
-//! schedule, then runs the scenario's checkers over the recorded events.
+//! Simulates one (scenario, seed): builds the world with the systems under test, steps it
+//! while the fault executor applies the schedule, and returns what was recorded. Nothing here
+//! judges: that is [`crate::judge`]'s job.
 
 use std::time::Duration;
 
-use crate::check::{self, CheckContext, CheckOutcome};
-use crate::clock::{self, Stopwatch};
+use crate::clock;
 use crate::event::Event;
 use crate::scenario::ScenarioFile;
 use crate::sim::faults::{FaultExecutor, Handles};
-use crate::sim::plan::plan_faults;
 use crate::sim::guarantee;
+use crate::sim::plan::plan_faults;
 use crate::sim::seam::System;
 use crate::sim::topology;
 use crate::timeline::Recorder;
-use crate::verdict::Verdict;
-
-/// Everything a run produced.
-#[derive(Debug, Clone)]
-pub struct RunOutcome {
-    /// Every event, with checker violations merged in time order.
-    pub timeline: Vec<Event>,
-    /// The verdict.
-    pub verdict: Verdict,
-}
 
 /// The recorded events of a simulation, and the error that cut it short, if any.
 #[derive(Debug, Clone)]
@@ -87,58 +77,4 @@ pub fn simulate_system(scenario: &ScenarioFile, seed: u64, system: &System) -> S
         error,
         elapsed,
     }
-}
-
-/// Runs `scenario`'s expected checkers over `events`.
-#[must_use]
-pub fn check(scenario: &ScenarioFile, events: Vec<Event>) -> (Vec<CheckOutcome>, Vec<Event>) {
-    let ctx = CheckContext::from_scenario(scenario);
-    let checkers = scenario
-        .expect
-        .checks
-        .iter()
-        .map(|name| check::build(*name, &ctx))
-        .collect();
-    check::run_checks(checkers, events)
-}
-
-/// Simulates and checks `scenario` with `seed`; `path` is how the user named the file, for the
-/// reproduction command.
-#[must_use]
-pub fn run(scenario: &ScenarioFile, path: &str, seed: u64) -> RunOutcome {
-    let wall = Stopwatch::start();
-    let simulation = simulate(scenario, seed);
-    let (mut checks, timeline) = check(scenario, simulation.events);
-    if let Some(error) = simulation.error {
-        checks.insert(
-            0,
-            CheckOutcome {
-                name: "simulation",
-                passed: false,
-                detail: error,
-            },
-        );
-    }
-    let verdict = Verdict {
-        event: "verdict",
-        scenario: scenario.name.clone(),
-        seed,
-        passed: checks.iter().all(|c| c.passed),
-        checks,
-        repro: repro_command(path, seed),
-        sim_ms: u64::try_from(simulation.elapsed.as_millis()).unwrap_or(u64::MAX),
-        wall_ms: u64::try_from(wall.elapsed().as_millis()).unwrap_or(u64::MAX),
-    };
-    RunOutcome { timeline, verdict }
-}
-
-/// The one-line command that reproduces a run.
-#[must_use]
-pub fn repro_command(path: &str, seed: u64) -> String {
-    let quoted = if path.contains(|c: char| c.is_whitespace() || c == '\'') {
-        format!("'{}'", path.replace('\'', r"'\''"))
-    } else {
-        path.to_string()
-    };
-    format!("wsim run {quoted} --seed {seed}")
 }

@@ -8,7 +8,7 @@ use std::error::Error;
 use std::rc::Rc;
 use std::time::Duration;
 
-use wsim_client::sleep::HostSleep;
+use wsim_client::HostSleep;
 use wsim_client::{ClientEvent, ClientIdentity};
 use wsim_proto::{EventSink, LocalBoxFuture, SimRng, WallSource};
 use wsim_proxy::{ProxyControl, ProxyEvent};

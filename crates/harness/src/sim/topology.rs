@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-use wsim_client::sleep::HostSleep;
 use wsim_client::ClientIdentity;
+use wsim_client::HostSleep;
 use wsim_proxy::ProxyControl;
 
 use crate::route;

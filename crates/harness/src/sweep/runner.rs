@@ -10,10 +10,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use crate::check::CheckOutcome;
-use crate::sim::RunOutcome;
+use crate::judge::{self, RunOutcome};
+use crate::stats::RunStats;
 use crate::sweep::plan::{Job, SweepScenario};
-use crate::sweep::stats::RunStats;
 use crate::verdict::Verdict;
 
 /// Stack of a worker thread: simulated hosts are deep futures.
@@ -79,10 +78,9 @@ pub fn run_jobs(
 /// Runs one job; a panicking simulation becomes a failed run, not a dead sweep.
 fn run_one(scenario: &SweepScenario, job: Job, after_run: &AfterRun<'_>) -> RunRecord {
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let outcome = crate::sim::run(&scenario.scenario, &scenario.path, job.seed);
-        let stats = RunStats::measure(&scenario.scenario, &outcome.timeline);
+        let outcome = judge::run(&scenario.scenario, &scenario.path, job.seed);
         let report = after_run(scenario, &outcome);
-        (outcome.verdict, stats, report)
+        (outcome.verdict, outcome.stats, report)
     }));
     match result {
         Ok((verdict, stats, report)) => RunRecord {
@@ -99,20 +97,7 @@ fn run_one(scenario: &SweepScenario, job: Job, after_run: &AfterRun<'_>) -> RunR
                 .unwrap_or_else(|| "the simulation panicked".into());
             RunRecord {
                 job,
-                verdict: Verdict {
-                    event: "verdict",
-                    scenario: scenario.scenario.name.clone(),
-                    seed: job.seed,
-                    passed: false,
-                    checks: vec![CheckOutcome {
-                        name: "simulation",
-                        passed: false,
-                        detail: format!("panicked: {detail}"),
-                    }],
-                    repro: crate::sim::repro_command(&scenario.path, job.seed),
-                    sim_ms: 0,
-                    wall_ms: 0,
-                },
+                verdict: judge::panicked(&scenario.scenario, &scenario.path, job.seed, &detail),
                 stats: RunStats::default(),
                 report: None,
             }

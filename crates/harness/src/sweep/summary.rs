@@ -4,9 +4,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::render::secs;
+use crate::stats::{percentile, RunStats};
 use crate::sweep::plan::SweepScenario;
 use crate::sweep::runner::RunRecord;
-use crate::sweep::stats::{percentile, RunStats};
 
 /// One scenario's results over the seeds it ran.
 #[derive(Debug, Clone, Default)]
@@ -93,12 +94,6 @@ pub fn summarize(scenarios: &[SweepScenario], records: &[RunRecord]) -> Vec<Scen
     }
     out.retain(|s| s.runs > 0);
     out
-}
-
-/// Milliseconds as seconds with one decimal, or `-`.
-#[must_use]
-pub fn secs(ms: Option<u64>) -> String {
-    ms.map_or_else(|| "-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0))
 }
 
 /// The column headings of the results table, and each row's cells.

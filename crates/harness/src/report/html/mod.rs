@@ -374,7 +374,7 @@ mod tests {
         ] {
             let path = format!("scenarios/{name}.toml");
             let scenario = load(&path);
-            let out = crate::sim::run(&scenario, &path, 3);
+            let out = crate::judge::run(&scenario, &path, 3);
             let verdict = out.verdict.text().trim().to_string();
             let title = format!("{name} · seed 3");
             let page = timeline_html(&title, &verdict, &out.timeline, scenario.duration.0);
@@ -385,7 +385,7 @@ mod tests {
         let mut broken = intended.clone();
         (broken.client.ping_timeout, broken.client.server_silence) = (OptDur(None), OptDur(None));
         let (checks, timeline) =
-            crate::sim::check(&intended, crate::sim::simulate(&broken, 1).events);
+            crate::judge::check(&intended, crate::sim::simulate(&broken, 1).events);
         let failed: Vec<_> = checks
             .iter()
             .filter(|c| !c.passed)

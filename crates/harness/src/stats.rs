@@ -1,12 +1,10 @@
-//! What one run measured, read off its event stream: detection times, grace outcomes,
-//! messages and idle kills — the figures a sweep aggregates per scenario.
+//! What one run measured, read off its event stream in the same pass as its checkers:
+//! detection times, grace outcomes, messages and idle kills — the figures a run report shows
+//! and a sweep aggregates per scenario.
 
 use std::time::Duration;
 
-use crate::check::detection::Detection;
-use crate::check::{CheckContext, Checker};
 use crate::event::{Event, EventKind};
-use crate::scenario::ScenarioFile;
 
 /// The figures of one run (or, added up, of many).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,29 +30,27 @@ pub struct RunStats {
 }
 
 impl RunStats {
-    /// Measures a run of `scenario` from its `events`.
-    #[must_use]
-    pub fn measure(scenario: &ScenarioFile, events: &[Event]) -> Self {
-        let mut detection = Detection::new(CheckContext::from_scenario(scenario));
-        let mut stats = RunStats::default();
-        for event in events {
-            detection.observe(event);
-            match &event.kind {
-                EventKind::UserAway { .. } => stats.away += 1,
-                EventKind::UserReconnected { .. } => stats.reconnected += 1,
-                EventKind::UserLeft { .. } => stats.left += 1,
-                EventKind::MessageAccepted { .. } => stats.accepted += 1,
-                EventKind::MessageReceived { .. } => stats.delivered += 1,
-                EventKind::DuplicateDropped { .. } => stats.duplicates += 1,
-                EventKind::Disconnected { reason, .. } if !reason.is_connect_failure() => {
-                    stats.disconnects += 1;
-                }
-                EventKind::IdleKill { .. } => stats.idle_kills += 1,
-                _ => {}
+    /// Counts `event` (detection times come from the detection checker, which watches the
+    /// same pass: see [`crate::judge`]).
+    pub fn observe(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::UserAway { .. } => self.away += 1,
+            EventKind::UserReconnected { .. } => self.reconnected += 1,
+            EventKind::UserLeft { .. } => self.left += 1,
+            EventKind::MessageAccepted { .. } => self.accepted += 1,
+            EventKind::MessageReceived { .. } => self.delivered += 1,
+            EventKind::DuplicateDropped { .. } => self.duplicates += 1,
+            EventKind::Disconnected { reason, .. } if !reason.is_connect_failure() => {
+                self.disconnects += 1;
             }
+            EventKind::IdleKill { .. } => self.idle_kills += 1,
+            _ => {}
         }
-        stats.detection_ms = detection.times().iter().map(|d| millis(*d)).collect();
-        stats
+    }
+
+    /// Records the detection times a detection checker measured.
+    pub fn set_detection_times(&mut self, times: &[Duration]) {
+        self.detection_ms = times.iter().map(|d| millis(*d)).collect();
     }
 }
 

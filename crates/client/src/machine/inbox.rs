@@ -1,0 +1,95 @@
+//! The inbox: the server's messages — welcome and resume, acknowledgements, chat messages
+//! (never the same sequence number twice, never backwards) and presence.
+
+use super::*;
+
+impl ClientMachine {
+    pub(super) fn handle_text(&mut self, text: &str) {
+        let Ok(msg) = protocol::decode::<ServerMessage>(text) else {
+            return;
+        };
+        match msg {
+            ServerMessage::Welcome {
+                recovered,
+                replayed,
+                last_seq,
+                ..
+            } => {
+                self.has_session = true;
+                if self.resuming {
+                    self.events.push_back(ClientEvent::Resumed {
+                        recovered,
+                        replayed,
+                    });
+                }
+                if !recovered {
+                    // A new session (or lost history): resync from the room's present.
+                    self.last_seq = Some(last_seq);
+                }
+            }
+            ServerMessage::Ack { id, seq } => {
+                if let Some(pos) = self.pending.iter().position(|p| p.id == id) {
+                    self.pending.remove(pos);
+                    if pos < self.written {
+                        self.written -= 1;
+                    }
+                    self.events
+                        .push_back(ClientEvent::MessageAcked { msg_id: id, seq });
+                }
+            }
+            ServerMessage::ChatMessage {
+                id,
+                from,
+                username,
+                text,
+                seq,
+            } => {
+                if self.last_seq.is_some_and(|last| seq <= last) {
+                    return; // already seen (a replay overlapping live delivery)
+                }
+                self.last_seq = Some(seq);
+                if !id.is_empty() && !self.remember_delivered(&from, &id) {
+                    return; // the same message under a new number (accepted again after a crash)
+                }
+                self.events.push_back(ClientEvent::Message {
+                    msg_id: id,
+                    seq,
+                    from,
+                    username,
+                    text,
+                });
+            }
+            ServerMessage::UserJoined { username } => self.presence(PresenceKind::Joined, username),
+            ServerMessage::UserAway { username } => self.presence(PresenceKind::Away, username),
+            ServerMessage::UserReconnected { username } => {
+                self.presence(PresenceKind::Reconnected, username);
+            }
+            ServerMessage::UserLeft { username } => self.presence(PresenceKind::Left, username),
+            ServerMessage::Ping => self
+                .transmits
+                .push_back(Outbound::Text(protocol::encode(&ClientMessage::Pong))),
+            ServerMessage::Pong | ServerMessage::Error { .. } => {}
+        }
+    }
+
+    /// Records message `id` from `from` as delivered (ids are unique per sender only); false
+    /// if it already was.
+    pub(super) fn remember_delivered(&mut self, from: &str, id: &str) -> bool {
+        let key = (from.to_string(), id.to_string());
+        if !self.delivered_set.insert(key.clone()) {
+            return false;
+        }
+        self.delivered.push_back(key);
+        if self.delivered.len() > DELIVERED_MEMORY {
+            if let Some(old) = self.delivered.pop_front() {
+                self.delivered_set.remove(&old);
+            }
+        }
+        true
+    }
+
+    pub(super) fn presence(&mut self, kind: PresenceKind, username: String) {
+        self.events
+            .push_back(ClientEvent::Presence { kind, username });
+    }
+}
