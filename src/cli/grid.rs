@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
-use wsim::render::secs;
-use wsim::scenario::edit::ScenarioDoc;
-use wsim::sweep::plan::{self, label_of, SweepScenario};
+use wsim::grid::{Axis, Grid};
+use wsim::sweep::plan::{self, label_of};
 use wsim::sweep::summary;
 use wsim::sweep::{self as sweeping, SweepOptions};
 
@@ -35,56 +34,14 @@ pub struct GridArgs {
     pub quiet: bool,
 }
 
-/// One `--vary key=v1,v2`.
-struct Axis {
-    key: String,
-    values: Vec<String>,
-}
-
-fn parse_axis(s: &str) -> Result<Axis, String> {
-    let (key, values) = s
-        .split_once('=')
-        .ok_or_else(|| format!("--vary {s:?}: expected key=value1,value2,..."))?;
-    let values: Vec<String> = values
-        .split(',')
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .collect();
-    if key.trim().is_empty() || values.is_empty() {
-        return Err(format!("--vary {s:?}: expected key=value1,value2,..."));
-    }
-    Ok(Axis {
-        key: key.trim().to_string(),
-        values,
-    })
-}
-
-/// Every combination of the axes' values, first axis slowest.
-fn combinations(axes: &[Axis]) -> Vec<Vec<usize>> {
-    let mut combos = vec![Vec::new()];
-    for axis in axes {
-        combos = combos
-            .into_iter()
-            .flat_map(|c| {
-                (0..axis.values.len()).map(move |i| {
-                    let mut c = c.clone();
-                    c.push(i);
-                    c
-                })
-            })
-            .collect();
-    }
-    combos
-}
-
 pub(crate) fn grid(args: GridArgs) -> ExitCode {
     let bad = |msg: String| {
         eprintln!("error: {msg}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
-    let axes: Vec<Axis> = match args.vary.iter().map(|s| parse_axis(s)).collect() {
+    let axes: Vec<Axis> = match args.vary.iter().map(|s| Axis::parse(s)).collect() {
         Ok(a) => a,
-        Err(e) => return bad(e),
+        Err(e) => return bad(e.to_string()),
     };
     let path = args.scenario.display().to_string();
     let text = match std::fs::read_to_string(&args.scenario) {
@@ -99,57 +56,15 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
         Ok(s) => s.unwrap_or_else(|| (1..=u64::from(base.seeds.max(1))).collect()),
         Err(e) => return bad(e.to_string()),
     };
-    let stem = label_of(&args.scenario);
-    let dir = args.report_dir.join("grid").join(&stem);
+    let dir = args.report_dir.join("grid").join(label_of(&args.scenario));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return bad(format!("creating {}: {e}", dir.display()));
     }
-    let combos = combinations(&axes);
-    let mut scenarios = Vec::new();
-    for combo in &combos {
-        let label = combo
-            .iter()
-            .zip(&axes)
-            .map(|(&i, a)| format!("{}={}", a.key, a.values[i]))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut doc = match ScenarioDoc::parse(&text) {
-            Ok(d) => d,
-            Err(e) => return bad(format!("{path}: {e}")),
-        };
-        for (&i, axis) in combo.iter().zip(&axes) {
-            if let Err(e) = doc.set_text(&axis.key, &axis.values[i]) {
-                return bad(format!("--vary {}: {e}", axis.key));
-            }
-        }
-        let file_name: String = label
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '=' || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let variant_path = dir.join(format!("{file_name}.toml"));
-        let variant_text = format!("# `wsim grid` variant of {path}: {label}\n{doc}");
-        if let Err(e) = std::fs::write(&variant_path, &variant_text) {
-            return bad(format!("writing {}: {e}", variant_path.display()));
-        }
-        let scenario =
-            match wsim::scenario::parse(&variant_path.display().to_string(), &variant_text) {
-                Ok(s) => s,
-                Err(e) => return bad(format!("{label}: {e}")),
-            };
-        scenarios.push(SweepScenario {
-            label,
-            path: variant_path.display().to_string(),
-            scenario,
-            seeds: seeds.clone(),
-        });
-    }
-    let jobs = plan::jobs(&scenarios, None);
+    let grid = match Grid::build(&path, &text, axes, &seeds, &dir) {
+        Ok(g) => g,
+        Err(e) => return bad(e.to_string()),
+    };
+    let jobs = plan::jobs(&grid.scenarios, None);
     let options = SweepOptions {
         workers: args.jobs.unwrap_or_else(sweeping::default_workers).max(1),
         quiet: args.quiet,
@@ -157,103 +72,31 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
     if !options.quiet {
         eprintln!(
             "grid over {} combinations × {} seeds = {} runs on {} workers",
-            scenarios.len(),
+            grid.scenarios.len(),
             seeds.len(),
             jobs.len(),
             options.workers
         );
     }
-    let result = sweeping::execute(&scenarios, &jobs, &options, &|_, _| None);
-    let summaries = summary::summarize(&scenarios, &result.records);
-
-    let mut head: Vec<&str> = axes.iter().map(|a| a.key.as_str()).collect();
-    head.extend([
-        "pass rate",
-        "idle kills/run",
-        "detect p99",
-        "max",
-        "failing checks",
-    ]);
-    let rows: Vec<Vec<String>> = combos
-        .iter()
-        .zip(&summaries)
-        .enumerate()
-        .map(|(index, (combo, s))| {
-            let mut row: Vec<String> = combo
-                .iter()
-                .zip(&axes)
-                .map(|(&i, a)| a.values[i].clone())
-                .collect();
-            let mut failing: Vec<&str> = result
-                .records
-                .iter()
-                .filter(|r| r.job.scenario == index)
-                .flat_map(|r| {
-                    r.verdict
-                        .checks
-                        .iter()
-                        .filter(|c| !c.passed)
-                        .map(|c| c.name)
-                })
-                .collect();
-            failing.sort_unstable();
-            failing.dedup();
-            row.extend([
-                format!("{:.0}% ({}/{})", s.pass_rate() * 100.0, s.passed, s.runs),
-                format!("{:.1}", s.idle_kills_per_run()),
-                secs(s.detection(99)),
-                secs(s.slowest_detection()),
-                if failing.is_empty() {
-                    "-".into()
-                } else {
-                    failing.join(",")
-                },
-            ]);
-            row
-        })
-        .collect();
+    let result = sweeping::execute(&grid.scenarios, &jobs, &options, &|_, _| None);
+    let summaries = summary::summarize(&grid.scenarios, &result.records);
+    let (head, rows) = grid.table(&result.records, &summaries);
     println!(
         "survival of {path} over {} seeds per combination:\n",
         seeds.len()
     );
-    print!("{}", summary::text_table(&head, &rows));
-    let varying: Vec<usize> = (0..axes.len())
-        .filter(|&a| axes[a].values.len() > 1)
-        .collect();
-    if let [down, across] = varying[..] {
+    print!("{}", summary::text_table(&strs(&head), &rows));
+    if let Some(m) = grid.matrix(&summaries) {
         println!(
             "\npass rate, idle kills per run ({} down, {} across):\n",
-            axes[down].key, axes[across].key
+            m.down, m.across
         );
-        let mut head2: Vec<&str> = vec![""];
-        head2.extend(axes[across].values.iter().map(String::as_str));
-        let matrix: Vec<Vec<String>> = axes[down]
-            .values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let mut row = vec![v.clone()];
-                row.extend((0..axes[across].values.len()).map(|j| {
-                    let at = combos
-                        .iter()
-                        .position(|c| c[down] == i && c[across] == j)
-                        .expect("every pair is a combination");
-                    let s = &summaries[at];
-                    format!(
-                        "{:.0}%, {:.1} kills",
-                        s.pass_rate() * 100.0,
-                        s.idle_kills_per_run()
-                    )
-                }));
-                row
-            })
-            .collect();
-        print!("{}", summary::text_table(&head2, &matrix));
+        print!("{}", summary::text_table(&strs(&m.head), &m.rows));
     }
     let failed = result.records.iter().filter(|r| !r.verdict.passed).count();
     if failed > 0 {
         println!("\n{failed} failed runs; first of each combination:");
-        for (index, s) in scenarios.iter().enumerate() {
+        for (index, s) in grid.scenarios.iter().enumerate() {
             if let Some(r) = result
                 .records
                 .iter()
@@ -269,4 +112,8 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
     } else {
         EXIT_FAIL
     })
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }

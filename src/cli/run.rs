@@ -53,8 +53,9 @@ pub(crate) fn run(
     if let Some(client) = overrides.client {
         scenario.system.client = client;
     }
-    let mut outcome = wsim::judge::run(&scenario, &path.display().to_string(), seed);
-    outcome.verdict.repro.push_str(&overrides.flags());
+    let repro =
+        wsim::verdict::repro_command(&path.display().to_string(), seed) + &overrides.flags();
+    let outcome = wsim::judge::run_as(&scenario, seed, repro);
     if let Some(root) = report {
         let label = wsim::sweep::plan::label_of(path);
         match wsim::report::write_run_report(root, &label, &scenario, &outcome) {

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
 use wsim::shrink::{self, ShrinkRequest};
-use wsim::sweep::plan::{label_of, Job, SweepScenario};
-use wsim::sweep::{self as sweeping, SweepOptions};
+use wsim::sweep as sweeping;
+use wsim::sweep::plan::{label_of, SweepScenario};
 
 /// `wsim shrink`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -97,36 +97,16 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
             }
         };
         let seeds: Vec<u64> = (1..=args.verify_seeds).collect();
-        let scenarios = [SweepScenario {
-            label: label_of(&out),
-            path: out.display().to_string(),
-            scenario,
-            seeds: seeds.clone(),
-        }];
-        let jobs: Vec<Job> = seeds
-            .iter()
-            .map(|&seed| Job { scenario: 0, seed })
-            .collect();
-        let result = sweeping::execute(
-            &scenarios,
-            &jobs,
-            &SweepOptions {
-                workers: sweeping::default_workers(),
-                quiet: true,
+        let failing = sweeping::seeds_failing(
+            SweepScenario {
+                label: label_of(&out),
+                path: out.display().to_string(),
+                scenario,
+                seeds: seeds.clone(),
             },
-            &|_, _| None,
+            &shrunk.target,
+            sweeping::default_workers(),
         );
-        let failing: Vec<u64> = result
-            .records
-            .iter()
-            .filter(|r| {
-                r.verdict
-                    .checks
-                    .iter()
-                    .any(|c| !c.passed && c.name == shrunk.target)
-            })
-            .map(|r| r.job.seed)
-            .collect();
         println!(
             "check `{}` fails on {} of {} seeds (1..={}){}",
             shrunk.target,

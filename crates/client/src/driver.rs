@@ -1,7 +1,7 @@
 //! The thin tokio driver of a [`ClientMachine`] and the application's handle on it,
 //! [`Client`]: the driver turns the machine's actions into connection attempts over any
-//! [`Connector`], feeds it frames and timeouts, writes its frames, records its events in the
-//! timeline and passes them to the application.
+//! [`Connector`], feeds it frames and timeouts, writes its frames, hands its events to the
+//! embedding program's sink and passes them to the application.
 
 use std::cell::RefCell;
 use std::io;

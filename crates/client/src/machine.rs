@@ -362,7 +362,7 @@ impl ClientMachine {
         self.transmits.pop_front()
     }
 
-    /// The next event for the application and the timeline.
+    /// The next event for the application (and whoever records the client's events).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()

@@ -29,17 +29,25 @@ pub struct RunOutcome {
 /// the reproduction command.
 #[must_use]
 pub fn run(scenario: &ScenarioFile, path: &str, seed: u64) -> RunOutcome {
-    let wall = Stopwatch::start();
-    let simulation = sim::simulate(scenario, seed);
-    judge(scenario, path, seed, simulation, wall)
+    run_as(scenario, seed, repro_command(path, seed))
 }
 
-/// Judges `simulation`, a run of `scenario` with `seed`; `wall` was started before it.
+/// Simulates `scenario` with `seed` and judges it; `repro` is the command that reproduces
+/// the run (when it takes more than the file and the seed, e.g. `--server naive`).
+#[must_use]
+pub fn run_as(scenario: &ScenarioFile, seed: u64, repro: String) -> RunOutcome {
+    let wall = Stopwatch::start();
+    let simulation = sim::simulate(scenario, seed);
+    judge(scenario, seed, repro, simulation, wall)
+}
+
+/// Judges `simulation`, a run of `scenario` with `seed` that `repro` reproduces; `wall` was
+/// started before it.
 #[must_use]
 pub fn judge(
     scenario: &ScenarioFile,
-    path: &str,
     seed: u64,
+    repro: String,
     simulation: Simulation,
     wall: Stopwatch,
 ) -> RunOutcome {
@@ -59,7 +67,7 @@ pub fn judge(
             },
         );
     }
-    let verdict = verdict(scenario, path, seed, checks, elapsed, wall.elapsed());
+    let verdict = verdict(scenario, seed, repro, checks, elapsed, wall.elapsed());
     RunOutcome {
         timeline,
         verdict,
@@ -77,8 +85,8 @@ pub fn panicked(scenario: &ScenarioFile, path: &str, seed: u64, detail: &str) ->
     };
     verdict(
         scenario,
-        path,
         seed,
+        repro_command(path, seed),
         vec![failed],
         Duration::ZERO,
         Duration::ZERO,
@@ -130,8 +138,8 @@ fn check_and_measure(
 
 fn verdict(
     scenario: &ScenarioFile,
-    path: &str,
     seed: u64,
+    repro: String,
     checks: Vec<CheckOutcome>,
     sim: Duration,
     wall: Duration,
@@ -142,7 +150,7 @@ fn verdict(
         seed,
         passed: checks.iter().all(|c| c.passed),
         checks,
-        repro: repro_command(path, seed),
+        repro,
         sim_ms: u64::try_from(sim.as_millis()).unwrap_or(u64::MAX),
         wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
     }

@@ -16,7 +16,7 @@ mod driver;
 mod event;
 mod join;
 mod machine;
-pub mod upgrade;
+mod upgrade;
 
 pub use claim::ClaimRefusal;
 pub use config::{KeylessResume, SendQueueLimit, ServerConfig};

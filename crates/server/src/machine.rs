@@ -257,7 +257,7 @@ impl ServerMachine {
         self.drops.pop_front()
     }
 
-    /// The next event for the timeline.
+    /// The next event for whoever runs the server.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         self.events.pop_front()

@@ -279,7 +279,8 @@ pub fn build(name: CheckName, ctx: &CheckContext) -> Box<dyn Checker> {
 
 /// Runs `checkers` over `events`; returns their outcomes and the violations as `violation`
 /// events on the `check` host, merged into the timeline in time order.
-pub fn run_checks(
+#[cfg(test)]
+pub(crate) fn run_checks(
     mut checkers: Vec<Box<dyn Checker>>,
     events: Vec<Event>,
 ) -> (Vec<CheckOutcome>, Vec<Event>) {

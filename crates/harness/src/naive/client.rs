@@ -6,7 +6,9 @@
 //!   the initial delay forever instead of backing off;
 //! - no keepalive: a dead link is noticed only when TCP reports it;
 //! - no jitter: every client dropped at one instant retries at the same instants;
-//! - message ids are a per-client counter (`1`, `2`, ...), the same in every client;
+//! - message ids are numbered by the application, a per-client counter (`1`, `2`, ...): the
+//!   article's client sends whatever it is given, and a counter is the naive choice (its
+//!   dedup section asks for UUIDs or timestamps) — the same ids in every client;
 //! - it ignores acknowledgements beyond reporting them, and never resumes history.
 
 use std::cell::RefCell;
@@ -55,8 +57,9 @@ impl Default for NaiveClient {
 /// buffer is unbounded).
 const BUFFER: usize = 4096;
 
-/// Most frames waiting for the link's writer.
-const LINK_QUEUE: usize = 1024;
+/// Most frames waiting for the link's writer: room for a whole flushed buffer, so the flush
+/// itself never loses a message (a browser's `ws.send` never refuses one).
+const LINK_QUEUE: usize = BUFFER + 64;
 
 struct Shared {
     events: EventSink<ClientEvent>,
@@ -142,17 +145,17 @@ async fn run(config: NaiveClient, host: ClientHost, shared: Rc<Shared>) {
     let url = WsUrl::parse(&url).expect("the topology builds a valid URL");
     let clock = HostClock::start();
     clock.sleep_until(Some(clock.now() + start)).await;
+    // Attempts are numbered as wsim numbers them (the link that failed is attempt 1, so the
+    // n-th retry is attempt n + 1), so the backoff checker compares the article's delays with
+    // the same ceilings as wsim's.
     let mut retry_count: u32 = 0;
     loop {
         sleep.until_awake().await;
-        events.emit(ClientEvent::Connecting {
-            attempt: retry_count.max(1),
-        });
+        let attempt = retry_count + 1;
+        events.emit(ClientEvent::Connecting { attempt });
         let reason = match open(&connector, &url, &identity, &mut rng).await {
             Some(ws) => {
-                events.emit(ClientEvent::Connected {
-                    attempt: retry_count.max(1),
-                });
+                events.emit(ClientEvent::Connected { attempt });
                 retry_count = 0;
                 connected(ws, &shared, &sleep).await
             }
@@ -170,7 +173,7 @@ async fn run(config: NaiveClient, host: ClientHost, shared: Rc<Shared>) {
             .min(config.max_delay);
         retry_count += 1;
         events.emit(ClientEvent::Reconnecting {
-            attempt: retry_count,
+            attempt: retry_count + 1,
             delay,
         });
         clock.sleep_until(Some(clock.now() + delay)).await;

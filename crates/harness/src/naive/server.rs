@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::Message;
 use wsim_proto::net::Listener;
 use wsim_proto::protocol::{self, ClientMessage, ServerMessage};
@@ -71,8 +72,9 @@ impl ServerUnderTest for NaiveServer {
 /// The heartbeat period (`await asyncio.sleep(30)`).
 const HEARTBEAT: Duration = Duration::from_secs(30);
 
-/// Most frames waiting for one connection's writer (beyond it, the naive server drops them).
-const OUTBOX: usize = 1024;
+/// Most frames waiting for one connection's writer; beyond it the naive server drops them
+/// (Starlette's `send_json` would wait instead, stalling the broadcaster).
+const OUTBOX: usize = 4096;
 
 struct Active {
     username: String,
@@ -105,26 +107,34 @@ struct Manager {
 
 impl Manager {
     async fn connection(self: Rc<Self>, stream: SimStream, conn: u64) {
-        let query = Rc::new(RefCell::new(None::<String>));
-        let seen = Rc::clone(&query);
+        let joined = Rc::new(RefCell::new(None::<(String, String, String)>));
+        let seen = Rc::clone(&joined);
         #[allow(clippy::result_large_err)] // the callback's type is tungstenite's
         let callback = move |req: &Request, resp: Response| {
-            *seen.borrow_mut() = req.uri().query().map(str::to_string);
-            Ok(resp)
+            let query = req.uri().query().unwrap_or_default();
+            let param = |name: &str| {
+                query.split('&').find_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    (k == name).then(|| percent_decode(v))
+                })
+            };
+            match (param("client_id"), param("username"), param("room")) {
+                // `Query(...)`: all three are required, or the upgrade is refused.
+                (Some(c), Some(u), Some(r)) => {
+                    *seen.borrow_mut() = Some((c, u, r));
+                    Ok(resp)
+                }
+                _ => {
+                    let mut refusal = ErrorResponse::new(Some("missing query parameters".into()));
+                    *refusal.status_mut() = StatusCode::FORBIDDEN;
+                    Err(refusal)
+                }
+            }
         };
         let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
             return;
         };
-        let query = query.borrow_mut().take().unwrap_or_default();
-        let param = |name: &str| {
-            query.split('&').find_map(|kv| {
-                let (k, v) = kv.split_once('=')?;
-                (k == name).then(|| percent_decode(v))
-            })
-        };
-        let (Some(client_id), Some(username), Some(room)) =
-            (param("client_id"), param("username"), param("room"))
-        else {
+        let Some((client_id, username, room)) = joined.borrow_mut().take() else {
             return;
         };
         let (mut write, mut read) = ws.split();
@@ -156,6 +166,8 @@ impl Manager {
                 }
             }
         };
+        // The endpoint returns once `disconnect` has scheduled its cleanup; the socket closes.
+        drop((write, read, queued));
         self.disconnect(&client_id, reason).await;
     }
 

@@ -3,14 +3,19 @@
 //! seeded fault schedule ([`plan`]) and its executor ([`faults`]), `turmoil::net` behind the
 //! product's network seam ([`net`]), and the loop that steps it all ([`run`]). It only simulates: [`crate::judge`] judges.
 
-pub mod faults;
+pub(crate) mod faults;
 pub mod guarantee;
 pub mod net;
 pub mod plan;
-pub mod run;
+mod run;
 pub mod seam;
 pub mod system;
-pub mod topology;
+pub(crate) mod topology;
 
 pub use run::{simulate, simulate_system, Simulation};
-pub use seam::System;
+pub use seam::{
+    ClientApp, ClientHost, ClientUnderTest, HostResult, ProxyHost, ProxyUnderTest, ServerHost,
+    ServerUnderTest, System,
+};
+pub use system::{WsimClient, WsimProxy, WsimServer};
+pub use topology::{PROXY_PORT, SERVER_PORT};

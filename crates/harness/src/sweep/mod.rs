@@ -76,3 +76,25 @@ pub fn execute(
         throughput,
     }
 }
+
+/// The seeds of `scenario` (of its own `seeds`) on which check `check` fails, run on
+/// `workers` threads.
+#[must_use]
+pub fn seeds_failing(scenario: SweepScenario, check: &str, workers: usize) -> Vec<u64> {
+    let jobs: Vec<Job> = scenario
+        .seeds
+        .iter()
+        .map(|&seed| Job { scenario: 0, seed })
+        .collect();
+    let options = SweepOptions {
+        workers,
+        quiet: true,
+    };
+    let result = execute(&[scenario], &jobs, &options, &|_, _| None);
+    result
+        .records
+        .iter()
+        .filter(|r| r.verdict.failed_checks().contains(&check))
+        .map(|r| r.job.seed)
+        .collect()
+}
