@@ -1,6 +1,7 @@
 //! wsim's integration tests: one binary, one module per concern.
 
 mod acceptance;
+mod architecture;
 mod bad_input;
 mod checker_teeth;
 mod client_cli;

@@ -58,7 +58,7 @@ impl Sub<MonoTime> for MonoTime {
     }
 }
 
-/// A driver's monotonic clock: `tokio::time` (simulated inside turmoil, real outside).
+/// A driver's monotonic clock: `tokio::time` (simulated inside a simulator, real outside).
 #[derive(Debug, Clone, Copy)]
 pub struct HostClock {
     origin: tokio::time::Instant,

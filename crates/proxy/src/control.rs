@@ -1,6 +1,6 @@
-//! Faults injected into a running proxy from outside it: the simulation's fault executor uses
-//! this to make the proxy forget connections (`state_loss`), which turmoil's own network faults
-//! cannot do to a stream that happens to be idle, and to blackhole, delay or reset one client's
+//! Faults injected into a running proxy from outside it: a simulator's fault executor uses
+//! this to make the proxy forget connections (`state_loss`), which network-level faults cannot
+//! do to a stream that happens to be idle, and to blackhole, delay or reset one client's
 //! connection (`proxy_conn`), since many clients share one simulated host.
 //!
 //! The control outlives proxy restarts (it is created outside the host); a starting proxy
