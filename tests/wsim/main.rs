@@ -12,5 +12,6 @@ mod raw_frames;
 mod seed_client;
 mod serve;
 mod slow_reader;
+mod suite;
 mod support;
 mod sweep;

@@ -10,7 +10,7 @@ use crate::check::{self, CheckContext, CheckOutcome, Checker};
 use crate::clock::Stopwatch;
 use crate::event::Event;
 use crate::scenario::{CheckName, ScenarioFile};
-use crate::sim::{self, Simulation};
+use crate::sim::{self, Simulation, System};
 use crate::stats::RunStats;
 use crate::verdict::{repro_command, Verdict};
 
@@ -38,6 +38,20 @@ pub fn run(scenario: &ScenarioFile, path: &str, seed: u64) -> RunOutcome {
 pub fn run_as(scenario: &ScenarioFile, seed: u64, repro: String) -> RunOutcome {
     let wall = Stopwatch::start();
     let simulation = sim::simulate(scenario, seed);
+    judge(scenario, seed, repro, simulation, wall)
+}
+
+/// Simulates `scenario` with `seed` and `system` under test and judges it; `repro` is the
+/// command that reproduces the run.
+#[must_use]
+pub fn run_system(
+    scenario: &ScenarioFile,
+    system: &System,
+    seed: u64,
+    repro: String,
+) -> RunOutcome {
+    let wall = Stopwatch::start();
+    let simulation = sim::simulate_system(scenario, seed, system);
     judge(scenario, seed, repro, simulation, wall)
 }
 

@@ -19,3 +19,4 @@ pub use seam::{
 };
 pub use system::{WsimClient, WsimProxy, WsimServer};
 pub use topology::{PROXY_PORT, SERVER_PORT};
+pub use wsim_proto::LocalBoxFuture;

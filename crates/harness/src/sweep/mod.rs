@@ -9,9 +9,10 @@ pub mod runner;
 pub mod summary;
 
 use crate::clock::Stopwatch;
+use crate::sim::System;
 use plan::{Job, SweepScenario};
 use progress::Progress;
-use runner::{AfterRun, RunRecord};
+use runner::{AfterRun, RunRecord, Systems};
 use summary::Throughput;
 
 /// How a sweep runs.
@@ -55,12 +56,26 @@ pub fn execute(
     options: &SweepOptions,
     after_run: &AfterRun<'_>,
 ) -> SweepResult {
+    execute_systems(scenarios, jobs, options, &System::for_scenario, after_run)
+}
+
+/// [`execute`] with the systems under test of each run built by `systems` (on the worker that
+/// runs it) instead of by the scenario's `[system]` table.
+#[must_use]
+pub fn execute_systems(
+    scenarios: &[SweepScenario],
+    jobs: &[Job],
+    options: &SweepOptions,
+    systems: &Systems<'_>,
+    after_run: &AfterRun<'_>,
+) -> SweepResult {
     let progress = Progress::new(jobs.len(), options.quiet);
     let wall = Stopwatch::start();
     let records = runner::run_jobs(
         scenarios,
         jobs,
         options.workers,
+        systems,
         after_run,
         &mut |record, done| progress.run_done(scenarios, record, done),
     );

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use crate::judge::{self, RunOutcome};
+use crate::scenario::ScenarioFile;
+use crate::sim::System;
 use crate::stats::RunStats;
 use crate::sweep::plan::{Job, SweepScenario};
 use crate::verdict::Verdict;
@@ -34,6 +36,9 @@ pub struct RunRecord {
 /// Called on the worker with each run's whole outcome; returns the report it wrote, if any.
 pub type AfterRun<'a> = dyn Fn(&SweepScenario, &RunOutcome) -> Option<PathBuf> + Sync + 'a;
 
+/// Builds, on the worker that runs it, the systems under test of a run of a scenario.
+pub type Systems<'a> = dyn Fn(&ScenarioFile) -> System + Sync + 'a;
+
 /// Runs `jobs` of `scenarios` on `workers` threads. `after_run` sees every outcome on its
 /// worker (to write reports); `on_done` sees every record on the calling thread as it
 /// completes, with the count completed so far. Returns the records in job order.
@@ -41,6 +46,7 @@ pub fn run_jobs(
     scenarios: &[SweepScenario],
     jobs: &[Job],
     workers: usize,
+    systems: &Systems<'_>,
     after_run: &AfterRun<'_>,
     on_done: &mut dyn FnMut(&RunRecord, usize),
 ) -> Vec<RunRecord> {
@@ -57,7 +63,7 @@ pub fn run_jobs(
                 .spawn_scoped(scope, move || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&job) = jobs.get(i) else { break };
-                    let record = run_one(&scenarios[job.scenario], job, after_run);
+                    let record = run_one(&scenarios[job.scenario], job, systems, after_run);
                     if tx.send((i, record)).is_err() {
                         break;
                     }
@@ -76,9 +82,16 @@ pub fn run_jobs(
 }
 
 /// Runs one job; a panicking simulation becomes a failed run, not a dead sweep.
-fn run_one(scenario: &SweepScenario, job: Job, after_run: &AfterRun<'_>) -> RunRecord {
+fn run_one(
+    scenario: &SweepScenario,
+    job: Job,
+    systems: &Systems<'_>,
+    after_run: &AfterRun<'_>,
+) -> RunRecord {
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let outcome = judge::run(&scenario.scenario, &scenario.path, job.seed);
+        let system = systems(&scenario.scenario);
+        let repro = crate::verdict::repro_command(&scenario.path, job.seed);
+        let outcome = judge::run_system(&scenario.scenario, &system, job.seed, repro);
         let report = after_run(scenario, &outcome);
         (outcome.verdict, outcome.stats, report)
     }));

@@ -1,0 +1,274 @@
+//! The `#[test]` API: run wsim's scenarios against *your* server and/or client, from
+//! `cargo test`, deterministically.
+//!
+//! ```no_run
+//! use wsim::sim::{HostResult, LocalBoxFuture, ServerHost, ServerUnderTest};
+//!
+//! /// Your server: accept connections on `host.listener`, speak docs/protocol.md.
+//! struct MyServer;
+//!
+//! impl ServerUnderTest for MyServer {
+//!     fn run(&self, host: ServerHost) -> LocalBoxFuture<HostResult> {
+//!         Box::pin(async move {
+//!             let _ = host; // accept on host.listener, report on host.events
+//!             Ok(())
+//!         })
+//!     }
+//! }
+//!
+//! #[test]
+//! fn my_server_survives_the_standard_scenarios() {
+//!     wsim::Suite::new()
+//!         .scenarios("scenarios/")          // a file or a directory of scenario files
+//!         .seeds(1..=20)
+//!         .server(|| MyServer)              // built afresh on each worker thread
+//!         .assert_pass();                   // panics with the check, the seed and the replay
+//! }
+//! ```
+//!
+//! A failure panics with every failing run's first violation, its seed, a replay line
+//! (`WSIM_SEED=7 cargo test <test name>` runs exactly that seed again) and the run's report
+//! (`target/wsim-reports/<scenario>/seed-<N>/timeline.html`). Runs go in parallel over seeds,
+//! one simulation per worker thread; `WSIM_JOBS=1` runs them one at a time.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::report::{ReportPolicy, RunReports};
+use crate::scenario::ScenarioFile;
+use crate::sim::{ClientUnderTest, ServerUnderTest, System};
+use crate::sweep::plan::{self, SweepScenario};
+use crate::sweep::runner::RunRecord;
+use crate::sweep::{self, SweepOptions};
+
+/// Makes a fresh instance of a user's component on the worker thread that needs one.
+type Factory<T> = Arc<dyn Fn() -> std::rc::Rc<T> + Send + Sync>;
+
+/// A set of scenario runs against chosen implementations. See the module documentation.
+#[derive(Clone, Default)]
+pub struct Suite {
+    paths: Vec<PathBuf>,
+    seeds: Option<Vec<u64>>,
+    server: Option<Factory<dyn ServerUnderTest>>,
+    client: Option<Factory<dyn ClientUnderTest>>,
+    jobs: Option<usize>,
+    report_dir: Option<PathBuf>,
+}
+
+impl Suite {
+    /// An empty suite: add scenarios, then run it.
+    #[must_use]
+    pub fn new() -> Self {
+        Suite::default()
+    }
+
+    /// Adds a scenario file, or every `*.toml` under a directory (recursively, sorted).
+    #[must_use]
+    pub fn scenarios(mut self, path: impl AsRef<Path>) -> Self {
+        self.paths.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// The seeds to run each scenario with (default: each file's own `seeds = N`, 1..=N).
+    #[must_use]
+    pub fn seeds(mut self, seeds: impl IntoIterator<Item = u64>) -> Self {
+        self.seeds = Some(seeds.into_iter().collect());
+        self
+    }
+
+    /// Your server stands on the server host; `make` builds one per worker thread.
+    #[must_use]
+    pub fn server<S: ServerUnderTest + 'static>(
+        mut self,
+        make: impl Fn() -> S + Send + Sync + 'static,
+    ) -> Self {
+        self.server = Some(Arc::new(move || {
+            std::rc::Rc::new(make()) as std::rc::Rc<dyn ServerUnderTest>
+        }));
+        self
+    }
+
+    /// Your client runs for every simulated user; `make` builds one per worker thread.
+    #[must_use]
+    pub fn client<C: ClientUnderTest + 'static>(
+        mut self,
+        make: impl Fn() -> C + Send + Sync + 'static,
+    ) -> Self {
+        self.client = Some(Arc::new(move || {
+            std::rc::Rc::new(make()) as std::rc::Rc<dyn ClientUnderTest>
+        }));
+        self
+    }
+
+    /// Simulations run at once (default: `WSIM_JOBS`, else one per core).
+    #[must_use]
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = Some(jobs.max(1));
+        self
+    }
+
+    /// Where failing runs' reports go (default `target/wsim-reports`).
+    #[must_use]
+    pub fn report_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.report_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Runs every (scenario, seed) — only seed `WSIM_SEED` when that is set — and returns
+    /// what happened.
+    ///
+    /// # Errors
+    /// When no scenario is given, a path cannot be read, a scenario file is broken, or
+    /// `WSIM_SEED` is not a number: every problem, one per line.
+    pub fn run(&self) -> Result<SuiteOutcome, String> {
+        let env_seed = std::env::var("WSIM_SEED").ok();
+        let seeds = seeds_to_run(self.seeds.as_deref(), env_seed.as_deref())?;
+        if self.paths.is_empty() {
+            return Err("no scenarios: add some with Suite::scenarios(path)".into());
+        }
+        let files = plan::discover(&self.paths).map_err(|e| e.to_string())?;
+        let scenarios = plan::load_all(&files, seeds.as_deref()).map_err(|errors| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        let jobs = plan::jobs(&scenarios, None);
+        let workers = self
+            .jobs
+            .or_else(|| std::env::var("WSIM_JOBS").ok()?.parse().ok())
+            .unwrap_or_else(sweep::default_workers)
+            .max(1);
+        let options = SweepOptions {
+            workers,
+            quiet: true,
+        };
+        let reports = RunReports {
+            policy: ReportPolicy::Failed,
+            dir: self
+                .report_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("target/wsim-reports")),
+        };
+        let systems = |scenario: &ScenarioFile| self.system(scenario);
+        let result = sweep::execute_systems(&scenarios, &jobs, &options, &systems, &|s, o| {
+            reports.write(s, o)
+        });
+        Ok(SuiteOutcome {
+            scenarios,
+            records: result.records,
+        })
+    }
+
+    /// Runs the suite and panics unless every run passed, naming each failure with its seed,
+    /// first violation, replay line and report.
+    ///
+    /// # Panics
+    /// When a run fails, or the suite cannot run (see [`Suite::run`]).
+    pub fn assert_pass(&self) {
+        let outcome = self.run().unwrap_or_else(|e| panic!("wsim: {e}"));
+        if let Some(report) = outcome.failure_report(&test_name()) {
+            panic!("{report}");
+        }
+    }
+
+    /// The systems under test of a run of `scenario`: the user's where given, the scenario's
+    /// `[system]` choice (wsim's own by default) elsewhere.
+    fn system(&self, scenario: &ScenarioFile) -> System {
+        let mut system = System::for_scenario(scenario);
+        if let Some(make) = &self.server {
+            system.server = make();
+        }
+        if let Some(make) = &self.client {
+            system.client = make();
+        }
+        system
+    }
+}
+
+/// What a suite run produced.
+#[derive(Debug, Clone)]
+pub struct SuiteOutcome {
+    /// The scenarios run.
+    pub scenarios: Vec<SweepScenario>,
+    /// Every run, in scenario then seed order.
+    pub records: Vec<RunRecord>,
+}
+
+impl SuiteOutcome {
+    /// Whether every run passed.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.records.iter().all(|r| r.verdict.passed)
+    }
+
+    /// For a failed suite: each failing run's scenario file, seed, failing checks with their
+    /// first violation, the line that replays it in test `test` and its report.
+    #[must_use]
+    pub fn failure_report(&self, test: &str) -> Option<String> {
+        let failed: Vec<&RunRecord> = self.records.iter().filter(|r| !r.verdict.passed).collect();
+        if failed.is_empty() {
+            return None;
+        }
+        let mut out = format!(
+            "wsim: {} of {} runs failed\n",
+            failed.len(),
+            self.records.len()
+        );
+        for r in failed {
+            let scenario = &self.scenarios[r.job.scenario];
+            out.push_str(&format!("  {} seed {}\n", scenario.path, r.job.seed));
+            for c in r.verdict.checks.iter().filter(|c| !c.passed) {
+                out.push_str(&format!("    {}: {}\n", c.name, c.detail));
+            }
+            out.push_str(&format!(
+                "    replay: WSIM_SEED={} cargo test {test}\n",
+                r.job.seed
+            ));
+            if let Some(dir) = &r.report {
+                out.push_str(&format!(
+                    "    report: {}\n",
+                    dir.join("timeline.html").display()
+                ));
+            }
+        }
+        Some(out)
+    }
+}
+
+/// The seeds to run: only `WSIM_SEED` when it is set, else the configured ones (or each
+/// file's own when none are).
+fn seeds_to_run(configured: Option<&[u64]>, env: Option<&str>) -> Result<Option<Vec<u64>>, String> {
+    match env.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(seed) => seed
+            .parse()
+            .map(|s| Some(vec![s]))
+            .map_err(|_| format!("WSIM_SEED={seed:?} is not a seed (a whole number)")),
+        None => Ok(configured.map(<[u64]>::to_vec)),
+    }
+}
+
+/// The running test's name (libtest names each test's thread after it), for replay lines.
+fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map_or_else(|| "<test name>".into(), str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wsim_seed_replays_one_seed_and_rejects_garbage() {
+        assert_eq!(seeds_to_run(Some(&[1, 2]), None), Ok(Some(vec![1, 2])));
+        assert_eq!(seeds_to_run(None, None), Ok(None));
+        assert_eq!(seeds_to_run(Some(&[1, 2]), Some("7")), Ok(Some(vec![7])));
+        assert_eq!(seeds_to_run(None, Some(" ")), Ok(None));
+        assert!(seeds_to_run(None, Some("x"))
+            .unwrap_err()
+            .contains("WSIM_SEED"));
+    }
+}

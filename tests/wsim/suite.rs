@@ -1,0 +1,93 @@
+//! The `#[test]` API (`wsim::Suite`) as a user calls it, through the public API alone: a
+//! server that passes, a server that fails named by seed with a replay line and a report.
+
+use std::time::Duration;
+
+use wsim::naive::NaiveServer;
+use wsim::sim::WsimServer;
+use wsim::Suite;
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn a_server_that_keeps_its_promises_passes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let outcome = Suite::new()
+        .scenarios(root.join("scenarios/01-blip-5s.toml"))
+        .scenarios(root.join("scenarios/06-partition-inside-grace.toml"))
+        .seeds(1..=2)
+        .server(|| WsimServer {
+            config: wsim_server::ServerConfig::default(),
+        })
+        .report_dir(scratch("suite-pass"))
+        .run()
+        .expect("the suite runs");
+    assert_eq!(outcome.records.len(), 4);
+    assert!(outcome.passed(), "{:?}", outcome.failure_report("t"));
+    assert_eq!(outcome.failure_report("t"), None);
+}
+
+#[test]
+fn a_broken_server_is_named_by_seed_with_its_replay_line_and_report() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let suite = Suite::new()
+        .scenarios(root.join("scenarios/15-flap-within-grace.toml"))
+        .seeds(1..=3)
+        .server(|| NaiveServer {
+            grace: Duration::from_secs(30),
+            dedup_ttl: Duration::from_secs(300),
+        })
+        .report_dir(scratch("suite-fail"));
+    let outcome = suite.run().expect("the suite runs");
+    let report = outcome
+        .failure_report("suite::my_test")
+        .expect("the naive server fails");
+    println!("{report}");
+    assert!(
+        report.contains("15-flap-within-grace.toml seed 2"),
+        "{report}"
+    );
+    assert!(
+        report.contains("grace: phone-1 left 931 ms after its last user_away"),
+        "{report}"
+    );
+    assert!(
+        report.contains("replay: WSIM_SEED=2 cargo test suite::my_test"),
+        "{report}"
+    );
+    assert!(report.contains("timeline.html"), "{report}");
+    // The replayed seed fails the same way.
+    let again = suite.clone().seeds([2]).run().expect("the suite runs");
+    assert_eq!(again.records.len(), 1);
+    assert_eq!(
+        again.records[0].verdict.checks,
+        outcome.records[1].verdict.checks
+    );
+    // And `assert_pass` panics with that report.
+    let replay = suite.clone().seeds([2]);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| replay.assert_pass()))
+        .expect_err("assert_pass panics");
+    let message = panicked
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("replay: WSIM_SEED=2 cargo test"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_suite_without_scenarios_or_with_a_broken_file_says_so() {
+    let err = Suite::new().run().unwrap_err();
+    assert!(err.contains("no scenarios"), "{err}");
+    let dir = scratch("suite-bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad.toml"), "name = 3\n").unwrap();
+    let err = Suite::new().scenarios(&dir).run().unwrap_err();
+    assert!(err.contains("bad.toml"), "{err}");
+}
