@@ -91,3 +91,46 @@ fn a_suite_without_scenarios_or_with_a_broken_file_says_so() {
     let err = Suite::new().scenarios(&dir).run().unwrap_err();
     assert!(err.contains("bad.toml"), "{err}");
 }
+
+/// A server with a hazard users bring: state that outlives a run (a process-wide counter, as a
+/// `static` or a `HashMap`'s random order would) shows up in its events.
+struct LeakyServer;
+
+static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl wsim::sim::ServerUnderTest for LeakyServer {
+    fn run(&self, host: wsim::sim::ServerHost) -> wsim::sim::LocalBoxFuture<wsim::sim::HostResult> {
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let inner = WsimServer {
+            config: wsim_server::ServerConfig::default(),
+        };
+        host.events
+            .emit(wsim_server::ServerEvent::HandshakeRefused {
+                status: 500,
+                reason: format!("start number {n}"),
+            });
+        wsim::sim::ServerUnderTest::run(&inner, host)
+    }
+}
+
+#[test]
+fn the_determinism_check_points_at_the_first_event_that_differs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let blip = root.join("scenarios/01-blip-5s.toml");
+    let honest = Suite::new().scenarios(&blip).server(|| WsimServer {
+        config: wsim_server::ServerConfig::default(),
+    });
+    assert_eq!(honest.first_nondeterminism(3), Ok(None));
+    honest.assert_deterministic(3);
+    let leaky = Suite::new().scenarios(&blip).server(|| LeakyServer);
+    let difference = leaky
+        .first_nondeterminism(3)
+        .expect("the suite runs")
+        .expect("the runs differ");
+    assert!(
+        difference.contains("01-blip-5s.toml seed 3 is not deterministic"),
+        "{difference}"
+    );
+    assert!(difference.contains("event 1 differs"), "{difference}");
+    assert!(difference.contains("start number"), "{difference}");
+}

@@ -34,6 +34,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::event::Event;
 use crate::report::{ReportPolicy, RunReports};
 use crate::scenario::ScenarioFile;
 use crate::sim::{ClientUnderTest, ServerUnderTest, System};
@@ -173,6 +174,51 @@ impl Suite {
         }
     }
 
+    /// Runs each scenario twice with `seed` (on this thread) and panics at the first event
+    /// where the two timelines differ: the check that a user's code keeps wsim's determinism
+    /// (no `HashMap` iteration order, no `Instant::now`, no threads, no unseeded randomness).
+    ///
+    /// # Panics
+    /// When two runs differ, or the suite cannot run (see [`Suite::run`]).
+    pub fn assert_deterministic(&self, seed: u64) {
+        if let Some(difference) = self
+            .first_nondeterminism(seed)
+            .unwrap_or_else(|e| panic!("wsim: {e}"))
+        {
+            panic!("{difference}");
+        }
+    }
+
+    /// Runs each scenario twice with `seed` and describes the first event where the two
+    /// timelines differ, if any.
+    ///
+    /// # Errors
+    /// When the suite cannot run (see [`Suite::run`]).
+    pub fn first_nondeterminism(&self, seed: u64) -> Result<Option<String>, String> {
+        if self.paths.is_empty() {
+            return Err("no scenarios: add some with Suite::scenarios(path)".into());
+        }
+        let files = plan::discover(&self.paths).map_err(|e| e.to_string())?;
+        for file in files {
+            let scenario = crate::scenario::load(&file).map_err(|e| e.to_string())?;
+            let path = file.display().to_string();
+            let mut timelines = (0..2).map(|_| {
+                let system = self.system(&scenario);
+                let repro = crate::verdict::repro_command(&path, seed);
+                crate::judge::run_system(&scenario, &system, seed, repro).timeline
+            });
+            let (a, b) = (timelines.next(), timelines.next());
+            if let Some(difference) =
+                first_difference(&a.unwrap_or_default(), &b.unwrap_or_default())
+            {
+                return Ok(Some(format!(
+                    "wsim: {path} seed {seed} is not deterministic: {difference}"
+                )));
+            }
+        }
+        Ok(None)
+    }
+
     /// The systems under test of a run of `scenario`: the user's where given, the scenario's
     /// `[system]` choice (wsim's own by default) elsewhere.
     fn system(&self, scenario: &ScenarioFile) -> System {
@@ -237,6 +283,22 @@ impl SuiteOutcome {
     }
 }
 
+/// Where two timelines of the same run first differ, for a person.
+#[must_use]
+pub fn first_difference(a: &[Event], b: &[Event]) -> Option<String> {
+    let line = |e: Option<&Event>| e.map_or_else(|| "(nothing)".into(), crate::render::json_line);
+    (0..a.len().max(b.len()))
+        .find(|&i| a.get(i) != b.get(i))
+        .map(|i| {
+            format!(
+                "event {} differs:\n  first run:  {}\n  second run: {}",
+                i + 1,
+                line(a.get(i)),
+                line(b.get(i))
+            )
+        })
+}
+
 /// The seeds to run: only `WSIM_SEED` when it is set, else the configured ones (or each
 /// file's own when none are).
 fn seeds_to_run(configured: Option<&[u64]>, env: Option<&str>) -> Result<Option<Vec<u64>>, String> {
@@ -260,6 +322,29 @@ fn test_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_difference_is_named_with_both_versions() {
+        use crate::event::EventKind;
+        let started = |listen: &str| Event {
+            t: std::time::Duration::from_millis(5),
+            host: "server".into(),
+            kind: EventKind::ServerStarted {
+                listen: listen.into(),
+            },
+        };
+        let a = vec![started("a"), started("b")];
+        assert_eq!(first_difference(&a, &a), None);
+        let b = vec![started("a"), started("c")];
+        let d = first_difference(&a, &b).unwrap();
+        assert!(d.starts_with("event 2 differs"), "{d}");
+        assert!(
+            d.contains(r#""listen":"b""#) && d.contains(r#""listen":"c""#),
+            "{d}"
+        );
+        let d = first_difference(&a, &a[..1]).unwrap();
+        assert!(d.contains("(nothing)"), "{d}");
+    }
 
     #[test]
     fn wsim_seed_replays_one_seed_and_rejects_garbage() {
