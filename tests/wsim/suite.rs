@@ -134,3 +134,67 @@ fn the_determinism_check_points_at_the_first_event_that_differs() {
     assert!(difference.contains("event 1 differs"), "{difference}");
     assert!(difference.contains("start number"), "{difference}");
 }
+
+/// wsim's server with its events thrown away: a black box, as a user's server that reports
+/// nothing is.
+struct SilentServer;
+
+impl wsim::sim::ServerUnderTest for SilentServer {
+    fn run(
+        &self,
+        mut host: wsim::sim::ServerHost,
+    ) -> wsim::sim::LocalBoxFuture<wsim::sim::HostResult> {
+        host.events = wsim_proto::EventSink::discard();
+        let inner = WsimServer {
+            config: wsim_server::ServerConfig::default(),
+        };
+        wsim::sim::ServerUnderTest::run(&inner, host)
+    }
+}
+
+#[test]
+fn checks_that_need_the_servers_events_say_skipped_when_it_reports_none() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let outcome = Suite::new()
+        .scenarios(root.join("scenarios/06-partition-inside-grace.toml"))
+        .seeds([1])
+        .server(|| SilentServer)
+        .report_dir(scratch("suite-silent"))
+        .run()
+        .expect("the suite runs");
+    let verdict = &outcome.records[0].verdict;
+    let check = |name: &str| {
+        verdict
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("{name} ran"))
+            .clone()
+    };
+    for name in ["grace", "delivery"] {
+        let c = check(name);
+        assert!(c.skipped, "{c:?}");
+        assert!(
+            c.detail
+                .starts_with("skipped: it reads the server's session events"),
+            "{c:?}"
+        );
+    }
+    let detection = check("detection");
+    assert!(!detection.skipped && detection.passed, "{detection:?}");
+    assert!(verdict.passed, "{verdict:?}");
+    assert!(
+        verdict.checks_text().contains("skip grace"),
+        "{}",
+        verdict.checks_text()
+    );
+    assert!(verdict.json_line().contains(r#""skipped":true"#));
+    // wsim's own server reports its events: nothing is skipped.
+    let own = Suite::new()
+        .scenarios(root.join("scenarios/06-partition-inside-grace.toml"))
+        .seeds([1])
+        .report_dir(scratch("suite-own"))
+        .run()
+        .expect("the suite runs");
+    assert!(own.records[0].verdict.checks.iter().all(|c| !c.skipped));
+}

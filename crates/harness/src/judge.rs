@@ -3,6 +3,7 @@
 //!
 //! scenario → [`crate::sim`] (world, events) → here (checks, stats, verdict) → [`crate::report`].
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::check::detection::Detection;
@@ -78,6 +79,7 @@ pub fn judge(
                 name: "simulation",
                 passed: false,
                 detail: error,
+                skipped: false,
             },
         );
     }
@@ -96,6 +98,7 @@ pub fn panicked(scenario: &ScenarioFile, path: &str, seed: u64, detail: &str) ->
         name: "simulation",
         passed: false,
         detail: format!("panicked: {detail}"),
+        skipped: false,
     };
     verdict(
         scenario,
@@ -131,7 +134,9 @@ fn check_and_measure(
     let mut measuring = (!scenario.expect.checks.contains(&CheckName::Detection))
         .then(|| Detection::new(ctx.clone()));
     let mut stats = RunStats::default();
+    let mut seen: BTreeSet<&'static str> = BTreeSet::new();
     for event in &events {
+        seen.insert(event.kind.name());
         for c in &mut checkers {
             c.observe(event);
         }
@@ -146,7 +151,36 @@ fn check_and_measure(
     if let Some(d) = &measuring {
         d.measure(&mut stats);
     }
-    let (outcomes, timeline) = check::conclude(checkers, events);
+    // A checker whose inputs never appeared cannot judge: it says so instead of passing.
+    let mut order = Vec::new();
+    let mut judging = Vec::new();
+    let mut skipped = Vec::new();
+    for c in checkers {
+        match c.requires() {
+            Some(need) if !need.any_of.iter().any(|n| seen.contains(n)) => {
+                order.push(false);
+                skipped.push(CheckOutcome {
+                    name: c.name(),
+                    passed: true,
+                    detail: format!(
+                        "skipped: it reads {}, and this run recorded none",
+                        need.reported_by
+                    ),
+                    skipped: true,
+                });
+            }
+            _ => {
+                order.push(true);
+                judging.push(c);
+            }
+        }
+    }
+    let (judged, timeline) = check::conclude(judging, events);
+    let (mut judged, mut skipped) = (judged.into_iter(), skipped.into_iter());
+    let outcomes = order
+        .into_iter()
+        .filter_map(|j| if j { judged.next() } else { skipped.next() })
+        .collect();
     (outcomes, timeline, stats)
 }
 

@@ -61,7 +61,13 @@ impl Verdict {
         for c in &self.checks {
             out.push_str(&format!(
                 "  {:<4} {:<24} {}\n",
-                if c.passed { "ok" } else { "FAIL" },
+                if c.skipped {
+                    "skip"
+                } else if c.passed {
+                    "ok"
+                } else {
+                    "FAIL"
+                },
                 c.name,
                 c.detail
             ));

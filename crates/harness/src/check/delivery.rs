@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::check::reachable::Reachability;
-use crate::check::{CheckContext, Checker, Violation};
+use crate::check::{CheckContext, Checker, Requirement, Violation};
 use crate::event::{Event, EventKind};
 
 /// A message: (sender, its id).
@@ -81,6 +81,10 @@ impl Delivery {
 }
 
 impl Checker for Delivery {
+    fn requires(&self) -> Option<Requirement> {
+        Some(Requirement::SERVER_SESSIONS)
+    }
+
     fn name(&self) -> &'static str {
         "delivery"
     }

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::check::{ms, CheckContext, Checker, Violation};
+use crate::check::{ms, CheckContext, Checker, Requirement, Violation};
 use crate::event::{Event, EventKind};
 use crate::scenario::model::GraceOutcome;
 
@@ -63,6 +63,10 @@ impl Grace {
 }
 
 impl Checker for Grace {
+    fn requires(&self) -> Option<Requirement> {
+        Some(Requirement::SERVER_SESSIONS)
+    }
+
     fn name(&self) -> &'static str {
         "grace"
     }

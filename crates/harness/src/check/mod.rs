@@ -247,6 +247,29 @@ pub trait Checker {
     fn summary(&self) -> String;
     /// Adds what the checker measured to the run's statistics (most measure nothing).
     fn measure(&self, _stats: &mut RunStats) {}
+    /// What the checker reads that not every system under test reports: the event names of
+    /// which at least one must appear for it to judge, and who reports them. `None`: it needs
+    /// only what wsim's own clients, proxy and fault executor record.
+    fn requires(&self) -> Option<Requirement> {
+        None
+    }
+}
+
+/// Events a checker cannot judge without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirement {
+    /// At least one of these event names must appear in the run.
+    pub any_of: &'static [&'static str],
+    /// Who reports them, for the skip message.
+    pub reported_by: &'static str,
+}
+
+impl Requirement {
+    /// The server's session events (`session_opened`, `user_away`, ...).
+    pub const SERVER_SESSIONS: Requirement = Requirement {
+        any_of: &["session_opened"],
+        reported_by: "the server's session events (session_opened, user_away, user_reconnected, user_left, message_accepted) through its event sink",
+    };
 }
 
 /// A checker's result in a verdict.
@@ -254,10 +277,14 @@ pub trait Checker {
 pub struct CheckOutcome {
     /// The checker.
     pub name: &'static str,
-    /// Whether it found nothing wrong.
+    /// Whether it found nothing wrong (a skipped check fails nothing).
     pub passed: bool,
-    /// Its summary, or its first violation.
+    /// Its summary, or its first violation, or (skipped) why it could not judge.
     pub detail: String,
+    /// The check could not judge: the run lacked the events it reads (a server under test
+    /// that reports no session events, say). Never a silent pass: `detail` says why.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 /// Builds the checker called `name`.
@@ -303,6 +330,7 @@ pub fn conclude(
     for c in &mut checkers {
         let found = c.finish();
         outcomes.push(CheckOutcome {
+            skipped: false,
             name: c.name(),
             passed: found.is_empty(),
             detail: match found.first() {

@@ -84,7 +84,13 @@ fn summary_md(
             md,
             "| {} | {} | {} |",
             c.name,
-            if c.passed { "ok" } else { "**FAIL**" },
+            if c.skipped {
+                "skipped"
+            } else if c.passed {
+                "ok"
+            } else {
+                "**FAIL**"
+            },
             c.detail.replace('|', "\\|")
         );
     }
