@@ -18,16 +18,12 @@ pub(crate) struct Overrides {
 impl Overrides {
     /// The flags that give these overrides, for the reproduction command.
     fn flags(self) -> String {
-        let name = |i: Implementation| match i {
-            Implementation::Wsim => "wsim",
-            Implementation::Naive => "naive",
-        };
         let mut out = String::new();
         if let Some(server) = self.server {
-            out.push_str(&format!(" --server {}", name(server)));
+            out.push_str(&format!(" --server {}", server.name()));
         }
         if let Some(client) = self.client {
-            out.push_str(&format!(" --client {}", name(client)));
+            out.push_str(&format!(" --client {}", client.name()));
         }
         out
     }

@@ -124,10 +124,7 @@ impl Suite {
     pub fn run(&self) -> Result<SuiteOutcome, String> {
         let env_seed = std::env::var("WSIM_SEED").ok();
         let seeds = seeds_to_run(self.seeds.as_deref(), env_seed.as_deref())?;
-        if self.paths.is_empty() {
-            return Err("no scenarios: add some with Suite::scenarios(path)".into());
-        }
-        let files = plan::discover(&self.paths).map_err(|e| e.to_string())?;
+        let files = self.files()?;
         let scenarios = plan::load_all(&files, seeds.as_deref()).map_err(|errors| {
             errors
                 .iter()
@@ -195,11 +192,7 @@ impl Suite {
     /// # Errors
     /// When the suite cannot run (see [`Suite::run`]).
     pub fn first_nondeterminism(&self, seed: u64) -> Result<Option<String>, String> {
-        if self.paths.is_empty() {
-            return Err("no scenarios: add some with Suite::scenarios(path)".into());
-        }
-        let files = plan::discover(&self.paths).map_err(|e| e.to_string())?;
-        for file in files {
+        for file in self.files()? {
             let scenario = crate::scenario::load(&file).map_err(|e| e.to_string())?;
             let path = file.display().to_string();
             let mut timelines = (0..2).map(|_| {
@@ -217,6 +210,14 @@ impl Suite {
             }
         }
         Ok(None)
+    }
+
+    /// The scenario files the suite's paths name.
+    fn files(&self) -> Result<Vec<PathBuf>, String> {
+        if self.paths.is_empty() {
+            return Err("no scenarios: add some with Suite::scenarios(path)".into());
+        }
+        plan::discover(&self.paths).map_err(|e| e.to_string())
     }
 
     /// The systems under test of a run of `scenario`: the user's where given, the scenario's

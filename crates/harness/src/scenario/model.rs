@@ -76,6 +76,17 @@ pub enum Implementation {
     Naive,
 }
 
+impl Implementation {
+    /// The name scenario files and `--server` / `--client` use.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Implementation::Wsim => "wsim",
+            Implementation::Naive => "naive",
+        }
+    }
+}
+
 fn default_seeds() -> u32 {
     10
 }
