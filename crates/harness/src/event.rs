@@ -261,6 +261,8 @@ pub enum EventKind {
         client: String,
         /// The message id.
         msg_id: String,
+        /// The room sequence number the server gave it.
+        seq: u64,
     },
     /// A client reconnected and the server told it whether its session was recovered.
     Resumed {

@@ -28,6 +28,7 @@ pub mod route;
 pub mod scenario;
 pub mod shrink;
 pub mod sim;
+pub mod standard;
 pub mod stats;
 pub mod suite;
 pub mod sweep;

@@ -65,7 +65,11 @@ pub fn client_event(client: &str, event: ClientEvent) -> Option<EventKind> {
             pending,
         },
         ClientEvent::MessageSent { msg_id } => EventKind::MessageSent { client, msg_id },
-        ClientEvent::MessageAcked { msg_id, .. } => EventKind::MessageAcked { client, msg_id },
+        ClientEvent::MessageAcked { msg_id, seq } => EventKind::MessageAcked {
+            client,
+            msg_id,
+            seq,
+        },
         ClientEvent::Message {
             msg_id, seq, from, ..
         } => EventKind::MessageReceived {

@@ -49,6 +49,7 @@ type Factory<T> = Arc<dyn Fn() -> std::rc::Rc<T> + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Suite {
     paths: Vec<PathBuf>,
+    standard: bool,
     seeds: Option<Vec<u64>>,
     server: Option<Factory<dyn ServerUnderTest>>,
     client: Option<Factory<dyn ClientUnderTest>>,
@@ -67,6 +68,14 @@ impl Suite {
     #[must_use]
     pub fn scenarios(mut self, path: impl AsRef<Path>) -> Self {
         self.paths.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Adds wsim's standard suite: every scenario in wsim's `scenarios/` directory, compiled
+    /// into the crate (named `standard/<file>` in reports).
+    #[must_use]
+    pub fn standard(mut self) -> Self {
+        self.standard = true;
         self
     }
 
@@ -124,14 +133,7 @@ impl Suite {
     pub fn run(&self) -> Result<SuiteOutcome, String> {
         let env_seed = std::env::var("WSIM_SEED").ok();
         let seeds = seeds_to_run(self.seeds.as_deref(), env_seed.as_deref())?;
-        let files = self.files()?;
-        let scenarios = plan::load_all(&files, seeds.as_deref()).map_err(|errors| {
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?;
+        let scenarios = self.load(seeds.as_deref())?;
         let jobs = plan::jobs(&scenarios, None);
         let workers = self
             .jobs
@@ -192,9 +194,9 @@ impl Suite {
     /// # Errors
     /// When the suite cannot run (see [`Suite::run`]).
     pub fn first_nondeterminism(&self, seed: u64) -> Result<Option<String>, String> {
-        for file in self.files()? {
-            let scenario = crate::scenario::load(&file).map_err(|e| e.to_string())?;
-            let path = file.display().to_string();
+        for sweep_scenario in self.load(Some(&[seed]))? {
+            let scenario = sweep_scenario.scenario;
+            let path = sweep_scenario.path;
             let mut timelines = (0..2).map(|_| {
                 let system = self.system(&scenario);
                 let repro = crate::verdict::repro_command(&path, seed);
@@ -212,12 +214,44 @@ impl Suite {
         Ok(None)
     }
 
-    /// The scenario files the suite's paths name.
-    fn files(&self) -> Result<Vec<PathBuf>, String> {
-        if self.paths.is_empty() {
-            return Err("no scenarios: add some with Suite::scenarios(path)".into());
+    /// The suite's scenarios, parsed, each with `seeds` (or its own).
+    fn load(&self, seeds: Option<&[u64]>) -> Result<Vec<SweepScenario>, String> {
+        if self.paths.is_empty() && !self.standard {
+            return Err(
+                "no scenarios: add some with Suite::scenarios(path) or Suite::standard()".into(),
+            );
         }
-        plan::discover(&self.paths).map_err(|e| e.to_string())
+        let mut errors = Vec::new();
+        let mut scenarios = Vec::new();
+        if self.standard {
+            for (name, text) in crate::standard::SCENARIOS {
+                let path = format!("standard/{name}");
+                match crate::scenario::parse(&path, text) {
+                    Ok(scenario) => scenarios.push(SweepScenario {
+                        label: name.trim_end_matches(".toml").to_string(),
+                        seeds: seeds.map_or_else(
+                            || (1..=u64::from(scenario.seeds.max(1))).collect(),
+                            <[u64]>::to_vec,
+                        ),
+                        path,
+                        scenario,
+                    }),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+        }
+        if !self.paths.is_empty() {
+            let files = plan::discover(&self.paths).map_err(|e| e.to_string())?;
+            match plan::load_all(&files, seeds) {
+                Ok(mut loaded) => scenarios.append(&mut loaded),
+                Err(e) => errors.extend(e.iter().map(ToString::to_string)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(scenarios)
+        } else {
+            Err(errors.join("\n"))
+        }
     }
 
     /// The systems under test of a run of `scenario`: the user's where given, the scenario's

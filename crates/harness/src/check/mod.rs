@@ -11,8 +11,11 @@ pub mod idle_kills;
 pub mod links;
 pub mod liveness;
 pub mod reachable;
+pub mod resume;
+pub mod room_log;
 pub mod spurious;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::client::BackoffConfig;
@@ -48,6 +51,8 @@ pub struct CheckContext {
     pub max_idle_kills: Option<usize>,
     /// Simulated time at which the run ended.
     pub end: Duration,
+    /// Each client's room (client id → room), as the scenario assigns them.
+    pub rooms: BTreeMap<String, String>,
 }
 
 impl CheckContext {
@@ -74,6 +79,15 @@ impl CheckContext {
             max_connects_per_second: scenario.expect.max_connects_per_second,
             max_idle_kills: scenario.expect.max_idle_kills,
             end: scenario.duration.0,
+            rooms: scenario
+                .clients
+                .iter()
+                .enumerate()
+                .flat_map(|(gi, group)| {
+                    let name = crate::scenario::load::group_name(gi, group.name.as_deref());
+                    (0..group.count).map(move |i| (format!("{name}-{i}"), group.room.clone()))
+                })
+                .collect(),
         }
     }
 
@@ -301,6 +315,8 @@ pub fn build(name: CheckName, ctx: &CheckContext) -> Box<dyn Checker> {
         CheckName::Backoff => Box::new(backoff::Backoff::new(ctx.clone())),
         CheckName::Herd => Box::new(herd::Herd::new(ctx.clone())),
         CheckName::IdleKills => Box::new(idle_kills::IdleKills::new(ctx.clone())),
+        CheckName::Resume => Box::new(resume::Resume::new(ctx.clone())),
+        CheckName::RoomLog => Box::new(room_log::RoomLog::new(ctx.clone())),
     }
 }
 
@@ -393,6 +409,7 @@ pub(crate) mod tests {
             max_connects_per_second: None,
             max_idle_kills: None,
             end: Duration::from_secs(100),
+            rooms: BTreeMap::new(),
         }
     }
 

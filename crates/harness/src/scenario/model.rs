@@ -500,11 +500,15 @@ pub enum CheckName {
     Herd,
     /// The proxy's idle kills stay under a cap.
     IdleKills,
+    /// A reconnect inside the grace period resumes the session (from client observations).
+    Resume,
+    /// Clients see one gap-free numbered log per room (from client observations).
+    RoomLog,
 }
 
 impl CheckName {
     /// Every checker, in report order.
-    pub const ALL: [CheckName; 8] = [
+    pub const ALL: [CheckName; 10] = [
         CheckName::Detection,
         CheckName::Liveness,
         CheckName::Delivery,
@@ -513,6 +517,8 @@ impl CheckName {
         CheckName::Backoff,
         CheckName::Herd,
         CheckName::IdleKills,
+        CheckName::Resume,
+        CheckName::RoomLog,
     ];
 
     /// The snake_case name.
@@ -527,6 +533,8 @@ impl CheckName {
             CheckName::Backoff => "backoff",
             CheckName::Herd => "herd",
             CheckName::IdleKills => "idle_kills",
+            CheckName::Resume => "resume",
+            CheckName::RoomLog => "room_log",
         }
     }
 }

@@ -20,3 +20,17 @@ pub use seam::{
 pub use system::{WsimClient, WsimProxy, WsimServer};
 pub use topology::{PROXY_PORT, SERVER_PORT};
 pub use wsim_proto::LocalBoxFuture;
+
+/// What a system under test is handed and reports, re-exported so that a user's crate needs
+/// only `wsim` as a dev-dependency.
+pub mod types {
+    pub use rand::RngCore;
+    pub use wsim_client::{
+        BackoffConfig, ClientConfig, ClientEvent, ClientIdentity, DisconnectReason, HeartbeatMode,
+        HostSleep, PresenceKind,
+    };
+    pub use wsim_proto::keepalive::KeepaliveConfig;
+    pub use wsim_proto::net::{Connector, Listener};
+    pub use wsim_proto::{EventSink, SimRng, WallSource};
+    pub use wsim_server::{ServerConfig, ServerEvent};
+}

@@ -9,10 +9,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use wsim_client::HostSleep;
-use wsim_client::{ClientEvent, ClientIdentity};
+use wsim_client::{ClientConfig, ClientEvent, ClientIdentity};
 use wsim_proto::{EventSink, LocalBoxFuture, SimRng, WallSource};
 use wsim_proxy::{ProxyControl, ProxyEvent};
-use wsim_server::ServerEvent;
+use wsim_server::{ServerConfig, ServerEvent};
 
 use crate::sim::net::{SimListener, TurmoilConnector};
 
@@ -28,6 +28,10 @@ pub struct ServerHost {
     pub rng: SimRng,
     /// The host's wall clock (skewed, stepped and drifted by clock faults).
     pub wall: WallSource,
+    /// The scenario's `[server]` settings. A server under test should honour the protocol's
+    /// knobs among them — `grace`, `heartbeat`, `dedup_ttl`, `history_limit` — because the
+    /// checkers judge the run against them; the rest are wsim's server's own.
+    pub config: ServerConfig,
     /// Where the server reports what happens.
     pub events: EventSink<ServerEvent>,
 }
@@ -49,6 +53,10 @@ pub struct ClientHost {
     pub identity: ClientIdentity,
     /// How long after the host starts the client first connects.
     pub start: Duration,
+    /// The scenario's `[client]` settings. A client under test should honour `keepalive`,
+    /// `heartbeat`, `connect_timeout` and `backoff`: the checkers judge detection times and
+    /// reconnect delays against them.
+    pub config: ClientConfig,
     /// A random stream seeded from the scenario seed and the client id.
     pub rng: SimRng,
     /// The host's wall clock.

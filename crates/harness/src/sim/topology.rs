@@ -76,16 +76,19 @@ pub fn build<'a>(
     let server = Rc::clone(&system.server);
     let server_events = route::server_sink(&recorder.sink("server"));
     let server_clock = Rc::clone(&clocks["server"]);
+    let server_config = scenario.server_config();
     sim.host("server", move || {
         let server = Rc::clone(&server);
         let events = server_events.clone();
         let wall = wallclock::source(&server_clock);
+        let server_config = server_config.clone();
         async move {
             let listener = SimListener::bind(SERVER_PORT).await?;
             let host = ServerHost {
                 listener,
                 rng: derive_rng(seed, "server"),
                 wall,
+                config: server_config.clone(),
                 events,
             };
             server.run(host).await
@@ -119,10 +122,12 @@ pub fn build<'a>(
         let host_sleep = HostSleep::new();
         sleeps.insert(host.clone(), Rc::clone(&host_sleep));
         let client = Rc::clone(&system.client);
+        let client_config = scenario.client_config();
         let timeline = recorder.sink(&host);
         let host_clock = Rc::clone(&clocks[&host]);
         sim.host(host.as_str(), move || {
             let plans = plans.clone();
+            let client_config = client_config.clone();
             let client = Rc::clone(&client);
             let timeline = timeline.clone();
             let host_clock = Rc::clone(&host_clock);
@@ -135,6 +140,7 @@ pub fn build<'a>(
                         url: format!("ws://proxy:{PROXY_PORT}/ws"),
                         identity: plan.identity,
                         start: plan.start,
+                        config: client_config.clone(),
                         rng: derive_rng(seed, &format!("client/{id}")),
                         wall: wallclock::source(&host_clock),
                         sleep: Rc::clone(&host_sleep),

@@ -1,0 +1,260 @@
+//! Checker `resume`: a reconnect that reaches the server inside the grace period of the
+//! session's latest drop resumes the session (`welcome.recovered: true`) — judged from what
+//! the clients observe alone, so it holds any server that speaks docs/protocol.md to account.
+//!
+//! The server's drop of a connection is not visible to the client, but causality bounds it
+//! from below: the server cannot have dropped the connection before the client began the
+//! attempt that opened it, nor before it processed a message the client wrote on it and that
+//! was acknowledged on it (the client saw the ack, so the server was serving that connection
+//! when the message arrived, which is after the client wrote it). The welcome of the next
+//! connection was written no later than the client read it. So when a client reads
+//! `recovered: false` less than `grace` after that bound, the server ended a session that was
+//! still in its grace period: a violation, whatever the network's latency (latency only ever
+//! makes the bound looser, never wrong).
+//!
+//! Not judged: a server or client-host crash in between (state is lost, legitimately), and
+//! the other direction (a session kept too long), whose bound would depend on when the
+//! server *detected* the drop. `recovered: false` is also what a server says when the
+//! missed messages are older than its history: this checker assumes the history reaches back
+//! (wsim's scenarios send far fewer messages than a server's history holds).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::check::{ms, CheckContext, Checker, Violation};
+use crate::event::{Event, EventKind, FaultDesc};
+
+/// One of a client's connections, as far as the client saw it.
+#[derive(Debug, Default)]
+struct Conn {
+    /// The earliest the server can have dropped it.
+    served_until: Duration,
+    /// Messages written on it: id → when.
+    written: BTreeMap<String, Duration>,
+}
+
+#[derive(Debug, Default)]
+struct ClientView {
+    host: String,
+    /// When its latest connection attempt began.
+    attempt_began: Duration,
+    /// Its live connection.
+    live: Option<Conn>,
+    /// The earliest the server can have dropped its previous connection, until the next
+    /// connection's welcome is judged.
+    previous: Option<Duration>,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Resume {
+    ctx: CheckContext,
+    clients: BTreeMap<String, ClientView>,
+    judged: usize,
+    violations: Vec<Violation>,
+}
+
+impl Resume {
+    /// A resume checker for a run with `ctx`.
+    #[must_use]
+    pub fn new(ctx: CheckContext) -> Self {
+        Resume {
+            ctx,
+            clients: BTreeMap::new(),
+            judged: 0,
+            violations: Vec::new(),
+        }
+    }
+
+    /// Forgets what the server's or a host's crash made moot.
+    fn crash(&mut self, host: &str) {
+        for view in self.clients.values_mut() {
+            if host == "server" || view.host == host {
+                view.live = None;
+                view.previous = None;
+            }
+        }
+    }
+}
+
+impl Checker for Resume {
+    fn name(&self) -> &'static str {
+        "resume"
+    }
+
+    fn observe(&mut self, event: &Event) {
+        let t = event.t;
+        if let EventKind::FaultStart {
+            fault: FaultDesc::Crash { host, .. },
+            ..
+        } = &event.kind
+        {
+            self.crash(host);
+            return;
+        }
+        let Some(client) = event.kind.client() else {
+            return;
+        };
+        let view = self.clients.entry(client.to_string()).or_default();
+        view.host.clone_from(&event.host);
+        match &event.kind {
+            EventKind::Connecting { .. } => view.attempt_began = t,
+            EventKind::Connected { .. } => {
+                if let Some(old) = view.live.take() {
+                    view.previous = Some(old.served_until);
+                }
+                view.live = Some(Conn {
+                    served_until: view.attempt_began,
+                    written: BTreeMap::new(),
+                });
+            }
+            EventKind::MessageSent { msg_id, .. } => {
+                if let Some(conn) = &mut view.live {
+                    conn.written.insert(msg_id.clone(), t);
+                }
+            }
+            EventKind::MessageAcked { msg_id, .. } => {
+                if let Some(conn) = &mut view.live {
+                    if let Some(written) = conn.written.get(msg_id) {
+                        conn.served_until = conn.served_until.max(*written);
+                    }
+                }
+            }
+            EventKind::Disconnected { .. } => {
+                if let Some(old) = view.live.take() {
+                    view.previous = Some(old.served_until);
+                }
+            }
+            EventKind::Resumed { recovered, .. } => {
+                let Some(served) = view.previous.take() else {
+                    return;
+                };
+                self.judged += 1;
+                let grace = self.ctx.grace;
+                if !recovered && t < served + grace {
+                    self.violations.push(Violation {
+                        t,
+                        detail: format!(
+                            "{client} was told its session is gone (recovered: false) {} ms \
+                             after the server was still serving its previous connection, \
+                             inside the {} ms grace period (judged from the client's \
+                             observations: latency only loosens the bound)",
+                            ms(t - served),
+                            ms(grace)
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self) -> Vec<Violation> {
+        std::mem::take(&mut self.violations)
+    }
+
+    fn summary(&self) -> String {
+        format!("{} resumes judged from client observations", self.judged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{ctx, ev};
+
+    fn run(events: &[Event]) -> Vec<Violation> {
+        let mut c = Resume::new(ctx());
+        for e in events {
+            c.observe(e);
+        }
+        c.finish()
+    }
+
+    fn client(kind: &str, c: &str) -> EventKind {
+        match kind {
+            "connecting" => EventKind::Connecting {
+                client: c.into(),
+                attempt: 1,
+            },
+            "connected" => EventKind::Connected {
+                client: c.into(),
+                attempt: 1,
+            },
+            "disconnected" => EventKind::Disconnected {
+                client: c.into(),
+                reason: crate::client::DisconnectReason::Reset,
+            },
+            "lost" => EventKind::Resumed {
+                client: c.into(),
+                recovered: false,
+                replayed: 0,
+            },
+            _ => unreachable!(),
+        }
+    }
+
+    fn flap(resume_at_ms: u64, acked_at_ms: Option<u64>) -> Vec<Event> {
+        let mut events = vec![
+            ev(1_000, "h", client("connecting", "c")),
+            ev(1_010, "h", client("connected", "c")),
+        ];
+        if let Some(at) = acked_at_ms {
+            events.push(ev(
+                at,
+                "h",
+                EventKind::MessageSent {
+                    client: "c".into(),
+                    msg_id: "1".into(),
+                },
+            ));
+            events.push(ev(
+                at + 20,
+                "h",
+                EventKind::MessageAcked {
+                    client: "c".into(),
+                    msg_id: "1".into(),
+                    seq: 1,
+                },
+            ));
+        }
+        events.push(ev(25_000, "h", client("disconnected", "c")));
+        events.push(ev(resume_at_ms - 10, "h", client("connecting", "c")));
+        events.push(ev(resume_at_ms - 5, "h", client("connected", "c")));
+        events.push(ev(resume_at_ms, "h", client("lost", "c")));
+        events
+    }
+
+    #[test]
+    fn a_session_lost_inside_the_causal_grace_bound_is_a_violation() {
+        // Began connecting at 1 s: the session is owed until 31 s at least.
+        assert_eq!(run(&flap(30_000, None)).len(), 1);
+        assert!(run(&flap(31_500, None)).is_empty());
+        // A message written at 20 s and acked on the same connection moves the bound.
+        let v = run(&flap(45_000, Some(20_000)));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].detail.contains("c was told its session is gone"));
+        assert!(run(&flap(50_500, Some(20_000))).is_empty());
+    }
+
+    #[test]
+    fn a_server_crash_in_between_excuses_the_loss() {
+        let mut events = flap(30_000, None);
+        events.insert(
+            3,
+            ev(
+                26_000,
+                "server",
+                EventKind::FaultStart {
+                    id: 0,
+                    fault: FaultDesc::Crash {
+                        host: "server".into(),
+                        duration_ms: 1000,
+                        silent: false,
+                    },
+                },
+            ),
+        );
+        assert!(run(&events).is_empty());
+    }
+}

@@ -1,0 +1,389 @@
+//! Checker `room_log`: what the clients see of each room's numbered log is consistent — judged
+//! from client observations alone (acks with their `seq`, and deliveries), so it holds any
+//! server that speaks docs/protocol.md to account.
+//!
+//! - **One message per number**: no two messages are given the same sequence number in a room
+//!   (between server restarts).
+//! - **One number per message and session**: a client that retries a message within its session
+//!   is acknowledged with the number the message first got (de-duplication).
+//! - **No gaps inside a session**: a client whose session continues (every reconnect said
+//!   `recovered: true`) sees — as a delivery, a replay, or an ack of its own — every number
+//!   between two numbers it saw. A number is excused when it belongs to one of the client's own
+//!   messages (whose ack it may never have read); a number nobody saw is excused as long as
+//!   the client has that many messages written and never acknowledged.
+//!
+//! Sessions end where the client is told to resync (`recovered: false`), where a connection
+//! brings no `resumed` at all (a new session), where a connection serves another incarnation
+//! of the server than the session's, and at a crash of the client's host.
+//!
+//! Numbers are per server incarnation (a restarted server starts its rooms afresh). Which
+//! incarnation a connection serves follows from causality: an attempt that began while
+//! incarnation `k` was up (or was about to start) and completed before another server crash
+//! began can only have been answered by `k`. An attempt that began before a crash and completed
+//! after it is ambiguous (the old server may have answered just before it died, its reply
+//! delayed in the network); what arrives on such a connection is not judged.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::check::{CheckContext, Checker, Violation};
+use crate::event::{Event, EventKind, FaultDesc};
+
+/// (sender, message id).
+type Msg = (String, String);
+
+/// What one client saw in one session.
+#[derive(Debug, Default, Clone)]
+struct Session {
+    /// The server epoch it belongs to.
+    epoch: u32,
+    /// Sequence number → when first seen.
+    seen: BTreeMap<u64, Duration>,
+    /// Own messages written, and acknowledged.
+    written: BTreeSet<String>,
+    acked: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Default)]
+struct View {
+    host: String,
+    session: Session,
+    /// Server crashes begun when the latest attempt began.
+    attempt_crashes: u32,
+    /// The incarnation the live connection serves (`None`: ambiguous, or not connected).
+    conn_epoch: Option<u32>,
+    /// Connected, and no `resumed` read yet.
+    awaiting_resume: bool,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct RoomLog {
+    ctx: CheckContext,
+    /// Server crashes begun so far: incarnation `k` runs after the `k`-th.
+    crashes: u32,
+    /// (epoch, room, seq) → the message it numbers.
+    numbered: BTreeMap<(u32, String, u64), Msg>,
+    views: BTreeMap<String, View>,
+    /// (client, session) pairs ended, judged at the end.
+    ended: Vec<(String, Session)>,
+    observed: usize,
+    violations: Vec<Violation>,
+}
+
+impl RoomLog {
+    /// A room-log checker for a run with `ctx`.
+    #[must_use]
+    pub fn new(ctx: CheckContext) -> Self {
+        RoomLog {
+            ctx,
+            crashes: 0,
+            numbered: BTreeMap::new(),
+            views: BTreeMap::new(),
+            ended: Vec::new(),
+            observed: 0,
+            violations: Vec::new(),
+        }
+    }
+
+    fn room(&self, client: &str) -> String {
+        self.ctx.rooms.get(client).cloned().unwrap_or_default()
+    }
+
+    /// Ends `client`'s session and starts a fresh one in server incarnation `epoch`.
+    fn end_session(&mut self, client: &str, epoch: u32) {
+        if let Some(view) = self.views.get_mut(client) {
+            let old = std::mem::take(&mut view.session);
+            view.session.epoch = epoch;
+            self.ended.push((client.to_string(), old));
+        }
+    }
+
+    /// A sequence number `client` observed for `msg`.
+    fn number(&mut self, t: Duration, client: &str, epoch: u32, seq: u64, msg: Msg) {
+        self.observed += 1;
+        let key = (epoch, self.room(client), seq);
+        match self.numbered.get(&key) {
+            Some(other) if *other != msg => self.violations.push(Violation {
+                t,
+                detail: format!(
+                    "room {:?} gave seq {seq} to two messages: {}/{} and {}/{} (seen by {client})",
+                    key.1, other.0, other.1, msg.0, msg.1
+                ),
+            }),
+            Some(_) => {}
+            None => {
+                self.numbered.insert(key, msg);
+            }
+        }
+        let view = self.views.entry(client.to_string()).or_default();
+        view.session.seen.entry(seq).or_insert(t);
+    }
+
+    /// The first unexcused gap in `client`'s `session`, as a violation.
+    fn gap(&self, client: &str, session: &Session) -> Option<Violation> {
+        let (&first, _) = session.seen.first_key_value()?;
+        let (&last, _) = session.seen.last_key_value()?;
+        let room = self.room(client);
+        let mut unowned_allowed = session
+            .written
+            .iter()
+            .filter(|id| !session.acked.contains_key(*id))
+            .count();
+        for seq in first..last {
+            if session.seen.contains_key(&seq) {
+                continue;
+            }
+            let owner = self.numbered.get(&(session.epoch, room.clone(), seq));
+            match owner {
+                Some((from, _)) if from == client => continue,
+                None if unowned_allowed > 0 => {
+                    unowned_allowed -= 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let (&next, &t) = session.seen.range(seq..).next()?;
+            let whose = owner.map_or_else(
+                || "a message nobody saw".to_string(),
+                |(from, id)| format!("{from}/{id}"),
+            );
+            return Some(Violation {
+                t,
+                detail: format!(
+                    "{client} never saw seq {seq} ({whose}) of room {room:?}, though it saw seq \
+                     {} and {next} in the same session (no resync in between)",
+                    seq - 1
+                ),
+            });
+        }
+        None
+    }
+}
+
+impl Checker for RoomLog {
+    fn name(&self) -> &'static str {
+        "room_log"
+    }
+
+    fn observe(&mut self, event: &Event) {
+        let t = event.t;
+        if let EventKind::FaultStart {
+            fault: FaultDesc::Crash { host, .. },
+            ..
+        } = &event.kind
+        {
+            if host == "server" {
+                self.crashes += 1;
+                return;
+            }
+            let ended: Vec<String> = self
+                .views
+                .iter()
+                .filter(|(_, v)| v.host == *host)
+                .map(|(c, _)| c.clone())
+                .collect();
+            for client in ended {
+                self.views.get_mut(&client).expect("listed").conn_epoch = None;
+                self.end_session(&client, self.crashes);
+            }
+            return;
+        }
+        let Some(client) = event.kind.client() else {
+            return;
+        };
+        let crashes = self.crashes;
+        let view = self.views.entry(client.to_string()).or_default();
+        view.host.clone_from(&event.host);
+        match &event.kind {
+            EventKind::Connecting { .. } => {
+                view.attempt_crashes = crashes;
+                return;
+            }
+            EventKind::Connected { .. } => {
+                view.conn_epoch = (view.attempt_crashes == crashes).then_some(crashes);
+                view.awaiting_resume = true;
+                return;
+            }
+            EventKind::Disconnected { .. } => {
+                view.conn_epoch = None;
+                return;
+            }
+            EventKind::MessageSent { msg_id, .. } | EventKind::MessageBuffered { msg_id, .. } => {
+                view.session.written.insert(msg_id.clone());
+                return;
+            }
+            _ => {}
+        }
+        let Some(epoch) = view.conn_epoch else {
+            return; // not connected, or to an incarnation we cannot tell
+        };
+        let fresh = view.session.seen.is_empty() && view.session.acked.is_empty();
+        if fresh {
+            view.session.epoch = epoch;
+        }
+        let new_session = match &event.kind {
+            EventKind::Resumed { recovered, .. } => {
+                view.awaiting_resume = false;
+                !recovered || view.session.epoch != epoch
+            }
+            EventKind::MessageAcked { .. } | EventKind::MessageReceived { .. } => {
+                let awaiting = std::mem::take(&mut view.awaiting_resume);
+                awaiting || view.session.epoch != epoch
+            }
+            _ => return,
+        };
+        if new_session && !fresh {
+            self.end_session(client, epoch);
+        }
+        match &event.kind {
+            EventKind::MessageAcked { msg_id, seq, .. } => {
+                let view = self.views.get_mut(client).expect("present");
+                view.session.written.insert(msg_id.clone());
+                if let Some(first) = view.session.acked.insert(msg_id.clone(), *seq) {
+                    if first != *seq {
+                        self.violations.push(Violation {
+                            t,
+                            detail: format!(
+                                "{client}'s message {msg_id} was acknowledged as seq {first} \
+                                 and again as seq {seq} in one session (a retry numbered anew)"
+                            ),
+                        });
+                    }
+                }
+                self.number(t, client, epoch, *seq, (client.to_string(), msg_id.clone()));
+            }
+            EventKind::MessageReceived {
+                msg_id, seq, from, ..
+            } => {
+                self.number(t, client, epoch, *seq, (from.clone(), msg_id.clone()));
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self) -> Vec<Violation> {
+        let mut sessions = std::mem::take(&mut self.ended);
+        sessions.extend(
+            self.views
+                .iter()
+                .map(|(c, v)| (c.clone(), v.session.clone())),
+        );
+        for (client, session) in &sessions {
+            if let Some(v) = self.gap(client, session) {
+                self.violations.push(v);
+            }
+        }
+        let mut violations = std::mem::take(&mut self.violations);
+        violations.sort_by_key(|v| v.t);
+        violations
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} numbered observations, {} messages numbered",
+            self.observed,
+            self.numbered.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{ctx, ev};
+
+    fn acked(t: u64, c: &str, id: &str, seq: u64) -> Event {
+        ev(
+            t,
+            "h",
+            EventKind::MessageAcked {
+                client: c.into(),
+                msg_id: id.into(),
+                seq,
+            },
+        )
+    }
+
+    fn got(t: u64, c: &str, from: &str, id: &str, seq: u64) -> Event {
+        ev(
+            t,
+            "h",
+            EventKind::MessageReceived {
+                client: c.into(),
+                msg_id: id.into(),
+                seq,
+                from: from.into(),
+            },
+        )
+    }
+
+    fn resumed(t: u64, c: &str, recovered: bool) -> Event {
+        ev(
+            t,
+            "h",
+            EventKind::Resumed {
+                client: c.into(),
+                recovered,
+                replayed: 0,
+            },
+        )
+    }
+
+    fn run(events: &[Event]) -> Vec<Violation> {
+        let mut c = RoomLog::new(ctx());
+        for client in ["a", "b"] {
+            c.observe(&ev(
+                0,
+                "h",
+                EventKind::Connecting {
+                    client: client.into(),
+                    attempt: 1,
+                },
+            ));
+            c.observe(&ev(
+                1,
+                "h",
+                EventKind::Connected {
+                    client: client.into(),
+                    attempt: 1,
+                },
+            ));
+        }
+        for e in events {
+            c.observe(e);
+        }
+        c.finish()
+    }
+
+    #[test]
+    fn a_gap_inside_a_session_is_caught_and_a_resync_or_own_message_excuses_it() {
+        let base = [
+            acked(10, "a", "1", 1),
+            got(11, "b", "a", "1", 1),
+            acked(20, "a", "2", 2),
+            acked(30, "a", "3", 3),
+            got(31, "b", "a", "3", 3),
+        ];
+        let v = run(&base);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].detail.contains("b never saw seq 2 (a/2)"), "{v:?}");
+        // A resync between the two numbers excuses it.
+        let mut resynced = base.to_vec();
+        resynced.insert(4, resumed(25, "b", false));
+        assert!(run(&resynced).is_empty());
+        // The client's own message excuses it.
+        assert!(run(&base[..2]).is_empty());
+    }
+
+    #[test]
+    fn one_number_for_two_messages_and_a_retry_numbered_anew_are_caught() {
+        let v = run(&[acked(10, "a", "1", 1), acked(20, "b", "1", 1)]);
+        assert!(v[0].detail.contains("gave seq 1 to two messages"), "{v:?}");
+        let v = run(&[acked(10, "a", "1", 1), acked(20, "a", "1", 2)]);
+        assert!(
+            v.iter().any(|v| v.detail.contains("numbered anew")),
+            "{v:?}"
+        );
+    }
+}
