@@ -386,4 +386,59 @@ mod tests {
             "{v:?}"
         );
     }
+
+    #[test]
+    fn what_arrives_on_a_connection_begun_before_a_server_crash_is_not_judged() {
+        let crash = ev(
+            50,
+            "server",
+            EventKind::FaultStart {
+                id: 0,
+                fault: FaultDesc::Crash {
+                    host: "server".into(),
+                    duration_ms: 10,
+                    silent: false,
+                },
+            },
+        );
+        let attempt = |t, c: &str| {
+            ev(
+                t,
+                "h",
+                EventKind::Connecting {
+                    client: c.into(),
+                    attempt: 1,
+                },
+            )
+        };
+        let connected = |t, c: &str| {
+            ev(
+                t,
+                "h",
+                EventKind::Connected {
+                    client: c.into(),
+                    attempt: 1,
+                },
+            )
+        };
+        // b began connecting before the crash and completed after it: the old server may have
+        // answered (its seq 7 is then the old incarnation's), so it is not judged; a's new
+        // connection, begun after the crash, is the new incarnation's own.
+        let events = [
+            acked(10, "a", "1", 7),
+            attempt(40, "b"),
+            crash.clone(),
+            ev(60, "server", EventKind::FaultEnd { id: 0, fault: "crash" }),
+            connected(70, "b"),
+            got(71, "b", "a", "9", 7),
+            attempt(80, "a"),
+            connected(90, "a"),
+            acked(95, "a", "2", 7),
+        ];
+        assert!(run(&events).is_empty(), "{:?}", run(&events));
+        // Without the crash, seq 7 given to a/1 and a/2 is caught.
+        let mut no_crash = events.to_vec();
+        no_crash.retain(|e| !matches!(e.kind, EventKind::FaultStart { .. }));
+        assert!(run(&no_crash).iter().any(|v| v.detail.contains("gave seq 7")));
+    }
 }
