@@ -173,6 +173,50 @@ impl Suite {
         }
     }
 
+    /// Runs the suite and panics unless it *fails* — and replaying the first failing run's
+    /// seed alone fails with the same check and first violation: the test that a planted bug
+    /// is caught, by seed, with a replay that reproduces it. Returns the failure report (the
+    /// one [`Suite::assert_pass`] would panic with).
+    ///
+    /// # Panics
+    /// When every run passes, when the replay differs, or the suite cannot run.
+    pub fn assert_caught(&self) -> String {
+        let outcome = self.run().unwrap_or_else(|e| panic!("wsim: {e}"));
+        let Some(report) = outcome.failure_report(&test_name()) else {
+            panic!(
+                "wsim: all {} runs passed: the bug was not caught",
+                outcome.records.len()
+            );
+        };
+        let failed = outcome
+            .records
+            .iter()
+            .find(|r| !r.verdict.passed)
+            .expect("a failure report names a failed run");
+        let planned = &outcome.scenarios[failed.job.scenario];
+        let seed = failed.job.seed;
+        let repro = crate::verdict::repro_command(&planned.path, seed);
+        let again = crate::judge::run_system(
+            &planned.scenario,
+            &self.system(&planned.scenario),
+            seed,
+            repro,
+        );
+        let first = |v: &crate::Verdict| {
+            v.checks
+                .iter()
+                .find(|c| !c.passed)
+                .map(|c| format!("{}: {}", c.name, c.detail))
+        };
+        assert_eq!(
+            first(&again.verdict),
+            first(&failed.verdict),
+            "wsim: replaying {} seed {seed} did not fail the same way",
+            planned.path
+        );
+        report
+    }
+
     /// Runs each scenario twice with `seed` (on this thread) and panics at the first event
     /// where the two timelines differ: the check that a user's code keeps wsim's determinism
     /// (no `HashMap` iteration order, no `Instant::now`, no threads, no unseeded randomness).

@@ -428,7 +428,14 @@ mod tests {
             acked(10, "a", "1", 7),
             attempt(40, "b"),
             crash.clone(),
-            ev(60, "server", EventKind::FaultEnd { id: 0, fault: "crash" }),
+            ev(
+                60,
+                "server",
+                EventKind::FaultEnd {
+                    id: 0,
+                    fault: "crash",
+                },
+            ),
             connected(70, "b"),
             got(71, "b", "a", "9", 7),
             attempt(80, "a"),
@@ -439,6 +446,8 @@ mod tests {
         // Without the crash, seq 7 given to a/1 and a/2 is caught.
         let mut no_crash = events.to_vec();
         no_crash.retain(|e| !matches!(e.kind, EventKind::FaultStart { .. }));
-        assert!(run(&no_crash).iter().any(|v| v.detail.contains("gave seq 7")));
+        assert!(run(&no_crash)
+            .iter()
+            .any(|v| v.detail.contains("gave seq 7")));
     }
 }
