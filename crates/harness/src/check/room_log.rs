@@ -12,6 +12,11 @@
 //!   messages (whose ack it may never have read); a number nobody saw is excused as long as
 //!   the client has that many messages written and never acknowledged.
 //!
+//! - **Nothing lost at the sender**: every message a client wrote (or buffered) is acknowledged,
+//!   once the client was connected with no fault on its path for the settling time after
+//!   writing it (5 s, or 4 × max latency if longer; as `delivery` judges acceptance) — a message
+//!   a server drops without an ack, or a client forgets, is lost.
+//!
 //! Sessions end where the client is told to resync (`recovered: false`), where a connection
 //! brings no `resumed` at all (a new session), where a connection serves another incarnation
 //! of the server than the session's, and at a crash of the client's host.
@@ -26,6 +31,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::check::reachable::Reachability;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind, FaultDesc};
 
@@ -68,6 +74,11 @@ pub struct RoomLog {
     /// (client, session) pairs ended, judged at the end.
     ended: Vec<(String, Session)>,
     observed: usize,
+    /// (client, id) → when first written or buffered.
+    written: BTreeMap<Msg, Duration>,
+    /// (client, id) acknowledged at least once.
+    acked: BTreeSet<Msg>,
+    reach: Reachability,
     violations: Vec<Violation>,
 }
 
@@ -82,6 +93,9 @@ impl RoomLog {
             views: BTreeMap::new(),
             ended: Vec::new(),
             observed: 0,
+            written: BTreeMap::new(),
+            acked: BTreeSet::new(),
+            reach: Reachability::default(),
             violations: Vec::new(),
         }
     }
@@ -168,6 +182,19 @@ impl Checker for RoomLog {
 
     fn observe(&mut self, event: &Event) {
         let t = event.t;
+        self.reach.observe(&self.ctx, event);
+        match &event.kind {
+            EventKind::MessageSent { client, msg_id }
+            | EventKind::MessageBuffered { client, msg_id, .. } => {
+                self.written
+                    .entry((client.clone(), msg_id.clone()))
+                    .or_insert(t);
+            }
+            EventKind::MessageAcked { client, msg_id, .. } => {
+                self.acked.insert((client.clone(), msg_id.clone()));
+            }
+            _ => {}
+        }
         if let EventKind::FaultStart {
             fault: FaultDesc::Crash { host, .. },
             ..
@@ -272,6 +299,23 @@ impl Checker for RoomLog {
         for (client, session) in &sessions {
             if let Some(v) = self.gap(client, session) {
                 self.violations.push(v);
+            }
+        }
+        let (settle, end) = (
+            Duration::from_secs(5).max(4 * self.ctx.latency.max),
+            self.ctx.end,
+        );
+        for (msg, t) in &self.written {
+            let (client, id) = msg;
+            if !self.acked.contains(msg) && self.reach.had_window(client, *t, settle, end) {
+                self.violations.push(Violation {
+                    t: end,
+                    detail: format!(
+                        "{client}'s message {id} was never acknowledged, though {client} was \
+                         connected with no fault on its path for {} ms after writing it (lost)",
+                        settle.as_millis()
+                    ),
+                });
             }
         }
         let mut violations = std::mem::take(&mut self.violations);
@@ -449,5 +493,27 @@ mod tests {
         assert!(run(&no_crash)
             .iter()
             .any(|v| v.detail.contains("gave seq 7")));
+    }
+
+    #[test]
+    fn a_message_never_acknowledged_on_a_healthy_link_is_lost() {
+        let sent = |t, id: &str| {
+            ev(
+                t,
+                "h",
+                EventKind::MessageSent {
+                    client: "a".into(),
+                    msg_id: id.into(),
+                },
+            )
+        };
+        // Connected at 1 ms; ctx() ends at 100 s, settling time 5 s.
+        let v = run(&[sent(10, "1"), acked(20, "a", "1", 1), sent(30, "2")]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].detail.contains("a's message 2 was never acknowledged"),
+            "{v:?}"
+        );
+        assert!(run(&[sent(97_000, "3")]).is_empty(), "too late to judge");
     }
 }
