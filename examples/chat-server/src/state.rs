@@ -158,7 +158,10 @@ impl Server {
         session.away_epoch += 1;
         let oldest = room.history.front().map_or(room.last_seq + 1, |m| m.seq);
         let since = req.last_seq.unwrap_or(room.last_seq);
-        let recovered = resumed && since + 1 >= oldest;
+        // A `last_seq` beyond the room's latest number is from before a server restart (the
+        // session was opened since, e.g. by a ghost attempt whose welcome the client never
+        // read): the client must resync, or it would take new numbers for ones it has seen.
+        let recovered = resumed && since <= room.last_seq && since + 1 >= oldest;
         let replay: Vec<&ChatOut> = if recovered {
             room.history
                 .iter()
