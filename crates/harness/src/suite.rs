@@ -271,15 +271,12 @@ impl Suite {
             for (name, text) in crate::standard::SCENARIOS {
                 let path = format!("standard/{name}");
                 match crate::scenario::parse(&path, text) {
-                    Ok(scenario) => scenarios.push(SweepScenario {
-                        label: name.trim_end_matches(".toml").to_string(),
-                        seeds: seeds.map_or_else(
-                            || (1..=u64::from(scenario.seeds.max(1))).collect(),
-                            <[u64]>::to_vec,
-                        ),
+                    Ok(scenario) => scenarios.push(SweepScenario::new(
+                        name.trim_end_matches(".toml").to_string(),
                         path,
                         scenario,
-                    }),
+                        seeds,
+                    )),
                     Err(e) => errors.push(e.to_string()),
                 }
             }

@@ -70,10 +70,6 @@ impl Delivery {
         }
     }
 
-    fn settle(&self) -> Duration {
-        Duration::from_secs(5).max(4 * self.ctx.latency.max)
-    }
-
     fn excuse(&mut self, receiver: &str) {
         self.owed.retain(|(r, _), _| r != receiver);
         self.last_seq.remove(receiver);
@@ -172,7 +168,7 @@ impl Checker for Delivery {
     }
 
     fn finish(&mut self) -> Vec<Violation> {
-        let (settle, end) = (self.settle(), self.ctx.end);
+        let (settle, end) = (self.ctx.settle(), self.ctx.end);
         for (msg, t) in &self.sent {
             let (client, msg_id) = msg;
             if !self.accepted_ever.contains(msg) && self.reach.had_window(client, *t, settle, end) {

@@ -110,6 +110,13 @@ impl CheckContext {
         }
     }
 
+    /// How long a client must be reachable after a message is written (accepted) before the
+    /// message counts as lost (its delivery as missing): 5 s, or 4 × max latency if longer.
+    #[must_use]
+    pub fn settle(&self) -> Duration {
+        Duration::from_secs(5).max(4 * self.latency.max)
+    }
+
     /// Shortest time either end waits for a sign of life before dropping a link, if any.
     #[must_use]
     pub fn patience(&self) -> Option<Duration> {

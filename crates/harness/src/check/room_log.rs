@@ -301,10 +301,7 @@ impl Checker for RoomLog {
                 self.violations.push(v);
             }
         }
-        let (settle, end) = (
-            Duration::from_secs(5).max(4 * self.ctx.latency.max),
-            self.ctx.end,
-        );
+        let (settle, end) = (self.ctx.settle(), self.ctx.end);
         for (msg, t) in &self.written {
             let (client, id) = msg;
             if !self.acked.contains(msg) && self.reach.had_window(client, *t, settle, end) {

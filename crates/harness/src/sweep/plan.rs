@@ -46,6 +46,23 @@ pub struct SweepScenario {
     pub seeds: Vec<u64>,
 }
 
+impl SweepScenario {
+    /// A scenario to run with `seeds`, or with its own `seeds = N` (1..=N) when none are given.
+    #[must_use]
+    pub fn new(label: String, path: String, scenario: ScenarioFile, seeds: Option<&[u64]>) -> Self {
+        let seeds = seeds.map_or_else(
+            || (1..=u64::from(scenario.seeds.max(1))).collect(),
+            <[u64]>::to_vec,
+        );
+        SweepScenario {
+            label,
+            path,
+            scenario,
+            seeds,
+        }
+    }
+}
+
 /// One run: a scenario (index into the sweep's scenarios) and a seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Job {
@@ -164,18 +181,12 @@ pub fn load_all(
     let mut errors = Vec::new();
     for file in files {
         match crate::scenario::load(file) {
-            Ok(scenario) => {
-                let seeds = seeds.map_or_else(
-                    || (1..=u64::from(scenario.seeds.max(1))).collect(),
-                    <[u64]>::to_vec,
-                );
-                scenarios.push(SweepScenario {
-                    label: label_of(file),
-                    path: file.display().to_string(),
-                    scenario,
-                    seeds,
-                });
-            }
+            Ok(scenario) => scenarios.push(SweepScenario::new(
+                label_of(file),
+                file.display().to_string(),
+                scenario,
+                seeds,
+            )),
             Err(e) => errors.push(PlanError::Scenario(e)),
         }
     }
