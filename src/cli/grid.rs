@@ -78,7 +78,12 @@ pub(crate) fn grid(args: GridArgs) -> ExitCode {
             options.workers
         );
     }
-    let result = sweeping::execute(&grid.scenarios, &jobs, &options, &|_, _| None);
+    let result = sweeping::execute(
+        &grid.scenarios,
+        &jobs,
+        &options,
+        &wsim::sweep::runner::NoReports,
+    );
     let summaries = summary::summarize(&grid.scenarios, &result.records);
     let (head, rows) = grid.table(&result.records, &summaries);
     println!(

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success (every check passed), 1 a check failed, 2 bad input (arguments or
 //! scenario file).
 
+mod bench;
 mod choices;
 mod grid;
 mod memory;
@@ -56,6 +57,9 @@ pub enum RunFormat {
     /// Lifecycle events, message totals per client and the checks: what the insta snapshots
     /// store.
     Digest,
+    /// Only the verdict and the count of events: the run is judged as it goes and keeps no
+    /// timeline, so memory does not grow with simulated time (what `wsim bench` measures).
+    Verdict,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +152,10 @@ enum Command {
     /// Measure what an idle session costs a real server: open N sessions to `wsim serve` on
     /// loopback and print its resident memory per session.
     Memory(memory::MemoryArgs),
+    /// Benchmark the simulation: a fixed set of runs, each timed in a child process, with
+    /// simulated:wall ratio, events per second and peak memory (`--baseline` compares another
+    /// wsim binary).
+    Bench(bench::BenchArgs),
     /// Interactive chat client on a real network: stdin lines become messages.
     Client {
         /// Server (or proxy) URL.
@@ -210,6 +218,7 @@ pub fn main() -> ExitCode {
         Command::Shrink(args) => shrink::shrink(args),
         Command::Grid(args) => grid::grid(args),
         Command::Memory(args) => memory::memory(args),
+        Command::Bench(args) => bench::bench(args),
         Command::Serve {
             listen,
             grace,

@@ -51,7 +51,14 @@ pub(crate) fn run(
     }
     let repro =
         wsim::verdict::repro_command(&path.display().to_string(), seed) + &overrides.flags();
-    let outcome = wsim::judge::run_as(&scenario, seed, repro);
+    // `--format verdict` prints no event: the run keeps none (unless a report needs them).
+    let keep = if format == Format::Verdict && report.is_none() {
+        wsim::judge::Keep::Verdict
+    } else {
+        wsim::judge::Keep::Timeline
+    };
+    let system = wsim::System::for_scenario(&scenario);
+    let outcome = wsim::judge::run_keeping(&scenario, &system, seed, repro, keep);
     if let Some(root) = report {
         let label = wsim::sweep::plan::label_of(path);
         match wsim::report::write_run_report(root, &label, &scenario, &outcome) {
@@ -62,6 +69,11 @@ pub(crate) fn run(
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let written = (|| -> io::Result<()> {
+        if format == Format::Verdict {
+            write!(out, "{}", outcome.verdict.text())?;
+            writeln!(out, "  recorded {} events", outcome.stats.events)?;
+            return out.flush();
+        }
         if format == Format::Digest {
             write!(
                 out,
@@ -73,12 +85,16 @@ pub(crate) fn run(
         for event in &outcome.timeline {
             match format {
                 Format::Text => writeln!(out, "{}", render::text_line(event))?,
-                Format::Jsonl | Format::Digest => writeln!(out, "{}", render::json_line(event))?,
+                Format::Jsonl | Format::Digest | Format::Verdict => {
+                    writeln!(out, "{}", render::json_line(event))?
+                }
             }
         }
         match format {
             Format::Text => write!(out, "{}", outcome.verdict.text())?,
-            Format::Jsonl | Format::Digest => writeln!(out, "{}", outcome.verdict.json_line())?,
+            Format::Jsonl | Format::Digest | Format::Verdict => {
+                writeln!(out, "{}", outcome.verdict.json_line())?
+            }
         }
         out.flush()
     })();

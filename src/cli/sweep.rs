@@ -92,9 +92,7 @@ pub(crate) fn sweep(args: SweepArgs) -> ExitCode {
         );
     }
     reports.clear_old(&scenarios, &jobs);
-    let result = sweeping::execute(&scenarios, &jobs, &options, &|scenario, outcome| {
-        reports.write(scenario, outcome)
-    });
+    let result = sweeping::execute(&scenarios, &jobs, &options, &reports);
     let summaries = summary::summarize(&scenarios, &result.records);
     let (head, rows) = summary::table_rows(&summaries);
     print!("{}", summary::text_table(&head, &rows));

@@ -137,10 +137,11 @@ pub struct ClientMachine {
     last_seq: Option<u64>,
     /// Whether the current connection presented a resume token.
     resuming: bool,
-    /// Message ids recently delivered to the application, oldest first (bounded): a message
-    /// the server accepted twice (its ack lost in a crash) is still shown once.
-    delivered: VecDeque<(String, String)>,
-    delivered_set: BTreeSet<(String, String)>,
+    /// Messages recently delivered to the application, oldest first (bounded), as 128-bit
+    /// fingerprints of (sender, id): a message the server accepted twice (its ack lost in a
+    /// crash) is still shown once. 16 bytes per message instead of two strings.
+    delivered: VecDeque<u128>,
+    delivered_set: BTreeSet<u128>,
     actions: VecDeque<Action>,
     transmits: VecDeque<Outbound>,
     events: VecDeque<ClientEvent>,

@@ -13,13 +13,16 @@ use serde::{Serialize, Serializer};
 pub use wsim_client::DisconnectReason;
 pub use wsim_proxy::{IdleMode, ProxyCloseReason};
 
+/// A host name in events: shared, not copied per event.
+pub type Host = std::sync::Arc<str>;
+
 /// One thing that happened, stamped with simulated time since the start of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Simulated time since the start of the run (real time since start outside a simulation).
     pub t: Duration,
     /// The host the event happened on (`server`, `proxy`, a client host, `sim`, `check`).
-    pub host: String,
+    pub host: Host,
     /// What happened.
     pub kind: EventKind,
 }

@@ -3,7 +3,9 @@
 //!
 //! scenario → [`crate::sim`] (world, events) → here (checks, stats, verdict) → [`crate::report`].
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::check::detection::Detection;
@@ -11,8 +13,9 @@ use crate::check::{self, CheckContext, CheckOutcome, Checker};
 use crate::clock::Stopwatch;
 use crate::event::Event;
 use crate::scenario::{CheckName, ScenarioFile};
-use crate::sim::{self, Simulation, System};
+use crate::sim::{self, Simulated, Simulation, System};
 use crate::stats::RunStats;
+use crate::timeline::Recorder;
 use crate::verdict::{repro_command, Verdict};
 
 /// Everything a judged run produced.
@@ -37,13 +40,11 @@ pub fn run(scenario: &ScenarioFile, path: &str, seed: u64) -> RunOutcome {
 /// the run (when it takes more than the file and the seed, e.g. `--server naive`).
 #[must_use]
 pub fn run_as(scenario: &ScenarioFile, seed: u64, repro: String) -> RunOutcome {
-    let wall = Stopwatch::start();
-    let simulation = sim::simulate(scenario, seed);
-    judge(scenario, seed, repro, simulation, wall)
+    run_system(scenario, &System::for_scenario(scenario), seed, repro)
 }
 
-/// Simulates `scenario` with `seed` and `system` under test and judges it; `repro` is the
-/// command that reproduces the run.
+/// Simulates `scenario` with `seed` and `system` under test and judges it, keeping the
+/// timeline; `repro` is the command that reproduces the run.
 #[must_use]
 pub fn run_system(
     scenario: &ScenarioFile,
@@ -51,9 +52,43 @@ pub fn run_system(
     seed: u64,
     repro: String,
 ) -> RunOutcome {
+    run_keeping(scenario, system, seed, repro, Keep::Timeline)
+}
+
+/// What a judged run keeps of its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every event, for output and reports (memory grows with the run).
+    Timeline,
+    /// Nothing: the checkers and statistics consume each event as it happens, and the
+    /// outcome's timeline is empty (memory grows with what the checkers track, not with
+    /// simulated time). Sweeps and suites judge this way and replay a run that needs a report.
+    Verdict,
+}
+
+/// Simulates `scenario` with `seed` and `system` under test, judging each event as it
+/// happens, and keeps what `keep` says.
+#[must_use]
+pub fn run_keeping(
+    scenario: &ScenarioFile,
+    system: &System,
+    seed: u64,
+    repro: String,
+    keep: Keep,
+) -> RunOutcome {
     let wall = Stopwatch::start();
-    let simulation = sim::simulate_system(scenario, seed, system);
-    judge(scenario, seed, repro, simulation, wall)
+    let judging = Rc::new(RefCell::new(Judging::new(scenario, keep)));
+    let recorder = {
+        let judging = Rc::clone(&judging);
+        Recorder::streaming(move |event| judging.borrow_mut().observe(event))
+    };
+    let simulated = sim::simulate_into(scenario, seed, system, &recorder);
+    drop(recorder);
+    let judging = Rc::try_unwrap(judging)
+        .ok()
+        .expect("the recorder is gone")
+        .into_inner();
+    conclude(scenario, seed, repro, judging, simulated, wall)
 }
 
 /// Judges `simulation`, a run of `scenario` with `seed` that `repro` reproduces; `wall` was
@@ -71,8 +106,30 @@ pub fn judge(
         error,
         elapsed,
     } = simulation;
-    let (mut checks, timeline, stats) = check_and_measure(scenario, events);
-    if let Some(error) = error {
+    let mut judging = Judging::new(scenario, Keep::Timeline);
+    for event in events {
+        judging.observe(event);
+    }
+    conclude(
+        scenario,
+        seed,
+        repro,
+        judging,
+        Simulated { error, elapsed },
+        wall,
+    )
+}
+
+fn conclude(
+    scenario: &ScenarioFile,
+    seed: u64,
+    repro: String,
+    judging: Judging,
+    simulated: Simulated,
+    wall: Stopwatch,
+) -> RunOutcome {
+    let (mut checks, timeline, stats) = judging.finish();
+    if let Some(error) = simulated.error {
         checks.insert(
             0,
             CheckOutcome {
@@ -83,7 +140,14 @@ pub fn judge(
             },
         );
     }
-    let verdict = verdict(scenario, seed, repro, checks, elapsed, wall.elapsed());
+    let verdict = verdict(
+        scenario,
+        seed,
+        repro,
+        checks,
+        simulated.elapsed,
+        wall.elapsed(),
+    );
     RunOutcome {
         timeline,
         verdict,
@@ -114,74 +178,108 @@ pub fn panicked(scenario: &ScenarioFile, path: &str, seed: u64, detail: &str) ->
 /// with the violations merged in.
 #[must_use]
 pub fn check(scenario: &ScenarioFile, events: Vec<Event>) -> (Vec<CheckOutcome>, Vec<Event>) {
-    let (outcomes, timeline, _) = check_and_measure(scenario, events);
+    let mut judging = Judging::new(scenario, Keep::Timeline);
+    for event in events {
+        judging.observe(event);
+    }
+    let (outcomes, timeline, _) = judging.finish();
     (outcomes, timeline)
 }
 
-/// One pass over `events`: the expected checkers, the statistics, and — when detection is not
-/// among the expected checks — a detection checker that only measures.
-fn check_and_measure(
-    scenario: &ScenarioFile,
-    events: Vec<Event>,
-) -> (Vec<CheckOutcome>, Vec<Event>, RunStats) {
-    let ctx = CheckContext::from_scenario(scenario);
-    let mut checkers: Vec<Box<dyn Checker>> = scenario
-        .expect
-        .checks
-        .iter()
-        .map(|name| check::build(*name, &ctx))
-        .collect();
-    let mut measuring = (!scenario.expect.checks.contains(&CheckName::Detection))
-        .then(|| Detection::new(ctx.clone()));
-    let mut stats = RunStats::default();
-    let mut seen: BTreeSet<&'static str> = BTreeSet::new();
-    for event in &events {
-        seen.insert(event.kind.name());
-        for c in &mut checkers {
-            c.observe(event);
+/// A run being judged: the expected checkers, the statistics, and — when detection is not
+/// among the expected checks — a detection checker that only measures, all fed one event at
+/// a time as the simulation records it.
+struct Judging {
+    checkers: Vec<Box<dyn Checker>>,
+    measuring: Option<Detection>,
+    stats: RunStats,
+    seen: BTreeSet<&'static str>,
+    kept: Option<Vec<Event>>,
+}
+
+impl Judging {
+    fn new(scenario: &ScenarioFile, keep: Keep) -> Judging {
+        let ctx = CheckContext::from_scenario(scenario);
+        Judging {
+            checkers: scenario
+                .expect
+                .checks
+                .iter()
+                .map(|name| check::build(*name, &ctx))
+                .collect(),
+            measuring: (!scenario.expect.checks.contains(&CheckName::Detection))
+                .then(|| Detection::new(ctx.clone())),
+            stats: RunStats::default(),
+            seen: BTreeSet::new(),
+            kept: (keep == Keep::Timeline).then(Vec::new),
         }
-        if let Some(d) = &mut measuring {
-            d.observe(event);
+    }
+
+    fn observe(&mut self, event: Event) {
+        self.seen.insert(event.kind.name());
+        for c in &mut self.checkers {
+            c.observe(&event);
         }
-        stats.observe(event);
+        if let Some(d) = &mut self.measuring {
+            d.observe(&event);
+        }
+        self.stats.observe(&event);
+        if let Some(kept) = &mut self.kept {
+            kept.push(event);
+        }
     }
-    for c in &checkers {
-        c.measure(&mut stats);
-    }
-    if let Some(d) = &measuring {
-        d.measure(&mut stats);
-    }
-    // A checker whose inputs never appeared cannot judge: it says so instead of passing.
-    let mut order = Vec::new();
-    let mut judging = Vec::new();
-    let mut skipped = Vec::new();
-    for c in checkers {
-        match c.requires() {
-            Some(need) if !need.any_of.iter().any(|n| seen.contains(n)) => {
-                order.push(false);
-                skipped.push(CheckOutcome {
-                    name: c.name(),
-                    passed: true,
-                    detail: format!(
-                        "skipped: it reads {}, and this run recorded none",
-                        need.reported_by
-                    ),
-                    skipped: true,
-                });
+
+    /// The outcomes (a checker whose inputs never appeared says it could not judge instead of
+    /// passing), the timeline with the violations merged in (empty unless kept), the figures.
+    fn finish(self) -> (Vec<CheckOutcome>, Vec<Event>, RunStats) {
+        let Judging {
+            checkers,
+            measuring,
+            mut stats,
+            seen,
+            kept,
+        } = self;
+        for c in &checkers {
+            c.measure(&mut stats);
+        }
+        if let Some(d) = &measuring {
+            d.measure(&mut stats);
+        }
+        let mut order = Vec::new();
+        let mut judging = Vec::new();
+        let mut skipped = Vec::new();
+        for c in checkers {
+            match c.requires() {
+                Some(need) if !need.any_of.iter().any(|n| seen.contains(n)) => {
+                    order.push(false);
+                    skipped.push(CheckOutcome {
+                        name: c.name(),
+                        passed: true,
+                        detail: format!(
+                            "skipped: it reads {}, and this run recorded none",
+                            need.reported_by
+                        ),
+                        skipped: true,
+                    });
+                }
+                _ => {
+                    order.push(true);
+                    judging.push(c);
+                }
             }
-            _ => {
-                order.push(true);
-                judging.push(c);
-            }
         }
+        let (judged, violations) = check::finish(judging);
+        let timeline = match kept {
+            Some(events) => check::merge(events, violations),
+            None => Vec::new(),
+        };
+        let (mut judged, mut skipped) = (judged.into_iter(), skipped.into_iter());
+        let outcomes = order
+            .into_iter()
+            .filter_map(|j| if j { judged.next() } else { skipped.next() })
+            .collect();
+        (outcomes, timeline, stats)
     }
-    let (judged, timeline) = check::conclude(judging, events);
-    let (mut judged, mut skipped) = (judged.into_iter(), skipped.into_iter());
-    let outcomes = order
-        .into_iter()
-        .filter_map(|j| if j { judged.next() } else { skipped.next() })
-        .collect();
-    (outcomes, timeline, stats)
 }
 
 fn verdict(

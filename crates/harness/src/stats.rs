@@ -27,12 +27,15 @@ pub struct RunStats {
     pub disconnects: usize,
     /// Connections the proxy killed for being idle.
     pub idle_kills: usize,
+    /// Events recorded in all.
+    pub events: usize,
 }
 
 impl RunStats {
     /// Counts `event` (detection times come from the detection checker, which watches the
     /// same pass: see [`crate::judge`]).
     pub fn observe(&mut self, event: &Event) {
+        self.events += 1;
         match &event.kind {
             EventKind::UserAway { .. } => self.away += 1,
             EventKind::UserReconnected { .. } => self.reconnected += 1,
@@ -66,6 +69,7 @@ impl RunStats {
         self.duplicates += other.duplicates;
         self.disconnects += other.disconnects;
         self.idle_kills += other.idle_kills;
+        self.events += other.events;
     }
 }
 

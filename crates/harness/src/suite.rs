@@ -152,9 +152,7 @@ impl Suite {
                 .unwrap_or_else(|| PathBuf::from("target/wsim-reports")),
         };
         let systems = |scenario: &ScenarioFile| self.system(scenario);
-        let result = sweep::execute_systems(&scenarios, &jobs, &options, &systems, &|s, o| {
-            reports.write(s, o)
-        });
+        let result = sweep::execute_systems(&scenarios, &jobs, &options, &systems, &reports);
         Ok(SuiteOutcome {
             scenarios,
             records: result.records,

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use crate::clock;
 use wsim_proto::EventSink;
 
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, Host};
 
 /// Where emitted events go.
 enum Target {
@@ -19,6 +19,9 @@ enum Target {
     Memory(RefCell<Vec<Event>>),
     /// Handed to a callback as they happen (long-running real-network commands).
     Live(Box<dyn Fn(&Event)>),
+    /// Handed over as they happen to whoever consumes a simulated run (its checkers), which
+    /// keeps what it needs: nothing accumulates here.
+    Stream(RefCell<Box<dyn FnMut(Event)>>),
 }
 
 /// The shared destination of all events of a run or process.
@@ -45,15 +48,24 @@ impl Recorder {
         })
     }
 
+    /// A recorder that hands each event of a simulated run to `f` as it happens and keeps
+    /// nothing (events are stamped with simulated time).
+    #[must_use]
+    pub fn streaming(f: impl FnMut(Event) + 'static) -> Rc<Recorder> {
+        Rc::new(Recorder {
+            target: Target::Stream(RefCell::new(Box::new(f))),
+        })
+    }
+
     /// A sink that stamps its events with the current event time and `host`, and records them.
     #[must_use]
     pub fn sink(self: &Rc<Self>, host: &str) -> EventSink<EventKind> {
-        let host: Rc<str> = host.into();
+        let host: Host = host.into();
         let recorder = Rc::clone(self);
         EventSink::new(move |kind| {
             recorder.record(Event {
                 t: clock::event_time(),
-                host: host.to_string(),
+                host: host.clone(),
                 kind,
             });
         })
@@ -65,6 +77,7 @@ impl Recorder {
         match &self.target {
             Target::Memory(log) => log.borrow_mut().push(event),
             Target::Live(f) => f(&event),
+            Target::Stream(f) => (f.borrow_mut())(event),
         }
     }
 
@@ -73,7 +86,7 @@ impl Recorder {
     pub fn take(&self) -> Vec<Event> {
         match &self.target {
             Target::Memory(log) => std::mem::take(&mut *log.borrow_mut()),
-            Target::Live(_) => Vec::new(),
+            Target::Live(_) | Target::Stream(_) => Vec::new(),
         }
     }
 }

@@ -124,6 +124,11 @@ pub enum DecodeError {
 
 /// Parses one text frame, separating "not JSON" from "JSON we do not understand".
 pub fn decode<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, DecodeError> {
+    // The common case in one pass; only a frame that fails is parsed again, into a `Value`,
+    // to tell which kind of failure it is.
+    if let Ok(message) = serde_json::from_str(text) {
+        return Ok(message);
+    }
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     serde_json::from_value(value).map_err(|e| DecodeError::Unsupported(e.to_string()))

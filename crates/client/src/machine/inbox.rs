@@ -75,8 +75,8 @@ impl ClientMachine {
     /// Records message `id` from `from` as delivered (ids are unique per sender only); false
     /// if it already was.
     pub(super) fn remember_delivered(&mut self, from: &str, id: &str) -> bool {
-        let key = (from.to_string(), id.to_string());
-        if !self.delivered_set.insert(key.clone()) {
+        let key = fingerprint(from, id);
+        if !self.delivered_set.insert(key) {
             return false;
         }
         self.delivered.push_back(key);
@@ -92,4 +92,19 @@ impl ClientMachine {
         self.events
             .push_back(ClientEvent::Presence { kind, username });
     }
+}
+
+/// A 128-bit fingerprint of message `id` from `from`: two SipHash-1-3 digests with fixed keys
+/// (the same in every run), of the length-prefixed pair so that ("ab", "c") and ("a", "bc")
+/// differ. A false match needs two 64-bit collisions among a few thousand messages.
+fn fingerprint(from: &str, id: &str) -> u128 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let digest = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        from.hash(&mut h);
+        id.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(digest(0)) << 64) | u128::from(digest(1))
 }

@@ -21,31 +21,49 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::check::intern::{Id, Interner};
 use crate::check::reachable::Reachability;
 use crate::check::{CheckContext, Checker, Requirement, Violation};
 use crate::event::{Event, EventKind};
 
-/// A message: (sender, its id).
-type Msg = (String, String);
+/// A message: its sender's number in the high half, its id's number in the low half.
+type Msg = u64;
 
-/// See the module documentation.
+fn msg(sender: Id, id: Id) -> Msg {
+    (u64::from(sender) << 32) | u64::from(id)
+}
+
+fn sender_of(m: Msg) -> Id {
+    Id::try_from(m >> 32).unwrap_or(Id::MAX)
+}
+
+fn id_of(m: Msg) -> Id {
+    Id::try_from(m & u64::from(u32::MAX)).unwrap_or(Id::MAX)
+}
+
+/// See the module documentation. Names are interned: the state per message and per
+/// delivery is a few integers.
 #[derive(Debug)]
 pub struct Delivery {
     ctx: CheckContext,
-    /// (sender, msg id) → first sent at.
+    /// Client and room names.
+    names: Interner,
+    /// Message ids.
+    msg_ids: Interner,
+    /// Message → first sent at.
     sent: BTreeMap<Msg, Duration>,
     /// Messages accepted in the current server epoch.
     accepted_now: BTreeSet<Msg>,
     /// Messages ever accepted.
     accepted_ever: BTreeSet<Msg>,
     /// client → room, for clients with an open session.
-    sessions: BTreeMap<String, String>,
+    sessions: BTreeMap<Id, Id>,
     /// (receiver, message) → accepted at: deliveries still owed.
-    owed: BTreeMap<(String, Msg), Duration>,
+    owed: BTreeMap<(Id, Msg), Duration>,
     /// (receiver, message) delivered.
-    received: BTreeSet<(String, Msg)>,
+    received: BTreeSet<(Id, Msg)>,
     /// receiver → last sequence number it got.
-    last_seq: BTreeMap<String, u64>,
+    last_seq: BTreeMap<Id, u64>,
     deliveries: usize,
     violations: Vec<Violation>,
     reach: Reachability,
@@ -57,6 +75,8 @@ impl Delivery {
     pub fn new(ctx: CheckContext) -> Self {
         Delivery {
             ctx,
+            names: Interner::default(),
+            msg_ids: Interner::default(),
             sent: BTreeMap::new(),
             accepted_now: BTreeSet::new(),
             accepted_ever: BTreeSet::new(),
@@ -70,9 +90,13 @@ impl Delivery {
         }
     }
 
-    fn excuse(&mut self, receiver: &str) {
-        self.owed.retain(|(r, _), _| r != receiver);
-        self.last_seq.remove(receiver);
+    fn excuse(&mut self, receiver: Id) {
+        self.owed.retain(|(r, _), _| *r != receiver);
+        self.last_seq.remove(&receiver);
+    }
+
+    fn msg(&mut self, sender: &str, id: &str) -> Msg {
+        msg(self.names.id(sender), self.msg_ids.id(id))
     }
 }
 
@@ -94,46 +118,44 @@ impl Checker for Delivery {
                 self.owed.clear();
             }
             EventKind::SessionOpened { client, room, .. } => {
-                self.sessions.insert(client.clone(), room.clone());
+                let (client, room) = (self.names.id(client), self.names.id(room));
+                self.sessions.insert(client, room);
             }
             EventKind::UserLeft { client, .. } => {
-                self.sessions.remove(client);
+                let client = self.names.id(client);
+                self.sessions.remove(&client);
                 self.excuse(client);
             }
             EventKind::Resumed {
                 client,
                 recovered: false,
                 ..
-            } => self.excuse(client),
+            } => {
+                let client = self.names.id(client);
+                self.excuse(client);
+            }
             EventKind::MessageSent { client, msg_id }
             | EventKind::MessageBuffered { client, msg_id, .. } => {
-                self.sent
-                    .entry((client.clone(), msg_id.clone()))
-                    .or_insert(event.t);
+                let m = self.msg(client, msg_id);
+                self.sent.entry(m).or_insert(event.t);
             }
             EventKind::MessageAccepted { client, msg_id, .. } if !msg_id.is_empty() => {
-                let msg = (client.clone(), msg_id.clone());
-                if !self.accepted_now.insert(msg.clone()) {
+                let m = self.msg(client, msg_id);
+                if !self.accepted_now.insert(m) {
                     self.violations.push(Violation {
                         t: event.t,
                         detail: format!("message {msg_id} from {client} accepted twice"),
                     });
                     return;
                 }
-                self.accepted_ever.insert(msg.clone());
-                let Some(room) = self.sessions.get(client) else {
+                self.accepted_ever.insert(m);
+                let sender = sender_of(m);
+                let Some(&room) = self.sessions.get(&sender) else {
                     return;
                 };
-                let receivers: Vec<String> = self
-                    .sessions
-                    .iter()
-                    .filter(|(c, r)| *r == room && *c != client)
-                    .map(|(c, _)| c.clone())
-                    .collect();
-                for r in receivers {
-                    let key = (r, msg.clone());
-                    if !self.received.contains(&key) {
-                        self.owed.insert(key, event.t);
+                for (&r, &their_room) in &self.sessions {
+                    if their_room == room && r != sender && !self.received.contains(&(r, m)) {
+                        self.owed.insert((r, m), event.t);
                     }
                 }
             }
@@ -144,15 +166,16 @@ impl Checker for Delivery {
                 from,
             } => {
                 self.deliveries += 1;
-                let key = (client.clone(), (from.clone(), msg_id.clone()));
-                self.owed.remove(&key);
-                if !msg_id.is_empty() && !self.received.insert(key) {
+                let receiver = self.names.id(client);
+                let m = self.msg(from, msg_id);
+                self.owed.remove(&(receiver, m));
+                if !msg_id.is_empty() && !self.received.insert((receiver, m)) {
                     self.violations.push(Violation {
                         t: event.t,
                         detail: format!("{client} received message {msg_id} from {from} twice"),
                     });
                 }
-                let last = self.last_seq.insert(client.clone(), *seq);
+                let last = self.last_seq.insert(receiver, *seq);
                 if last.is_some_and(|last| *seq <= last) {
                     self.violations.push(Violation {
                         t: event.t,
@@ -169,23 +192,36 @@ impl Checker for Delivery {
 
     fn finish(&mut self) -> Vec<Violation> {
         let (settle, end) = (self.ctx.settle(), self.ctx.end);
-        for (msg, t) in &self.sent {
-            let (client, msg_id) = msg;
-            if !self.accepted_ever.contains(msg) && self.reach.had_window(client, *t, settle, end) {
-                self.violations.push(Violation {
-                    t: end,
-                    detail: format!("message {msg_id} from {client} was never accepted (lost)"),
-                });
+        // Reported in name order (sender, id; receiver, sender, id), whatever the numbering.
+        let mut lost: Vec<(&str, &str)> = Vec::new();
+        for (&m, t) in &self.sent {
+            let (client, msg_id) = (self.names.name(sender_of(m)), self.msg_ids.name(id_of(m)));
+            if !self.accepted_ever.contains(&m) && self.reach.had_window(client, *t, settle, end) {
+                lost.push((client, msg_id));
             }
         }
-        for ((receiver, (from, msg_id)), t) in &self.owed {
+        lost.sort_unstable();
+        let mut missing: Vec<(&str, &str, &str)> = Vec::new();
+        for (&(receiver, m), t) in &self.owed {
+            let receiver = self.names.name(receiver);
             if self.reach.had_window(receiver, *t, settle, end) {
-                self.violations.push(Violation {
-                    t: end,
-                    detail: format!("message {msg_id} from {from} never reached {receiver}"),
-                });
+                let (from, msg_id) = (self.names.name(sender_of(m)), self.msg_ids.name(id_of(m)));
+                missing.push((receiver, from, msg_id));
             }
         }
+        missing.sort_unstable();
+        let lost = lost.into_iter().map(|(client, msg_id)| Violation {
+            t: end,
+            detail: format!("message {msg_id} from {client} was never accepted (lost)"),
+        });
+        let missing = missing
+            .into_iter()
+            .map(|(receiver, from, msg_id)| Violation {
+                t: end,
+                detail: format!("message {msg_id} from {from} never reached {receiver}"),
+            });
+        let found: Vec<Violation> = lost.chain(missing).collect();
+        self.violations.extend(found);
         self.violations.sort_by_key(|v| v.t);
         self.violations.clone()
     }

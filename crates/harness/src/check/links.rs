@@ -33,15 +33,15 @@ impl Links {
             EventKind::Connecting { client, .. } => {
                 self.clients
                     .entry(client.clone())
-                    .or_insert_with(|| (event.host.clone(), false));
+                    .or_insert_with(|| (event.host.to_string(), false));
             }
             EventKind::Connected { client, .. } => {
                 self.clients
-                    .insert(client.clone(), (event.host.clone(), true));
+                    .insert(client.clone(), (event.host.to_string(), true));
             }
             EventKind::Disconnected { client, .. } => {
                 self.clients
-                    .insert(client.clone(), (event.host.clone(), false));
+                    .insert(client.clone(), (event.host.to_string(), false));
             }
             EventKind::FaultStart { id, fault } => {
                 self.active.insert(

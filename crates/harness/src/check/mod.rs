@@ -8,11 +8,13 @@ pub mod detection;
 pub mod grace;
 pub mod herd;
 pub mod idle_kills;
+pub(crate) mod intern;
 pub mod links;
 pub mod liveness;
 pub mod reachable;
 pub mod resume;
 pub mod room_log;
+pub(crate) mod seq_runs;
 pub mod spurious;
 
 use std::collections::BTreeMap;
@@ -52,7 +54,7 @@ pub struct CheckContext {
     /// Simulated time at which the run ended.
     pub end: Duration,
     /// Each client's room (client id → room), as the scenario assigns them.
-    pub rooms: BTreeMap<String, String>,
+    pub rooms: BTreeMap<String, std::sync::Arc<str>>,
 }
 
 impl CheckContext {
@@ -85,7 +87,8 @@ impl CheckContext {
                 .enumerate()
                 .flat_map(|(gi, group)| {
                     let name = crate::scenario::load::group_name(gi, group.name.as_deref());
-                    (0..group.count).map(move |i| (format!("{name}-{i}"), group.room.clone()))
+                    let room: std::sync::Arc<str> = group.room.as_str().into();
+                    (0..group.count).map(move |i| (format!("{name}-{i}"), room.clone()))
                 })
                 .collect(),
         }
@@ -344,12 +347,22 @@ pub(crate) fn run_checks(
 
 /// Ends `checkers`, which have seen every one of `events`: their outcomes, and the timeline
 /// with their violations merged in as `violation` events on the `check` host.
+#[must_use]
 pub fn conclude(
-    mut checkers: Vec<Box<dyn Checker>>,
+    checkers: Vec<Box<dyn Checker>>,
     events: Vec<Event>,
 ) -> (Vec<CheckOutcome>, Vec<Event>) {
+    let (outcomes, violations) = finish(checkers);
+    (outcomes, merge(events, violations))
+}
+
+/// Ends `checkers`: their outcomes, and their violations as `violation` events on the `check`
+/// host, in time order.
+#[must_use]
+pub fn finish(mut checkers: Vec<Box<dyn Checker>>) -> (Vec<CheckOutcome>, Vec<Event>) {
     let mut violations: Vec<Event> = Vec::new();
     let mut outcomes = Vec::new();
+    let check_host: crate::event::Host = "check".into();
     for c in &mut checkers {
         let found = c.finish();
         outcomes.push(CheckOutcome {
@@ -365,7 +378,7 @@ pub fn conclude(
         let name = c.name();
         violations.extend(found.into_iter().map(|v| Event {
             t: v.t,
-            host: "check".into(),
+            host: check_host.clone(),
             kind: EventKind::Violation {
                 check: name,
                 detail: v.detail,
@@ -373,6 +386,13 @@ pub fn conclude(
         }));
     }
     violations.sort_by_key(|v| v.t);
+    (outcomes, violations)
+}
+
+/// `events` with `violations` (in time order) merged in: a violation goes before the first
+/// event later than it.
+#[must_use]
+pub fn merge(events: Vec<Event>, violations: Vec<Event>) -> Vec<Event> {
     let mut timeline = Vec::with_capacity(events.len() + violations.len());
     let mut pending = violations.into_iter().peekable();
     for event in events {
@@ -382,7 +402,7 @@ pub fn conclude(
         timeline.push(event);
     }
     timeline.extend(pending);
-    (outcomes, timeline)
+    timeline
 }
 
 /// `d` in whole milliseconds.

@@ -29,7 +29,7 @@ impl Reachability {
     pub fn observe(&mut self, ctx: &CheckContext, event: &Event) {
         match &event.kind {
             EventKind::Connected { client, .. } => {
-                self.hosts.insert(client.clone(), event.host.clone());
+                self.hosts.insert(client.clone(), event.host.to_string());
                 self.connected.insert(client.clone(), true);
                 self.update(ctx, client, event.t);
             }

@@ -35,7 +35,7 @@ struct Conn {
 
 #[derive(Debug, Default)]
 struct ClientView {
-    host: String,
+    host: crate::event::Host,
     /// When its latest connection attempt began.
     attempt_began: Duration,
     /// Its live connection.
@@ -69,7 +69,7 @@ impl Resume {
     /// Forgets what the server's or a host's crash made moot.
     fn crash(&mut self, host: &str) {
         for view in self.clients.values_mut() {
-            if host == "server" || view.host == host {
+            if host == "server" || *view.host == *host {
                 view.live = None;
                 view.previous = None;
             }
@@ -95,8 +95,13 @@ impl Checker for Resume {
         let Some(client) = event.kind.client() else {
             return;
         };
-        let view = self.clients.entry(client.to_string()).or_default();
-        view.host.clone_from(&event.host);
+        if !self.clients.contains_key(client) {
+            self.clients.insert(client.to_string(), Default::default());
+        }
+        let view = self.clients.get_mut(client).expect("inserted above");
+        if view.host != event.host {
+            view.host = event.host.clone();
+        }
         match &event.kind {
             EventKind::Connecting { .. } => view.attempt_began = t,
             EventKind::Connected { .. } => {

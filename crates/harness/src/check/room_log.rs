@@ -29,9 +29,11 @@
 //! delayed in the network); what arrives on such a connection is not judged.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::check::reachable::Reachability;
+use crate::check::seq_runs::SeqRuns;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind, FaultDesc};
 
@@ -43,8 +45,8 @@ type Msg = (String, String);
 struct Session {
     /// The server epoch it belongs to.
     epoch: u32,
-    /// Sequence number → when first seen.
-    seen: BTreeMap<u64, Duration>,
+    /// Sequence numbers seen (as runs), each with when first seen.
+    seen: SeqRuns,
     /// Own messages written, and acknowledged.
     written: BTreeSet<String>,
     acked: BTreeMap<String, u64>,
@@ -52,7 +54,9 @@ struct Session {
 
 #[derive(Debug, Default)]
 struct View {
-    host: String,
+    host: crate::event::Host,
+    /// The client's room, once looked up.
+    room: Option<Arc<str>>,
     session: Session,
     /// Server crashes begun when the latest attempt began.
     attempt_crashes: u32,
@@ -69,7 +73,7 @@ pub struct RoomLog {
     /// Server crashes begun so far: incarnation `k` runs after the `k`-th.
     crashes: u32,
     /// (epoch, room, seq) → the message it numbers.
-    numbered: BTreeMap<(u32, String, u64), Msg>,
+    numbered: BTreeMap<(u32, Arc<str>, u64), Msg>,
     views: BTreeMap<String, View>,
     /// (client, session) pairs ended, judged at the end.
     ended: Vec<(String, Session)>,
@@ -100,8 +104,12 @@ impl RoomLog {
         }
     }
 
-    fn room(&self, client: &str) -> String {
-        self.ctx.rooms.get(client).cloned().unwrap_or_default()
+    fn room(&self, client: &str) -> Arc<str> {
+        self.ctx
+            .rooms
+            .get(client)
+            .cloned()
+            .unwrap_or_else(|| "".into())
     }
 
     /// Ends `client`'s session and starts a fresh one in server incarnation `epoch`.
@@ -114,62 +122,79 @@ impl RoomLog {
     }
 
     /// A sequence number `client` observed for `msg`.
-    fn number(&mut self, t: Duration, client: &str, epoch: u32, seq: u64, msg: Msg) {
+    fn number(&mut self, t: Duration, client: &str, epoch: u32, seq: u64, msg: (&str, &str)) {
         self.observed += 1;
-        let key = (epoch, self.room(client), seq);
+        if !self.views.contains_key(client) {
+            self.views.insert(client.to_string(), View::default());
+        }
+        let view = self.views.get_mut(client).expect("inserted above");
+        view.session.seen.insert(seq, t);
+        let room = match &view.room {
+            Some(room) => room.clone(),
+            None => {
+                let room = self
+                    .ctx
+                    .rooms
+                    .get(client)
+                    .cloned()
+                    .unwrap_or_else(|| "".into());
+                view.room = Some(room.clone());
+                room
+            }
+        };
+        let key = (epoch, room, seq);
         match self.numbered.get(&key) {
-            Some(other) if *other != msg => self.violations.push(Violation {
-                t,
-                detail: format!(
-                    "room {:?} gave seq {seq} to two messages: {}/{} and {}/{} (seen by {client})",
-                    key.1, other.0, other.1, msg.0, msg.1
-                ),
-            }),
+            Some(other) if (other.0.as_str(), other.1.as_str()) != msg => {
+                self.violations.push(Violation {
+                    t,
+                    detail: format!(
+                        "room {:?} gave seq {seq} to two messages: {}/{} and {}/{} (seen by \
+                         {client})",
+                        key.1, other.0, other.1, msg.0, msg.1
+                    ),
+                });
+            }
             Some(_) => {}
             None => {
-                self.numbered.insert(key, msg);
+                self.numbered
+                    .insert(key, (msg.0.to_string(), msg.1.to_string()));
             }
         }
-        let view = self.views.entry(client.to_string()).or_default();
-        view.session.seen.entry(seq).or_insert(t);
     }
 
     /// The first unexcused gap in `client`'s `session`, as a violation.
     fn gap(&self, client: &str, session: &Session) -> Option<Violation> {
-        let (&first, _) = session.seen.first_key_value()?;
-        let (&last, _) = session.seen.last_key_value()?;
         let room = self.room(client);
         let mut unowned_allowed = session
             .written
             .iter()
             .filter(|id| !session.acked.contains_key(*id))
             .count();
-        for seq in first..last {
-            if session.seen.contains_key(&seq) {
-                continue;
-            }
-            let owner = self.numbered.get(&(session.epoch, room.clone(), seq));
-            match owner {
-                Some((from, _)) if from == client => continue,
-                None if unowned_allowed > 0 => {
-                    unowned_allowed -= 1;
-                    continue;
+        for hole in session.seen.holes() {
+            for seq in hole.from..=hole.to {
+                let owner = self.numbered.get(&(session.epoch, room.clone(), seq));
+                match owner {
+                    Some((from, _)) if from == client => continue,
+                    None if unowned_allowed > 0 => {
+                        unowned_allowed -= 1;
+                        continue;
+                    }
+                    _ => {}
                 }
-                _ => {}
+                let whose = owner.map_or_else(
+                    || "a message nobody saw".to_string(),
+                    |(from, id)| format!("{from}/{id}"),
+                );
+                return Some(Violation {
+                    t: hole.next_at,
+                    detail: format!(
+                        "{client} never saw seq {seq} ({whose}) of room {room:?}, though it saw \
+                         seq {} and {} in the same session (no resync in between)",
+                        seq - 1,
+                        hole.next
+                    ),
+                });
             }
-            let (&next, &t) = session.seen.range(seq..).next()?;
-            let whose = owner.map_or_else(
-                || "a message nobody saw".to_string(),
-                |(from, id)| format!("{from}/{id}"),
-            );
-            return Some(Violation {
-                t,
-                detail: format!(
-                    "{client} never saw seq {seq} ({whose}) of room {room:?}, though it saw seq \
-                     {} and {next} in the same session (no resync in between)",
-                    seq - 1
-                ),
-            });
         }
         None
     }
@@ -207,7 +232,7 @@ impl Checker for RoomLog {
             let ended: Vec<String> = self
                 .views
                 .iter()
-                .filter(|(_, v)| v.host == *host)
+                .filter(|(_, v)| *v.host == **host)
                 .map(|(c, _)| c.clone())
                 .collect();
             for client in ended {
@@ -220,8 +245,13 @@ impl Checker for RoomLog {
             return;
         };
         let crashes = self.crashes;
-        let view = self.views.entry(client.to_string()).or_default();
-        view.host.clone_from(&event.host);
+        if !self.views.contains_key(client) {
+            self.views.insert(client.to_string(), Default::default());
+        }
+        let view = self.views.get_mut(client).expect("inserted above");
+        if view.host != event.host {
+            view.host = event.host.clone();
+        }
         match &event.kind {
             EventKind::Connecting { .. } => {
                 view.attempt_crashes = crashes;
@@ -278,12 +308,12 @@ impl Checker for RoomLog {
                         });
                     }
                 }
-                self.number(t, client, epoch, *seq, (client.to_string(), msg_id.clone()));
+                self.number(t, client, epoch, *seq, (client, msg_id));
             }
             EventKind::MessageReceived {
                 msg_id, seq, from, ..
             } => {
-                self.number(t, client, epoch, *seq, (from.clone(), msg_id.clone()));
+                self.number(t, client, epoch, *seq, (from, msg_id));
             }
             _ => {}
         }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::judge::RunOutcome;
 use crate::sweep::plan::{Job, SweepScenario};
+use crate::sweep::runner::AfterRun;
+use crate::verdict::Verdict;
 
 /// Which runs get a report directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,18 +47,23 @@ impl RunReports {
         }
     }
 
+    /// Whether the policy wants a report of the run of `scenario` with `verdict`.
+    #[must_use]
+    pub fn wants(&self, scenario: &SweepScenario, verdict: &Verdict) -> bool {
+        let first = scenario.seeds.first() == Some(&verdict.seed);
+        match self.policy {
+            ReportPolicy::None => false,
+            ReportPolicy::Failed => !verdict.passed,
+            ReportPolicy::FirstAndFailed => first || !verdict.passed,
+            ReportPolicy::All => true,
+        }
+    }
+
     /// Writes the report of `outcome`, a run of `scenario`, if the policy wants one; returns
     /// its directory.
     #[must_use]
     pub fn write(&self, scenario: &SweepScenario, outcome: &RunOutcome) -> Option<PathBuf> {
-        let first = scenario.seeds.first() == Some(&outcome.verdict.seed);
-        let wanted = match self.policy {
-            ReportPolicy::None => false,
-            ReportPolicy::Failed => !outcome.verdict.passed,
-            ReportPolicy::FirstAndFailed => first || !outcome.verdict.passed,
-            ReportPolicy::All => true,
-        };
-        if !wanted {
+        if !self.wants(scenario, &outcome.verdict) {
             return None;
         }
         match crate::report::write_run_report(
@@ -74,5 +81,15 @@ impl RunReports {
                 None
             }
         }
+    }
+}
+
+impl AfterRun for RunReports {
+    fn wants_timeline(&self, scenario: &SweepScenario, verdict: &Verdict) -> bool {
+        self.wants(scenario, verdict)
+    }
+
+    fn after(&self, scenario: &SweepScenario, outcome: &RunOutcome) -> Option<PathBuf> {
+        self.write(scenario, outcome)
     }
 }

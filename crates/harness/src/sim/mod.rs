@@ -12,7 +12,7 @@ pub mod seam;
 pub mod system;
 pub(crate) mod topology;
 
-pub use run::{simulate, simulate_system, Simulation};
+pub use run::{simulate, simulate_into, simulate_system, Simulated, Simulation};
 pub use seam::{
     ClientApp, ClientHost, ClientUnderTest, HostResult, ProxyHost, ProxyUnderTest, ServerHost,
     ServerUnderTest, System,

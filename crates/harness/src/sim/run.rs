@@ -2,6 +2,7 @@
 //! while the fault executor applies the schedule, and returns what was recorded. Nothing here
 //! judges: that is [`crate::judge`]'s job.
 
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::clock;
@@ -35,20 +36,45 @@ pub fn simulate(scenario: &ScenarioFile, seed: u64) -> Simulation {
 /// Simulates `scenario` with `seed` and `system` under test, and returns its events.
 #[must_use]
 pub fn simulate_system(scenario: &ScenarioFile, seed: u64, system: &System) -> Simulation {
+    let recorder = Recorder::in_memory();
+    let Simulated { error, elapsed } = simulate_into(scenario, seed, system, &recorder);
+    Simulation {
+        events: recorder.take(),
+        error,
+        elapsed,
+    }
+}
+
+/// How a simulation whose events went to a recorder ended.
+#[derive(Debug, Clone)]
+pub struct Simulated {
+    /// Why the simulation stopped early (a host failed or panicked), if it did.
+    pub error: Option<String>,
+    /// Simulated time reached.
+    pub elapsed: Duration,
+}
+
+/// Simulates `scenario` with `seed` and `system` under test; every event goes to `recorder`
+/// as it happens (a streaming recorder lets a run keep only what its checkers need).
+#[must_use]
+pub fn simulate_into(
+    scenario: &ScenarioFile,
+    seed: u64,
+    system: &System,
+    recorder: &Rc<Recorder>,
+) -> Simulated {
     if let Err(refusal) = guarantee::check_build() {
-        return Simulation {
-            events: Vec::new(),
+        return Simulated {
             error: Some(refusal.to_string()),
             elapsed: Duration::ZERO,
         };
     }
-    let recorder = Recorder::in_memory();
     let topology::World {
         mut sim,
         proxy,
         clocks,
         sleeps,
-    } = topology::build(scenario, seed, system, &recorder);
+    } = topology::build(scenario, seed, system, recorder);
     let handles = Handles {
         proxy: &proxy,
         clocks: &clocks,
@@ -72,9 +98,5 @@ pub fn simulate_system(scenario: &ScenarioFile, seed: u64, system: &System) -> S
     let elapsed = sim.elapsed();
     drop(sim);
     clock::set_sim_fallback(None);
-    Simulation {
-        events: recorder.take(),
-        error,
-        elapsed,
-    }
+    Simulated { error, elapsed }
 }

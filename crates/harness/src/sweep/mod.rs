@@ -54,7 +54,7 @@ pub fn execute(
     scenarios: &[SweepScenario],
     jobs: &[Job],
     options: &SweepOptions,
-    after_run: &AfterRun<'_>,
+    after_run: &dyn AfterRun,
 ) -> SweepResult {
     execute_systems(scenarios, jobs, options, &System::for_scenario, after_run)
 }
@@ -67,7 +67,7 @@ pub fn execute_systems(
     jobs: &[Job],
     options: &SweepOptions,
     systems: &Systems<'_>,
-    after_run: &AfterRun<'_>,
+    after_run: &dyn AfterRun,
 ) -> SweepResult {
     let progress = Progress::new(jobs.len(), options.quiet);
     let wall = Stopwatch::start();
@@ -105,7 +105,7 @@ pub fn seeds_failing(scenario: SweepScenario, check: &str, workers: usize) -> Ve
         workers,
         quiet: true,
     };
-    let result = execute(&[scenario], &jobs, &options, &|_, _| None);
+    let result = execute(&[scenario], &jobs, &options, &runner::NoReports);
     result
         .records
         .iter()

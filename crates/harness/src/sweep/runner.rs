@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use crate::judge::{self, RunOutcome};
+use crate::judge::{self, Keep, RunOutcome};
 use crate::scenario::ScenarioFile;
 use crate::sim::System;
 use crate::stats::RunStats;
@@ -33,8 +33,33 @@ pub struct RunRecord {
     pub report: Option<PathBuf>,
 }
 
-/// Called on the worker with each run's whole outcome; returns the report it wrote, if any.
-pub type AfterRun<'a> = dyn Fn(&SweepScenario, &RunOutcome) -> Option<PathBuf> + Sync + 'a;
+/// Called on the worker after each run; returns the report it wrote, if any. Runs are judged
+/// as they happen and keep no timeline; a run whose timeline is wanted is replayed keeping it
+/// (the same seed gives the same run).
+pub trait AfterRun: Sync {
+    /// Whether the timeline of the run with `verdict` is wanted.
+    fn wants_timeline(&self, _scenario: &SweepScenario, _verdict: &Verdict) -> bool {
+        false
+    }
+    /// Sees the run's outcome (with its timeline when it was wanted).
+    fn after(&self, scenario: &SweepScenario, outcome: &RunOutcome) -> Option<PathBuf>;
+}
+
+/// No report of any run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoReports;
+
+impl AfterRun for NoReports {
+    fn after(&self, _scenario: &SweepScenario, _outcome: &RunOutcome) -> Option<PathBuf> {
+        None
+    }
+}
+
+impl<F: Fn(&SweepScenario, &RunOutcome) -> Option<PathBuf> + Sync> AfterRun for F {
+    fn after(&self, scenario: &SweepScenario, outcome: &RunOutcome) -> Option<PathBuf> {
+        self(scenario, outcome)
+    }
+}
 
 /// Builds, on the worker that runs it, the systems under test of a run of a scenario.
 pub type Systems<'a> = dyn Fn(&ScenarioFile) -> System + Sync + 'a;
@@ -47,7 +72,7 @@ pub fn run_jobs(
     jobs: &[Job],
     workers: usize,
     systems: &Systems<'_>,
-    after_run: &AfterRun<'_>,
+    after_run: &dyn AfterRun,
     on_done: &mut dyn FnMut(&RunRecord, usize),
 ) -> Vec<RunRecord> {
     let next = AtomicUsize::new(0);
@@ -86,13 +111,23 @@ fn run_one(
     scenario: &SweepScenario,
     job: Job,
     systems: &Systems<'_>,
-    after_run: &AfterRun<'_>,
+    after_run: &dyn AfterRun,
 ) -> RunRecord {
     let result = catch_unwind(AssertUnwindSafe(|| {
         let system = systems(&scenario.scenario);
         let repro = crate::verdict::repro_command(&scenario.path, job.seed);
-        let outcome = judge::run_system(&scenario.scenario, &system, job.seed, repro);
-        let report = after_run(scenario, &outcome);
+        let mut outcome = judge::run_keeping(
+            &scenario.scenario,
+            &system,
+            job.seed,
+            repro.clone(),
+            Keep::Verdict,
+        );
+        if after_run.wants_timeline(scenario, &outcome.verdict) {
+            outcome =
+                judge::run_keeping(&scenario.scenario, &system, job.seed, repro, Keep::Timeline);
+        }
+        let report = after_run.after(scenario, &outcome);
         (outcome.verdict, outcome.stats, report)
     }));
     match result {

@@ -257,7 +257,11 @@ mod tests {
 
     fn ev(ms: u64, host: &str, kind: K) -> Event {
         let (t, host) = (Duration::from_millis(ms), host.to_string());
-        Event { t, host, kind }
+        Event {
+            t,
+            host: host.into(),
+            kind,
+        }
     }
 
     /// web-0 connected 10–30 s, a partition 15–25 s, a violation at 40 s; 100 s in all.

@@ -129,14 +129,14 @@ impl<'a> Model<'a> {
                 K::Violation { .. } => m.violations.push(e),
                 _ => {}
             }
-            match e.host.as_str() {
+            match &*e.host {
                 "server" => m.server.push(e),
                 "proxy" => m.proxy.push(e),
                 _ => {}
             }
             let Some(c) = e.kind.client() else { continue };
             m.by_client.entry(c).or_default().push(e);
-            if !matches!(e.host.as_str(), "server" | "proxy" | "sim" | "check") {
+            if !matches!(&*e.host, "server" | "proxy" | "sim" | "check") {
                 home.entry(c).or_insert(&e.host);
             }
         }

@@ -1,0 +1,123 @@
+//! A set of sequence numbers kept as runs of consecutive numbers: what a client saw of a room
+//! costs memory in proportion to its gaps, not to the messages it received.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Sequence numbers, each with the time it was first added; only the time of each run's first
+/// number is kept (all a gap report needs: when the number after a gap arrived).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SeqRuns {
+    /// Run start → (run end, inclusive; when the start was first added).
+    runs: BTreeMap<u64, (u64, Duration)>,
+}
+
+/// A hole between two runs: the missing numbers `from..=to`, then the next number present and
+/// when it was first added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hole {
+    pub(crate) from: u64,
+    pub(crate) to: u64,
+    pub(crate) next: u64,
+    pub(crate) next_at: Duration,
+}
+
+impl SeqRuns {
+    /// Adds `seq`, first seen at `t` (a number already present keeps its time).
+    pub(crate) fn insert(&mut self, seq: u64, t: Duration) {
+        let left = self
+            .runs
+            .range(..=seq)
+            .next_back()
+            .map(|(&start, &(end, at))| (start, end, at));
+        if let Some((_, end, _)) = left {
+            if end >= seq {
+                return;
+            }
+        }
+        let joins_left = left.filter(|&(_, end, _)| end + 1 == seq);
+        let right = seq
+            .checked_add(1)
+            .and_then(|next| self.runs.get(&next).map(|&(end, _)| end));
+        match (joins_left, right) {
+            (Some((start, _, at)), Some(right_end)) => {
+                self.runs.remove(&(seq + 1));
+                self.runs.insert(start, (right_end, at));
+            }
+            (Some((start, _, at)), None) => {
+                self.runs.insert(start, (seq, at));
+            }
+            (None, Some(right_end)) => {
+                self.runs.remove(&(seq + 1));
+                self.runs.insert(seq, (right_end, t));
+            }
+            (None, None) => {
+                self.runs.insert(seq, (seq, t));
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// The holes between the smallest and the largest number, in order.
+    pub(crate) fn holes(&self) -> impl Iterator<Item = Hole> + '_ {
+        self.runs.iter().zip(self.runs.iter().skip(1)).map(
+            |((_, &(end, _)), (&next, &(_, next_at)))| Hole {
+                from: end + 1,
+                to: next - 1,
+                next,
+                next_at,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn runs_merge_and_holes_report_the_next_number_and_its_time() {
+        let mut s = SeqRuns::default();
+        assert!(s.is_empty());
+        for (seq, t) in [(1, 1), (2, 2), (5, 5), (7, 7), (6, 60), (3, 30), (2, 99)] {
+            s.insert(seq, ms(t));
+        }
+        // Runs 1..=3 and 5..=7: one hole, 4, followed by 5 first seen at 5 ms.
+        assert_eq!(
+            s.holes().collect::<Vec<_>>(),
+            [Hole {
+                from: 4,
+                to: 4,
+                next: 5,
+                next_at: ms(5)
+            }]
+        );
+        s.insert(4, ms(40));
+        assert_eq!(s.holes().count(), 0);
+        assert_eq!(s.runs.len(), 1, "one run 1..=7");
+    }
+
+    #[test]
+    fn a_number_joining_only_the_run_after_it_takes_the_start() {
+        let mut s = SeqRuns::default();
+        s.insert(10, ms(1));
+        s.insert(9, ms(2));
+        s.insert(5, ms(3));
+        assert_eq!(
+            s.holes().collect::<Vec<_>>(),
+            [Hole {
+                from: 6,
+                to: 8,
+                next: 9,
+                next_at: ms(2)
+            }]
+        );
+    }
+}
