@@ -57,12 +57,18 @@ fn junit_cases(path: &Path) -> (Vec<(String, String)>, roxmltree::Document<'stat
     (cases, doc)
 }
 
-/// Seeds of `PLANTED` in 1..=8 whose run fails, found in-process, independently of the sweep.
+/// Seeds of `PLANTED` in 1..=8 whose run fails, found in-process, independently of the sweep
+/// (once per test binary: two tests need them).
 fn failing_seeds_in_process() -> BTreeSet<u64> {
-    let s = wsim::scenario::load(&root().join(PLANTED)).expect("loads");
-    (1..=8)
-        .filter(|&seed| !wsim::judge::run(&s, PLANTED, seed).verdict.passed)
-        .collect()
+    static SEEDS: std::sync::OnceLock<BTreeSet<u64>> = std::sync::OnceLock::new();
+    SEEDS
+        .get_or_init(|| {
+            let s = wsim::scenario::load(&root().join(PLANTED)).expect("loads");
+            (1..=8)
+                .filter(|&seed| !wsim::judge::run(&s, PLANTED, seed).verdict.passed)
+                .collect()
+        })
+        .clone()
 }
 
 #[test]

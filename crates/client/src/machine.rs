@@ -321,7 +321,7 @@ impl ClientMachine {
                                 now.since_origin().as_millis().to_string().into_bytes(),
                             ),
                             HeartbeatMode::App => {
-                                Outbound::Text(protocol::encode(&ClientMessage::Ping))
+                                Outbound::Text(protocol::encode(&ClientMessage::Ping).into())
                             }
                         };
                         self.transmits.push_back(ping);

@@ -39,11 +39,15 @@ pub enum Inbound {
     Close(Option<u16>),
 }
 
+/// The text of a frame: shared bytes, so one broadcast is encoded once and handed to every
+/// recipient's connection without a copy.
+pub type Text = tokio_tungstenite::tungstenite::Utf8Bytes;
+
 /// A frame to write on a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outbound {
     /// A text frame.
-    Text(String),
+    Text(Text),
     /// A ping with this payload.
     Ping(Vec<u8>),
     /// A close frame; the connection is dropped shortly after.

@@ -65,9 +65,9 @@ impl ClientMachine {
                 self.presence(PresenceKind::Reconnected, username);
             }
             ServerMessage::UserLeft { username } => self.presence(PresenceKind::Left, username),
-            ServerMessage::Ping => self
-                .transmits
-                .push_back(Outbound::Text(protocol::encode(&ClientMessage::Pong))),
+            ServerMessage::Ping => self.transmits.push_back(Outbound::Text(
+                protocol::encode(&ClientMessage::Pong).into(),
+            )),
             ServerMessage::Pong | ServerMessage::Error { .. } => {}
         }
     }

@@ -60,7 +60,7 @@ impl ClientMachine {
                 text: p.text.clone(),
                 timestamp: p.timestamp.clone(),
             });
-            self.transmits.push_back(Outbound::Text(text));
+            self.transmits.push_back(Outbound::Text(text.into()));
             self.events.push_back(ClientEvent::MessageSent {
                 msg_id: p.id.clone(),
             });

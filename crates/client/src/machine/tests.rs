@@ -66,7 +66,7 @@ fn chat(seq: u64) -> Inbound {
 fn sent_texts(out: Vec<Outbound>) -> Vec<String> {
     out.into_iter()
         .filter_map(|o| match o {
-            Outbound::Text(s) => Some(s),
+            Outbound::Text(s) => Some(s.to_string()),
             _ => None,
         })
         .collect()

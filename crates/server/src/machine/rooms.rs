@@ -83,7 +83,7 @@ impl ServerMachine {
         let Some(room) = self.rooms.get(room) else {
             return;
         };
-        let text = protocol::encode(msg);
+        let text = crate::frame::Text::from(protocol::encode(msg));
         for member in &room.members {
             if Some(member.as_str()) == except {
                 continue;

@@ -66,6 +66,6 @@ impl ServerMachine {
 
     pub(super) fn send(&mut self, conn: ConnId, msg: &ServerMessage) {
         self.transmits
-            .push_back((conn, Outbound::Text(protocol::encode(msg))));
+            .push_back((conn, Outbound::Text(protocol::encode(msg).into())));
     }
 }
