@@ -307,7 +307,7 @@ fn supports_verdict_format(exe: &Path) -> bool {
         .args(["run", "--help"])
         .stderr(Stdio::null())
         .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("verdict"))
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("count of events"))
 }
 
 /// Runs `exe args`, its output to a file: (stdout, wall time, peak RSS in KiB, exit code).
@@ -352,5 +352,47 @@ struct RemoveOnDrop(PathBuf);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simulated_time_is_read_from_a_verdict_or_a_digest() {
+        assert_eq!(
+            parse_simulated("600.000s in 18.454s wall (33x real time)"),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(parse_simulated("150000 ms"), Some(Duration::from_secs(150)));
+        assert_eq!(parse_simulated("soon"), None);
+    }
+
+    #[test]
+    fn a_row_shows_the_ratio_events_per_second_and_memory() {
+        let m = Measured {
+            simulated: Duration::from_secs(600),
+            wall: Duration::from_secs(20),
+            events: Some(1_000_000),
+            peak_kib: 90 * 1024,
+            runs: 1,
+            verdict: "PASS x".into(),
+            passed: true,
+        };
+        let row = row("reference", &m);
+        assert!(row.contains("30:1"), "{row}");
+        assert!(row.contains("50.0 k"), "{row}");
+        assert!(row.contains("90 MB"), "{row}");
+        let sweep = Measured {
+            runs: 460,
+            events: None,
+            ..m
+        };
+        assert!(row_of_sweep(&sweep).contains("82800 seeds per hour"));
+    }
+
+    fn row_of_sweep(m: &Measured) -> String {
+        row("sweep", m)
     }
 }
