@@ -106,10 +106,7 @@ pub fn judge(
         error,
         elapsed,
     } = simulation;
-    let mut judging = Judging::new(scenario, Keep::Timeline);
-    for event in events {
-        judging.observe(event);
-    }
+    let judging = Judging::over(scenario, events);
     conclude(
         scenario,
         seed,
@@ -178,10 +175,7 @@ pub fn panicked(scenario: &ScenarioFile, path: &str, seed: u64, detail: &str) ->
 /// with the violations merged in.
 #[must_use]
 pub fn check(scenario: &ScenarioFile, events: Vec<Event>) -> (Vec<CheckOutcome>, Vec<Event>) {
-    let mut judging = Judging::new(scenario, Keep::Timeline);
-    for event in events {
-        judging.observe(event);
-    }
+    let judging = Judging::over(scenario, events);
     let (outcomes, timeline, _) = judging.finish();
     (outcomes, timeline)
 }
@@ -213,6 +207,15 @@ impl Judging {
             seen: BTreeSet::new(),
             kept: (keep == Keep::Timeline).then(Vec::new),
         }
+    }
+
+    /// A judging that has seen every one of `events` and keeps them.
+    fn over(scenario: &ScenarioFile, events: Vec<Event>) -> Judging {
+        let mut judging = Judging::new(scenario, Keep::Timeline);
+        for event in events {
+            judging.observe(event);
+        }
+        judging
     }
 
     fn observe(&mut self, event: Event) {
