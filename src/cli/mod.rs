@@ -86,6 +86,10 @@ enum Command {
         /// Which client each simulated user runs (overrides the scenario's `[system]`).
         #[arg(long, value_enum)]
         client: Option<ImplementationArg>,
+        /// Step every tick instead of skipping idle ticks (the timeline is the same; this is
+        /// how to check that, and how to run a system that does not announce its timers).
+        #[arg(long)]
+        every_tick: bool,
     },
     /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its
     /// reproduction command, reports under reports/, optional JUnit XML.
@@ -204,6 +208,7 @@ pub fn main() -> ExitCode {
             report_dir,
             server,
             client,
+            every_tick,
         } => run::run(
             &scenario,
             seed,
@@ -212,6 +217,7 @@ pub fn main() -> ExitCode {
             run::Overrides {
                 server: server.map(Into::into),
                 client: client.map(Into::into),
+                every_tick,
             },
         ),
         Command::Sweep(args) => sweep::sweep(args),

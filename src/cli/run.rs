@@ -13,6 +13,8 @@ use wsim::scenario::model::Implementation;
 pub(crate) struct Overrides {
     pub(crate) server: Option<Implementation>,
     pub(crate) client: Option<Implementation>,
+    /// `--every-tick`: no idle skipping.
+    pub(crate) every_tick: bool,
 }
 
 impl Overrides {
@@ -24,6 +26,9 @@ impl Overrides {
         }
         if let Some(client) = self.client {
             out.push_str(&format!(" --client {}", client.name()));
+        }
+        if self.every_tick {
+            out.push_str(" --every-tick");
         }
         out
     }
@@ -57,7 +62,10 @@ pub(crate) fn run(
     } else {
         wsim::judge::Keep::Timeline
     };
-    let system = wsim::System::for_scenario(&scenario);
+    let mut system = wsim::System::for_scenario(&scenario);
+    if overrides.every_tick {
+        system = system.with_stepping(wsim::sim::Stepping::EveryTick);
+    }
     let outcome = wsim::judge::run_keeping(&scenario, &system, seed, repro, keep);
     if let Some(root) = report {
         let label = wsim::sweep::plan::label_of(path);

@@ -1,12 +1,14 @@
-//! The same scenario and seed give a byte-identical timeline, in-process and across processes;
-//! different seeds give different timelines; every scenario's digest at its canonical seed (1)
+//! The same scenario and seed give a byte-identical timeline, in-process and across processes,
+//! whether the run skips idle ticks or steps every one; different seeds give different timelines; every scenario's digest at its canonical seed (1)
 //! is an insta snapshot (`tests/wsim/snapshots/`, reviewed with `cargo insta review`).
 
 use std::process::Command;
 
-use crate::support::{all_scenarios, jsonl, outputs, scenarios_dir};
+use crate::support::{all_scenarios, jsonl, jsonl_every_tick, outputs, scenarios_dir};
 
-/// Seed 1 is replayed (in-process here, across processes below); seed 2 runs once, to show
+/// Seed 1 is replayed (in-process here, across processes below), the replay stepping every tick
+/// where the first run skips idle ticks: the two must not differ by a byte, which checks both
+/// determinism and that skipping idle time changes nothing. Seed 2 runs once, to show
 /// that seeds differ. Also: every scenario passes its own expectations on both seeds, and its
 /// seed-1 digest matches its snapshot (one loop, so each simulation runs only as often as
 /// needed).
@@ -18,8 +20,8 @@ fn every_scenario_replays_byte_for_byte_matches_its_snapshot_and_seeds_differ() 
         insta::assert_snapshot!(format!("{stem}.seed-1"), digest);
         assert_eq!(
             first,
-            jsonl(&path, 1),
-            "{} seed 1 replayed differently",
+            jsonl_every_tick(&path, 1),
+            "{} seed 1 replayed tick by tick differently",
             path.display()
         );
         let other = jsonl(&path, 2);

@@ -34,9 +34,20 @@ pub fn jsonl(path: &Path, seed: u64) -> String {
 
 /// A run's JSON Lines output (wall time blanked) and its digest (what snapshots store).
 pub fn outputs(path: &Path, seed: u64) -> (String, String) {
+    outputs_stepping(path, seed, wsim::sim::Stepping::SkipIdle)
+}
+
+/// [`jsonl`] for a run stepped tick by tick, without skipping idle time.
+pub fn jsonl_every_tick(path: &Path, seed: u64) -> String {
+    outputs_stepping(path, seed, wsim::sim::Stepping::EveryTick).0
+}
+
+fn outputs_stepping(path: &Path, seed: u64, stepping: wsim::sim::Stepping) -> (String, String) {
     let s = wsim::scenario::load(path).expect("scenario loads");
     let name = path.file_name().expect("a file").to_string_lossy();
-    let mut outcome = wsim::judge::run(&s, &format!("scenarios/{name}"), seed);
+    let system = wsim::System::for_scenario(&s).with_stepping(stepping);
+    let repro = wsim::verdict::repro_command(&format!("scenarios/{name}"), seed);
+    let mut outcome = wsim::judge::run_system(&s, &system, seed, repro);
     outcome.verdict.wall_ms = 0;
     let mut out: String = outcome
         .timeline

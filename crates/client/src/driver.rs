@@ -334,6 +334,6 @@ fn linger<S: crate::net::Stream>(
     // A close frame is always queued.
     let _ = link.send(Outbound::Close { code, reason });
     tokio::task::spawn_local(async move {
-        let _ = tokio::time::timeout(timeout, link.until_closed()).await;
+        let _ = crate::clock::timer::timeout(timeout, link.until_closed()).await;
     });
 }

@@ -36,6 +36,12 @@ pub(crate) fn event_time() -> Duration {
     REAL_ORIGIN.with(|c| c.get().map(|o| o.elapsed()).unwrap_or_default())
 }
 
+/// The simulated time (as [`event_time`]) of `deadline`, an instant on the calling host's
+/// clock: host clocks are per runtime and reset on restart, simulated time is shared.
+pub(crate) fn sim_time_of(deadline: tokio::time::Instant) -> Duration {
+    event_time() + deadline.saturating_duration_since(tokio::time::Instant::now())
+}
+
 /// Measures wall time for the verdict's simulated-to-wall ratio. Never feeds the timeline.
 #[derive(Debug, Clone, Copy)]
 pub struct Stopwatch(std::time::Instant);

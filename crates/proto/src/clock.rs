@@ -1,9 +1,12 @@
 //! The only product module that reads time: monotonic instants for the sans-IO cores, the
-//! driver's host clock, and the operating system's wall clock.
+//! driver's host clock, the operating system's wall clock, and the timers drivers set
+//! ([`timer`]: announced to a simulator's ledger).
 //!
 //! Everything else receives time as a value. Drivers read `tokio::time`, which inside a
 //! simulation is the simulator's paused, per-host clock and on a real network the OS clock.
 #![allow(clippy::disallowed_methods)]
+
+pub mod timer;
 
 use std::ops::{Add, Sub};
 use std::time::Duration;
@@ -80,7 +83,7 @@ impl HostClock {
     /// Sleeps until `deadline` on this clock, or forever when there is none.
     pub async fn sleep_until(&self, deadline: Option<MonoTime>) {
         match deadline {
-            Some(t) => tokio::time::sleep_until(self.origin + t.0).await,
+            Some(t) => timer::sleep_until(self.origin + t.0).await,
             None => std::future::pending().await,
         }
     }

@@ -62,7 +62,7 @@ impl Relay {
     pub async fn run<S: Stream, C: Connector>(self, client: S, connector: C) {
         let conn = self.conn;
         let connect = connector.connect(&self.upstream);
-        let server = match tokio::time::timeout(self.connect_timeout, connect).await {
+        let server = match crate::clock::timer::timeout(self.connect_timeout, connect).await {
             Ok(Ok(s)) => s,
             _ => {
                 self.sink.emit(ProxyEvent::ProxyConnClosed {
@@ -173,7 +173,7 @@ async fn pump(
     loop {
         let n = from.read(&mut buf).await.map_err(|_| PumpError::Read)?;
         if let Fate::Delay(d) = switch.fate() {
-            tokio::time::sleep(d).await;
+            crate::clock::timer::sleep(d).await;
         }
         if switch.fate() == Fate::Blackhole {
             if n == 0 {

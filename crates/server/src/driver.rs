@@ -158,7 +158,7 @@ fn drain(
         overflowed.retain(|o| *o != id);
         if let Some(conn) = conns.remove(&id) {
             tokio::task::spawn_local(async move {
-                tokio::time::sleep(CLOSE_GRACE).await;
+                crate::clock::timer::sleep(CLOSE_GRACE).await;
                 conn.task.abort();
             });
         }
@@ -235,7 +235,7 @@ async fn refuse<S: Stream>(mut stream: S, refusal: &HttpRefusal) {
         return;
     }
     let _ = stream.shutdown().await;
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+    let _ = crate::clock::timer::timeout(Duration::from_secs(1), async {
         let mut sink = [0u8; 1024];
         while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
@@ -249,7 +249,7 @@ async fn connection<S: Stream>(
     settings: ConnSettings,
     inbox: mpsc::Sender<ConnMsg>,
 ) {
-    let shaken = tokio::time::timeout(
+    let shaken = crate::clock::timer::timeout(
         settings.handshake_timeout,
         handshake(&mut stream, &settings.path, &inbox),
     )

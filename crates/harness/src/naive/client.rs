@@ -118,6 +118,10 @@ impl ClientApp for Handle {
 }
 
 impl ClientUnderTest for NaiveClient {
+    fn announces_timers(&self) -> bool {
+        true
+    }
+
     fn start(&self, host: ClientHost) -> Box<dyn ClientApp> {
         let shared = Rc::new(Shared {
             events: host.events.clone(),

@@ -40,6 +40,10 @@ pub struct NaiveServer {
 }
 
 impl ServerUnderTest for NaiveServer {
+    fn announces_timers(&self) -> bool {
+        true
+    }
+
     fn run(&self, host: ServerHost) -> LocalBoxFuture<HostResult> {
         let this = self.clone();
         Box::pin(async move {
@@ -316,7 +320,7 @@ impl Manager {
             room
         };
         // Schedule cleanup after the grace period (never cancelled).
-        tokio::time::sleep(self.grace).await;
+        wsim_proto::clock::timer::sleep(self.grace).await;
         let mut state = self.state.borrow_mut();
         if let Some(closed) = state.closed.remove(client_id) {
             self.events.emit(ServerEvent::UserLeft {

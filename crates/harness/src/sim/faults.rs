@@ -92,8 +92,20 @@ impl FaultExecutor {
         }
     }
 
-    /// Applies every change due at or before `now`.
-    pub fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, world: &Handles<'_>, now: Duration) {
+    /// When the next change not yet applied is due, if any.
+    #[must_use]
+    pub fn next_due(&self) -> Option<Duration> {
+        self.steps.get(self.next).map(|s| s.at)
+    }
+
+    /// Applies every change due at or before `now`; returns whether there was any.
+    pub fn apply_due(
+        &mut self,
+        sim: &mut turmoil::Sim<'_>,
+        world: &Handles<'_>,
+        now: Duration,
+    ) -> bool {
+        let mut applied = false;
         while let Some(step) = self.steps.get(self.next) {
             if step.at > now {
                 break;
@@ -101,7 +113,9 @@ impl FaultExecutor {
             let step = step.clone();
             self.next += 1;
             self.apply(sim, world, now, &step);
+            applied = true;
         }
+        applied
     }
 
     fn apply(&self, sim: &mut turmoil::Sim<'_>, world: &Handles<'_>, now: Duration, step: &Step) {

@@ -1,18 +1,19 @@
 //! The simulation layer: one turmoil world per (scenario, seed) ([`topology`]) with the
 //! systems under test plugged in through the [`seam`] (wsim's own by default: [`system`]), the
 //! seeded fault schedule ([`plan`]) and its executor ([`faults`]), `turmoil::net` behind the
-//! product's network seam ([`net`]), and the loop that steps it all ([`run`]). It only simulates: [`crate::judge`] judges.
+//! product's network seam ([`net`]), and the loop that steps it all ([`run`]), skipping idle ticks ([`idle`]). It only simulates: [`crate::judge`] judges.
 
 pub(crate) mod faults;
 pub mod guarantee;
+mod idle;
 pub mod net;
 pub mod plan;
-mod run;
+pub(crate) mod run;
 pub mod seam;
 pub mod system;
 pub(crate) mod topology;
 
-pub use run::{simulate, simulate_into, simulate_system, Simulated, Simulation};
+pub use run::{simulate, simulate_into, simulate_system, Simulated, Simulation, Stepping};
 pub use seam::{
     ClientApp, ClientHost, ClientUnderTest, HostResult, ProxyHost, ProxyUnderTest, ServerHost,
     ServerUnderTest, System,

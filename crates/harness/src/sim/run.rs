@@ -10,10 +10,12 @@ use crate::event::Event;
 use crate::scenario::ScenarioFile;
 use crate::sim::faults::{FaultExecutor, Handles};
 use crate::sim::guarantee;
+use crate::sim::idle::{self, NextWork, RunLedger};
 use crate::sim::plan::plan_faults;
 use crate::sim::seam::System;
 use crate::sim::topology;
 use crate::timeline::Recorder;
+use wsim_proto::clock::timer;
 
 /// The recorded events of a simulation, and the error that cut it short, if any.
 #[derive(Debug, Clone)]
@@ -55,7 +57,8 @@ pub struct Simulated {
 }
 
 /// Simulates `scenario` with `seed` and `system` under test; every event goes to `recorder`
-/// as it happens (a streaming recorder lets a run keep only what its checkers need).
+/// as it happens (a streaming recorder lets a run keep only what its checkers need). Time
+/// advances as `system.stepping` says.
 #[must_use]
 pub fn simulate_into(
     scenario: &ScenarioFile,
@@ -63,12 +66,20 @@ pub fn simulate_into(
     system: &System,
     recorder: &Rc<Recorder>,
 ) -> Simulated {
+    let stepping = system.stepping;
     if let Err(refusal) = guarantee::check_build() {
         return Simulated {
             error: Some(refusal.to_string()),
             elapsed: Duration::ZERO,
         };
     }
+    let ledger = (stepping == Stepping::SkipIdle && system.announces_timers())
+        .then(|| Rc::new(RunLedger::default()));
+    let outer_ledger = timer::install_ledger(
+        ledger
+            .as_ref()
+            .map(|l| Rc::clone(l) as Rc<dyn timer::TimerLedger>),
+    );
     let topology::World {
         mut sim,
         proxy,
@@ -86,17 +97,54 @@ pub fn simulate_into(
         recorder.sink("sim"),
     );
     let mut error = None;
-    while sim.elapsed() < scenario.duration.0 {
+    let end = scenario.duration.0;
+    let tick = sim.tick_duration();
+    while sim.elapsed() < end {
         clock::set_sim_fallback(Some(sim.elapsed()));
         let now = sim.elapsed();
-        faults.apply_due(&mut sim, &handles, now);
-        if let Err(e) = sim.step() {
+        // A fault may wake tasks (a restarted host's software, a woken client host) that no
+        // timer announced: the step after one, like the first, is a single tick.
+        let faulted = faults.apply_due(&mut sim, &handles, now);
+        let ticks = match &ledger {
+            Some(_) if faulted || now.is_zero() => 1,
+            Some(ledger) => idle::ticks_until_work(
+                now,
+                tick,
+                NextWork {
+                    timer: ledger.next_deadline(now),
+                    delivery: sim.next_delivery(),
+                    fault: faults.next_due(),
+                    end,
+                },
+            ),
+            None => 1,
+        };
+        if let Err(e) = sim.step_ticks(ticks) {
             error = Some(e.to_string());
+            break;
+        }
+        if let Some((host, at)) = sim.take_early_wake() {
+            error = Some(format!(
+                "host {host} woke at {at:?} inside an idle skip: a system that announces its \
+                 timers set one without wsim_proto::clock::timer"
+            ));
             break;
         }
     }
     let elapsed = sim.elapsed();
     drop(sim);
+    timer::install_ledger(outer_ledger);
     clock::set_sim_fallback(None);
     Simulated { error, elapsed }
+}
+
+/// How a run advances simulated time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stepping {
+    /// Skip idle ticks when every system under test announces its timers (the default):
+    /// the same run, event for event, as [`Stepping::EveryTick`], in far fewer steps.
+    #[default]
+    SkipIdle,
+    /// Step every tick (turmoil's own loop).
+    EveryTick,
 }

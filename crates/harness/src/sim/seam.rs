@@ -15,6 +15,7 @@ use wsim_proxy::{ProxyControl, ProxyEvent};
 use wsim_server::{ServerConfig, ServerEvent};
 
 use crate::sim::net::{SimListener, TurmoilConnector};
+use crate::sim::run::Stepping;
 
 /// How a host's run ends when it fails.
 pub type HostResult = Result<(), Box<dyn Error>>;
@@ -41,6 +42,15 @@ pub struct ServerHost {
 pub trait ServerUnderTest {
     /// Runs the server on `host`.
     fn run(&self, host: ServerHost) -> LocalBoxFuture<HostResult>;
+
+    /// Whether every timer this system sets goes through `wsim_proto::clock::timer` (`sleep`,
+    /// `sleep_until`, `timeout`), which announces it to the run's ledger. When the server, the
+    /// client and the proxy all say so, the run skips idle ticks; otherwise it steps every tick
+    /// (a timer the ledger cannot see must not be skipped over). A run that skipped over a
+    /// timer it was not told of fails with the host and the time it woke.
+    fn announces_timers(&self) -> bool {
+        false
+    }
 }
 
 /// What one simulated user's client is given.
@@ -78,6 +88,15 @@ pub trait ClientUnderTest {
     /// Starts a client for `host` and returns the handle the workload sends through; dropping
     /// the handle must not stop the client before the run ends.
     fn start(&self, host: ClientHost) -> Box<dyn ClientApp>;
+
+    /// Whether every timer this system sets goes through `wsim_proto::clock::timer` (`sleep`,
+    /// `sleep_until`, `timeout`), which announces it to the run's ledger. When the server, the
+    /// client and the proxy all say so, the run skips idle ticks; otherwise it steps every tick
+    /// (a timer the ledger cannot see must not be skipped over). A run that skipped over a
+    /// timer it was not told of fails with the host and the time it woke.
+    fn announces_timers(&self) -> bool {
+        false
+    }
 }
 
 /// What the proxy host hands its proxy each time it starts.
@@ -98,6 +117,15 @@ pub struct ProxyHost {
 pub trait ProxyUnderTest {
     /// Runs the proxy on `host`.
     fn run(&self, host: ProxyHost) -> LocalBoxFuture<HostResult>;
+
+    /// Whether every timer this system sets goes through `wsim_proto::clock::timer` (`sleep`,
+    /// `sleep_until`, `timeout`), which announces it to the run's ledger. When the server, the
+    /// client and the proxy all say so, the run skips idle ticks; otherwise it steps every tick
+    /// (a timer the ledger cannot see must not be skipped over). A run that skipped over a
+    /// timer it was not told of fails with the host and the time it woke.
+    fn announces_timers(&self) -> bool {
+        false
+    }
 }
 
 /// The systems under test of one run.
@@ -109,4 +137,24 @@ pub struct System {
     pub client: Rc<dyn ClientUnderTest>,
     /// What runs on the proxy host.
     pub proxy: Rc<dyn ProxyUnderTest>,
+    /// How the run advances simulated time (idle ticks are skipped only when all three
+    /// announce their timers).
+    pub stepping: Stepping,
+}
+
+impl System {
+    /// The same systems, advancing time as `stepping` says.
+    #[must_use]
+    pub fn with_stepping(mut self, stepping: Stepping) -> System {
+        self.stepping = stepping;
+        self
+    }
+
+    /// Whether every system under test announces its timers, so the run may skip idle time.
+    #[must_use]
+    pub fn announces_timers(&self) -> bool {
+        self.server.announces_timers()
+            && self.client.announces_timers()
+            && self.proxy.announces_timers()
+    }
 }

@@ -12,6 +12,7 @@ use wsim_server::{ServerConfig, ServerMachine};
 use crate::naive::{NaiveClient, NaiveServer};
 use crate::scenario::model::Implementation;
 use crate::scenario::ScenarioFile;
+use crate::sim::run::Stepping;
 use crate::sim::seam::{
     ClientApp, ClientHost, ClientUnderTest, HostResult, ProxyHost, ProxyUnderTest, ServerHost,
     ServerUnderTest, System,
@@ -25,6 +26,10 @@ pub struct WsimServer {
 }
 
 impl ServerUnderTest for WsimServer {
+    fn announces_timers(&self) -> bool {
+        true
+    }
+
     fn run(&self, host: ServerHost) -> LocalBoxFuture<HostResult> {
         let machine = ServerMachine::new(self.config.clone(), host.rng);
         Box::pin(async move {
@@ -42,6 +47,10 @@ pub struct WsimClient {
 }
 
 impl ClientUnderTest for WsimClient {
+    fn announces_timers(&self) -> bool {
+        true
+    }
+
     fn start(&self, host: ClientHost) -> Box<dyn ClientApp> {
         let machine = ClientMachine::new(
             self.config.clone(),
@@ -76,6 +85,10 @@ pub struct WsimProxy {
 }
 
 impl ProxyUnderTest for WsimProxy {
+    fn announces_timers(&self) -> bool {
+        true
+    }
+
     fn run(&self, host: ProxyHost) -> LocalBoxFuture<HostResult> {
         let config = ProxyConfig {
             upstream: host.upstream,
@@ -125,6 +138,7 @@ impl System {
             proxy: Rc::new(WsimProxy {
                 config: scenario.proxy_config(String::new()),
             }),
+            stepping: Stepping::default(),
         }
     }
 }

@@ -175,10 +175,10 @@ async fn chat(
         std::future::pending::<()>().await;
         return;
     };
-    tokio::time::sleep(start).await;
+    wsim_proto::clock::timer::sleep(start).await;
     let mut n = 0u64;
     loop {
-        tokio::time::sleep(every).await;
+        wsim_proto::clock::timer::sleep(every).await;
         sleep.until_awake().await;
         n += 1;
         client.send(format!("message {n}"));
