@@ -14,7 +14,7 @@
 //! a write returned); after a reconnect every pending message is sent again, in order, and the
 //! server's per-session de-duplication makes the effect exactly-once.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use rand::RngCore;
@@ -26,6 +26,7 @@ use crate::frame::{self, Inbound, Outbound};
 use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::protocol::{self, ClientMessage, ServerMessage};
 use crate::seed::SimRng;
+use fingerprints::FingerprintSet;
 
 /// How many delivered message ids a client remembers to suppress duplicates.
 const DELIVERED_MEMORY: usize = 4096;
@@ -141,7 +142,7 @@ pub struct ClientMachine {
     /// fingerprints of (sender, id): a message the server accepted twice (its ack lost in a
     /// crash) is still shown once. 16 bytes per message instead of two strings.
     delivered: VecDeque<u128>,
-    delivered_set: BTreeSet<u128>,
+    delivered_set: FingerprintSet,
     actions: VecDeque<Action>,
     transmits: VecDeque<Outbound>,
     events: VecDeque<ClientEvent>,
@@ -177,7 +178,7 @@ impl ClientMachine {
             last_seq: None,
             resuming: false,
             delivered: VecDeque::new(),
-            delivered_set: BTreeSet::new(),
+            delivered_set: FingerprintSet::default(),
             actions: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -370,6 +371,7 @@ impl ClientMachine {
     }
 }
 
+mod fingerprints;
 mod inbox;
 mod link;
 mod outbox;

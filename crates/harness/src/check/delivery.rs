@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::check::intern::{Id, Interner};
+use crate::check::lookup::{LookupMap, LookupSet};
 use crate::check::reachable::Reachability;
 use crate::check::{CheckContext, Checker, Requirement, Violation};
 use crate::event::{Event, EventKind};
@@ -53,14 +54,15 @@ pub struct Delivery {
     /// Message → first sent at.
     sent: BTreeMap<Msg, Duration>,
     /// Messages accepted in the current server epoch.
-    accepted_now: BTreeSet<Msg>,
+    accepted_now: LookupSet<Msg>,
     /// Messages ever accepted.
-    accepted_ever: BTreeSet<Msg>,
+    accepted_ever: LookupSet<Msg>,
     /// client → room, for clients with an open session.
     sessions: BTreeMap<Id, Id>,
-    /// (receiver, message) → accepted at: deliveries still owed.
-    owed: BTreeMap<(Id, Msg), Duration>,
-    /// (receiver, message) delivered.
+    /// (receiver, message) → accepted at: deliveries still owed (the report sorts them).
+    owed: LookupMap<(Id, Msg), Duration>,
+    /// (receiver, message) delivered (a tree: smaller than a hash set per entry, and this is
+    /// the state that grows with deliveries).
     received: BTreeSet<(Id, Msg)>,
     /// receiver → last sequence number it got.
     last_seq: BTreeMap<Id, u64>,
@@ -78,10 +80,10 @@ impl Delivery {
             names: Interner::default(),
             msg_ids: Interner::default(),
             sent: BTreeMap::new(),
-            accepted_now: BTreeSet::new(),
-            accepted_ever: BTreeSet::new(),
+            accepted_now: LookupSet::default(),
+            accepted_ever: LookupSet::default(),
             sessions: BTreeMap::new(),
-            owed: BTreeMap::new(),
+            owed: LookupMap::default(),
             received: BTreeSet::new(),
             last_seq: BTreeMap::new(),
             deliveries: 0,

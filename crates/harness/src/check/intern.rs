@@ -1,7 +1,7 @@
 //! Names interned as small integers, so a checker's per-message and per-delivery state is keyed
 //! by numbers (cheap to compare and store) instead of cloned strings.
 
-use std::collections::BTreeMap;
+use crate::check::lookup::LookupMap;
 
 /// A name's number in an [`Interner`].
 pub(crate) type Id = u32;
@@ -9,7 +9,8 @@ pub(crate) type Id = u32;
 /// Gives each distinct name a number, in first-seen order, and back.
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    ids: BTreeMap<Box<str>, Id>,
+    /// Looked up only; `names` gives the order.
+    ids: LookupMap<Box<str>, Id>,
     names: Vec<Box<str>>,
 }
 

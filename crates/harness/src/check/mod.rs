@@ -11,6 +11,7 @@ pub mod idle_kills;
 pub(crate) mod intern;
 pub mod links;
 pub mod liveness;
+pub(crate) mod lookup;
 pub mod reachable;
 pub mod resume;
 pub mod room_log;
