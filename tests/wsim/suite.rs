@@ -198,3 +198,49 @@ fn checks_that_need_the_servers_events_say_skipped_when_it_reports_none() {
         .expect("the suite runs");
     assert!(own.records[0].verdict.checks.iter().all(|c| !c.skipped));
 }
+
+/// wsim's server plus one timer set behind the simulation's back (plain `tokio::time`).
+struct ServerWithAHiddenTimer {
+    claims_to_announce: bool,
+}
+
+impl wsim::sim::ServerUnderTest for ServerWithAHiddenTimer {
+    fn run(&self, host: wsim::sim::ServerHost) -> wsim::sim::LocalBoxFuture<wsim::sim::HostResult> {
+        use wsim::sim::ServerUnderTest;
+        let inner = WsimServer {
+            config: host.config.clone(),
+        };
+        Box::pin(async move {
+            tokio::task::spawn_local(tokio::time::sleep(Duration::from_millis(2500)));
+            inner.run(host).await
+        })
+    }
+
+    fn announces_timers(&self) -> bool {
+        self.claims_to_announce
+    }
+}
+
+/// Idle time is skipped only for systems that announce every timer; one that claims to but
+/// does not fails its run, naming the host and when it woke, instead of running differently.
+#[test]
+fn a_timer_hidden_from_the_idle_skip_fails_the_run_and_an_honest_system_steps_every_tick() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let suite = |claims_to_announce| {
+        Suite::new()
+            .scenarios(root.join("scenarios/11-idle-proxy-keepalive.toml"))
+            .seeds([1])
+            .server(move || ServerWithAHiddenTimer { claims_to_announce })
+            .report_dir(scratch("suite-hidden-timer"))
+    };
+    let caught = suite(true).run().expect("the suite runs");
+    let report = caught
+        .failure_report("t")
+        .expect("the hidden timer is caught");
+    assert!(
+        report.contains("host server woke at 2.5") && report.contains("inside an idle skip"),
+        "{report}"
+    );
+    let honest = suite(false).run().expect("the suite runs");
+    assert!(honest.passed(), "{:?}", honest.failure_report("t"));
+}

@@ -30,6 +30,7 @@ pub mod types {
         BackoffConfig, ClientConfig, ClientEvent, ClientIdentity, DisconnectReason, HeartbeatMode,
         HostSleep, PresenceKind,
     };
+    pub use wsim_proto::clock::timer;
     pub use wsim_proto::keepalive::KeepaliveConfig;
     pub use wsim_proto::net::{Connector, Listener};
     pub use wsim_proto::{EventSink, SimRng, WallSource};
