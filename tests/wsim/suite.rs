@@ -206,7 +206,6 @@ struct ServerWithAHiddenTimer {
 
 impl wsim::sim::ServerUnderTest for ServerWithAHiddenTimer {
     fn run(&self, host: wsim::sim::ServerHost) -> wsim::sim::LocalBoxFuture<wsim::sim::HostResult> {
-        use wsim::sim::ServerUnderTest;
         let inner = WsimServer {
             config: host.config.clone(),
         };
