@@ -5,6 +5,7 @@
 
 mod bench;
 mod choices;
+mod explore;
 mod grid;
 mod memory;
 mod real;
@@ -94,6 +95,9 @@ enum Command {
     /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its
     /// reproduction command, reports under reports/, optional JUnit XML.
     Sweep(sweep::SweepArgs),
+    /// Random worlds: each seed draws clients, settings and overlapping faults of every kind,
+    /// runs them with every checker; failures are written out as scenario files and shrunk.
+    Explore(explore::ExploreArgs),
     /// Minimise a failing run: drop and shorten faults, fix random ranges, fewer clients, a
     /// shorter run, while the same check still fails; write the result as a regression scenario.
     Shrink(shrink::ShrinkArgs),
@@ -191,7 +195,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let simulates = matches!(
         cli.command,
-        Command::Run { .. } | Command::Sweep(_) | Command::Shrink(_) | Command::Grid(_)
+        Command::Run { .. }
+            | Command::Sweep(_)
+            | Command::Explore(_)
+            | Command::Shrink(_)
+            | Command::Grid(_)
     );
     if simulates {
         if let Err(refusal) = wsim::sim::guarantee::check_build() {
@@ -221,6 +229,7 @@ pub fn main() -> ExitCode {
             },
         ),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Explore(args) => explore::explore(args),
         Command::Shrink(args) => shrink::shrink(args),
         Command::Grid(args) => grid::grid(args),
         Command::Memory(args) => memory::memory(args),

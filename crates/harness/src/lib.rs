@@ -5,7 +5,8 @@
 //! network for one seed, with the systems under test plugged in through [`sim::seam`] (wsim's
 //! own client, server and proxy by default), and records every component's events into one
 //! [`event`] timeline. [`check`]ers read the timeline and a [`verdict`] sums them up; [`sweep`]
-//! runs many seeds, [`shrink`] minimises a failing scenario, [`grid`] varies settings,
+//! runs many seeds, [`explore`] runs random worlds, [`shrink`] minimises a failing scenario,
+//! [`grid`] varies settings,
 //! [`report`] writes what happened.
 //!
 //! The data flows one way: scenario → world → events → checkers → verdict → report.
@@ -19,6 +20,7 @@ pub mod check;
 pub mod clock;
 pub mod digest;
 pub mod event;
+pub mod explore;
 pub mod grid;
 pub mod judge;
 pub mod naive;

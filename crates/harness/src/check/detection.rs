@@ -5,6 +5,12 @@
 //! A `partition` breaks a link for its duration; a `state_loss` breaks established links for
 //! good, whatever its duration. A link counts only if the client was connected when the fault
 //! started and its path (client host → proxy → server) crosses the faulted link.
+//!
+//! Causality, not the clock: a sleeping client host runs no timer, so the bound counts again
+//! from its waking; and the proxy blackholing a connection is a break only for the client still
+//! on it — a client whose current link carried its handshake after that connection fell silent
+//! has long since left it (the handshake crossed the proxy at most three one-way latencies
+//! before `connected`, counting the highest latency any spike of the run set).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,6 +39,8 @@ pub struct Detection {
     /// Detection time of every break, in order.
     times: Vec<Duration>,
     inconclusive: usize,
+    /// The highest one-way latency of the run so far (the normal range or a spike).
+    latency_ceiling: Duration,
 }
 
 impl Detection {
@@ -40,12 +48,13 @@ impl Detection {
     #[must_use]
     pub fn new(ctx: CheckContext) -> Self {
         Detection {
-            ctx,
             links: Links::default(),
             open: BTreeMap::new(),
             violations: Vec::new(),
             times: Vec::new(),
             inconclusive: 0,
+            latency_ceiling: ctx.latency.max,
+            ctx,
         }
     }
 
@@ -58,16 +67,16 @@ impl Detection {
     fn bound(&self) -> Option<Duration> {
         self.ctx.keepalive.detection_bound()
     }
-}
 
-impl Checker for Detection {
-    fn name(&self) -> &'static str {
-        "detection"
-    }
-
-    fn observe(&mut self, event: &Event) {
+    /// Opens, extends and settles obligations for `event` (the link bookkeeping is updated
+    /// after, so a fault's end still sees the fault).
+    fn judge(&mut self, event: &Event) {
         match &event.kind {
             EventKind::FaultStart { id, fault } => {
+                if let FaultDesc::Latency { max_ms, .. } = fault {
+                    let spike = Duration::from_millis(*max_ms);
+                    self.latency_ceiling = self.latency_ceiling.max(spike);
+                }
                 let Some(bound) = self.bound() else { return };
                 let breaks_for = match fault {
                     // A forgotten connection, or a host that died without a word, is dead for
@@ -113,16 +122,37 @@ impl Checker for Detection {
                 conn,
                 client: Some(client),
                 mode: IdleMode::Blackhole,
-                ..
+                idle_ms,
             } => {
-                // A blackholed connection is a break only heartbeats can find.
+                // A blackholed connection is a break only heartbeats can find — for a client
+                // still on it.
+                let silent_since = event.t.saturating_sub(Duration::from_millis(*idle_ms));
+                let moved_on = self
+                    .links
+                    .last_connected(client)
+                    .is_some_and(|t| t.saturating_sub(self.latency_ceiling * 3) > silent_since);
                 if let Some(bound) = self.bound() {
-                    if self.links.is_connected(client) {
+                    if self.links.is_connected(client) && !moved_on {
                         self.open.entry(client.clone()).or_insert(Obligation {
                             cause: format!("the blackhole of proxy connection {conn}"),
                             start: event.t,
                             deadline: event.t + bound + self.ctx.latency.max,
                         });
+                    }
+                }
+            }
+            EventKind::FaultEnd { id, .. } => {
+                let woken = match self.links.active.get(id).map(|f| &f.desc) {
+                    Some(FaultDesc::Sleep { host, .. }) => host.clone(),
+                    _ => String::new(),
+                };
+                if let (false, Some(bound)) = (woken.is_empty(), self.bound()) {
+                    // The host's clients ran no timer while it slept: their bound starts now.
+                    let deadline = event.t + bound + self.ctx.latency.max;
+                    for (client, o) in &mut self.open {
+                        if self.links.host_of(client) == Some(woken.as_str()) {
+                            o.deadline = o.deadline.max(deadline);
+                        }
                     }
                 }
             }
@@ -146,6 +176,16 @@ impl Checker for Detection {
             }
             _ => {}
         }
+    }
+}
+
+impl Checker for Detection {
+    fn name(&self) -> &'static str {
+        "detection"
+    }
+
+    fn observe(&mut self, event: &Event) {
+        self.judge(event);
         self.links.observe(event);
     }
 

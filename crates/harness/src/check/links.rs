@@ -24,6 +24,8 @@ pub struct Links {
     clients: BTreeMap<String, (String, bool)>,
     /// Faults that started and have not ended, by id.
     pub active: BTreeMap<u32, ActiveFault>,
+    /// Client id → when it last connected and last disconnected.
+    changes: BTreeMap<String, (Option<Duration>, Option<Duration>)>,
 }
 
 impl Links {
@@ -38,10 +40,12 @@ impl Links {
             EventKind::Connected { client, .. } => {
                 self.clients
                     .insert(client.clone(), (event.host.to_string(), true));
+                self.changes.entry(client.clone()).or_default().0 = Some(event.t);
             }
             EventKind::Disconnected { client, .. } => {
                 self.clients
                     .insert(client.clone(), (event.host.to_string(), false));
+                self.changes.entry(client.clone()).or_default().1 = Some(event.t);
             }
             EventKind::FaultStart { id, fault } => {
                 self.active.insert(
@@ -71,6 +75,18 @@ impl Links {
     #[must_use]
     pub fn is_connected(&self, client: &str) -> bool {
         self.clients.get(client).is_some_and(|(_, up)| *up)
+    }
+
+    /// When `client` last connected, if it has.
+    #[must_use]
+    pub fn last_connected(&self, client: &str) -> Option<Duration> {
+        self.changes.get(client).and_then(|c| c.0)
+    }
+
+    /// When `client` last disconnected, if it has.
+    #[must_use]
+    pub fn last_disconnected(&self, client: &str) -> Option<Duration> {
+        self.changes.get(client).and_then(|c| c.1)
     }
 
     /// The host of `client`, if it has been seen.

@@ -2,6 +2,11 @@
 //! within `expect.reconnect_within` — unless another fault that can disconnect it is still
 //! active then, or the client did come back and a later fault on its path knocked it down
 //! again (that fault is judged by its own checkpoint: causality, not the clock).
+//!
+//! A fault can leave a dead link behind it (a one-way loss kills a stream for good, a state
+//! loss forgets it): a client still on that link when the fault ends learns of it only when
+//! its keepalive or the server's heartbeat does (`detection` judges how soon). Its reconnect
+//! clock starts at that disconnect, not at the fault's end.
 
 use std::time::Duration;
 
@@ -19,6 +24,10 @@ struct Checkpoint {
     recovered: bool,
     /// After recovering, a fault that can drop its link started on its path.
     knocked_down: bool,
+    /// When the fault ended.
+    ended: Duration,
+    /// The client was connected (perhaps on a link the fault killed) when the fault ended.
+    connected_at_end: bool,
 }
 
 /// See the module documentation.
@@ -51,12 +60,25 @@ impl Liveness {
             .into_iter()
             .partition(due);
         self.checkpoints = later;
-        for c in ready {
+        for mut c in ready {
             let excused = self.links.active.values().any(|f| {
                 self.ctx.affects(&f.desc, &c.host, &c.client) && self.ctx.disrupts_link(&f.desc)
             });
             if excused {
                 continue;
+            }
+            let learned = self
+                .links
+                .last_disconnected(&c.client)
+                .filter(|&t| t > c.ended && c.connected_at_end && !c.recovered);
+            if let Some(learned) = learned {
+                let at = learned + self.ctx.reconnect_within;
+                if at > c.at {
+                    // Still reconnecting from a link it was on when the fault ended.
+                    c.at = at;
+                    self.checkpoints.push(c);
+                    continue;
+                }
             }
             if self.links.is_connected(&c.client) || (c.recovered && c.knocked_down) {
                 self.passed += 1;
@@ -104,13 +126,15 @@ impl Checker for Liveness {
                     .links
                     .clients()
                     .filter(|(client, host, _)| self.ctx.affects(&fault.desc, host, client))
-                    .map(|(client, host, _)| Checkpoint {
+                    .map(|(client, host, up)| Checkpoint {
                         client: client.to_string(),
                         host: host.to_string(),
                         fault: *id,
                         at,
                         recovered: false,
                         knocked_down: false,
+                        ended: event.t,
+                        connected_at_end: up,
                     })
                     .collect();
                 self.checkpoints.extend(affected);

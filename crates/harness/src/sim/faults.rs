@@ -19,6 +19,9 @@
 //! - `sleep` → the client host's [`HostSleep`] switch freezes its clients, and its network is
 //!   held (the device's TCP stack sleeps too), then released on waking;
 //! - `clock_step` / `clock_drift` → the host's [`WallClock`] (turmoil has no clock skew).
+//!
+//! Faults on one link compose ([`crate::sim::link_faults`]): a partition that ends while the
+//! client host still sleeps leaves the link held, two latency spikes nest.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -28,6 +31,7 @@ use crate::client::HostSleep;
 use crate::event::{ConnAction, EventKind, FaultDesc};
 use crate::proxy::{Fate, ProxyControl};
 use crate::scenario::duration::DurRange;
+use crate::sim::link_faults::{Effect, LinkFaults};
 use crate::sim::plan::PlannedFault;
 use crate::wallclock::WallClock;
 use wsim_proto::EventSink;
@@ -56,6 +60,7 @@ pub struct FaultExecutor {
     next: usize,
     base_latency: DurRange,
     sink: EventSink<EventKind>,
+    links: LinkFaults,
 }
 
 impl FaultExecutor {
@@ -89,6 +94,7 @@ impl FaultExecutor {
             next: 0,
             base_latency,
             sink,
+            links: LinkFaults::default(),
         }
     }
 
@@ -118,7 +124,13 @@ impl FaultExecutor {
         applied
     }
 
-    fn apply(&self, sim: &mut turmoil::Sim<'_>, world: &Handles<'_>, now: Duration, step: &Step) {
+    fn apply(
+        &mut self,
+        sim: &mut turmoil::Sim<'_>,
+        world: &Handles<'_>,
+        now: Duration,
+        step: &Step,
+    ) {
         let (proxy, clocks) = (world.proxy, world.clocks);
         let desc = &step.fault.desc;
         let clock = |host: &str| clocks.get(host).expect("every host has a wall clock");
@@ -136,18 +148,23 @@ impl FaultExecutor {
                     for other in &others {
                         sim.repair(host.as_str(), other.as_str());
                     }
+                    // The repair must not end another fault's hold or drop on those links.
+                    self.links.reapply(sim, self.base_latency, host);
                 } else {
                     sim.crash(host.as_str());
                 }
             }
             (FaultDesc::Crash { host, .. }, _) => sim.bounce(host.as_str()),
-            (FaultDesc::Sleep { host, .. }, _) if step.start => {
-                sleep(host).fall_asleep();
-                sim.hold(host.as_str(), "proxy");
-            }
             (FaultDesc::Sleep { host, .. }, _) => {
-                sim.release(host.as_str(), "proxy");
-                sleep(host).wake();
+                let link = (host.as_str(), "proxy");
+                let id = step.fault.id;
+                self.links
+                    .change(sim, self.base_latency, link, id, Effect::Hold, step.start);
+                if step.start {
+                    sleep(host).fall_asleep();
+                } else {
+                    sleep(host).wake();
+                }
             }
             (
                 FaultDesc::ProxyConn {
@@ -171,7 +188,7 @@ impl FaultExecutor {
                 clock(host).start_drift(now, *ppm as f64);
             }
             (FaultDesc::ClockDrift { host, .. }, _) => clock(host).stop_drift(now),
-            (_, Some((a, b))) => self.apply_link(sim, proxy, desc, step.start, a, b),
+            (_, Some((a, b))) => self.apply_link(sim, proxy, desc, step, a, b),
             (_, None) => {}
         }
         self.sink.emit(if step.start {
@@ -188,49 +205,42 @@ impl FaultExecutor {
     }
 
     fn apply_link(
-        &self,
+        &mut self,
         sim: &turmoil::Sim<'_>,
         proxy: &ProxyControl,
         desc: &FaultDesc,
-        start: bool,
+        step: &Step,
         a: &str,
         b: &str,
     ) {
-        match (desc, start) {
-            (FaultDesc::Partition { .. }, true) => sim.hold(a, b),
-            (FaultDesc::Partition { .. }, false) => sim.release(a, b),
-            (FaultDesc::OneWay { .. }, true) => sim.partition_oneway(a, b),
-            (FaultDesc::OneWay { .. }, false) => sim.repair_oneway(a, b),
-            (FaultDesc::StateLoss { .. }, true) => {
-                // Every connection crosses proxy–server; a client host's only its own.
-                let client_host = [a, b].into_iter().find(|h| *h != "proxy" && *h != "server");
-                proxy.blackhole(|peer| client_host.is_none_or(|h| h == peer));
-                sim.partition(a, b);
+        let effect = match desc {
+            FaultDesc::Partition { .. } => Effect::Hold,
+            FaultDesc::OneWay { .. } => Effect::OneWay,
+            FaultDesc::StateLoss { .. } => {
+                if step.start {
+                    // Every connection crosses proxy–server; a client host's only its own.
+                    let client_host = [a, b].into_iter().find(|h| *h != "proxy" && *h != "server");
+                    proxy.blackhole(|peer| client_host.is_none_or(|h| h == peer));
+                }
+                Effect::Drop
             }
-            (FaultDesc::StateLoss { .. }, false) => sim.repair(a, b),
-            (FaultDesc::Latency { min_ms, max_ms, .. }, true) => {
-                let (min, max) = (
-                    Duration::from_millis(*min_ms),
-                    Duration::from_millis(*max_ms),
-                );
-                set_latency(sim, a, b, min, max);
-            }
-            (FaultDesc::Latency { .. }, false) => {
-                set_latency(sim, a, b, self.base_latency.min, self.base_latency.max);
-            }
-            (
-                FaultDesc::Crash { .. }
-                | FaultDesc::Sleep { .. }
-                | FaultDesc::ProxyConn { .. }
-                | FaultDesc::ClockStep { .. }
-                | FaultDesc::ClockDrift { .. },
-                _,
-            ) => {}
-        }
+            FaultDesc::Latency { min_ms, max_ms, .. } => Effect::Spike(DurRange {
+                min: Duration::from_millis(*min_ms),
+                max: Duration::from_millis(*max_ms),
+            }),
+            FaultDesc::Crash { .. }
+            | FaultDesc::Sleep { .. }
+            | FaultDesc::ProxyConn { .. }
+            | FaultDesc::ClockStep { .. }
+            | FaultDesc::ClockDrift { .. } => return,
+        };
+        self.links.change(
+            sim,
+            self.base_latency,
+            (a, b),
+            step.fault.id,
+            effect,
+            step.start,
+        );
     }
-}
-
-fn set_latency(sim: &turmoil::Sim<'_>, a: &str, b: &str, min: Duration, max: Duration) {
-    sim.set_link_latency(a, b, min);
-    sim.set_link_max_message_latency(a, b, max);
 }

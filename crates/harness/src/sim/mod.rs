@@ -6,6 +6,7 @@
 pub(crate) mod faults;
 pub mod guarantee;
 mod idle;
+pub(crate) mod link_faults;
 pub mod net;
 pub mod plan;
 pub(crate) mod run;

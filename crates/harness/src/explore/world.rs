@@ -1,0 +1,274 @@
+//! One random world per (profile, seed), written as an ordinary scenario file: client groups on
+//! one to three hosts in one or two rooms, chat traffic, keepalive / grace / backoff / proxy
+//! settings drawn within valid and sensible bounds, and a fault schedule mixing the profile's
+//! fault kinds at random times, so faults overlap as they come. Every value is fixed (no
+//! ranges): the file replays its world on any seed, and `wsim run` / `wsim shrink` take it as is.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::explore::profile::{FaultMix, Profile};
+use crate::scenario::model::Implementation;
+use crate::seed::{derive_rng, SimRng};
+
+/// Which implementations a world runs (the scenario's `[system]` table).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SystemChoice {
+    /// What runs on the server host.
+    pub server: Implementation,
+    /// What each simulated user runs.
+    pub client: Implementation,
+}
+
+/// The scenario file of `profile`'s world for `seed`.
+#[must_use]
+pub fn world(profile: &Profile, seed: u64, system: SystemChoice) -> String {
+    let mut rng = derive_rng(seed, &format!("explore/{}", profile.name));
+    let w = &mut World::new(&mut rng, profile);
+    let mut out = String::new();
+    let _ = writeln!(out, "name = \"explore-{}-{seed}\"", profile.name);
+    let _ = writeln!(
+        out,
+        "description = \"A random world drawn by `wsim explore --profile {}` for seed {seed}.\"",
+        profile.name
+    );
+    let _ = writeln!(out, "duration = \"{}s\"", w.duration_s);
+    out.push_str("seeds = 1\n\n");
+    if system != SystemChoice::default() {
+        let _ = writeln!(
+            out,
+            "[system]\nserver = \"{}\"\nclient = \"{}\"\n",
+            system.server.name(),
+            system.client.name()
+        );
+    }
+    w.settings(&mut out);
+    w.clients(&mut out);
+    w.faults(&mut out);
+    out
+}
+
+struct World<'r> {
+    rng: &'r mut SimRng,
+    profile: &'r Profile,
+    duration_s: u64,
+    hosts: Vec<String>,
+    clients: Vec<String>,
+}
+
+fn ms(d: u64) -> String {
+    crate::scenario::duration::format_duration(Duration::from_millis(d))
+}
+
+impl<'r> World<'r> {
+    fn new(rng: &'r mut SimRng, profile: &'r Profile) -> Self {
+        let duration_s = rng.random_range(180..=360);
+        let host_count = rng.random_range(1..=3usize);
+        let hosts = (1..=host_count).map(|h| format!("clients-{h}")).collect();
+        World {
+            rng,
+            profile,
+            duration_s,
+            hosts,
+            clients: Vec::new(),
+        }
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.rng.random_range(0..items.len())]
+    }
+
+    fn settings(&mut self, out: &mut String) {
+        let rng = &mut *self.rng;
+        let lat_min = rng.random_range(1..=5u64);
+        let lat_max = lat_min + rng.random_range(0..=45u64);
+        let _ = writeln!(
+            out,
+            "[network]\nlatency = {{ min = \"{lat_min}ms\", max = \"{lat_max}ms\" }}\n"
+        );
+        // Keepalive well inside the proxy's idle timeout: a setting that must survive it.
+        let ping = rng.random_range(5..=25u64);
+        let pong = rng.random_range(5..=25u64);
+        let heartbeat = if rng.random_bool(0.3) { "app" } else { "ws" };
+        let server_ping = rng.random_range(10..=30u64);
+        let grace = rng.random_range(10..=60u64);
+        let idle = if rng.random_bool(0.2) {
+            "none".to_string()
+        } else {
+            format!("{}s", rng.random_range(ping.max(server_ping) + 5..=90))
+        };
+        let on_idle = ["close", "reset", "blackhole"][rng.random_range(0..3usize)];
+        let initial_ms = rng.random_range(200..=2000u64);
+        let max_s = rng.random_range(5..=60u64);
+        let factor = [1.5, 2.0, 2.5, 3.0][rng.random_range(0..4usize)];
+        let _ = writeln!(
+            out,
+            "[server]\ngrace = \"{grace}s\"\nping_interval = \"{server_ping}s\"\nping_timeout = \"{server_ping}s\"\n"
+        );
+        let _ = writeln!(
+            out,
+            "[proxy]\nidle_timeout = \"{idle}\"\non_idle = \"{on_idle}\"\n"
+        );
+        let _ = writeln!(
+            out,
+            "[client]\nping_interval = \"{ping}s\"\nping_timeout = \"{pong}s\"\nheartbeat = \"{heartbeat}\"\n"
+        );
+        let _ = writeln!(
+            out,
+            "[client.backoff]\ninitial = \"{}\"\nmax = \"{max_s}s\"\nfactor = {factor}\n",
+            ms(initial_ms)
+        );
+    }
+
+    fn clients(&mut self, out: &mut String) {
+        let (low, high) = self.profile.clients_per_group;
+        let groups = self.rng.random_range(1..=self.profile.max_groups);
+        let rooms = self.rng.random_range(1..=2usize);
+        let mut used = std::collections::BTreeSet::new();
+        for g in 0..groups {
+            let name = format!("g{g}");
+            let count = self.rng.random_range(low..=high);
+            let host = self.pick(&self.hosts.clone()).clone();
+            let room = format!("room-{}", self.rng.random_range(0..rooms));
+            let send = if self.rng.random_bool(0.8) {
+                format!("{}s", self.rng.random_range(2..=15u64))
+            } else {
+                "none".into()
+            };
+            let start = self.rng.random_range(0..=5u64);
+            let _ = writeln!(
+                out,
+                "[[clients]]\nname = \"{name}\"\ncount = {count}\nhost = \"{host}\"\nroom = \"{room}\"\nsend_every = \"{send}\"\nstart = {{ min = \"0s\", max = \"{start}s\" }}\n"
+            );
+            self.clients
+                .extend((0..count).map(|i| format!("{name}-{i}")));
+            used.insert(host);
+        }
+        // Faults aim at hosts that exist: the ones some group runs on.
+        self.hosts = used.into_iter().collect();
+    }
+
+    fn faults(&mut self, out: &mut String) {
+        let (low, high) = self.profile.faults;
+        let count = self.rng.random_range(low..=high);
+        // Leave the last 90 s for recovery: liveness needs clients back before the end.
+        let latest = self.duration_s.saturating_sub(90).max(10);
+        for _ in 0..count {
+            let kind = *self.pick(self.profile.mix);
+            let at = self.rng.random_range(5_000..=latest * 1000);
+            let _ = writeln!(out, "[[faults]]\nkind = \"{}\"", kind.name());
+            let _ = writeln!(out, "at = \"{}\"", ms(at));
+            self.fault_body(kind, out);
+            out.push('\n');
+        }
+    }
+
+    fn client_link(&mut self) -> String {
+        let host = self.pick(&self.hosts.clone()).clone();
+        format!("[\"{host}\", \"proxy\"]")
+    }
+
+    fn any_link(&mut self) -> String {
+        if self.rng.random_bool(0.3) {
+            "[\"proxy\", \"server\"]".into()
+        } else {
+            self.client_link()
+        }
+    }
+
+    fn any_host(&mut self) -> String {
+        let mut all = vec!["server".to_string(), "proxy".to_string()];
+        all.extend(self.hosts.iter().cloned());
+        self.pick(&all).clone()
+    }
+
+    fn duration(&mut self, low_ms: u64, high_ms: u64) -> String {
+        format!(
+            "duration = \"{}\"",
+            ms(self.rng.random_range(low_ms..=high_ms))
+        )
+    }
+
+    fn fault_body(&mut self, kind: FaultMix, out: &mut String) {
+        let line = match kind {
+            FaultMix::Partition => {
+                let link = self.any_link();
+                format!("between = {link}\n{}", self.duration(500, 60_000))
+            }
+            FaultMix::OneWay => {
+                let link = self.any_link();
+                let link = if self.rng.random_bool(0.5) {
+                    link
+                } else {
+                    // The other direction of the same link.
+                    let inner = link.trim_matches(|c| c == '[' || c == ']');
+                    let mut parts: Vec<&str> = inner.split(", ").collect();
+                    parts.reverse();
+                    format!("[{}]", parts.join(", "))
+                };
+                format!("between = {link}\n{}", self.duration(500, 60_000))
+            }
+            FaultMix::StateLoss => {
+                let link = self.client_link();
+                format!("between = {link}\n{}", self.duration(500, 30_000))
+            }
+            FaultMix::Latency => {
+                let link = self.any_link();
+                let min = self.rng.random_range(50..=2_000u64);
+                let max = min + self.rng.random_range(0..=3_000u64);
+                format!(
+                    "between = {link}\nlatency = {{ min = \"{}\", max = \"{}\" }}\n{}",
+                    ms(min),
+                    ms(max),
+                    self.duration(1_000, 60_000)
+                )
+            }
+            FaultMix::Crash => {
+                let host = if self.rng.random_bool(0.7) {
+                    "server".to_string()
+                } else {
+                    "proxy".to_string()
+                };
+                let silent = self.rng.random_bool(0.3);
+                format!(
+                    "host = \"{host}\"\nsilent = {silent}\n{}",
+                    self.duration(200, 20_000)
+                )
+            }
+            FaultMix::Sleep => {
+                let host = self.pick(&self.hosts.clone()).clone();
+                format!("host = \"{host}\"\n{}", self.duration(500, 60_000))
+            }
+            FaultMix::ProxyConn => {
+                let client = self.pick(&self.clients.clone()).clone();
+                match self.rng.random_range(0..3u8) {
+                    0 => format!("client = \"{client}\"\naction = \"blackhole\""),
+                    1 => format!("client = \"{client}\"\naction = \"reset\""),
+                    _ => format!(
+                        "client = \"{client}\"\naction = \"delay\"\ndelay = \"{}\"\n{}",
+                        ms(self.rng.random_range(100..=3_000u64)),
+                        self.duration(1_000, 30_000)
+                    ),
+                }
+            }
+            FaultMix::ClockStep => {
+                let host = self.any_host();
+                let secs = self.rng.random_range(1..=3_600i64);
+                let sign = if self.rng.random_bool(0.5) { "-" } else { "" };
+                format!("host = \"{host}\"\nby = \"{sign}{secs}s\"")
+            }
+            FaultMix::ClockDrift => {
+                let host = self.any_host();
+                let ppm = self.rng.random_range(100..=50_000i64)
+                    * if self.rng.random_bool(0.5) { -1 } else { 1 };
+                format!(
+                    "host = \"{host}\"\nppm = {ppm}\n{}",
+                    self.duration(10_000, 120_000)
+                )
+            }
+        };
+        let _ = writeln!(out, "{line}");
+    }
+}
