@@ -50,6 +50,12 @@ impl Dedup {
     fn len(&self) -> usize {
         self.order.len()
     }
+
+    /// Whether no id is remembered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod driver;
 mod event;
 mod join;
 mod machine;
+mod retained;
 mod upgrade;
 
 pub use claim::ClaimRefusal;

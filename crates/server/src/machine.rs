@@ -30,6 +30,7 @@ use crate::frame::{self, Inbound, Outbound};
 use crate::join::JoinRequest;
 use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::protocol::{self, ClientMessage, DecodeError, ServerMessage};
+use crate::retained::RetainedDedup;
 use crate::seed::SimRng;
 
 /// The driver's number for one accepted connection.
@@ -99,6 +100,8 @@ pub struct ServerMachine {
     sessions: BTreeMap<String, Session>,
     conns: BTreeMap<ConnId, Conn>,
     rooms: BTreeMap<String, Room>,
+    /// The dedup tables of expired sessions, for their clients' next sessions.
+    retained: RetainedDedup,
     transmits: VecDeque<(ConnId, Outbound)>,
     drops: VecDeque<ConnId>,
     events: VecDeque<ServerEvent>,
@@ -114,6 +117,7 @@ impl ServerMachine {
             sessions: BTreeMap::new(),
             conns: BTreeMap::new(),
             rooms: BTreeMap::new(),
+            retained: RetainedDedup::default(),
             transmits: VecDeque::new(),
             drops: VecDeque::new(),
             events: VecDeque::new(),

@@ -114,6 +114,24 @@ impl CheckContext {
         }
     }
 
+    /// Whether `fault` kills the established connections it crosses for good (turmoil's TCP
+    /// does not retransmit, and a forgotten or blackholed connection never comes back): a
+    /// one-way loss, a state loss, a silent crash, a blackholed proxy connection. Only
+    /// keepalive can tell such a link is gone.
+    #[must_use]
+    pub fn leaves_links_dead(&self, fault: &FaultDesc) -> bool {
+        matches!(
+            fault,
+            FaultDesc::OneWay { .. }
+                | FaultDesc::StateLoss { .. }
+                | FaultDesc::Crash { silent: true, .. }
+                | FaultDesc::ProxyConn {
+                    action: ConnAction::Blackhole,
+                    ..
+                }
+        )
+    }
+
     /// How long a client must be reachable after a message is written (accepted) before the
     /// message counts as lost (its delivery as missing): 5 s, or 4 × max latency if longer.
     #[must_use]

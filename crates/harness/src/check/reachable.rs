@@ -1,13 +1,16 @@
 //! When each client could talk to the server: connected, with no fault on its path active.
 //! Checkers judge what a client was owed (its messages accepted, others' messages delivered)
 //! only once it had such a window long enough to settle them — a message stuck behind a
-//! partition that heals as the run ends is not lost, just late.
+//! partition that heals as the run ends is not lost, just late. A link that a stream-killing
+//! fault crossed while the client was on it (a one-way loss, a state loss, a silent crash, a
+//! blackhole) is dead until the client connects again, even after the fault has ended.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::check::CheckContext;
 use crate::event::{Event, EventKind, FaultDesc};
+use crate::proxy::IdleMode;
 
 /// Per-client windows of reachability, built from the event stream.
 #[derive(Debug, Default)]
@@ -18,6 +21,8 @@ pub struct Reachability {
     connected: BTreeMap<String, bool>,
     /// Active faults by id.
     active: BTreeMap<u32, FaultDesc>,
+    /// Clients still on a link a stream-killing fault crossed.
+    dead: BTreeSet<String>,
     /// client → start of its open window.
     open: BTreeMap<String, Duration>,
     /// client → closed windows (start, end).
@@ -31,6 +36,17 @@ impl Reachability {
             EventKind::Connected { client, .. } => {
                 self.hosts.insert(client.clone(), event.host.to_string());
                 self.connected.insert(client.clone(), true);
+                self.dead.remove(client);
+                self.update(ctx, client, event.t);
+            }
+            EventKind::IdleKill {
+                client: Some(client),
+                mode: IdleMode::Blackhole,
+                ..
+            } if self.connected.get(client).copied().unwrap_or(false) => {
+                // Perhaps a connection the client already left: counted dead all the same
+                // (a window missed is a check not made, never a false alarm).
+                self.dead.insert(client.clone());
                 self.update(ctx, client, event.t);
             }
             EventKind::Disconnected { client, .. } => {
@@ -38,6 +54,14 @@ impl Reachability {
                 self.update(ctx, client, event.t);
             }
             EventKind::FaultStart { id, fault } => {
+                if ctx.leaves_links_dead(fault) {
+                    for (client, up) in &self.connected {
+                        let host = self.hosts.get(client).map_or("", String::as_str);
+                        if *up && ctx.affects(fault, host, client) {
+                            self.dead.insert(client.clone());
+                        }
+                    }
+                }
                 self.active.insert(*id, fault.clone());
                 self.update_all(ctx, event.t);
             }
@@ -59,6 +83,7 @@ impl Reachability {
     fn update(&mut self, ctx: &CheckContext, client: &str, t: Duration) {
         let host = self.hosts.get(client).map_or("", String::as_str);
         let up = self.connected.get(client).copied().unwrap_or(false)
+            && !self.dead.contains(client)
             && !self.active.values().any(|f| ctx.affects(f, host, client));
         match (up, self.open.contains_key(client)) {
             (true, false) => {

@@ -17,6 +17,10 @@
 //!   writing it (5 s, or 4 × max latency if longer; as `delivery` judges acceptance) — a message
 //!   a server drops without an ack, or a client forgets, is lost.
 //!
+//! A retried message written in an earlier session may be acknowledged with the number it got
+//! then (the server remembers its ids past the session's end): that ack is no observation of
+//! the current session's log.
+//!
 //! Sessions end where the client is told to resync (`recovered: false`), where a connection
 //! brings no `resumed` at all (a new session), where a connection serves another incarnation
 //! of the server than the session's, and at a crash of the client's host.
@@ -45,6 +49,8 @@ type Msg = (String, String);
 struct Session {
     /// The server epoch it belongs to.
     epoch: u32,
+    /// When it began (the resync or first observation that started it).
+    started: Duration,
     /// Sequence numbers seen (as runs), each with when first seen.
     seen: SeqRuns,
     /// Own messages written, and acknowledged.
@@ -112,23 +118,35 @@ impl RoomLog {
             .unwrap_or_else(|| "".into())
     }
 
-    /// Ends `client`'s session and starts a fresh one in server incarnation `epoch`.
-    fn end_session(&mut self, client: &str, epoch: u32) {
+    /// Ends `client`'s session and starts a fresh one in server incarnation `epoch` at `t`.
+    fn end_session(&mut self, client: &str, epoch: u32, t: Duration) {
         if let Some(view) = self.views.get_mut(client) {
             let old = std::mem::take(&mut view.session);
             view.session.epoch = epoch;
+            view.session.started = t;
             self.ended.push((client.to_string(), old));
         }
     }
 
-    /// A sequence number `client` observed for `msg`.
-    fn number(&mut self, t: Duration, client: &str, epoch: u32, seq: u64, msg: (&str, &str)) {
+    /// A sequence number `client` observed for `msg`; `this_session`: part of what its current
+    /// session saw of the log (the gap rule's input).
+    fn number(
+        &mut self,
+        t: Duration,
+        client: &str,
+        epoch: u32,
+        seq: u64,
+        msg: (&str, &str),
+        this_session: bool,
+    ) {
         self.observed += 1;
         if !self.views.contains_key(client) {
             self.views.insert(client.to_string(), View::default());
         }
         let view = self.views.get_mut(client).expect("inserted above");
-        view.session.seen.insert(seq, t);
+        if this_session {
+            view.session.seen.insert(seq, t);
+        }
         let room = match &view.room {
             Some(room) => room.clone(),
             None => {
@@ -237,7 +255,7 @@ impl Checker for RoomLog {
                 .collect();
             for client in ended {
                 self.views.get_mut(&client).expect("listed").conn_epoch = None;
-                self.end_session(&client, self.crashes);
+                self.end_session(&client, self.crashes, t);
             }
             return;
         }
@@ -291,7 +309,9 @@ impl Checker for RoomLog {
             _ => return,
         };
         if new_session && !fresh {
-            self.end_session(client, epoch);
+            self.end_session(client, epoch, t);
+        } else if new_session {
+            view.session.started = t;
         }
         match &event.kind {
             EventKind::MessageAcked { msg_id, seq, .. } => {
@@ -308,12 +328,17 @@ impl Checker for RoomLog {
                         });
                     }
                 }
-                self.number(t, client, epoch, *seq, (client, msg_id));
+                // A retry of a message written in an earlier session is acknowledged with the
+                // number it got then: no observation of this session's log.
+                let written = self.written.get(&(client.to_string(), msg_id.clone()));
+                let started = self.views.get(client).map_or(t, |v| v.session.started);
+                let this_session = written.is_none_or(|w| *w >= started);
+                self.number(t, client, epoch, *seq, (client, msg_id), this_session);
             }
             EventKind::MessageReceived {
                 msg_id, seq, from, ..
             } => {
-                self.number(t, client, epoch, *seq, (from, msg_id));
+                self.number(t, client, epoch, *seq, (from, msg_id), true);
             }
             _ => {}
         }

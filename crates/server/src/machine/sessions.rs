@@ -17,6 +17,8 @@ impl ServerMachine {
 
     pub(super) fn open_new(&mut self, now: MonoTime, conn: ConnId, join: JoinRequest) {
         let credential = Credential::new(&join, &mut self.rng);
+        // A retry of what the client's expired session accepted is still a duplicate.
+        let dedup = self.retained.take(now, &join.client_id).unwrap_or_default();
         let key = credential.key.clone();
         let room = self.rooms.entry(join.room.clone()).or_default();
         let last_seq = room.last_seq;
@@ -70,7 +72,7 @@ impl ServerMachine {
                 credential,
                 conn: Some(conn),
                 away_since: None,
-                dedup: Dedup::default(),
+                dedup,
             },
         );
     }
@@ -211,9 +213,14 @@ impl ServerMachine {
             .map(|(id, _)| id.clone())
             .collect();
         for client in expired {
-            let Some(session) = self.sessions.remove(&client) else {
+            let Some(mut session) = self.sessions.remove(&client) else {
                 continue;
             };
+            let ttl = self.config.dedup_ttl;
+            session.dedup.expire(now, ttl);
+            let dedup = std::mem::take(&mut session.dedup);
+            let limit = self.config.max_sessions;
+            self.retained.keep(now, client.clone(), dedup, ttl, limit);
             if let Some(room) = self.rooms.get_mut(&session.room) {
                 room.members.remove(&client);
             }
