@@ -42,8 +42,13 @@ impl ConnSwitch {
         self.fate.get()
     }
 
-    /// Changes the connection's fate and wakes its relay.
+    /// Changes the connection's fate and wakes its relay. A blackholed connection stays
+    /// blackholed (what forgot a flow does not remember it because some other fault on the
+    /// same client ended); only a reset, which ends it, still applies.
     pub fn set(&self, fate: Fate) {
+        if self.fate.get() == Fate::Blackhole && fate != Fate::Reset {
+            return;
+        }
         self.fate.set(fate);
         self.changed.notify_waiters();
     }

@@ -1,6 +1,8 @@
 //! Checker `detection`: every break of a client's link that lasts longer than the keepalive
 //! bound (ping interval + ping timeout) is detected by that client — a `disconnected` event —
-//! within that bound plus the one-way link latency, counted from the start of the break.
+//! within that bound plus the one-way link latency, counted from the start of the break (the
+//! highest latency the run has seen, spikes included: a frame in flight when the link broke
+//! still arrives that much later, and the client's silence starts from it).
 //!
 //! A `partition` breaks a link for its duration; a `state_loss` breaks established links for
 //! good, whatever its duration. A link counts only if the client was connected when the fault
@@ -27,6 +29,8 @@ struct Obligation {
     cause: String,
     start: Duration,
     deadline: Duration,
+    /// When the break heals by itself (a partition's end), if it does.
+    heals: Option<Duration>,
 }
 
 /// See the module documentation.
@@ -103,7 +107,9 @@ impl Detection {
                 if breaks_for <= bound {
                     return;
                 }
-                let deadline = event.t + bound + self.ctx.latency.max;
+                // A frame already in flight when the link broke still arrives (and resets the
+                // client's silence clock) up to the highest latency of the run later.
+                let deadline = event.t + bound + self.latency_ceiling;
                 let affected: Vec<String> = self
                     .links
                     .clients()
@@ -115,6 +121,7 @@ impl Detection {
                         cause: format!("fault #{id}"),
                         start: event.t,
                         deadline,
+                        heals: (breaks_for != Duration::MAX).then(|| event.t + breaks_for),
                     });
                 }
             }
@@ -136,7 +143,8 @@ impl Detection {
                         self.open.entry(client.clone()).or_insert(Obligation {
                             cause: format!("the blackhole of proxy connection {conn}"),
                             start: event.t,
-                            deadline: event.t + bound + self.ctx.latency.max,
+                            deadline: event.t + bound + self.latency_ceiling,
+                            heals: None,
                         });
                     }
                 }
@@ -148,12 +156,19 @@ impl Detection {
                 };
                 if let (false, Some(bound)) = (woken.is_empty(), self.bound()) {
                     // The host's clients ran no timer while it slept: their bound starts now.
+                    // A break that heals within the bound of the waking needs no detecting.
                     let deadline = event.t + bound + self.ctx.latency.max;
-                    for (client, o) in &mut self.open {
-                        if self.links.host_of(client) == Some(woken.as_str()) {
-                            o.deadline = o.deadline.max(deadline);
+                    let links = &self.links;
+                    self.open.retain(|client, o| {
+                        if links.host_of(client) != Some(woken.as_str()) {
+                            return true;
                         }
-                    }
+                        if o.heals.is_some_and(|h| h.saturating_sub(event.t) <= bound) {
+                            return false;
+                        }
+                        o.deadline = o.deadline.max(deadline);
+                        true
+                    });
                 }
             }
             EventKind::Disconnected { client, reason } => {

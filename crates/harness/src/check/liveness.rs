@@ -62,7 +62,8 @@ impl Liveness {
         self.checkpoints = later;
         for mut c in ready {
             let excused = self.links.active.values().any(|f| {
-                self.ctx.affects(&f.desc, &c.host, &c.client) && self.ctx.disrupts_link(&f.desc)
+                self.ctx.affects(&f.desc, &c.host, &c.client)
+                    && self.ctx.hinders_reconnecting(&f.desc)
             });
             if excused {
                 continue;
@@ -110,7 +111,7 @@ impl Checker for Liveness {
                     c.recovered = true;
                 }
             }
-            EventKind::FaultStart { fault, .. } if self.ctx.disrupts_link(fault) => {
+            EventKind::FaultStart { fault, .. } if self.ctx.hinders_reconnecting(fault) => {
                 for c in self.checkpoints.iter_mut().filter(|c| c.recovered) {
                     if self.ctx.affects(fault, &c.host, &c.client) {
                         c.knocked_down = true;
@@ -121,6 +122,14 @@ impl Checker for Liveness {
         }
         if let EventKind::FaultEnd { id, .. } = &event.kind {
             if let Some(fault) = self.links.active.get(id) {
+                if self.ctx.hinders_reconnecting(&fault.desc) {
+                    // An earlier fault's checkpoint whose window this fault overlapped gives
+                    // way to this fault's own, later one: the client could not reconnect
+                    // while this one kept it off.
+                    let (ctx, desc) = (&self.ctx, &fault.desc);
+                    self.checkpoints
+                        .retain(|c| !(ctx.affects(desc, &c.host, &c.client) && !c.recovered));
+                }
                 let at = event.t + self.ctx.reconnect_within;
                 let affected: Vec<Checkpoint> = self
                     .links

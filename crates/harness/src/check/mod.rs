@@ -188,6 +188,24 @@ impl CheckContext {
         }
     }
 
+    /// Whether `fault` can keep a client from reconnecting while it lasts: it can end a link,
+    /// or it slows a handshake (two round trips across the faulted link) past the client's
+    /// connect timeout.
+    #[must_use]
+    pub fn hinders_reconnecting(&self, fault: &FaultDesc) -> bool {
+        let trips = 4 * self.latency.max;
+        let slows = |one_way: Duration| 2 * one_way + trips >= self.connect_timeout;
+        self.disrupts_link(fault)
+            || match fault {
+                FaultDesc::Latency { max_ms, .. } => slows(Duration::from_millis(*max_ms)),
+                FaultDesc::ProxyConn { delay_ms, .. } => slows(Duration::from_millis(*delay_ms)),
+                FaultDesc::Partition { duration_ms, .. } => {
+                    Duration::from_millis(*duration_ms) + trips >= self.connect_timeout
+                }
+                _ => false,
+            }
+    }
+
     /// Until when a link lost because of `fault` (`start`..`end`) is explained by it.
     #[must_use]
     pub fn link_window_end(&self, fault: &FaultDesc, start: Duration, end: Duration) -> Duration {
