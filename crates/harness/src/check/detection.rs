@@ -12,7 +12,7 @@
 //! from its waking; and the proxy blackholing a connection is a break only for the client still
 //! on it — a client whose current link carried its handshake after that connection fell silent
 //! has long since left it (the handshake crossed the proxy at most three one-way latencies
-//! before `connected`, counting the highest latency any spike of the run set).
+//! before `connected`, counting the highest latency any spike had set by then).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -45,6 +45,8 @@ pub struct Detection {
     inconclusive: usize,
     /// The highest one-way latency of the run so far (the normal range or a spike).
     latency_ceiling: Duration,
+    /// Client → the highest latency when it last connected (what its handshake could meet).
+    ceiling_at_connect: BTreeMap<String, Duration>,
 }
 
 impl Detection {
@@ -58,6 +60,7 @@ impl Detection {
             times: Vec::new(),
             inconclusive: 0,
             latency_ceiling: ctx.latency.max,
+            ceiling_at_connect: BTreeMap::new(),
             ctx,
         }
     }
@@ -134,10 +137,12 @@ impl Detection {
                 // A blackholed connection is a break only heartbeats can find — for a client
                 // still on it.
                 let silent_since = event.t.saturating_sub(Duration::from_millis(*idle_ms));
+                let ceiling = self.ceiling_at_connect.get(client).copied();
+                let ceiling = ceiling.unwrap_or(self.latency_ceiling);
                 let moved_on = self
                     .links
                     .last_connected(client)
-                    .is_some_and(|t| t.saturating_sub(self.latency_ceiling * 3) > silent_since);
+                    .is_some_and(|t| t.saturating_sub(ceiling * 3) > silent_since);
                 if let Some(bound) = self.bound() {
                     if self.links.is_connected(client) && !moved_on {
                         self.open.entry(client.clone()).or_insert(Obligation {
@@ -170,6 +175,10 @@ impl Detection {
                         true
                     });
                 }
+            }
+            EventKind::Connected { client, .. } => {
+                self.ceiling_at_connect
+                    .insert(client.clone(), self.latency_ceiling);
             }
             EventKind::Disconnected { client, reason } => {
                 if let Some(o) = self.open.remove(client) {

@@ -128,7 +128,7 @@ impl Checker for Liveness {
                     // while this one kept it off.
                     let (ctx, desc) = (&self.ctx, &fault.desc);
                     self.checkpoints
-                        .retain(|c| !(ctx.affects(desc, &c.host, &c.client) && !c.recovered));
+                        .retain(|c| c.recovered || !ctx.affects(desc, &c.host, &c.client));
                 }
                 let at = event.t + self.ctx.reconnect_within;
                 let affected: Vec<Checkpoint> = self

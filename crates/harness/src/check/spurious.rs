@@ -7,7 +7,13 @@
 //! `connect_failed`) is explained by a fault that can disrupt a handshake, from its start until
 //! `CheckContext::connect_window_end`. A connection the proxy killed for idling explains its
 //! client's disconnect too (whether such kills are acceptable is `idle_kills`' question).
+//!
+//! Causality, not margins: when the server drops a client's connection while a fault explains
+//! losing it (a heartbeat timing out during a partition, say), that drop explains the client's
+//! next disconnect whenever it arrives — the close may be held by the partition and reach the
+//! client long after the partition healed.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::check::{CheckContext, Checker, Violation};
@@ -30,6 +36,10 @@ pub struct NoSpuriousDisconnect {
     kills: Vec<(String, Duration)>,
     violations: Vec<Violation>,
     disconnects: usize,
+    /// Client → its host, as its own events say.
+    hosts: BTreeMap<String, String>,
+    /// Clients whose connection the server dropped while a fault explained it.
+    dropped_for_cause: BTreeSet<String>,
 }
 
 impl NoSpuriousDisconnect {
@@ -42,6 +52,8 @@ impl NoSpuriousDisconnect {
             kills: Vec::new(),
             violations: Vec::new(),
             disconnects: 0,
+            hosts: BTreeMap::new(),
+            dropped_for_cause: BTreeSet::new(),
         }
     }
 
@@ -109,6 +121,23 @@ impl Checker for NoSpuriousDisconnect {
                 client: Some(client),
                 ..
             } => self.kills.push((client.clone(), event.t)),
+            EventKind::Connecting { client, .. } => {
+                self.hosts.insert(client.clone(), event.host.to_string());
+            }
+            EventKind::Connected { client, .. } => {
+                self.dropped_for_cause.remove(client);
+            }
+            EventKind::SessionClosed { client, reason } if reason != "replaced" => {
+                let host = self.hosts.get(client).map_or("", String::as_str);
+                let reason = DisconnectReason::ClosedByPeer;
+                let for_cause = self
+                    .faults
+                    .iter()
+                    .any(|w| self.explains(w, host, client, event.t, reason));
+                if for_cause {
+                    self.dropped_for_cause.insert(client.clone());
+                }
+            }
             EventKind::Disconnected { client, reason }
                 if *reason != DisconnectReason::ClientClosed =>
             {
@@ -117,7 +146,8 @@ impl Checker for NoSpuriousDisconnect {
                     .faults
                     .iter()
                     .any(|w| self.explains(w, &event.host, client, event.t, *reason))
-                    || self.killed(client, event.t);
+                    || self.killed(client, event.t)
+                    || self.dropped_for_cause.contains(client);
                 if !explained {
                     self.violations.push(Violation {
                         t: event.t,
