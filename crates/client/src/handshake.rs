@@ -71,6 +71,10 @@ pub fn request(
     uri.push_str(&format!("&attempt={}", session.attempt));
     if let Some(seq) = session.last_seq {
         uri.push_str(&format!("&last_seq={seq}"));
+        if let Some(epoch) = &session.epoch {
+            uri.push_str("&epoch=");
+            uri.push_str(&percent_encode(epoch));
+        }
     }
     Request::builder()
         .method("GET")
@@ -153,6 +157,7 @@ mod tests {
         let first = SessionClaim {
             key: "k3y".into(),
             last_seq: None,
+            epoch: None,
             attempt: 1,
         };
         let req = request(&url, &id, "k", &first).unwrap();
@@ -162,6 +167,7 @@ mod tests {
         );
         let again = SessionClaim {
             last_seq: Some(42),
+            epoch: Some("00ab".into()),
             attempt: 2,
             ..first
         };
@@ -169,6 +175,6 @@ mod tests {
         assert!(req
             .uri()
             .to_string()
-            .ends_with("&session_key=k3y&attempt=2&last_seq=42"));
+            .ends_with("&session_key=k3y&attempt=2&last_seq=42&epoch=00ab"));
     }
 }

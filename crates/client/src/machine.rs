@@ -44,6 +44,8 @@ pub struct SessionClaim {
     pub key: String,
     /// The last room sequence number the client has seen, once it has had a session.
     pub last_seq: Option<u64>,
+    /// The server incarnation `last_seq` belongs to, from the last welcome (if it said).
+    pub epoch: Option<String>,
     /// The attempt's number, increasing with every attempt of this key: the server never lets
     /// an older attempt (one delayed in the network) take over from a newer one.
     pub attempt: u64,
@@ -136,6 +138,8 @@ pub struct ClientMachine {
     attempts_made: u64,
     /// Highest room sequence number seen; never moves backwards within a session.
     last_seq: Option<u64>,
+    /// The server incarnation `last_seq` counts in (the last welcome's `epoch`).
+    epoch: Option<String>,
     /// Whether the current connection presented a resume token.
     resuming: bool,
     /// Messages recently delivered to the application, oldest first (bounded), as 128-bit
@@ -176,6 +180,7 @@ impl ClientMachine {
             has_session: false,
             attempts_made: 0,
             last_seq: None,
+            epoch: None,
             resuming: false,
             delivered: VecDeque::new(),
             delivered_set: FingerprintSet::default(),

@@ -53,6 +53,10 @@ pub enum ServerMessage {
         /// The room's latest sequence number when the session was (re)opened.
         #[serde(default)]
         last_seq: u64,
+        /// The server incarnation the numbers belong to (a restarted server numbers its rooms
+        /// afresh): a client presents it with `last_seq` when it reconnects.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        epoch: String,
     },
     /// The server accepted the client's message `id` as room sequence number `seq`.
     Ack {

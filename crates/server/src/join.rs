@@ -16,6 +16,8 @@ pub struct JoinRequest {
     pub session_key: Option<String>,
     /// The last room sequence number the client has seen (`last_seq=`).
     pub last_seq: Option<u64>,
+    /// The server incarnation `last_seq` belongs to (`epoch=`, from the last welcome).
+    pub epoch: Option<String>,
     /// The connection attempt's number (`attempt=`), increasing with every attempt of a
     /// session key: an older attempt never takes over from a newer one.
     pub attempt: Option<u64>,
@@ -40,6 +42,7 @@ impl JoinRequest {
         let mut client_id = None;
         let mut session_key = None;
         let mut last_seq = None;
+        let mut epoch = None;
         let mut attempt = None;
         for pair in query.unwrap_or("").split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -49,6 +52,7 @@ impl JoinRequest {
                 "username" => username = Some(v),
                 "client_id" => client_id = Some(v),
                 "session_key" | "resume" if !v.is_empty() => session_key = Some(v),
+                "epoch" if !v.is_empty() => epoch = Some(v),
                 "attempt" => {
                     attempt = Some(
                         v.parse::<u64>()
@@ -72,6 +76,7 @@ impl JoinRequest {
             client_id: take(client_id, "client_id")?,
             session_key,
             last_seq,
+            epoch,
             attempt,
         })
     }
@@ -92,6 +97,7 @@ mod tests {
                 room: "general".into(),
                 session_key: None,
                 last_seq: None,
+                epoch: None,
                 attempt: None,
             }
         );
@@ -99,9 +105,12 @@ mod tests {
 
     #[test]
     fn resume_parameters_are_optional_and_checked() {
-        let j = JoinRequest::from_query(Some("room=r&username=u&client_id=c&resume=s&last_seq=9"))
-            .unwrap();
+        let j = JoinRequest::from_query(Some(
+            "room=r&username=u&client_id=c&resume=s&last_seq=9&epoch=5eed",
+        ))
+        .unwrap();
         assert_eq!((j.session_key.as_deref(), j.last_seq), (Some("s"), Some(9)));
+        assert_eq!(j.epoch.as_deref(), Some("5eed"));
         let j =
             JoinRequest::from_query(Some("room=r&username=u&client_id=c&session_key=k")).unwrap();
         assert_eq!(j.session_key.as_deref(), Some("k"));

@@ -54,6 +54,14 @@ pub enum ConnEnd {
     SendQueueFull,
 }
 
+/// An incarnation id drawn beside (not from) the session-key stream, so that drawing it
+/// changes no key: 16 hex digits.
+fn incarnation(rng: &SimRng) -> String {
+    let mut side = rng.clone();
+    side.set_stream(side.get_stream() ^ 0x000e_90c4_u64);
+    format!("{:016x}", rand::RngCore::next_u64(&mut side))
+}
+
 #[derive(Debug)]
 struct Conn {
     client_id: String,
@@ -71,6 +79,8 @@ struct Session {
     /// When the session's last connection dropped (it is away until `+ grace`).
     away_since: Option<MonoTime>,
     dedup: Dedup,
+    /// The room's latest number when the session opened (its welcome's `last_seq`).
+    first_seq: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +112,8 @@ pub struct ServerMachine {
     rooms: BTreeMap<String, Room>,
     /// The dedup tables of expired sessions, for their clients' next sessions.
     retained: RetainedDedup,
+    /// This incarnation's id, sent in every welcome: room numbers restart with it.
+    epoch: String,
     transmits: VecDeque<(ConnId, Outbound)>,
     drops: VecDeque<ConnId>,
     events: VecDeque<ServerEvent>,
@@ -111,9 +123,11 @@ impl ServerMachine {
     /// An empty server; `rng` draws the session keys of clients that present none.
     #[must_use]
     pub fn new(config: ServerConfig, rng: SimRng) -> Self {
+        let epoch = incarnation(&rng);
         ServerMachine {
             config,
             rng,
+            epoch,
             sessions: BTreeMap::new(),
             conns: BTreeMap::new(),
             rooms: BTreeMap::new(),

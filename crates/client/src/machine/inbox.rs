@@ -13,9 +13,17 @@ impl ClientMachine {
                 recovered,
                 replayed,
                 last_seq,
+                epoch,
                 ..
             } => {
                 self.has_session = true;
+                if !epoch.is_empty() {
+                    if self.epoch.as_ref().is_some_and(|e| *e != epoch) {
+                        // A restarted server numbers afresh: what follows is not "old".
+                        self.last_seq = None;
+                    }
+                    self.epoch = Some(epoch);
+                }
                 if self.resuming {
                     self.events.push_back(ClientEvent::Resumed {
                         recovered,

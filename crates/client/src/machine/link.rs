@@ -15,6 +15,7 @@ impl ClientMachine {
             session: SessionClaim {
                 key: self.session_key.clone(),
                 last_seq: self.last_seq.filter(|_| self.has_session),
+                epoch: self.epoch.clone().filter(|_| self.has_session),
                 attempt: self.attempts_made,
             },
         });

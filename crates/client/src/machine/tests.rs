@@ -92,7 +92,7 @@ fn first_attempt_waits_for_the_start_delay_with_a_seeded_key() {
     let a = actions(&mut m);
     assert!(matches!(
         &a[..],
-        [Action::Connect { key, session: SessionClaim { key: session, last_seq: None, attempt: 1 } }]
+        [Action::Connect { key, session: SessionClaim { key: session, last_seq: None, attempt: 1, epoch: None } }]
             if key.len() == 24 && session.len() == 32
     ));
     assert_eq!(events(&mut m), [ClientEvent::Connecting { attempt: 1 }]);
@@ -322,7 +322,7 @@ fn reconnect_presents_the_resume_token_and_reports_the_outcome() {
     assert!(
         matches!(
             action,
-            Action::Connect { session: SessionClaim { key: ref k, last_seq: Some(5), attempt: 2 }, .. } if *k == key
+            Action::Connect { session: SessionClaim { key: ref k, last_seq: Some(5), attempt: 2, .. }, .. } if *k == key
         ),
         "the same key as the first attempt, whatever the welcome said"
     );

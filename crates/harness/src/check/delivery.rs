@@ -66,6 +66,10 @@ pub struct Delivery {
     received: BTreeSet<(Id, Msg)>,
     /// receiver → last sequence number it got.
     last_seq: BTreeMap<Id, u64>,
+    /// Server restarts so far.
+    restarts: u32,
+    /// receiver → the server restarts counted when it last connected.
+    connected_in: BTreeMap<Id, u32>,
     deliveries: usize,
     violations: Vec<Violation>,
     reach: Reachability,
@@ -86,6 +90,8 @@ impl Delivery {
             owed: LookupMap::default(),
             received: BTreeSet::new(),
             last_seq: BTreeMap::new(),
+            restarts: 0,
+            connected_in: BTreeMap::new(),
             deliveries: 0,
             violations: Vec::new(),
             reach: Reachability::default(),
@@ -118,6 +124,16 @@ impl Checker for Delivery {
                 self.accepted_now.clear();
                 self.sessions.clear();
                 self.owed.clear();
+                // A restarted server numbers its rooms afresh: each client's numbers start
+                // again on its first connection after the restart (frames of the old server
+                // still in flight arrive before that link ends).
+                self.restarts += 1;
+            }
+            EventKind::Connected { client, .. } => {
+                let receiver = self.names.id(client);
+                if self.connected_in.insert(receiver, self.restarts) != Some(self.restarts) {
+                    self.last_seq.remove(&receiver);
+                }
             }
             EventKind::SessionOpened { client, room, .. } => {
                 let (client, room) = (self.names.id(client), self.names.id(room));

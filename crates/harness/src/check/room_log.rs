@@ -17,6 +17,10 @@
 //!   writing it (5 s, or 4 × max latency if longer; as `delivery` judges acceptance) — a message
 //!   a server drops without an ack, or a client forgets, is lost.
 //!
+//! A message a restarted server accepted again (its first acknowledgement lost in the crash)
+//! gets a new number; a client that read it from the earlier incarnation shows it once and
+//! skips the repeat, so that number is excused.
+//!
 //! A retried message written in an earlier session may be acknowledged with the number it got
 //! then (the server remembers its ids past the session's end): that ack is no observation of
 //! the current session's log.
@@ -80,6 +84,8 @@ pub struct RoomLog {
     crashes: u32,
     /// (epoch, room, seq) → the message it numbers.
     numbered: BTreeMap<(u32, Arc<str>, u64), Msg>,
+    /// Message → the first server incarnation seen numbering it.
+    first_epoch: BTreeMap<Msg, u32>,
     views: BTreeMap<String, View>,
     /// (client, session) pairs ended, judged at the end.
     ended: Vec<(String, Session)>,
@@ -100,6 +106,7 @@ impl RoomLog {
             ctx,
             crashes: 0,
             numbered: BTreeMap::new(),
+            first_epoch: BTreeMap::new(),
             views: BTreeMap::new(),
             ended: Vec::new(),
             observed: 0,
@@ -160,6 +167,11 @@ impl RoomLog {
                 room
             }
         };
+        let first = self
+            .first_epoch
+            .entry((msg.0.to_string(), msg.1.to_string()))
+            .or_insert(epoch);
+        *first = (*first).min(epoch);
         let key = (epoch, room, seq);
         match self.numbered.get(&key) {
             Some(other) if (other.0.as_str(), other.1.as_str()) != msg => {
@@ -193,6 +205,11 @@ impl RoomLog {
                 let owner = self.numbered.get(&(session.epoch, room.clone(), seq));
                 match owner {
                     Some((from, _)) if from == client => continue,
+                    // Accepted again by a restarted server: a client that read it from the
+                    // earlier incarnation drops the repeat (one message, shown once).
+                    Some(m) if self.first_epoch.get(m).is_some_and(|e| *e < session.epoch) => {
+                        continue
+                    }
                     None if unowned_allowed > 0 => {
                         unowned_allowed -= 1;
                         continue;

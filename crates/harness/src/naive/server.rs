@@ -207,6 +207,8 @@ impl Manager {
             recovered: false,
             replayed: 0,
             last_seq,
+            // The seed article's server has no notion of incarnations.
+            epoch: String::new(),
         };
         let _ = outbox.try_send(Message::text(protocol::encode(&welcome)));
         // A newer connection overwrites the older one's session.

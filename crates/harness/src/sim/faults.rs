@@ -21,7 +21,8 @@
 //! - `clock_step` / `clock_drift` → the host's [`WallClock`] (turmoil has no clock skew).
 //!
 //! Faults on one link compose ([`crate::sim::link_faults`]): a partition that ends while the
-//! client host still sleeps leaves the link held, two latency spikes nest.
+//! client host still sleeps leaves the link held, two latency spikes nest. Crashes of one host
+//! compose too: it stays down until the last of them ends, and restarts once.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -61,6 +62,8 @@ pub struct FaultExecutor {
     base_latency: DurRange,
     sink: EventSink<EventKind>,
     links: LinkFaults,
+    /// Host → crash faults active on it.
+    crashed: BTreeMap<String, u32>,
 }
 
 impl FaultExecutor {
@@ -95,6 +98,7 @@ impl FaultExecutor {
             base_latency,
             sink,
             links: LinkFaults::default(),
+            crashed: BTreeMap::new(),
         }
     }
 
@@ -137,7 +141,12 @@ impl FaultExecutor {
         let sleep = |host: &str| world.sleeps.get(host).expect("validated: a client host");
         match (desc, desc.link()) {
             (FaultDesc::Crash { host, silent, .. }, _) if step.start => {
-                if *silent {
+                // Overlapping crashes of one host: it goes down with the first, up with the last.
+                let down = self.crashed.entry(host.clone()).or_default();
+                *down += 1;
+                if *down > 1 {
+                    // Already down.
+                } else if *silent {
                     // A power-off: whatever the host's stack would send as it dies is lost.
                     let others: Vec<String> =
                         clocks.keys().filter(|h| *h != host).cloned().collect();
@@ -154,7 +163,13 @@ impl FaultExecutor {
                     sim.crash(host.as_str());
                 }
             }
-            (FaultDesc::Crash { host, .. }, _) => sim.bounce(host.as_str()),
+            (FaultDesc::Crash { host, .. }, _) => {
+                let down = self.crashed.entry(host.clone()).or_default();
+                *down = down.saturating_sub(1);
+                if *down == 0 {
+                    sim.bounce(host.as_str());
+                }
+            }
             (FaultDesc::Sleep { host, .. }, _) => {
                 let link = (host.as_str(), "proxy");
                 let id = step.fault.id;

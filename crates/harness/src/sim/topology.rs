@@ -77,7 +77,9 @@ pub fn build<'a>(
     let server_events = route::server_sink(&recorder.sink("server"));
     let server_clock = Rc::clone(&clocks["server"]);
     let server_config = scenario.server_config();
+    let server_starts = Rc::new(std::cell::Cell::new(0u32));
     sim.host("server", move || {
+        let rng = incarnation_rng(seed, "server", &server_starts);
         let server = Rc::clone(&server);
         let events = server_events.clone();
         let wall = wallclock::source(&server_clock);
@@ -86,7 +88,7 @@ pub fn build<'a>(
             let listener = SimListener::bind(SERVER_PORT).await?;
             let host = ServerHost {
                 listener,
-                rng: derive_rng(seed, "server"),
+                rng,
                 wall,
                 config: server_config.clone(),
                 events,
@@ -125,7 +127,11 @@ pub fn build<'a>(
         let client_config = scenario.client_config();
         let timeline = recorder.sink(&host);
         let host_clock = Rc::clone(&clocks[&host]);
+        let starts = Rc::new(std::cell::Cell::new(0u32));
         sim.host(host.as_str(), move || {
+            // Purposes per start: a restarted host draws afresh, as a rebooted one would.
+            let start = starts.get();
+            starts.set(start + 1);
             let plans = plans.clone();
             let client_config = client_config.clone();
             let client = Rc::clone(&client);
@@ -141,7 +147,7 @@ pub fn build<'a>(
                         identity: plan.identity,
                         start: plan.start,
                         config: client_config.clone(),
-                        rng: derive_rng(seed, &format!("client/{id}")),
+                        rng: derive_rng(seed, &restart_purpose(&format!("client/{id}"), start)),
                         wall: wallclock::source(&host_clock),
                         sleep: Rc::clone(&host_sleep),
                         events: route::client_sink(&timeline, &id),
@@ -160,6 +166,24 @@ pub fn build<'a>(
         clocks,
         sleeps,
     }
+}
+
+/// The name of a random stream for a host's `start`-th start: the first start keeps the plain
+/// name, so a run without restarts draws as it always did.
+fn restart_purpose(purpose: &str, start: u32) -> String {
+    if start == 0 {
+        purpose.to_string()
+    } else {
+        format!("{purpose}/restart-{start}")
+    }
+}
+
+/// The random stream of the next start of a host whose starts `starts` counts: a restarted
+/// server draws new session keys and a new incarnation id, as a rebooted one would.
+fn incarnation_rng(seed: u64, purpose: &str, starts: &std::cell::Cell<u32>) -> crate::seed::SimRng {
+    let start = starts.get();
+    starts.set(start + 1);
+    derive_rng(seed, &restart_purpose(purpose, start))
 }
 
 /// The workload of one simulated user: a message every `every`, starting one period after

@@ -23,6 +23,7 @@ impl ServerMachine {
         let room = self.rooms.entry(join.room.clone()).or_default();
         let last_seq = room.last_seq;
         room.members.insert(join.client_id.clone());
+        let epoch = self.epoch.clone();
         self.conns.insert(
             conn,
             Conn {
@@ -46,6 +47,7 @@ impl ServerMachine {
                 recovered: false,
                 replayed: 0,
                 last_seq,
+                epoch,
             },
         );
         if join.last_seq.is_some() {
@@ -73,6 +75,7 @@ impl ServerMachine {
                 conn: Some(conn),
                 away_since: None,
                 dedup,
+                first_seq: last_seq,
             },
         );
     }
@@ -114,8 +117,17 @@ impl ServerMachine {
                 keepalive: Keepalive::new(self.config.heartbeat, now),
             },
         );
+        let first_seq = session.first_seq;
         let room = self.rooms.entry(room_name.clone()).or_default();
-        let seen = join.last_seq.unwrap_or(0);
+        // Numbers from another incarnation mean nothing here: a client that presents them
+        // never read this incarnation's welcome, so it has seen nothing since its session
+        // opened (its welcome lost, say, with the attempt that carried it).
+        let foreign = join.epoch.as_ref().is_some_and(|e| *e != self.epoch);
+        let seen = if foreign {
+            first_seq
+        } else {
+            join.last_seq.unwrap_or(0)
+        };
         let oldest = room.history.front().map_or(room.last_seq + 1, |h| h.seq);
         let recovered = seen <= room.last_seq && seen + 1 >= oldest;
         let replay: Vec<HistoryEntry> = if recovered {
@@ -144,6 +156,7 @@ impl ServerMachine {
                 recovered,
                 replayed: replay.len() as u64,
                 last_seq,
+                epoch: self.epoch.clone(),
             },
         );
         self.events.push_back(ServerEvent::HistoryReplayed {

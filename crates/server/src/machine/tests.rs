@@ -16,6 +16,7 @@ fn join(id: &str) -> JoinRequest {
         room: "lobby".into(),
         session_key: Some(format!("key-{id}")),
         last_seq: None,
+        epoch: None,
         attempt: None,
     }
 }
@@ -575,4 +576,85 @@ fn the_session_limit_refuses_new_sessions() {
             }
         )));
     assert_eq!(drops, [2]);
+}
+
+#[test]
+fn a_retry_after_the_session_expired_is_still_a_duplicate() {
+    let mut m = server();
+    two_members(&mut m);
+    m.handle_inbound(t(10), 1, chat("m1"));
+    let _ = drain(&mut m);
+    drop_a(&mut m, 1, 1_000);
+    m.handle_timeout(t(31_000));
+    assert!(presence(&drain(&mut m).2).contains(&"user_left"));
+    // The client's next session (a new one: the old expired) retries its unacked m1.
+    m.handle_open(t(40_000), 3, join("a"));
+    let _ = drain(&mut m);
+    m.handle_inbound(t(40_010), 3, chat("m1"));
+    let (tx, _, events) = drain(&mut m);
+    assert_eq!(
+        tx,
+        [(
+            3,
+            Outbound::Text(r#"{"type":"ack","id":"m1","seq":1}"#.into())
+        )]
+    );
+    assert!(matches!(&events[..], [ServerEvent::DuplicateDropped { .. }]));
+    // Past the TTL it is a new message.
+    drop_a(&mut m, 3, 41_000);
+    m.handle_timeout(t(71_000));
+    m.handle_open(t(400_000), 4, join("a"));
+    let _ = drain(&mut m);
+    m.handle_inbound(t(400_010), 4, chat("m1"));
+    let (_, _, events) = drain(&mut m);
+    assert!(matches!(
+        &events[..],
+        [ServerEvent::MessageAccepted { seq: 2, .. }]
+    ));
+}
+
+/// The `epoch` of the welcome sent on `conn`.
+fn epoch_of(tx: &[(ConnId, Outbound)], conn: ConnId) -> String {
+    tx.iter()
+        .filter(|(c, _)| *c == conn)
+        .find_map(|(_, o)| match protocol::decode::<ServerMessage>(text(o)) {
+            Ok(ServerMessage::Welcome { epoch, .. }) => Some(epoch),
+            _ => None,
+        })
+        .expect("a welcome")
+}
+
+#[test]
+fn numbers_from_another_incarnation_replay_the_session_from_its_start() {
+    let mut m = server();
+    m.handle_open(t(0), 1, join("a"));
+    m.handle_open(t(0), 2, join("b"));
+    let (tx, _, _) = drain(&mut m);
+    let (secret, _, _, _) = welcome(&tx, 1);
+    let epoch = epoch_of(&tx, 1);
+    assert_eq!(epoch.len(), 16, "an incarnation id: {epoch:?}");
+    for (i, id) in ["b1", "b2", "b3"].into_iter().enumerate() {
+        m.handle_inbound(t(10 + i as u64), 2, chat(id));
+    }
+    let _ = drain(&mut m);
+    drop_a(&mut m, 1, 1_000);
+    // a never read this incarnation's welcome: it presents seq 2 of an older incarnation.
+    let foreign = JoinRequest {
+        epoch: Some("00000000000000ff".into()),
+        ..resume_join("a", &secret, Some(2))
+    };
+    m.handle_open(t(2_000), 3, foreign);
+    let (tx, _, _) = drain(&mut m);
+    let (_, recovered, replayed, _) = welcome(&tx, 3);
+    assert!(recovered);
+    assert_eq!(replayed, 3, "everything since its session opened, not after seq 2");
+    // The same numbers with this incarnation's epoch mean what they say.
+    drop_a(&mut m, 3, 3_000);
+    let native = JoinRequest {
+        epoch: Some(epoch),
+        ..resume_join("a", &secret, Some(2))
+    };
+    m.handle_open(t(4_000), 4, native);
+    let (_, _, replayed, _) = welcome(&drain(&mut m).0, 4);
+    assert_eq!(replayed, 1);
 }
