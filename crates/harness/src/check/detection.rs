@@ -1,7 +1,7 @@
 //! Checker `detection`: every break of a client's link that lasts longer than the keepalive
 //! bound (ping interval + ping timeout) is detected by that client — a `disconnected` event —
 //! within that bound plus the one-way link latency, counted from the start of the break (the
-//! highest latency the run has seen, spikes included: a frame in flight when the link broke
+//! latency of a spike on then or just before, if higher: a frame in flight when the link broke
 //! still arrives that much later, and the client's silence starts from it).
 //!
 //! A `partition` breaks a link for its duration; a `state_loss` breaks established links for
@@ -10,9 +10,8 @@
 //!
 //! Causality, not the clock: a sleeping client host runs no timer, so the bound counts again
 //! from its waking; and the proxy blackholing a connection is a break only for the client still
-//! on it — a client whose current link carried its handshake after that connection fell silent
-//! has long since left it (the handshake crossed the proxy at most three one-way latencies
-//! before `connected`, counting the highest latency any spike had set by then).
+//! on it: a client whose current link's attempt began (`connecting`) after that connection fell
+//! silent has left it, since the handshake of its link crossed the proxy later than that.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -31,6 +30,8 @@ struct Obligation {
     deadline: Duration,
     /// When the break heals by itself (a partition's end), if it does.
     heals: Option<Duration>,
+    /// The scenario fault that broke the link, if one did.
+    fault: Option<u32>,
 }
 
 /// See the module documentation.
@@ -43,10 +44,11 @@ pub struct Detection {
     /// Detection time of every break, in order.
     times: Vec<Duration>,
     inconclusive: usize,
-    /// The highest one-way latency of the run so far (the normal range or a spike).
-    latency_ceiling: Duration,
-    /// Client → the highest latency when it last connected (what its handshake could meet).
-    ceiling_at_connect: BTreeMap<String, Duration>,
+    /// Latency spikes: (fault id, start, end once ended, highest one-way latency).
+    spikes: Vec<(u32, Duration, Option<Duration>, Duration)>,
+    /// Client → when its latest attempt began, and when the attempt of its current link did.
+    attempt_began: BTreeMap<String, Duration>,
+    link_began: BTreeMap<String, Duration>,
 }
 
 impl Detection {
@@ -59,8 +61,9 @@ impl Detection {
             violations: Vec::new(),
             times: Vec::new(),
             inconclusive: 0,
-            latency_ceiling: ctx.latency.max,
-            ceiling_at_connect: BTreeMap::new(),
+            spikes: Vec::new(),
+            attempt_began: BTreeMap::new(),
+            link_began: BTreeMap::new(),
             ctx,
         }
     }
@@ -69,6 +72,16 @@ impl Detection {
     #[must_use]
     pub fn times(&self) -> &[Duration] {
         &self.times
+    }
+
+    /// The highest one-way latency a frame in flight at `t` can meet: the normal range, or a
+    /// spike on now or recent enough (three of its latencies) to still be delaying frames.
+    fn ceiling_at(&self, t: Duration) -> Duration {
+        self.spikes
+            .iter()
+            .filter(|(_, start, end, max)| *start <= t && end.is_none_or(|e| e + *max * 3 >= t))
+            .map(|s| s.3)
+            .fold(self.ctx.latency.max, Duration::max)
     }
 
     fn bound(&self) -> Option<Duration> {
@@ -82,7 +95,7 @@ impl Detection {
             EventKind::FaultStart { id, fault } => {
                 if let FaultDesc::Latency { max_ms, .. } = fault {
                     let spike = Duration::from_millis(*max_ms);
-                    self.latency_ceiling = self.latency_ceiling.max(spike);
+                    self.spikes.push((*id, event.t, None, spike));
                 }
                 let Some(bound) = self.bound() else { return };
                 let breaks_for = match fault {
@@ -112,7 +125,7 @@ impl Detection {
                 }
                 // A frame already in flight when the link broke still arrives (and resets the
                 // client's silence clock) up to the highest latency of the run later.
-                let deadline = event.t + bound + self.latency_ceiling;
+                let deadline = event.t + bound + self.ceiling_at(event.t);
                 let affected: Vec<String> = self
                     .links
                     .clients()
@@ -125,6 +138,7 @@ impl Detection {
                         start: event.t,
                         deadline,
                         heals: (breaks_for != Duration::MAX).then(|| event.t + breaks_for),
+                        fault: Some(*id),
                     });
                 }
             }
@@ -137,24 +151,46 @@ impl Detection {
                 // A blackholed connection is a break only heartbeats can find — for a client
                 // still on it.
                 let silent_since = event.t.saturating_sub(Duration::from_millis(*idle_ms));
-                let ceiling = self.ceiling_at_connect.get(client).copied();
-                let ceiling = ceiling.unwrap_or(self.latency_ceiling);
+                // The client's current link began (`connecting`) after this connection fell
+                // silent: its handshake crossed the proxy later, so on another connection.
                 let moved_on = self
-                    .links
-                    .last_connected(client)
-                    .is_some_and(|t| t.saturating_sub(ceiling * 3) > silent_since);
+                    .link_began
+                    .get(client)
+                    .is_some_and(|began| *began > silent_since);
                 if let Some(bound) = self.bound() {
                     if self.links.is_connected(client) && !moved_on {
+                        let ceiling = self.ceiling_at(event.t);
                         self.open.entry(client.clone()).or_insert(Obligation {
                             cause: format!("the blackhole of proxy connection {conn}"),
                             start: event.t,
-                            deadline: event.t + bound + self.latency_ceiling,
+                            deadline: event.t + bound + ceiling,
                             heals: None,
+                            fault: None,
                         });
                     }
                 }
             }
             EventKind::FaultEnd { id, .. } => {
+                for spike in self.spikes.iter_mut().filter(|s| s.0 == *id) {
+                    spike.2 = Some(event.t);
+                }
+                let ended = self.links.active.get(id).map(|f| f.desc.clone());
+                if let (Some(desc @ FaultDesc::Partition { .. }), Some(bound)) =
+                    (&ended, self.bound())
+                {
+                    // Whatever the partition held is delivered now: to a client whose link
+                    // another fault broke meanwhile, those frames are signs of life, and its
+                    // silence starts again from them.
+                    let deadline =
+                        event.t + self.ceiling_at(event.t) + bound + self.ctx.latency.max;
+                    let (links, ctx) = (&self.links, &self.ctx);
+                    for (client, o) in &mut self.open {
+                        let host = links.host_of(client).unwrap_or("");
+                        if o.fault != Some(*id) && ctx.affects(desc, host, client) {
+                            o.deadline = o.deadline.max(deadline);
+                        }
+                    }
+                }
                 let woken = match self.links.active.get(id).map(|f| &f.desc) {
                     Some(FaultDesc::Sleep { host, .. }) => host.clone(),
                     _ => String::new(),
@@ -176,9 +212,12 @@ impl Detection {
                     });
                 }
             }
+            EventKind::Connecting { client, .. } => {
+                self.attempt_began.insert(client.clone(), event.t);
+            }
             EventKind::Connected { client, .. } => {
-                self.ceiling_at_connect
-                    .insert(client.clone(), self.latency_ceiling);
+                let began = self.attempt_began.get(client).copied().unwrap_or(event.t);
+                self.link_began.insert(client.clone(), began);
             }
             EventKind::Disconnected { client, reason } => {
                 if let Some(o) = self.open.remove(client) {

@@ -599,7 +599,10 @@ fn a_retry_after_the_session_expired_is_still_a_duplicate() {
             Outbound::Text(r#"{"type":"ack","id":"m1","seq":1}"#.into())
         )]
     );
-    assert!(matches!(&events[..], [ServerEvent::DuplicateDropped { .. }]));
+    assert!(matches!(
+        &events[..],
+        [ServerEvent::DuplicateDropped { .. }]
+    ));
     // Past the TTL it is a new message.
     drop_a(&mut m, 3, 41_000);
     m.handle_timeout(t(71_000));
@@ -647,7 +650,10 @@ fn numbers_from_another_incarnation_replay_the_session_from_its_start() {
     let (tx, _, _) = drain(&mut m);
     let (_, recovered, replayed, _) = welcome(&tx, 3);
     assert!(recovered);
-    assert_eq!(replayed, 3, "everything since its session opened, not after seq 2");
+    assert_eq!(
+        replayed, 3,
+        "everything since its session opened, not after seq 2"
+    );
     // The same numbers with this incarnation's epoch mean what they say.
     drop_a(&mut m, 3, 3_000);
     let native = JoinRequest {
