@@ -42,6 +42,12 @@ pub struct ExploreArgs {
     /// Most simulations spent shrinking each failing world (0: do not shrink).
     #[arg(long, default_value_t = 200)]
     pub shrink_runs: usize,
+    /// Most failing worlds shrunk (the first ones); the rest are listed with their world.
+    #[arg(long, default_value_t = 10)]
+    pub shrink_limit: usize,
+    /// Also write every passing world's scenario file under --out (to read or replay one).
+    #[arg(long)]
+    pub write_worlds: bool,
     /// No progress output.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -101,6 +107,8 @@ pub(crate) fn explore(args: ExploreArgs) -> ExitCode {
         options,
         out_dir: args.out.clone(),
         shrink_runs: args.shrink_runs,
+        write_all: args.write_worlds,
+        shrink_limit: args.shrink_limit,
     };
     let quiet = args.quiet;
     let mut log = |line: &str| {

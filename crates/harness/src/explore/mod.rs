@@ -60,6 +60,10 @@ pub struct Exploration<'a> {
     pub out_dir: PathBuf,
     /// Most simulations to spend shrinking each failing world (0: do not shrink).
     pub shrink_runs: usize,
+    /// Most failing worlds to shrink (the first ones, in seed order); the rest are listed.
+    pub shrink_limit: usize,
+    /// Write every world's scenario file, not only the failing ones'.
+    pub write_all: bool,
 }
 
 /// A failing seed.
@@ -112,6 +116,9 @@ pub fn explore(
         let path = path.display().to_string();
         let scenario = crate::scenario::parse(&path, &text)
             .map_err(|source| ExploreError::World { seed, source })?;
+        if exploration.write_all {
+            write(&path, &text)?;
+        }
         scenarios.push(SweepScenario::new(
             format!("{}-{seed}", profile.name),
             path,
@@ -124,10 +131,23 @@ pub fn explore(
     let result = sweep::execute(&scenarios, &jobs, &exploration.options, &NoReports);
     let space = Space::of(&scenarios, &result.records);
     let mut found = Vec::new();
-    for record in result.records.iter().filter(|r| !r.verdict.passed) {
+    for (n, record) in result
+        .records
+        .iter()
+        .filter(|r| !r.verdict.passed)
+        .enumerate()
+    {
         let scenario = &scenarios[record.job.scenario];
         let text = &texts[record.job.scenario];
-        found.push(write_and_shrink(exploration, scenario, text, record, log)?);
+        let shrink = n < exploration.shrink_limit;
+        found.push(write_and_shrink(
+            exploration,
+            scenario,
+            text,
+            record,
+            shrink,
+            log,
+        )?);
     }
     Ok(Explored {
         scenarios,
@@ -154,6 +174,7 @@ fn write_and_shrink(
     scenario: &SweepScenario,
     text: &str,
     record: &RunRecord,
+    shrink: bool,
     log: &mut dyn FnMut(&str),
 ) -> Result<Found, ExploreError> {
     let seed = record.job.seed;
@@ -174,6 +195,13 @@ fn write_and_shrink(
     };
     if exploration.shrink_runs == 0 {
         found.shrink_note = "not shrunk (--shrink-runs 0)".into();
+        return Ok(found);
+    }
+    if !shrink {
+        found.shrink_note = format!(
+            "not shrunk (only the first {} failures are: --shrink-limit)",
+            exploration.shrink_limit
+        );
         return Ok(found);
     }
     let request = ShrinkRequest {

@@ -272,3 +272,43 @@ impl<'r> World<'r> {
         let _ = writeln!(out, "{line}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::profile::PROFILES;
+
+    #[test]
+    fn a_seed_always_draws_the_same_valid_world_and_seeds_differ() {
+        for profile in &PROFILES {
+            for seed in 1..=40 {
+                let text = world(profile, seed, SystemChoice::default());
+                assert_eq!(text, world(profile, seed, SystemChoice::default()));
+                let parsed = crate::scenario::parse("world.toml", &text);
+                assert!(
+                    parsed.is_ok(),
+                    "{} seed {seed}: {parsed:?}\n{text}",
+                    profile.name
+                );
+            }
+            assert_ne!(
+                world(profile, 1, SystemChoice::default()),
+                world(profile, 2, SystemChoice::default())
+            );
+        }
+    }
+
+    #[test]
+    fn a_planted_system_is_written_into_the_world() {
+        let naive = SystemChoice {
+            client: Implementation::Naive,
+            ..SystemChoice::default()
+        };
+        let text = world(&PROFILES[0], 7, naive);
+        assert!(
+            text.contains("[system]\nserver = \"wsim\"\nclient = \"naive\""),
+            "{text}"
+        );
+        assert!(!world(&PROFILES[0], 7, SystemChoice::default()).contains("[system]"));
+    }
+}
