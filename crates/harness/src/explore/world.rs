@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::explore::profile::{FaultMix, Profile};
+use crate::explore::profile::Profile;
+use crate::scenario::model::FaultKind;
 use crate::scenario::model::Implementation;
 use crate::seed::{derive_rng, SimRng};
 
@@ -158,7 +159,7 @@ impl<'r> World<'r> {
         for _ in 0..count {
             let kind = *self.pick(self.profile.mix);
             let at = self.rng.random_range(5_000..=latest * 1000);
-            let _ = writeln!(out, "[[faults]]\nkind = \"{}\"", kind.name());
+            let _ = writeln!(out, "[[faults]]\nkind = \"{}\"", kind.as_str());
             let _ = writeln!(out, "at = \"{}\"", ms(at));
             self.fault_body(kind, out);
             out.push('\n');
@@ -191,13 +192,13 @@ impl<'r> World<'r> {
         )
     }
 
-    fn fault_body(&mut self, kind: FaultMix, out: &mut String) {
+    fn fault_body(&mut self, kind: FaultKind, out: &mut String) {
         let line = match kind {
-            FaultMix::Partition => {
+            FaultKind::Partition => {
                 let link = self.any_link();
                 format!("between = {link}\n{}", self.duration(500, 60_000))
             }
-            FaultMix::OneWay => {
+            FaultKind::OneWay => {
                 let link = self.any_link();
                 let link = if self.rng.random_bool(0.5) {
                     link
@@ -210,11 +211,11 @@ impl<'r> World<'r> {
                 };
                 format!("between = {link}\n{}", self.duration(500, 60_000))
             }
-            FaultMix::StateLoss => {
+            FaultKind::StateLoss => {
                 let link = self.client_link();
                 format!("between = {link}\n{}", self.duration(500, 30_000))
             }
-            FaultMix::Latency => {
+            FaultKind::Latency => {
                 let link = self.any_link();
                 let min = self.rng.random_range(50..=2_000u64);
                 let max = min + self.rng.random_range(0..=3_000u64);
@@ -225,7 +226,7 @@ impl<'r> World<'r> {
                     self.duration(1_000, 60_000)
                 )
             }
-            FaultMix::Crash => {
+            FaultKind::Crash => {
                 let host = if self.rng.random_bool(0.7) {
                     "server".to_string()
                 } else {
@@ -237,11 +238,11 @@ impl<'r> World<'r> {
                     self.duration(200, 20_000)
                 )
             }
-            FaultMix::Sleep => {
+            FaultKind::Sleep => {
                 let host = self.pick(&self.hosts.clone()).clone();
                 format!("host = \"{host}\"\n{}", self.duration(500, 60_000))
             }
-            FaultMix::ProxyConn => {
+            FaultKind::ProxyConn => {
                 let client = self.pick(&self.clients.clone()).clone();
                 match self.rng.random_range(0..3u8) {
                     0 => format!("client = \"{client}\"\naction = \"blackhole\""),
@@ -253,13 +254,13 @@ impl<'r> World<'r> {
                     ),
                 }
             }
-            FaultMix::ClockStep => {
+            FaultKind::ClockStep => {
                 let host = self.any_host();
                 let secs = self.rng.random_range(1..=3_600i64);
                 let sign = if self.rng.random_bool(0.5) { "-" } else { "" };
                 format!("host = \"{host}\"\nby = \"{sign}{secs}s\"")
             }
-            FaultMix::ClockDrift => {
+            FaultKind::ClockDrift => {
                 let host = self.any_host();
                 let ppm = self.rng.random_range(100..=50_000i64)
                     * if self.rng.random_bool(0.5) { -1 } else { 1 };

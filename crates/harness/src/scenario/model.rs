@@ -423,6 +423,19 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// Every kind.
+    pub const ALL: [FaultKind; 9] = [
+        FaultKind::Partition,
+        FaultKind::OneWay,
+        FaultKind::StateLoss,
+        FaultKind::Latency,
+        FaultKind::Crash,
+        FaultKind::Sleep,
+        FaultKind::ProxyConn,
+        FaultKind::ClockStep,
+        FaultKind::ClockDrift,
+    ];
+
     /// The snake_case name, as in scenario files and `fault_start`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
