@@ -44,6 +44,8 @@ pub struct CheckContext {
     pub reconnect_within: Duration,
     /// The server's grace period.
     pub grace: Duration,
+    /// Messages the server keeps per room for replay.
+    pub history_limit: usize,
     /// The grace outcome the scenario expects, if it states one.
     pub grace_outcome: Option<GraceOutcome>,
     /// The clients' backoff settings.
@@ -77,6 +79,7 @@ impl CheckContext {
                 |d| d.0,
             ),
             grace: scenario.server_config().grace,
+            history_limit: scenario.server.history_limit,
             grace_outcome: scenario.expect.grace_outcome,
             backoff: client.backoff,
             max_connects_per_second: scenario.expect.max_connects_per_second,
@@ -468,6 +471,7 @@ pub(crate) mod tests {
             },
             reconnect_within: Duration::from_secs(30),
             grace: Duration::from_secs(30),
+            history_limit: 1000,
             grace_outcome: None,
             backoff: BackoffConfig::default(),
             max_connects_per_second: None,

@@ -15,8 +15,9 @@
 //! Not judged: a server or client-host crash in between (state is lost, legitimately), and
 //! the other direction (a session kept too long), whose bound would depend on when the
 //! server *detected* the drop. `recovered: false` is also what a server says when the
-//! missed messages are older than its history: this checker assumes the history reaches back
-//! (wsim's scenarios send far fewer messages than a server's history holds).
+//! missed messages are older than its history: a resync is excused when the room's numbers
+//! that the clients saw by then (or within the settling time after) run `history_limit` or
+//! more past the last one this client saw.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,6 +37,8 @@ struct Conn {
 #[derive(Debug, Default)]
 struct ClientView {
     host: crate::event::Host,
+    /// The last room number it saw (this server incarnation).
+    last_seq: u64,
     /// When its latest connection attempt began.
     attempt_began: Duration,
     /// Its live connection.
@@ -52,6 +55,11 @@ pub struct Resume {
     clients: BTreeMap<String, ClientView>,
     judged: usize,
     violations: Vec<Violation>,
+    /// Server incarnation (crashes so far) and room → each new highest number seen, with when.
+    numbers: BTreeMap<(u32, std::sync::Arc<str>), Vec<(Duration, u64)>>,
+    crashes: u32,
+    /// Resyncs inside the grace period, judged at the end against the room's numbers.
+    suspects: Vec<(Violation, u32, std::sync::Arc<str>, u64)>,
 }
 
 impl Resume {
@@ -63,16 +71,42 @@ impl Resume {
             clients: BTreeMap::new(),
             judged: 0,
             violations: Vec::new(),
+            numbers: BTreeMap::new(),
+            crashes: 0,
+            suspects: Vec::new(),
         }
     }
 
     /// Forgets what the server's or a host's crash made moot.
     fn crash(&mut self, host: &str) {
+        if host == "server" {
+            self.crashes += 1;
+        }
         for view in self.clients.values_mut() {
             if host == "server" || *view.host == *host {
                 view.live = None;
                 view.previous = None;
+                if host == "server" {
+                    view.last_seq = 0;
+                }
             }
+        }
+    }
+
+    /// `client` saw room number `seq` at `t`.
+    fn saw(&mut self, t: Duration, client: &str, seq: u64) {
+        if let Some(view) = self.clients.get_mut(client) {
+            view.last_seq = view.last_seq.max(seq);
+        }
+        let room = self
+            .ctx
+            .rooms
+            .get(client)
+            .cloned()
+            .unwrap_or_else(|| "".into());
+        let highs = self.numbers.entry((self.crashes, room)).or_default();
+        if highs.last().is_none_or(|(_, high)| seq > *high) {
+            highs.push((t, seq));
         }
     }
 }
@@ -118,13 +152,15 @@ impl Checker for Resume {
                     conn.written.insert(msg_id.clone(), t);
                 }
             }
-            EventKind::MessageAcked { msg_id, .. } => {
+            EventKind::MessageAcked { msg_id, seq, .. } => {
                 if let Some(conn) = &mut view.live {
                     if let Some(written) = conn.written.get(msg_id) {
                         conn.served_until = conn.served_until.max(*written);
                     }
                 }
+                self.saw(t, client, *seq);
             }
+            EventKind::MessageReceived { seq, .. } => self.saw(t, client, *seq),
             EventKind::Disconnected { .. } => {
                 if let Some(old) = view.live.take() {
                     view.previous = Some(old.served_until);
@@ -137,7 +173,14 @@ impl Checker for Resume {
                 self.judged += 1;
                 let grace = self.ctx.grace;
                 if !recovered && t < served + grace {
-                    self.violations.push(Violation {
+                    let last = view.last_seq;
+                    let room = self
+                        .ctx
+                        .rooms
+                        .get(client)
+                        .cloned()
+                        .unwrap_or_else(|| "".into());
+                    let violation = Violation {
                         t,
                         detail: format!(
                             "{client} was told its session is gone (recovered: false) {} ms \
@@ -147,7 +190,8 @@ impl Checker for Resume {
                             ms(t - served),
                             ms(grace)
                         ),
-                    });
+                    };
+                    self.suspects.push((violation, self.crashes, room, last));
                 }
             }
             _ => {}
@@ -155,6 +199,23 @@ impl Checker for Resume {
     }
 
     fn finish(&mut self) -> Vec<Violation> {
+        let settle = self.ctx.settle();
+        let limit = self.ctx.history_limit as u64;
+        for (violation, incarnation, room, last) in std::mem::take(&mut self.suspects) {
+            let latest = self
+                .numbers
+                .get(&(incarnation, room))
+                .into_iter()
+                .flatten()
+                .take_while(|(seen, _)| *seen <= violation.t + settle)
+                .map(|(_, seq)| *seq)
+                .max()
+                .unwrap_or(0);
+            if latest.saturating_sub(last) < limit {
+                self.violations.push(violation);
+            }
+        }
+        self.violations.sort_by_key(|v| v.t);
         std::mem::take(&mut self.violations)
     }
 
