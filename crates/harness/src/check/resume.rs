@@ -20,6 +20,7 @@
 //! more past the last one this client saw.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::check::{ms, CheckContext, Checker, Violation};
@@ -48,6 +49,9 @@ struct ClientView {
     previous: Option<Duration>,
 }
 
+/// A resync inside the grace period: (violation, server incarnation, room, last number seen).
+type Suspect = (Violation, u32, Arc<str>, u64);
+
 /// See the module documentation.
 #[derive(Debug)]
 pub struct Resume {
@@ -56,10 +60,10 @@ pub struct Resume {
     judged: usize,
     violations: Vec<Violation>,
     /// Server incarnation (crashes so far) and room → each new highest number seen, with when.
-    numbers: BTreeMap<(u32, std::sync::Arc<str>), Vec<(Duration, u64)>>,
+    numbers: BTreeMap<(u32, Arc<str>), Vec<(Duration, u64)>>,
     crashes: u32,
     /// Resyncs inside the grace period, judged at the end against the room's numbers.
-    suspects: Vec<(Violation, u32, std::sync::Arc<str>, u64)>,
+    suspects: Vec<Suspect>,
 }
 
 impl Resume {
