@@ -49,6 +49,9 @@ struct ClientView {
     previous: Option<Duration>,
 }
 
+/// Each new highest number of a room seen, with when (ascending in both).
+type Highs = Vec<(Duration, u64)>;
+
 /// A resync inside the grace period: (violation, server incarnation, room, last number seen).
 type Suspect = (Violation, u32, Arc<str>, u64);
 
@@ -60,7 +63,7 @@ pub struct Resume {
     judged: usize,
     violations: Vec<Violation>,
     /// Server incarnation (crashes so far) and room → each new highest number seen, with when.
-    numbers: BTreeMap<(u32, Arc<str>), Vec<(Duration, u64)>>,
+    numbers: BTreeMap<(u32, Arc<str>), Highs>,
     crashes: u32,
     /// Resyncs inside the grace period, judged at the end against the room's numbers.
     suspects: Vec<Suspect>,
