@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::check::{CheckContext, Checker, Violation};
-use crate::event::{DisconnectReason, Event, EventKind, FaultDesc};
+use crate::event::{ConnAction, DisconnectReason, Event, EventKind, FaultDesc};
 
 #[derive(Debug, Clone)]
 struct Window {
@@ -38,8 +38,11 @@ pub struct NoSpuriousDisconnect {
     disconnects: usize,
     /// Client → its host, as its own events say.
     hosts: BTreeMap<String, String>,
-    /// Clients whose connection the server dropped while a fault explained it.
+    /// Clients whose current connection a fault ended or killed, or the server dropped
+    /// while a fault explained it.
     dropped_for_cause: BTreeSet<String>,
+    /// Clients connected now.
+    connected: BTreeSet<String>,
 }
 
 impl NoSpuriousDisconnect {
@@ -54,6 +57,7 @@ impl NoSpuriousDisconnect {
             disconnects: 0,
             hosts: BTreeMap::new(),
             dropped_for_cause: BTreeSet::new(),
+            connected: BTreeSet::new(),
         }
     }
 
@@ -78,9 +82,27 @@ impl NoSpuriousDisconnect {
                     .is_none_or(|end| t <= self.ctx.connect_window_end(&w.desc, end))
         } else {
             self.ctx.disrupts_link(&w.desc)
-                && w.end
-                    .is_none_or(|end| t <= self.ctx.link_window_end(&w.desc, w.start, end))
+                && w.end.is_none_or(|end| {
+                    let slack = self.spike_slack(host, client, end, t);
+                    t <= self.ctx.link_window_end(&w.desc, w.start, end) + slack
+                })
         }
+    }
+
+    /// Four one-way trips at the highest latency of a spike on `client`'s path between `from`
+    /// and `to`: what a frame held by a fault (a pong, a close) needs, beyond the normal
+    /// latency, to arrive once the fault heals.
+    fn spike_slack(&self, host: &str, client: &str, from: Duration, to: Duration) -> Duration {
+        self.faults
+            .iter()
+            .filter(|w| w.start <= to && w.end.is_none_or(|e| e >= from))
+            .filter(|w| self.ctx.affects(&w.desc, host, client))
+            .filter_map(|w| match w.desc {
+                FaultDesc::Latency { max_ms, .. } => Some(4 * Duration::from_millis(max_ms)),
+                _ => None,
+            })
+            .max()
+            .unwrap_or_default()
     }
 }
 
@@ -104,12 +126,35 @@ impl Checker for NoSpuriousDisconnect {
 
     fn observe(&mut self, event: &Event) {
         match &event.kind {
-            EventKind::FaultStart { id, fault } => self.faults.push(Window {
-                id: *id,
-                desc: fault.clone(),
-                start: event.t,
-                end: None,
-            }),
+            EventKind::FaultStart { id, fault } => {
+                // A fault that ends or kills a link (a crash closes it, a reset ends it, a
+                // state loss or a one-way loss leaves it dead) explains that link's end
+                // whenever it is noticed: the close may queue behind delayed frames, a dead
+                // link is found only by keepalive.
+                let ends_links = self.ctx.leaves_links_dead(fault)
+                    || matches!(
+                        fault,
+                        FaultDesc::Crash { .. }
+                            | FaultDesc::ProxyConn {
+                                action: ConnAction::Reset,
+                                ..
+                            }
+                    );
+                if ends_links {
+                    for client in &self.connected {
+                        let host = self.hosts.get(client).map_or("", String::as_str);
+                        if self.ctx.affects(fault, host, client) {
+                            self.dropped_for_cause.insert(client.clone());
+                        }
+                    }
+                }
+                self.faults.push(Window {
+                    id: *id,
+                    desc: fault.clone(),
+                    start: event.t,
+                    end: None,
+                });
+            }
             EventKind::FaultEnd { id, .. } => {
                 for w in &mut self.faults {
                     if w.id == *id && w.end.is_none() {
@@ -126,6 +171,7 @@ impl Checker for NoSpuriousDisconnect {
             }
             EventKind::Connected { client, .. } => {
                 self.dropped_for_cause.remove(client);
+                self.connected.insert(client.clone());
             }
             EventKind::SessionClosed { client, reason } if reason != "replaced" => {
                 let host = self.hosts.get(client).map_or("", String::as_str);
@@ -141,6 +187,7 @@ impl Checker for NoSpuriousDisconnect {
             EventKind::Disconnected { client, reason }
                 if *reason != DisconnectReason::ClientClosed =>
             {
+                self.connected.remove(client);
                 self.disconnects += 1;
                 let explained = self
                     .faults
