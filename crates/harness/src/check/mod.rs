@@ -192,16 +192,18 @@ impl CheckContext {
     }
 
     /// Whether `fault` can keep a client from reconnecting while it lasts: it can end a link,
-    /// or it slows a handshake (two round trips across the faulted link) past the client's
-    /// connect timeout.
+    /// or it slows an attempt past the client's connect timeout — a latency spike delays the
+    /// TCP connect and the upgrade's request and answer (three crossings of the faulted link),
+    /// a proxy delay holds the request and the answer.
     #[must_use]
     pub fn hinders_reconnecting(&self, fault: &FaultDesc) -> bool {
         let trips = 4 * self.latency.max;
-        let slows = |one_way: Duration| 2 * one_way + trips >= self.connect_timeout;
+        let slows =
+            |crossings: u32, held: Duration| crossings * held + trips >= self.connect_timeout;
         self.disrupts_link(fault)
             || match fault {
-                FaultDesc::Latency { max_ms, .. } => slows(Duration::from_millis(*max_ms)),
-                FaultDesc::ProxyConn { delay_ms, .. } => slows(Duration::from_millis(*delay_ms)),
+                FaultDesc::Latency { max_ms, .. } => slows(3, Duration::from_millis(*max_ms)),
+                FaultDesc::ProxyConn { delay_ms, .. } => slows(2, Duration::from_millis(*delay_ms)),
                 FaultDesc::Partition { duration_ms, .. } => {
                     Duration::from_millis(*duration_ms) + trips >= self.connect_timeout
                 }
