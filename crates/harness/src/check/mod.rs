@@ -117,6 +117,12 @@ impl CheckContext {
         }
     }
 
+    /// The room `client` is in, as the scenario assigns it ("" for a client it does not name).
+    #[must_use]
+    pub fn room_of(&self, client: &str) -> std::sync::Arc<str> {
+        self.rooms.get(client).cloned().unwrap_or_else(|| "".into())
+    }
+
     /// Whether `fault` kills the established connections it crosses for good (turmoil's TCP
     /// does not retransmit, and a forgotten or blackholed connection never comes back): a
     /// one-way loss, a state loss, a silent crash, a blackholed proxy connection. Only

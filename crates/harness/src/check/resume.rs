@@ -105,12 +105,7 @@ impl Resume {
         if let Some(view) = self.clients.get_mut(client) {
             view.last_seq = view.last_seq.max(seq);
         }
-        let room = self
-            .ctx
-            .rooms
-            .get(client)
-            .cloned()
-            .unwrap_or_else(|| "".into());
+        let room = self.ctx.room_of(client);
         let highs = self.numbers.entry((self.crashes, room)).or_default();
         if highs.last().is_none_or(|(_, high)| seq > *high) {
             highs.push((t, seq));
@@ -181,12 +176,7 @@ impl Checker for Resume {
                 let grace = self.ctx.grace;
                 if !recovered && t < served + grace {
                     let last = view.last_seq;
-                    let room = self
-                        .ctx
-                        .rooms
-                        .get(client)
-                        .cloned()
-                        .unwrap_or_else(|| "".into());
+                    let room = self.ctx.room_of(client);
                     let violation = Violation {
                         t,
                         detail: format!(

@@ -118,11 +118,7 @@ impl RoomLog {
     }
 
     fn room(&self, client: &str) -> Arc<str> {
-        self.ctx
-            .rooms
-            .get(client)
-            .cloned()
-            .unwrap_or_else(|| "".into())
+        self.ctx.room_of(client)
     }
 
     /// Ends `client`'s session and starts a fresh one in server incarnation `epoch` at `t`.
@@ -157,12 +153,7 @@ impl RoomLog {
         let room = match &view.room {
             Some(room) => room.clone(),
             None => {
-                let room = self
-                    .ctx
-                    .rooms
-                    .get(client)
-                    .cloned()
-                    .unwrap_or_else(|| "".into());
+                let room = self.ctx.room_of(client);
                 view.room = Some(room.clone());
                 room
             }
