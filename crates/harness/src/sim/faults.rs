@@ -144,8 +144,9 @@ impl FaultExecutor {
                 // Overlapping crashes of one host: it goes down with the first, up with the last.
                 let down = self.crashed.entry(host.clone()).or_default();
                 *down += 1;
-                if *down > 1 {
-                    // Already down.
+                let already_down = *down > 1;
+                if already_down {
+                    // Nothing more to bring down; the last of the crashes restarts it.
                 } else if *silent {
                     // A power-off: whatever the host's stack would send as it dies is lost.
                     let others: Vec<String> =
