@@ -3,15 +3,22 @@
 //! do to a stream that happens to be idle, and to blackhole, delay or reset one client's
 //! connection (`proxy_conn`), since many clients share one simulated host.
 //!
+//! On a real network it also carries the proxy's [`Board`] of network impairments
+//! (partitions, loss, latency, state loss, a down server), which `wsim proxy --scenario`,
+//! `wsim drive` and the HTTP control API ([`crate::api`]) drive.
+//!
 //! The control outlives proxy restarts (it is created outside the host); a starting proxy
-//! clears it.
+//! clears its connections (not its board: a fault outlives the restart it overlaps).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use serde::Serialize;
 use tokio::sync::Notify;
+
+use crate::impair::{Board, ConnIdentity, Impairment, Scope, Side, StartError};
 
 /// What the proxy does with a connection's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,13 +70,43 @@ impl ConnSwitch {
 struct Entry {
     peer: String,
     client: Option<String>,
+    host: Option<String>,
     switch: Rc<ConnSwitch>,
 }
 
+/// One live connection, as the control API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnInfo {
+    /// The proxy's connection number.
+    pub conn: u64,
+    /// The peer's address.
+    pub peer: String,
+    /// The client, as read from its upgrade request.
+    pub client: Option<String>,
+    /// The client host it was resolved to.
+    pub host: Option<String>,
+    /// What the proxy does with its bytes (`relay`, `blackhole`, `delay`, `reset`).
+    pub fate: &'static str,
+}
+
+/// Maps a client id to the client host it runs on.
+type HostResolver = Box<dyn Fn(&str) -> Option<String>>;
+
 /// The registry of a proxy's live connections, shared with whoever injects faults.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ProxyControl {
     conns: RefCell<BTreeMap<u64, Entry>>,
+    board: Board,
+    resolver: RefCell<Option<HostResolver>>,
+}
+
+impl std::fmt::Debug for ProxyControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyControl")
+            .field("conns", &self.conns)
+            .field("board", &self.board)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ProxyControl {
@@ -92,17 +129,108 @@ impl ProxyControl {
             Entry {
                 peer: peer.to_string(),
                 client: None,
+                host: None,
                 switch: Rc::clone(&switch),
             },
         );
         switch
     }
 
-    /// Records which client connection `conn` carries (read from its upgrade request).
-    pub fn identify(&self, conn: u64, client: &str) {
+    /// Records which client connection `conn` carries (read from its upgrade request);
+    /// returns the client host it resolves to.
+    pub fn identify(&self, conn: u64, client: &str) -> Option<String> {
+        let host = self.resolve_host(client);
         if let Some(e) = self.conns.borrow_mut().get_mut(&conn) {
             e.client = Some(client.to_string());
+            e.host.clone_from(&host);
         }
+        host
+    }
+
+    /// Which client host `client` runs on, as the resolver says (none without a resolver).
+    #[must_use]
+    pub fn resolve_host(&self, client: &str) -> Option<String> {
+        self.resolver.borrow().as_ref().and_then(|r| r(client))
+    }
+
+    /// Sets how client ids map to client hosts, for impairments scoped to a host (a
+    /// scenario's groups: `<group>-<n>` runs on its group's host).
+    pub fn set_host_resolver(&self, resolver: impl Fn(&str) -> Option<String> + 'static) {
+        *self.resolver.borrow_mut() = Some(Box::new(resolver));
+    }
+
+    /// The network impairments the relays apply.
+    #[must_use]
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// Starts `impairment` on `scope` and applies it to the established connections it
+    /// covers: a state loss blackholes them, a down far end resets them (blackholes them if
+    /// silent). Returns its id on the board.
+    pub fn start(
+        &self,
+        impairment: Impairment,
+        scope: Scope,
+        label: &str,
+    ) -> Result<u64, StartError> {
+        let established = match impairment {
+            Impairment::StateLoss | Impairment::Down { silent: true } => Some(Fate::Blackhole),
+            Impairment::Down { silent: false } => Some(Fate::Reset),
+            Impairment::Hold | Impairment::Drop | Impairment::Latency { .. } => None,
+        };
+        let id = self.board.start(impairment, scope.clone(), label)?;
+        if let Some(fate) = established {
+            self.set_fate_where(&scope, fate);
+        }
+        Ok(id)
+    }
+
+    /// Sets `fate` on every live connection in `scope` (on either side); returns how many.
+    pub fn set_fate_where(&self, scope: &Scope, fate: Fate) -> usize {
+        let conns = self.conns.borrow();
+        let mut n = 0;
+        for entry in conns.values() {
+            let id = ConnIdentity {
+                host: entry.host.as_deref(),
+                client: entry.client.as_deref(),
+            };
+            let covered = [Side::Client, Side::Upstream]
+                .into_iter()
+                .any(|side| scope.covers_conn(id, side));
+            if covered {
+                entry.switch.set(fate);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Sets the fate of connection `conn`; returns whether it is live.
+    pub fn set_conn_fate(&self, conn: u64, fate: Fate) -> bool {
+        let conns = self.conns.borrow();
+        conns.get(&conn).map(|e| e.switch.set(fate)).is_some()
+    }
+
+    /// The live connections, by number.
+    #[must_use]
+    pub fn connections(&self) -> Vec<ConnInfo> {
+        self.conns
+            .borrow()
+            .iter()
+            .map(|(conn, e)| ConnInfo {
+                conn: *conn,
+                peer: e.peer.clone(),
+                client: e.client.clone(),
+                host: e.host.clone(),
+                fate: match e.switch.fate() {
+                    Fate::Relay => "relay",
+                    Fate::Blackhole => "blackhole",
+                    Fate::Delay(_) => "delay",
+                    Fate::Reset => "reset",
+                },
+            })
+            .collect()
     }
 
     /// Removes connection `conn` (its relay ended).

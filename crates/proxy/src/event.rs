@@ -71,4 +71,6 @@ pub enum ProxyCloseReason {
     IdleKill,
     /// An injected fault reset the connection.
     Reset,
+    /// An impairment refused the new connection (a state loss or a down proxy on its path).
+    Refused,
 }

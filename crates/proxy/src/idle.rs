@@ -54,7 +54,10 @@ impl Default for IdleConfig {
 }
 
 /// A direction of traffic through the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Client to server.
     Up,

@@ -6,9 +6,12 @@
 
 use wsim_proto::{clock, net};
 
+pub mod api;
 mod control;
 mod event;
 mod idle;
+mod impair;
+mod lane;
 mod relay;
 
 use std::rc::Rc;
@@ -18,9 +21,12 @@ use wsim_proto::EventSink;
 
 use crate::net::{Connector, Listener};
 
-pub use crate::control::{ConnSwitch, Fate, ProxyControl};
+pub use crate::control::{ConnInfo, ConnSwitch, Fate, ProxyControl};
 pub use crate::event::{ProxyCloseReason, ProxyEvent};
 pub use crate::idle::{Direction, IdleConfig, IdleMeasure, IdleMode, IdleTracker};
+pub use crate::impair::{
+    Active, Board, ConnIdentity, Crossing, Impairment, Scope, Side, StartError, MAX_ACTIVE,
+};
 
 /// Proxy settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

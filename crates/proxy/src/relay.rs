@@ -15,6 +15,8 @@ use crate::clock::HostClock;
 use crate::control::{ConnSwitch, Fate, ProxyControl};
 use crate::event::{ProxyCloseReason, ProxyEvent};
 use crate::idle::{Direction, IdleConfig, IdleMode, IdleTracker};
+use crate::impair::{Board, ConnIdentity, Side};
+use crate::lane::{self, Lane};
 use crate::net::{Connector, Stream};
 use wsim_proto::EventSink;
 
@@ -26,6 +28,8 @@ const BUFFER: usize = 16 * 1024;
 enum PumpError {
     Read,
     Write,
+    /// An impairment refuses new connections from this client (a state loss, a down proxy).
+    Refused,
 }
 
 /// One connection to relay.
@@ -52,6 +56,9 @@ struct Activity {
     clock: HostClock,
     idle: RefCell<IdleTracker>,
     client: RefCell<Option<String>>,
+    /// The client host the client resolves to.
+    host: RefCell<Option<String>>,
+    identified: Cell<bool>,
     conn: u64,
     control: Rc<ProxyControl>,
 }
@@ -61,6 +68,18 @@ impl Relay {
     /// connection is killed for idling.
     pub async fn run<S: Stream, C: Connector>(self, client: S, connector: C) {
         let conn = self.conn;
+        let board = self.control.board();
+        if !board.is_empty() && board.refuses(ConnIdentity::default(), Side::Upstream) {
+            // The server is down (or the link to it forgot everything): nothing answers.
+            self.sink.emit(ProxyEvent::ProxyConnClosed {
+                conn,
+                client: None,
+                reason: ProxyCloseReason::UpstreamUnreachable,
+                bytes_up: 0,
+                bytes_down: 0,
+            });
+            return;
+        }
         let connect = connector.connect(&self.upstream);
         let server = match crate::clock::timer::timeout(self.connect_timeout, connect).await {
             Ok(Ok(s)) => s,
@@ -85,6 +104,8 @@ impl Relay {
             clock,
             idle: RefCell::new(IdleTracker::new(self.idle, clock.now())),
             client: RefCell::new(None),
+            host: RefCell::new(None),
+            identified: Cell::new(false),
             conn,
             control: Rc::clone(&self.control),
         };
@@ -124,11 +145,13 @@ impl Relay {
                     Ok(()) => up_done = true,
                     Err(PumpError::Read) => break ProxyCloseReason::ClientError,
                     Err(PumpError::Write) => break ProxyCloseReason::UpstreamError,
+                    Err(PumpError::Refused) => break ProxyCloseReason::Refused,
                 },
                 r = &mut down, if !down_done => match r {
                     Ok(()) => down_done = true,
                     Err(PumpError::Read) => break ProxyCloseReason::UpstreamError,
                     Err(PumpError::Write) => break ProxyCloseReason::ClientError,
+                    Err(PumpError::Refused) => break ProxyCloseReason::Refused,
                 },
                 () = clock.sleep_until(deadline) => {
                     let idle = activity.idle.borrow_mut().poll(clock.now());
@@ -160,7 +183,10 @@ impl Relay {
 }
 
 /// Copies `from` to `to` until end of stream, then half-closes `to`; while the connection is
-/// blackholed, reads are discarded and the end of stream is not passed on.
+/// blackholed, reads are discarded and the end of stream is not passed on. While the proxy's
+/// board of impairments is empty and nothing is in flight, bytes are copied straight
+/// through (the simulation's path: its network impairs, not the proxy); otherwise each chunk
+/// crosses the two links of its direction through a [`Lane`].
 async fn pump(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
@@ -170,37 +196,153 @@ async fn pump(
     dir: Direction,
 ) -> Result<(), PumpError> {
     let mut buf = vec![0u8; BUFFER];
+    let board = activity.control.board();
+    let (first, second) = match dir {
+        Direction::Up => (Side::Client, Side::Upstream),
+        Direction::Down => (Side::Upstream, Side::Client),
+    };
+    let mut lane = Lane::default();
+    let mut source_done = false;
     loop {
-        let n = from.read(&mut buf).await.map_err(|_| PumpError::Read)?;
-        if let Fate::Delay(d) = switch.fate() {
-            crate::clock::timer::sleep(d).await;
-        }
-        if switch.fate() == Fate::Blackhole {
+        if !source_done && lane.is_clear() && board.is_empty() {
+            let n = from.read(&mut buf).await.map_err(|_| PumpError::Read)?;
+            if let Fate::Delay(d) = switch.fate() {
+                crate::clock::timer::sleep(d).await;
+            }
+            if switch.fate() == Fate::Blackhole {
+                if n == 0 {
+                    return Ok(());
+                }
+                continue;
+            }
+            if dir == Direction::Up && n > 0 {
+                activity.identify(&buf[..n])?;
+            }
+            if !board.is_empty() {
+                // An impairment began while the bytes were on their way: they cross it.
+                source_done = n == 0;
+                let entry = activity.entry(board, first, dir);
+                lane.read(
+                    activity.clock.now(),
+                    (n > 0).then(|| buf[..n].to_vec()),
+                    entry,
+                );
+                continue;
+            }
             if n == 0 {
+                // The peer may already be gone; a failed half-close changes nothing.
+                let _ = to.shutdown().await;
                 return Ok(());
             }
+            activity
+                .idle
+                .borrow_mut()
+                .on_bytes(activity.clock.now(), dir);
+            to.write_all(&buf[..n])
+                .await
+                .map_err(|_| PumpError::Write)?;
+            bytes.set(bytes.get() + n as u64);
             continue;
         }
-        if n == 0 {
-            // The peer may already be gone; a failed half-close changes nothing.
-            let _ = to.shutdown().await;
+        // Move every chunk that may move now: to the proxy, then on to the far end.
+        loop {
+            if switch.fate() == Fate::Blackhole {
+                lane.discard();
+            }
+            let now = activity.clock.now();
+            let (first_held, second_held) = activity.holds(board, first, second, dir);
+            if let Some(chunk) = lane.arrive(now, first_held) {
+                if chunk.data.is_some() {
+                    activity.idle.borrow_mut().on_bytes(now, dir);
+                }
+                let entry = activity.entry(board, second, dir);
+                lane.forward(now, chunk, entry);
+                continue;
+            }
+            let Some(chunk) = lane.deliver(now, second_held) else {
+                break;
+            };
+            match chunk.data {
+                None => {
+                    let _ = to.shutdown().await;
+                    return Ok(());
+                }
+                Some(data) => {
+                    to.write_all(&data).await.map_err(|_| PumpError::Write)?;
+                    bytes.set(bytes.get() + data.len() as u64);
+                }
+            }
+        }
+        if source_done && lane.is_empty() {
+            // The end of the stream was lost (or swallowed): nothing more can go this way.
             return Ok(());
         }
-        if dir == Direction::Up && bytes.get() == 0 {
-            let client = client_of_request(&buf[..n]);
-            if let Some(client) = &client {
-                activity.control.identify(activity.conn, client);
+        let (first_held, second_held) = activity.holds(board, first, second, dir);
+        let next = lane.next_ready(first_held, second_held);
+        let room = !source_done && lane.has_room();
+        tokio::select! {
+            biased;
+            () = board.changed() => {}
+            () = activity.clock.sleep_until(next), if next.is_some() => {}
+            r = from.read(&mut buf), if room => {
+                let n = r.map_err(|_| PumpError::Read)?;
+                source_done = n == 0;
+                if switch.fate() == Fate::Blackhole {
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                if dir == Direction::Up && n > 0 {
+                    activity.identify(&buf[..n])?;
+                }
+                let entry = activity.entry(board, first, dir);
+                lane.read(activity.clock.now(), (n > 0).then(|| buf[..n].to_vec()), entry);
             }
-            *activity.client.borrow_mut() = client;
         }
-        activity
-            .idle
-            .borrow_mut()
-            .on_bytes(activity.clock.now(), dir);
-        to.write_all(&buf[..n])
-            .await
-            .map_err(|_| PumpError::Write)?;
-        bytes.set(bytes.get() + n as u64);
+    }
+}
+
+impl Activity {
+    /// Learns the client (and its host) from the connection's first bytes up, once; refuses
+    /// the connection if an impairment refuses new connections from it.
+    fn identify(&self, first: &[u8]) -> Result<(), PumpError> {
+        if self.identified.replace(true) {
+            return Ok(());
+        }
+        let client = client_of_request(first);
+        if let Some(client) = &client {
+            *self.host.borrow_mut() = self.control.identify(self.conn, client);
+        }
+        *self.client.borrow_mut() = client;
+        let board = self.control.board();
+        if !board.is_empty() && self.with_id(|id| board.refuses(id, Side::Client)) {
+            return Err(PumpError::Refused);
+        }
+        Ok(())
+    }
+
+    fn with_id<T>(&self, f: impl FnOnce(ConnIdentity<'_>) -> T) -> T {
+        let client = self.client.borrow();
+        let host = self.host.borrow();
+        f(ConnIdentity {
+            host: host.as_deref(),
+            client: client.as_deref(),
+        })
+    }
+
+    /// What entering `side` going `dir` does to a chunk now.
+    fn entry(&self, board: &Board, side: Side, dir: Direction) -> lane::Entry {
+        let crossing = self.with_id(|id| board.crossing(id, side, dir));
+        lane::Entry {
+            delay: crossing.delay,
+            lost: crossing.dropped,
+        }
+    }
+
+    /// Whether the two legs of `dir` are held now.
+    fn holds(&self, board: &Board, first: Side, second: Side, dir: Direction) -> (bool, bool) {
+        self.with_id(|id| (board.holds(id, first, dir), board.holds(id, second, dir)))
     }
 }
 
