@@ -5,9 +5,11 @@
 
 mod bench;
 mod choices;
+mod drive;
 mod explore;
 mod grid;
 mod memory;
+mod proxy;
 mod real;
 mod run;
 mod shrink;
@@ -19,7 +21,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use choices::{IdleMeasureArg, IdleModeArg, ImplementationArg};
+pub(crate) use choices::{IdleMeasureArg, IdleModeArg, ImplementationArg};
 
 /// Deterministic simulation test harness for resilient WebSocket systems.
 #[derive(Debug, Parser)]
@@ -136,27 +138,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Run the relay proxy on a real network.
-    Proxy {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// Address of the server to relay to.
-        #[arg(long, default_value = "127.0.0.1:9000")]
-        upstream: String,
-        /// Kill connections that carried no bytes for this long ("none": never).
-        #[arg(long, default_value = "30s", value_parser = opt_duration)]
-        idle_timeout: OptDuration,
-        /// How idle connections die.
-        #[arg(long, value_enum, default_value_t = IdleModeArg::Close)]
-        on_idle: IdleModeArg,
-        /// Which traffic keeps a connection alive.
-        #[arg(long, value_enum, default_value_t = IdleMeasureArg::Either)]
-        idle_measure: IdleMeasureArg,
-        /// Event output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    /// Run the relay proxy on a real network: idle kills, a scenario's link and proxy faults on
+    /// the wall clock (--scenario), an HTTP control API (--control).
+    Proxy(proxy::ProxyArgs),
+    /// Drive a running server in any language: the scenario's client fleet and fault schedule
+    /// in real time through wsim's proxy, judged by the black-box checkers, with reports.
+    Drive(drive::DriveArgs),
     /// Measure what an idle session costs a real server: open N sessions to `wsim serve` on
     /// loopback and print its resident memory per session.
     Memory(memory::MemoryArgs),
@@ -264,25 +251,8 @@ pub fn main() -> ExitCode {
             };
             real::serve(&listen, config, format)
         }
-        Command::Proxy {
-            listen,
-            upstream,
-            idle_timeout,
-            on_idle,
-            idle_measure,
-            format,
-        } => {
-            let config = wsim_proxy::ProxyConfig {
-                upstream,
-                connect_timeout: Duration::from_secs(5),
-                idle: wsim_proxy::IdleConfig {
-                    timeout: idle_timeout.0,
-                    measure: idle_measure.into(),
-                    mode: on_idle.into(),
-                },
-            };
-            real::proxy(&listen, config, format)
-        }
+        Command::Proxy(args) => proxy::proxy(args),
+        Command::Drive(args) => drive::drive(args),
         Command::Client {
             url,
             room,
@@ -295,15 +265,15 @@ pub fn main() -> ExitCode {
 }
 
 /// A duration argument ("20s", "500ms").
-fn duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     wsim::scenario::duration::parse_duration(s)
 }
 
 /// A duration argument that may be "none".
 #[derive(Debug, Clone, Copy)]
-struct OptDuration(Option<Duration>);
+pub(crate) struct OptDuration(pub(crate) Option<Duration>);
 
-fn opt_duration(s: &str) -> Result<OptDuration, String> {
+pub(crate) fn opt_duration(s: &str) -> Result<OptDuration, String> {
     if s.trim() == "none" {
         return Ok(OptDuration(None));
     }

@@ -15,7 +15,6 @@ use wsim_client::{Client, ClientConfig, ClientEvent, ClientIdentity, ClientIo, C
 use wsim_proto::clock::MonoTime;
 use wsim_proto::net::TokioConnector;
 use wsim_proto::wallclock::WallSource;
-use wsim_proxy::ProxyConfig;
 use wsim_server::{ServerConfig, ServerMachine};
 
 /// Raises this process's open-file limit to its hard limit: a server (or a load generator)
@@ -76,28 +75,6 @@ pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitC
         let sink = wsim::route::server_sink(&printer(format).sink("server"));
         let machine = ServerMachine::new(config, wsim_proto::seed::os_rng());
         wsim_server::serve(listener, machine, sink).await;
-        ExitCode::from(EXIT_PASS)
-    })
-}
-
-pub(crate) fn proxy(listen: &str, config: ProxyConfig, format: Format) -> ExitCode {
-    raise_fd_limit();
-    let upstream = config.upstream.clone();
-    block_on(async {
-        let listener = match tokio::net::TcpListener::bind(listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: cannot listen on {listen}: {e}");
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        };
-        let bound = listener
-            .local_addr()
-            .map_or_else(|_| listen.to_string(), |a| a.to_string());
-        eprintln!("wsim proxy: listening on {bound}, relaying to {upstream}");
-        let sink = wsim::route::proxy_sink(&printer(format).sink("proxy"));
-        let control = wsim_proxy::ProxyControl::new();
-        wsim_proxy::run(listener, TokioConnector, config, control, sink).await;
         ExitCode::from(EXIT_PASS)
     })
 }

@@ -171,6 +171,35 @@ pub fn panicked(scenario: &ScenarioFile, path: &str, seed: u64, detail: &str) ->
     )
 }
 
+/// Judges the events of a real-network run of `scenario` (`wsim drive`) with `ctx` (the
+/// scenario's settings with real-network tolerances); `notes` go first among the checks
+/// (what the run could not do, said in the verdict).
+#[must_use]
+pub fn judge_real(
+    scenario: &ScenarioFile,
+    ctx: CheckContext,
+    seed: u64,
+    repro: String,
+    events: Vec<Event>,
+    notes: Vec<CheckOutcome>,
+    wall: Stopwatch,
+) -> RunOutcome {
+    let elapsed = events.last().map_or(Duration::ZERO, |e| e.t);
+    let mut judging = Judging::with_context(scenario, &ctx, Keep::Timeline);
+    for event in events {
+        judging.observe(event);
+    }
+    let (checks, timeline, stats) = judging.finish();
+    let checks = notes.into_iter().chain(checks).collect();
+    let elapsed = elapsed.max(scenario.duration.0.min(wall.elapsed()));
+    let verdict = verdict(scenario, seed, repro, checks, elapsed, wall.elapsed());
+    RunOutcome {
+        timeline,
+        verdict,
+        stats,
+    }
+}
+
 /// Runs `scenario`'s expected checkers over `events`; returns their outcomes and the timeline
 /// with the violations merged in.
 #[must_use]
@@ -193,7 +222,11 @@ struct Judging {
 
 impl Judging {
     fn new(scenario: &ScenarioFile, keep: Keep) -> Judging {
-        let ctx = CheckContext::from_scenario(scenario);
+        Judging::with_context(scenario, &CheckContext::from_scenario(scenario), keep)
+    }
+
+    fn with_context(scenario: &ScenarioFile, ctx: &CheckContext, keep: Keep) -> Judging {
+        let ctx = ctx.clone();
         Judging {
             checkers: scenario
                 .expect

@@ -6,7 +6,7 @@
 //! own client, server and proxy by default), and records every component's events into one
 //! [`event`] timeline. [`check`]ers read the timeline and a [`verdict`] sums them up; [`sweep`]
 //! runs many seeds, [`explore`] runs random worlds, [`shrink`] minimises a failing scenario,
-//! [`grid`] varies settings,
+//! [`grid`] varies settings, [`real`] runs the fleet and the faults on a real network,
 //! [`report`] writes what happened.
 //!
 //! The data flows one way: scenario → world → events → checkers → verdict → report.
@@ -24,6 +24,7 @@ pub mod explore;
 pub mod grid;
 pub mod judge;
 pub mod naive;
+pub mod real;
 pub mod render;
 pub mod report;
 pub mod route;

@@ -27,10 +27,10 @@ pub const PROXY_PORT: u16 = 8080;
 
 /// One client to run, with its drawn start offset.
 #[derive(Debug, Clone)]
-struct ClientPlan {
-    identity: ClientIdentity,
-    start: Duration,
-    send_every: Option<Duration>,
+pub(crate) struct ClientPlan {
+    pub(crate) identity: ClientIdentity,
+    pub(crate) start: Duration,
+    pub(crate) send_every: Option<Duration>,
 }
 
 /// A built simulation and the handles the fault executor acts through.
@@ -189,7 +189,7 @@ fn incarnation_rng(seed: u64, purpose: &str, starts: &std::cell::Cell<u32>) -> c
 /// The workload of one simulated user: a message every `every`, starting one period after
 /// `start`; a sleeping host sends nothing until it wakes. Without a period the handle is kept,
 /// so the client stays open.
-async fn chat(
+pub(crate) async fn chat(
     client: Box<dyn ClientApp>,
     sleep: Rc<HostSleep>,
     start: Duration,
@@ -210,7 +210,7 @@ async fn chat(
 }
 
 /// The clients of `host`, with ids `<group>-<i>` and start offsets drawn from the seed.
-fn client_plans(scenario: &ScenarioFile, seed: u64, host: &str) -> Vec<ClientPlan> {
+pub(crate) fn client_plans(scenario: &ScenarioFile, seed: u64, host: &str) -> Vec<ClientPlan> {
     let mut rng = derive_rng(seed, &format!("starts/{host}"));
     let mut plans = Vec::new();
     for (gi, group) in scenario.clients.iter().enumerate() {
@@ -232,4 +232,16 @@ fn client_plans(scenario: &ScenarioFile, seed: u64, host: &str) -> Vec<ClientPla
         }
     }
     plans
+}
+
+/// Every client id of `scenario` with the client host it runs on.
+pub(crate) fn host_of_client(scenario: &ScenarioFile) -> BTreeMap<String, String> {
+    let mut hosts = BTreeMap::new();
+    for (gi, group) in scenario.clients.iter().enumerate() {
+        let name = group_name(gi, group.name.as_deref());
+        for i in 0..group.count {
+            hosts.insert(format!("{name}-{i}"), group.host.clone());
+        }
+    }
+    hosts
 }

@@ -1,0 +1,282 @@
+//! `wsim drive`: a scenario's client fleet and fault schedule in real time against a running
+//! server in any language that speaks `docs/protocol.md`. wsim's own proxy stands between the
+//! fleet and the target (on loopback, an ephemeral port) and carries the faults; the fleet's
+//! events, the proxy's and the faults' make the timeline, which the black-box checkers judge
+//! with real-network tolerances. The schedule comes from the seed; the rest is real time and
+//! does not replay byte for byte.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use wsim_client::handshake::WsUrl;
+use wsim_client::{Client, ClientIo, ClientMachine, HostSleep};
+use wsim_proto::clock::{HostClock, MonoTime};
+use wsim_proto::net::TokioConnector;
+use wsim_proto::WallSource;
+use wsim_proxy::ProxyControl;
+
+use crate::check::{CheckContext, CheckOutcome};
+use crate::clock::{self, Stopwatch};
+use crate::event::Event;
+use crate::judge::{self, RunOutcome};
+use crate::real::faults::{self, Reach, Restarter};
+use crate::real::restart::CommandRestarter;
+use crate::route;
+use crate::scenario::duration::DurRange;
+use crate::scenario::ScenarioFile;
+use crate::seed::derive_rng;
+use crate::sim::plan::plan_faults;
+use crate::sim::topology::{chat, client_plans};
+use crate::timeline::Recorder;
+use crate::wallclock::{WallClock, SIM_EPOCH_UNIX_MS};
+
+/// How to drive a target.
+#[derive(Debug, Clone)]
+pub struct DriveOptions {
+    /// The target server's WebSocket URL (`ws://HOST:PORT/PATH`).
+    pub target: String,
+    /// The seed: it draws the fault times, the clients' start offsets and their jitter.
+    pub seed: u64,
+    /// Runs when a server crash begins: must kill the server and start it again.
+    pub restart_cmd: Option<String>,
+    /// What the checkers allow for the real network (loopback, scheduling, the target's own
+    /// pace) where a simulation would allow its maximum latency.
+    pub tolerance: Duration,
+    /// How the run is reproduced (the command line).
+    pub repro: String,
+}
+
+/// Why a drive could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    /// The target is not a `ws://host:port/path` URL.
+    #[error("--target {target}: {why}")]
+    Target {
+        /// The target given.
+        target: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Some fault of the scenario cannot be applied on a real network.
+    #[error("the scenario has faults wsim drive cannot apply:\n  {}", .0.join("\n  "))]
+    Unreachable(Vec<String>),
+    /// The proxy's loopback port could not be opened.
+    #[error("cannot listen on loopback for the proxy: {0}")]
+    Listen(std::io::Error),
+    /// The runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// The target's `host:port` and path.
+fn parse_target(target: &str) -> Result<(String, String), DriveError> {
+    let bad = |why: &str| DriveError::Target {
+        target: target.to_string(),
+        why: why.to_string(),
+    };
+    let rest = target
+        .strip_prefix("ws://")
+        .ok_or_else(|| bad("must start with ws:// (wss is not supported)"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/ws"),
+    };
+    if authority.is_empty() || !authority.contains(':') {
+        return Err(bad("needs a host and a port (ws://127.0.0.1:9000/ws)"));
+    }
+    if path.contains('?') {
+        return Err(bad("must not carry a query (the clients add theirs)"));
+    }
+    Ok((authority.to_string(), path.to_string()))
+}
+
+/// The checkers' context on a real network: the scenario's settings, with the tolerance as
+/// the latency every causal bound allows for.
+#[must_use]
+pub fn real_context(scenario: &ScenarioFile, tolerance: Duration) -> CheckContext {
+    let mut ctx = CheckContext::from_scenario(scenario);
+    ctx.latency = DurRange {
+        min: Duration::ZERO,
+        max: tolerance,
+    };
+    ctx
+}
+
+/// Drives `scenario` against `options.target` in real time and judges it.
+pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutcome, DriveError> {
+    let (upstream, path) = parse_target(&options.target)?;
+    let planned = plan_faults(scenario, options.seed);
+    let restarter: Option<Rc<dyn Restarter>> = options
+        .restart_cmd
+        .as_ref()
+        .map(|cmd| Rc::new(CommandRestarter::new(cmd)) as Rc<dyn Restarter>);
+    let hosts = scenario.client_hosts();
+    let mut reach = Reach {
+        restarter: restarter.clone(),
+        ..Reach::default()
+    };
+    for host in &hosts {
+        reach.sleeps.insert(host.clone(), HostSleep::new());
+        reach.clocks.insert(host.clone(), WallClock::new());
+    }
+    let refused = faults::unreachable_faults(&planned, &reach);
+    if !refused.is_empty() {
+        return Err(DriveError::Unreachable(refused));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(DriveError::Runtime)?;
+    let wall = Stopwatch::start();
+    let events = tokio::task::LocalSet::new().block_on(
+        &runtime,
+        run_fleet(scenario, options, upstream, path, planned, reach),
+    )?;
+    // The restart command's children are reaped (or killed) before the verdict.
+    drop(restarter);
+    let ctx = real_context(scenario, options.tolerance);
+    let notes = vec![CheckOutcome {
+        name: "real_network",
+        passed: true,
+        detail: format!(
+            "skipped: a real-network run of seed {} (fault times from the seed; the network and the server in real time, not byte-replayable); clock and sleep faults apply to wsim's client hosts only; checkers allow {} ms for the network",
+            options.seed,
+            options.tolerance.as_millis()
+        ),
+        skipped: true,
+    }];
+    Ok(judge::judge_real(
+        scenario,
+        ctx,
+        options.seed,
+        options.repro.clone(),
+        events,
+        notes,
+        wall,
+    ))
+}
+
+async fn run_fleet(
+    scenario: &ScenarioFile,
+    options: &DriveOptions,
+    upstream: String,
+    path: String,
+    planned: Vec<crate::sim::plan::PlannedFault>,
+    reach: Reach,
+) -> Result<Vec<Event>, DriveError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(DriveError::Listen)?;
+    let proxy_addr = listener.local_addr().map_err(DriveError::Listen)?;
+    let kept = Rc::new(RefCell::new(Vec::new()));
+    let recorder = {
+        let kept = Rc::clone(&kept);
+        Recorder::live(move |event| kept.borrow_mut().push(event.clone()))
+    };
+    let clock = HostClock::start();
+    let start_unix_ms = wsim_proto::clock::real_unix_ms();
+
+    let control = ProxyControl::new();
+    control
+        .board()
+        .reseed(derive_rng(options.seed, "proxy/impairments"));
+    let hosts_of = faults::client_hosts_of(scenario);
+    control.set_host_resolver(move |client| hosts_of.host_of(client));
+    let proxy_config = scenario.proxy_config(upstream);
+    tokio::task::spawn_local(wsim_proxy::run(
+        listener,
+        TokioConnector,
+        proxy_config,
+        Rc::clone(&control),
+        route::proxy_sink(&recorder.sink("proxy")),
+    ));
+
+    let url = format!("ws://{proxy_addr}{path}");
+    let client_config = scenario.client_config();
+    let mut clients = Vec::new();
+    for host in scenario.client_hosts() {
+        let sleep = Rc::clone(&reach.sleeps[&host]);
+        let host_clock = Rc::clone(&reach.clocks[&host]);
+        let timeline = recorder.sink(&host);
+        for plan in client_plans(scenario, options.seed, &host) {
+            let id = plan.identity.client_id.clone();
+            let machine = ClientMachine::new(
+                client_config.clone(),
+                plan.identity,
+                derive_rng(options.seed, &format!("client/{id}")),
+                MonoTime::ZERO,
+                plan.start,
+            );
+            let wall_clock = Rc::clone(&host_clock);
+            let io = ClientIo {
+                sink: Some(route::client_sink(&timeline, &id)),
+                app_events: false,
+                wall: WallSource::provided(move || {
+                    wall_clock.at(clock::event_time()) - SIM_EPOCH_UNIX_MS + start_unix_ms
+                }),
+                sleep: Some(Rc::clone(&sleep)),
+            };
+            let url = WsUrl::parse(&url).map_err(|e| DriveError::Target {
+                target: options.target.clone(),
+                why: e.to_string(),
+            })?;
+            let client = Rc::new(Client::spawn(machine, TokioConnector, url, io));
+            clients.push(Rc::clone(&client));
+            let app: Box<dyn crate::sim::seam::ClientApp> = Box::new(Shared(client));
+            tokio::task::spawn_local(chat(app, Rc::clone(&sleep), plan.start, plan.send_every));
+        }
+    }
+    let end = scenario.duration.0;
+    tokio::task::spawn_local(faults::run_schedule(
+        planned,
+        Rc::clone(&control),
+        Rc::new(reach),
+        clock,
+        end,
+        recorder.sink("sim"),
+    ));
+    clock.sleep_until(Some(MonoTime::ZERO + end)).await;
+    for client in &clients {
+        client.close();
+    }
+    drop(clients);
+    drop(recorder);
+    let events = std::mem::take(&mut *kept.borrow_mut());
+    Ok(events)
+}
+
+/// A client shared between the workload and the run (which closes it at the end).
+struct Shared(Rc<Client>);
+
+impl crate::sim::seam::ClientApp for Shared {
+    fn send(&self, text: String) {
+        // A full buffer refuses the message; the workload moves on.
+        let _ = self.0.send(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_ws_urls_with_host_and_port() {
+        assert_eq!(
+            parse_target("ws://127.0.0.1:9000/ws").unwrap(),
+            ("127.0.0.1:9000".into(), "/ws".into())
+        );
+        assert_eq!(
+            parse_target("ws://localhost:81").unwrap(),
+            ("localhost:81".into(), "/ws".into())
+        );
+        for bad in [
+            "http://x:1/ws",
+            "ws://nohost/ws",
+            "wss://x:1/ws",
+            "ws://x:1/ws?room=a",
+        ] {
+            assert!(parse_target(bad).is_err(), "{bad}");
+        }
+    }
+}

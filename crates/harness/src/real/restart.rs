@@ -1,0 +1,86 @@
+//! The `--restart-cmd` of `wsim drive`: a server crash on a real network runs a shell command
+//! that kills the server and starts it again. The command gets the crash in its environment
+//! (`WSIM_FAULT_ID`, `WSIM_DOWN_MS`, `WSIM_SILENT`); the proxy keeps the server unreachable
+//! until the crash ends, whatever the command does meanwhile. Every command started is waited
+//! for (at most 10 s, then killed) when the restarter is dropped, so no process outlives the
+//! run that started it.
+#![allow(clippy::disallowed_methods)] // a bounded wait on real processes, not simulated time
+
+use std::cell::RefCell;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::real::faults::Restarter;
+
+/// Longest wait for a restart command to finish when the run ends.
+const REAP_WAIT: Duration = Duration::from_secs(10);
+
+/// Runs a shell command for every server crash.
+#[derive(Debug)]
+pub struct CommandRestarter {
+    command: String,
+    children: RefCell<Vec<Child>>,
+}
+
+impl CommandRestarter {
+    /// A restarter running `command` with `sh -c`.
+    #[must_use]
+    pub fn new(command: &str) -> Self {
+        CommandRestarter {
+            command: command.to_string(),
+            children: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl Restarter for CommandRestarter {
+    fn restart(&self, fault_id: u32, down: Duration, silent: bool) {
+        let started = Command::new("sh")
+            .arg("-c")
+            .arg(&self.command)
+            .env("WSIM_FAULT_ID", fault_id.to_string())
+            .env("WSIM_DOWN_MS", down.as_millis().to_string())
+            .env("WSIM_SILENT", if silent { "1" } else { "0" })
+            .stdin(Stdio::null())
+            .spawn();
+        match started {
+            Ok(child) => {
+                eprintln!(
+                    "wsim drive: crash {fault_id}: ran --restart-cmd (pid {})",
+                    child.id()
+                );
+                self.children.borrow_mut().push(child);
+            }
+            Err(e) => eprintln!("wsim drive: crash {fault_id}: --restart-cmd did not start: {e}"),
+        }
+    }
+}
+
+impl Drop for CommandRestarter {
+    fn drop(&mut self) {
+        let deadline = std::time::Instant::now() + REAP_WAIT;
+        for child in self.children.get_mut() {
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => {
+                        if !status.success() {
+                            eprintln!("wsim drive: --restart-cmd exited with {status}");
+                        }
+                        break;
+                    }
+                    Ok(None) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    _ => {
+                        eprintln!(
+                            "wsim drive: --restart-cmd still running after {REAP_WAIT:?}: killed"
+                        );
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
