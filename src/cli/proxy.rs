@@ -8,7 +8,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::cli::real::{block_on, raise_fd_limit};
-use crate::cli::{opt_duration, Format, IdleMeasureArg, IdleModeArg, OptDuration, EXIT_BAD_INPUT, EXIT_PASS};
+use crate::cli::{
+    opt_duration, Format, IdleMeasureArg, IdleModeArg, OptDuration, EXIT_BAD_INPUT, EXIT_PASS,
+};
 use wsim::real::faults::{self, Reach};
 use wsim::render;
 use wsim::timeline::Recorder;
@@ -101,7 +103,10 @@ pub(crate) fn proxy(args: ProxyArgs) -> ExitCode {
         let bound = listener
             .local_addr()
             .map_or_else(|_| args.listen.clone(), |a| a.to_string());
-        eprintln!("wsim proxy: listening on {bound}, relaying to {}", args.upstream);
+        eprintln!(
+            "wsim proxy: listening on {bound}, relaying to {}",
+            args.upstream
+        );
         let recorder = Recorder::live(move |event| match format {
             Format::Text => println!("{}", render::text_line(event)),
             Format::Jsonl => println!("{}", render::json_line(event)),
@@ -109,11 +114,21 @@ pub(crate) fn proxy(args: ProxyArgs) -> ExitCode {
         let clock = HostClock::start();
         let control = wsim_proxy::ProxyControl::new();
         if let Some(api) = api {
-            let bound = api.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
-            eprintln!("wsim proxy: control API on http://{bound}/ (GET /connections, POST /faults, ...)");
+            let bound = api
+                .local_addr()
+                .map_or_else(|e| e.to_string(), |a| a.to_string());
+            eprintln!(
+                "wsim proxy: control API on http://{bound}/ (GET /connections, POST /faults, ...)"
+            );
             let api_clock = clock;
             let sink = wsim_proto::EventSink::new(move |event: wsim_proxy::api::ApiEvent| {
-                let t_ms = u64::try_from(api_clock.now().saturating_since(wsim_proto::MonoTime::ZERO).as_millis()).unwrap_or(u64::MAX);
+                let t_ms = u64::try_from(
+                    api_clock
+                        .now()
+                        .saturating_since(wsim_proto::MonoTime::ZERO)
+                        .as_millis(),
+                )
+                .unwrap_or(u64::MAX);
                 let mut line = serde_json::to_value(&event).unwrap_or_default();
                 if let Some(map) = line.as_object_mut() {
                     map.insert("t_ms".into(), t_ms.into());
@@ -121,7 +136,9 @@ pub(crate) fn proxy(args: ProxyArgs) -> ExitCode {
                 }
                 match format {
                     Format::Jsonl => println!("{line}"),
-                    Format::Text => println!("{:>6}.{:03}  proxy-api  {line}", t_ms / 1000, t_ms % 1000),
+                    Format::Text => {
+                        println!("{:>6}.{:03}  proxy-api  {line}", t_ms / 1000, t_ms % 1000)
+                    }
                 }
             });
             tokio::task::spawn_local(wsim_proxy::api::serve(api, Rc::clone(&control), sink));
@@ -134,7 +151,10 @@ pub(crate) fn proxy(args: ProxyArgs) -> ExitCode {
                 .reseed(wsim_proto::derive_rng(args.seed, "proxy/impairments"));
             let planned = wsim::sim::plan::plan_faults(scenario, args.seed);
             let reach = Reach::default();
-            for f in planned.iter().filter(|f| !faults::applies_to_bare_proxy(&f.desc)) {
+            for f in planned
+                .iter()
+                .filter(|f| !faults::applies_to_bare_proxy(&f.desc))
+            {
                 eprintln!(
                     "wsim proxy: not applied: fault {} ({}): a proxy applies link and proxy faults only; `wsim drive` runs the others",
                     f.id,

@@ -6,6 +6,7 @@ mod bad_input;
 mod checker_teeth;
 mod client_cli;
 mod determinism;
+mod drive;
 mod explore;
 mod loopback;
 mod proxy_idle;

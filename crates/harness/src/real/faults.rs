@@ -116,7 +116,9 @@ pub fn client_hosts_of(scenario: &crate::scenario::ScenarioFile) -> HostMap {
 pub fn applies_to_bare_proxy(fault: &FaultDesc) -> bool {
     match fault {
         FaultDesc::Crash { host, .. } => host == "proxy",
-        FaultDesc::Sleep { .. } | FaultDesc::ClockStep { .. } | FaultDesc::ClockDrift { .. } => false,
+        FaultDesc::Sleep { .. } | FaultDesc::ClockStep { .. } | FaultDesc::ClockDrift { .. } => {
+            false
+        }
         FaultDesc::Partition { .. }
         | FaultDesc::OneWay { .. }
         | FaultDesc::StateLoss { .. }
