@@ -393,4 +393,5 @@ if __name__ == "__main__":
     parser.add_argument("--pidfile")
     parser.add_argument("--port-file")
     parser.add_argument("--bug", choices=["replay-nothing"], help="plant a bug for wsim to find")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # until the event loop takes over
     sys.exit(asyncio.run(main(parser.parse_args())))

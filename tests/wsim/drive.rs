@@ -544,3 +544,27 @@ fn wsim_proxy_runs_a_scenarios_faults_on_the_wall_clock_and_logs_them_as_the_sim
     assert_eq!(latency["fault"], "latency");
     assert_eq!(proxy.next_event("fault_end")["fault"], "latency");
 }
+
+#[test]
+fn drive_refuses_a_server_crash_without_a_restart_command_and_a_bad_target() {
+    let out = Command::new(wsim())
+        .arg("drive")
+        .arg(scenario())
+        .args(["--target", "ws://127.0.0.1:9/ws"])
+        .output()
+        .expect("wsim drive runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("fault 1 (crash): a server crash needs --restart-cmd"),
+        "{err}"
+    );
+    let out = Command::new(wsim())
+        .arg("drive")
+        .arg(scenario())
+        .args(["--target", "http://127.0.0.1:9/ws", "--restart-cmd", "true"])
+        .output()
+        .expect("wsim drive runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must start with ws://"));
+}

@@ -192,7 +192,8 @@ pub fn judge_real(
     let (checks, timeline, stats) = judging.finish();
     let checks = notes.into_iter().chain(checks).collect();
     let elapsed = elapsed.max(scenario.duration.0.min(wall.elapsed()));
-    let verdict = verdict(scenario, seed, repro, checks, elapsed, wall.elapsed());
+    let mut verdict = verdict(scenario, seed, repro, checks, elapsed, wall.elapsed());
+    verdict.real_time = true;
     RunOutcome {
         timeline,
         verdict,
@@ -335,5 +336,6 @@ fn verdict(
         repro,
         sim_ms: u64::try_from(sim.as_millis()).unwrap_or(u64::MAX),
         wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
+        real_time: false,
     }
 }

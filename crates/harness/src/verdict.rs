@@ -24,6 +24,10 @@ pub struct Verdict {
     pub sim_ms: u64,
     /// Wall-clock milliseconds the run took (not deterministic).
     pub wall_ms: u64,
+    /// The run was on a real network (`wsim drive`): `sim_ms` is real time, and the run
+    /// does not replay byte for byte.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub real_time: bool,
 }
 
 impl Verdict {
@@ -80,6 +84,14 @@ impl Verdict {
     pub fn text(&self) -> String {
         let mut out = self.checks_text();
         out.push_str(&format!("  repro: {}\n", self.repro));
+        if self.real_time {
+            out.push_str(&format!(
+                "  ran {}.{:03}s of real time (a real network: the faults' times come from the seed, the rest does not replay)\n",
+                self.sim_ms / 1000,
+                self.sim_ms % 1000
+            ));
+            return out;
+        }
         out.push_str(&format!(
             "  simulated {}.{:03}s in {}.{:03}s wall ({:.0}x real time)\n",
             self.sim_ms / 1000,

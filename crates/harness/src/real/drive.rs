@@ -124,6 +124,7 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
     if !refused.is_empty() {
         return Err(DriveError::Unreachable(refused));
     }
+    let unapplied = faults::unapplied_faults(&planned, &reach);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -136,14 +137,19 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
     // The restart command's children are reaped (or killed) before the verdict.
     drop(restarter);
     let ctx = real_context(scenario, options.tolerance);
+    let mut detail = format!(
+        "skipped: a real-network run of seed {} (fault times from the seed; the network and the server in real time, not byte-replayable); clock and sleep faults apply to wsim's client hosts only; checkers allow {} ms for the network",
+        options.seed,
+        options.tolerance.as_millis()
+    );
+    for note in &unapplied {
+        detail.push_str("; ");
+        detail.push_str(note);
+    }
     let notes = vec![CheckOutcome {
         name: "real_network",
         passed: true,
-        detail: format!(
-            "skipped: a real-network run of seed {} (fault times from the seed; the network and the server in real time, not byte-replayable); clock and sleep faults apply to wsim's client hosts only; checkers allow {} ms for the network",
-            options.seed,
-            options.tolerance.as_millis()
-        ),
+        detail,
         skipped: true,
     }];
     Ok(judge::judge_real(

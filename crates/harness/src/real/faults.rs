@@ -53,7 +53,8 @@ pub struct Reach {
     pub restarter: Option<Rc<dyn Restarter>>,
 }
 
-/// Why a fault of the schedule cannot be applied on this real network (empty: all can).
+/// Why a fault of the schedule cannot be run on this real network (empty: all can): a server
+/// crash without a way to restart the server, a crash of a client host.
 #[must_use]
 pub fn unreachable_faults(faults: &[PlannedFault], reach: &Reach) -> Vec<String> {
     let mut out = Vec::new();
@@ -68,11 +69,6 @@ pub fn unreachable_faults(faults: &[PlannedFault], reach: &Reach) -> Vec<String>
             FaultDesc::Sleep { host, .. } if !reach.sleeps.contains_key(host) => {
                 Some(format!("sleep of {host}: only wsim's own client hosts can sleep (wsim drive)"))
             }
-            FaultDesc::ClockStep { host, .. } | FaultDesc::ClockDrift { host, .. }
-                if !reach.clocks.contains_key(host) =>
-            {
-                Some(format!("{} of {host}: only wsim's own client hosts' clocks can be changed", f.desc.name()))
-            }
             _ => None,
         };
         if let Some(why) = why {
@@ -80,6 +76,27 @@ pub fn unreachable_faults(faults: &[PlannedFault], reach: &Reach) -> Vec<String>
         }
     }
     out
+}
+
+/// The faults of the schedule a real run logs but cannot apply: a clock fault of the server
+/// or the proxy (their clocks are the operating system's), for the verdict to say so.
+#[must_use]
+pub fn unapplied_faults(faults: &[PlannedFault], reach: &Reach) -> Vec<String> {
+    faults
+        .iter()
+        .filter_map(|f| match &f.desc {
+            FaultDesc::ClockStep { host, .. } | FaultDesc::ClockDrift { host, .. }
+                if !reach.clocks.contains_key(host) =>
+            {
+                Some(format!(
+                    "fault {} ({} of {host}) was not applied: only wsim's own client hosts' clocks can be changed",
+                    f.id,
+                    f.desc.name()
+                ))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Which client host each client of a scenario runs on, as the proxy resolves the client ids

@@ -141,12 +141,20 @@ fn summary_md(
         "- disconnects: {}, proxy idle kills: {}",
         stats.disconnects, stats.idle_kills
     );
-    let _ = writeln!(
-        md,
-        "- simulated {} in {} wall",
-        secs(Some(v.sim_ms)),
-        secs(Some(v.wall_ms))
-    );
+    if v.real_time {
+        let _ = writeln!(
+            md,
+            "- a real network (`wsim drive`): {} of real time; fault times from the seed, the rest does not replay",
+            secs(Some(v.sim_ms))
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "- simulated {} in {} wall",
+            secs(Some(v.sim_ms)),
+            secs(Some(v.wall_ms))
+        );
+    }
 
     let violations: Vec<&Event> = outcome
         .timeline
