@@ -225,6 +225,32 @@ fn assert_passed_with_faults(run: &Driven, server: &Restartable, first_pid: &str
     for file in ["timeline.html", "summary.md", "events.jsonl"] {
         assert!(run.report.join(file).is_file(), "{file} missing");
     }
+    assert_opens_in_a_browser(&run.report.join("timeline.html"));
+}
+
+/// Loads `page` in headless Chromium (installed by `.ci/run` where apt is available) and
+/// checks what it rendered: the swimlanes' SVG and the run's title.
+fn assert_opens_in_a_browser(page: &Path) {
+    let Ok(out) = Command::new("timeout")
+        .args(["60", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .output()
+    else {
+        eprintln!("SKIPPED: the browser check (no `timeout` command)");
+        return;
+    };
+    if out.status.code() == Some(127) {
+        assert!(
+            std::env::var_os("WSIM_BROWSER").is_none(),
+            "WSIM_BROWSER is set but chromium is not installed"
+        );
+        eprintln!("SKIPPED: the browser check (chromium is not installed)");
+        return;
+    }
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "chromium failed on {}", page.display());
+    assert!(dom.contains("<title>drive-partition-idle-restart"), "no title rendered");
+    assert!(dom.matches("<svg").count() >= 2, "no swimlanes rendered");
 }
 
 #[test]
