@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import collections
 import json
+import logging
 import os
 import re
 import secrets
@@ -393,5 +394,7 @@ if __name__ == "__main__":
     parser.add_argument("--pidfile")
     parser.add_argument("--port-file")
     parser.add_argument("--bug", choices=["replay-nothing"], help="plant a bug for wsim to find")
+    # A client giving up mid-handshake (its connect timeout, a partition) is routine here.
+    logging.getLogger("websockets.server").addFilter(lambda r: r.getMessage() != "opening handshake failed")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # until the event loop takes over
     sys.exit(asyncio.run(main(parser.parse_args())))
