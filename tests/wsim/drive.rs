@@ -37,6 +37,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Waits (bounded) until something accepts on `port`.
+#[allow(clippy::disallowed_methods)] // real processes on loopback, not the simulation
 fn wait_listening(port: u16) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -232,7 +233,14 @@ fn assert_passed_with_faults(run: &Driven, server: &Restartable, first_pid: &str
 /// checks what it rendered: the swimlanes' SVG and the run's title.
 fn assert_opens_in_a_browser(page: &Path) {
     let Ok(out) = Command::new("timeout")
-        .args(["60", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .args([
+            "60",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+        ])
         .arg(format!("file://{}", page.display()))
         .output()
     else {
@@ -248,8 +256,15 @@ fn assert_opens_in_a_browser(page: &Path) {
         return;
     }
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "chromium failed on {}", page.display());
-    assert!(dom.contains("<title>drive-partition-idle-restart"), "no title rendered");
+    assert!(
+        out.status.success(),
+        "chromium failed on {}",
+        page.display()
+    );
+    assert!(
+        dom.contains("<title>drive-partition-idle-restart"),
+        "no title rendered"
+    );
     assert!(dom.matches("<svg").count() >= 2, "no swimlanes rendered");
 }
 

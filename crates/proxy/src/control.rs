@@ -29,7 +29,8 @@ pub enum Fate {
     /// Silently drop everything, both ways, and never close either end (a NAT that forgot the
     /// flow): the ends stay half-open until their own heartbeats notice.
     Blackhole,
-    /// Relay, each chunk held back this long first.
+    /// Relay, each chunk held back this long first (chunks behind it wait only for their own
+    /// delay and their order, not for one another's: a delaying middlebox, not a slow one).
     Delay(Duration),
     /// Reset both ends now.
     Reset,
@@ -58,6 +59,21 @@ impl ConnSwitch {
         }
         self.fate.set(fate);
         self.changed.notify_waiters();
+    }
+
+    /// The delay each chunk is held back by, if the connection is delayed.
+    #[must_use]
+    pub fn delay(&self) -> Duration {
+        match self.fate.get() {
+            Fate::Delay(d) => d,
+            Fate::Relay | Fate::Blackhole | Fate::Reset => Duration::ZERO,
+        }
+    }
+
+    /// Whether chunks are being delayed.
+    #[must_use]
+    pub fn delays(&self) -> bool {
+        matches!(self.fate.get(), Fate::Delay(_))
     }
 
     /// Resolves at the next change of fate.

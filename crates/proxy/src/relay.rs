@@ -204,11 +204,8 @@ async fn pump(
     let mut lane = Lane::default();
     let mut source_done = false;
     loop {
-        if !source_done && lane.is_clear() && board.is_empty() {
+        if !source_done && lane.is_clear() && board.is_empty() && !switch.delays() {
             let n = from.read(&mut buf).await.map_err(|_| PumpError::Read)?;
-            if let Fate::Delay(d) = switch.fate() {
-                crate::clock::timer::sleep(d).await;
-            }
             if switch.fate() == Fate::Blackhole {
                 if n == 0 {
                     return Ok(());
@@ -218,10 +215,11 @@ async fn pump(
             if dir == Direction::Up && n > 0 {
                 activity.identify(&buf[..n])?;
             }
-            if !board.is_empty() {
-                // An impairment began while the bytes were on their way: they cross it.
+            if !board.is_empty() || switch.delays() {
+                // An impairment (or a delay) began while the bytes were on their way: they
+                // cross it.
                 source_done = n == 0;
-                let entry = activity.entry(board, first, dir);
+                let entry = activity.entry(board, first, dir, switch.delay());
                 lane.read(
                     activity.clock.now(),
                     (n > 0).then(|| buf[..n].to_vec()),
@@ -255,7 +253,7 @@ async fn pump(
                 if chunk.data.is_some() {
                     activity.idle.borrow_mut().on_bytes(now, dir);
                 }
-                let entry = activity.entry(board, second, dir);
+                let entry = activity.entry(board, second, dir, Duration::ZERO);
                 lane.forward(now, chunk, entry);
                 continue;
             }
@@ -296,7 +294,7 @@ async fn pump(
                 if dir == Direction::Up && n > 0 {
                     activity.identify(&buf[..n])?;
                 }
-                let entry = activity.entry(board, first, dir);
+                let entry = activity.entry(board, first, dir, switch.delay());
                 lane.read(activity.clock.now(), (n > 0).then(|| buf[..n].to_vec()), entry);
             }
         }
@@ -331,11 +329,16 @@ impl Activity {
         })
     }
 
-    /// What entering `side` going `dir` does to a chunk now.
-    fn entry(&self, board: &Board, side: Side, dir: Direction) -> lane::Entry {
-        let crossing = self.with_id(|id| board.crossing(id, side, dir));
+    /// What entering `side` going `dir` does to a chunk now (a `proxy_conn` delay holds it
+    /// back as it reaches the proxy: on the first leg).
+    fn entry(&self, board: &Board, side: Side, dir: Direction, held: Duration) -> lane::Entry {
+        let crossing = if board.is_empty() {
+            crate::impair::Crossing::default()
+        } else {
+            self.with_id(|id| board.crossing(id, side, dir))
+        };
         lane::Entry {
-            delay: crossing.delay,
+            delay: crossing.delay.max(held),
             lost: crossing.dropped,
         }
     }

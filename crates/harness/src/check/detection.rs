@@ -17,6 +17,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::check::links::Links;
+
+/// A latency spike, or a proxy's delay of one client's connection: (fault id, start, end once
+/// ended, highest one-way latency, the one client it delays).
+type Spike = (u32, Duration, Option<Duration>, Duration, Option<String>);
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{ConnAction, Event, EventKind, FaultDesc};
 use crate::proxy::IdleMode;
@@ -44,8 +48,9 @@ pub struct Detection {
     /// Detection time of every break, in order.
     times: Vec<Duration>,
     inconclusive: usize,
-    /// Latency spikes: (fault id, start, end once ended, highest one-way latency).
-    spikes: Vec<(u32, Duration, Option<Duration>, Duration)>,
+    /// Latency spikes: (fault id, start, end once ended, highest one-way latency, the one
+    /// client it delays if it is a proxy's delay of one connection).
+    spikes: Vec<Spike>,
     /// Client → when its latest attempt began, and when the attempt of its current link did.
     attempt_began: BTreeMap<String, Duration>,
     link_began: BTreeMap<String, Duration>,
@@ -76,10 +81,16 @@ impl Detection {
 
     /// The highest one-way latency a frame in flight at `t` can meet: the normal range, or a
     /// spike on now or recent enough (three of its latencies) to still be delaying frames.
-    fn ceiling_at(&self, t: Duration) -> Duration {
+    ///
+    /// A proxy's delay of `client`'s connection holds each frame back on top of the latency.
+    fn ceiling_at(&self, t: Duration, client: &str) -> Duration {
         self.spikes
             .iter()
-            .filter(|(_, start, end, max)| *start <= t && end.is_none_or(|e| e + *max * 3 >= t))
+            .filter(|(_, start, end, max, only)| {
+                *start <= t
+                    && end.is_none_or(|e| e + *max * 3 >= t)
+                    && only.as_deref().is_none_or(|c| c == client)
+            })
             .map(|s| s.3)
             .fold(self.ctx.latency.max, Duration::max)
     }
@@ -93,9 +104,22 @@ impl Detection {
     fn judge(&mut self, event: &Event) {
         match &event.kind {
             EventKind::FaultStart { id, fault } => {
-                if let FaultDesc::Latency { max_ms, .. } = fault {
-                    let spike = Duration::from_millis(*max_ms);
-                    self.spikes.push((*id, event.t, None, spike));
+                match fault {
+                    FaultDesc::Latency { max_ms, .. } => {
+                        let spike = Duration::from_millis(*max_ms);
+                        self.spikes.push((*id, event.t, None, spike, None));
+                    }
+                    FaultDesc::ProxyConn {
+                        action: ConnAction::Delay,
+                        delay_ms,
+                        client,
+                        ..
+                    } => {
+                        let held = self.ctx.latency.max + Duration::from_millis(*delay_ms);
+                        self.spikes
+                            .push((*id, event.t, None, held, Some(client.clone())));
+                    }
+                    _ => {}
                 }
                 let Some(bound) = self.bound() else { return };
                 let breaks_for = match fault {
@@ -125,7 +149,6 @@ impl Detection {
                 }
                 // A frame already in flight when the link broke still arrives (and resets the
                 // client's silence clock) up to the highest latency of the run later.
-                let deadline = event.t + bound + self.ceiling_at(event.t);
                 let affected: Vec<String> = self
                     .links
                     .clients()
@@ -133,6 +156,7 @@ impl Detection {
                     .map(|(c, _, _)| c.to_string())
                     .collect();
                 for client in affected {
+                    let deadline = event.t + bound + self.ceiling_at(event.t, &client);
                     self.open.entry(client).or_insert(Obligation {
                         cause: format!("fault #{id}"),
                         start: event.t,
@@ -159,7 +183,7 @@ impl Detection {
                     .is_some_and(|began| *began > silent_since);
                 if let Some(bound) = self.bound() {
                     if self.links.is_connected(client) && !moved_on {
-                        let ceiling = self.ceiling_at(event.t);
+                        let ceiling = self.ceiling_at(event.t, client);
                         self.open.entry(client.clone()).or_insert(Obligation {
                             cause: format!("the blackhole of proxy connection {conn}"),
                             start: event.t,
@@ -181,13 +205,19 @@ impl Detection {
                     // Whatever the partition held is delivered now: to a client whose link
                     // another fault broke meanwhile, those frames are signs of life, and its
                     // silence starts again from them.
-                    let deadline =
-                        event.t + self.ceiling_at(event.t) + bound + self.ctx.latency.max;
+                    let ceilings: Vec<(String, Duration)> = self
+                        .open
+                        .keys()
+                        .map(|c| (c.clone(), self.ceiling_at(event.t, c)))
+                        .collect();
                     let (links, ctx) = (&self.links, &self.ctx);
-                    for (client, o) in &mut self.open {
-                        let host = links.host_of(client).unwrap_or("");
-                        if o.fault != Some(*id) && ctx.affects(desc, host, client) {
-                            o.deadline = o.deadline.max(deadline);
+                    for (client, ceiling) in ceilings {
+                        let deadline = event.t + ceiling + bound + ctx.latency.max;
+                        let host = links.host_of(&client).unwrap_or("");
+                        if let Some(o) = self.open.get_mut(&client) {
+                            if o.fault != Some(*id) && ctx.affects(desc, host, &client) {
+                                o.deadline = o.deadline.max(deadline);
+                            }
                         }
                     }
                 }
