@@ -57,7 +57,7 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
         args.seed
     );
     if let Some(cmd) = &args.restart_cmd {
-        repro.push_str(&format!(" --restart-cmd '{cmd}'"));
+        repro.push_str(&format!(" --restart-cmd '{}'", cmd.replace('\'', r"'\''")));
     }
     let options = DriveOptions {
         target: args.target.clone(),
