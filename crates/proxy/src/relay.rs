@@ -69,8 +69,7 @@ impl Relay {
     pub async fn run<S: Stream, C: Connector>(self, client: S, connector: C) {
         let conn = self.conn;
         let board = self.control.board();
-        if !board.is_empty() && board.refuses(ConnIdentity::default(), Side::Upstream) {
-            // The server is down (or the link to it forgot everything): nothing answers.
+        let unreachable = || {
             self.sink.emit(ProxyEvent::ProxyConnClosed {
                 conn,
                 client: None,
@@ -78,19 +77,17 @@ impl Relay {
                 bytes_up: 0,
                 bytes_down: 0,
             });
+        };
+        if !board.is_empty() && board.refuses(ConnIdentity::default(), Side::Upstream) {
+            // The server is down (or the link to it forgot everything): nothing answers.
+            unreachable();
             return;
         }
         let connect = connector.connect(&self.upstream);
         let server = match crate::clock::timer::timeout(self.connect_timeout, connect).await {
             Ok(Ok(s)) => s,
             _ => {
-                self.sink.emit(ProxyEvent::ProxyConnClosed {
-                    conn,
-                    client: None,
-                    reason: ProxyCloseReason::UpstreamUnreachable,
-                    bytes_up: 0,
-                    bytes_down: 0,
-                });
+                unreachable();
                 return;
             }
         };
