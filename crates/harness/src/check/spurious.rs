@@ -72,6 +72,8 @@ impl NoSpuriousDisconnect {
         if t < w.start || !self.ctx.affects(&w.desc, host, client) {
             return false;
         }
+        let merged = self.merged_partition(w);
+        let w = merged.as_ref().unwrap_or(w);
         let connecting = matches!(
             reason,
             DisconnectReason::ConnectTimeout | DisconnectReason::ConnectFailed
@@ -87,6 +89,56 @@ impl NoSpuriousDisconnect {
                     t <= self.ctx.link_window_end(&w.desc, w.start, end) + slack
                 })
         }
+    }
+
+    /// Partitions of one link that overlap hold it as one: two 14 s partitions overlapping by
+    /// a second cut the link for 27 s, which a heartbeat that neither alone trips can notice.
+    /// The chain of partitions overlapping `w` on its link, as one window (`None` if `w` is no
+    /// partition or overlaps none).
+    fn merged_partition(&self, w: &Window) -> Option<Window> {
+        let FaultDesc::Partition { a, b, .. } = &w.desc else {
+            return None;
+        };
+        // Each partition's planned span (its end is known when it starts).
+        let span = |o: &Window| match &o.desc {
+            FaultDesc::Partition {
+                a: x,
+                b: y,
+                duration_ms,
+            } if (x == a && y == b) || (x == b && y == a) => {
+                Some((o.start, o.start + Duration::from_millis(*duration_ms), o.end))
+            }
+            _ => None,
+        };
+        let (mut start, mut planned_end, mut end) = span(w)?;
+        let mut merged_any = false;
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for (s, e, actual) in self.faults.iter().filter_map(span) {
+                let overlaps = s <= planned_end && e >= start;
+                if overlaps && (s < start || e > planned_end) {
+                    start = start.min(s);
+                    planned_end = planned_end.max(e);
+                    end = match (actual, end) {
+                        (Some(x), Some(cur)) => Some(x.max(cur)),
+                        _ => None,
+                    };
+                    grew = true;
+                    merged_any = true;
+                }
+            }
+        }
+        merged_any.then(|| Window {
+            id: w.id,
+            desc: FaultDesc::Partition {
+                a: a.clone(),
+                b: b.clone(),
+                duration_ms: u64::try_from((planned_end - start).as_millis()).unwrap_or(u64::MAX),
+            },
+            start,
+            end,
+        })
     }
 
     /// Four one-way trips at the highest latency of a spike on `client`'s path between `from`
