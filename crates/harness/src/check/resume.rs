@@ -65,6 +65,8 @@ pub struct Resume {
     /// Server incarnation (crashes so far) and room → each new highest number seen, with when.
     numbers: BTreeMap<(u32, Arc<str>), Highs>,
     crashes: u32,
+    /// When the server last crashed.
+    last_server_crash: Option<Duration>,
     /// Resyncs inside the grace period, judged at the end against the room's numbers.
     suspects: Vec<Suspect>,
 }
@@ -80,6 +82,7 @@ impl Resume {
             violations: Vec::new(),
             numbers: BTreeMap::new(),
             crashes: 0,
+            last_server_crash: None,
             suspects: Vec::new(),
         }
     }
@@ -125,6 +128,9 @@ impl Checker for Resume {
             ..
         } = &event.kind
         {
+            if host == "server" {
+                self.last_server_crash = Some(t);
+            }
             self.crash(host);
             return;
         }
@@ -144,10 +150,20 @@ impl Checker for Resume {
                 if let Some(old) = view.live.take() {
                     view.previous = Some(old.served_until);
                 }
-                view.live = Some(Conn {
-                    served_until: view.attempt_began,
-                    written: BTreeMap::new(),
-                });
+                // An attempt that began before the server's latest crash may have been
+                // answered by the server that crashed (its welcome was on the way): its session
+                // died with it, and the crash excuses whatever the next welcome says.
+                let spans_crash = self
+                    .last_server_crash
+                    .is_some_and(|crash| view.attempt_began <= crash);
+                if spans_crash {
+                    view.previous = None;
+                } else {
+                    view.live = Some(Conn {
+                        served_until: view.attempt_began,
+                        written: BTreeMap::new(),
+                    });
+                }
             }
             EventKind::MessageSent { msg_id, .. } => {
                 if let Some(conn) = &mut view.live {
