@@ -11,7 +11,8 @@
 //! Causality, not the clock: a sleeping client host runs no timer, so the bound counts again
 //! from its waking; and the proxy blackholing a connection is a break only for the client still
 //! on it: a client whose current link's attempt began (`connecting`) after that connection fell
-//! silent has left it, since the handshake of its link crossed the proxy later than that.
+//! silent, or after the proxy opened that connection, has left it, since the handshake of its
+//! link crossed the proxy later than that.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -54,6 +55,8 @@ pub struct Detection {
     /// Client → when its latest attempt began, and when the attempt of its current link did.
     attempt_began: BTreeMap<String, Duration>,
     link_began: BTreeMap<String, Duration>,
+    /// Live proxy connection → when the proxy opened it.
+    conn_opened: BTreeMap<u64, Duration>,
 }
 
 impl Detection {
@@ -69,6 +72,7 @@ impl Detection {
             spikes: Vec::new(),
             attempt_began: BTreeMap::new(),
             link_began: BTreeMap::new(),
+            conn_opened: BTreeMap::new(),
             ctx,
         }
     }
@@ -177,10 +181,12 @@ impl Detection {
                 let silent_since = event.t.saturating_sub(Duration::from_millis(*idle_ms));
                 // The client's current link began (`connecting`) after this connection fell
                 // silent: its handshake crossed the proxy later, so on another connection.
-                let moved_on = self
-                    .link_began
-                    .get(client)
-                    .is_some_and(|began| *began > silent_since);
+                // Or the connection was opened before that attempt began: the attempt's
+                // handshake crossed the proxy on a newer one.
+                let opened = self.conn_opened.get(conn).copied();
+                let moved_on = self.link_began.get(client).is_some_and(|began| {
+                    *began > silent_since || opened.is_some_and(|o| o < *began)
+                });
                 if let Some(bound) = self.bound() {
                     if self.links.is_connected(client) && !moved_on {
                         let ceiling = self.ceiling_at(event.t, client);
@@ -244,6 +250,12 @@ impl Detection {
             }
             EventKind::Connecting { client, .. } => {
                 self.attempt_began.insert(client.clone(), event.t);
+            }
+            EventKind::ProxyConnOpened { conn } => {
+                self.conn_opened.insert(*conn, event.t);
+            }
+            EventKind::ProxyConnClosed { conn, .. } => {
+                self.conn_opened.remove(conn);
             }
             EventKind::Connected { client, .. } => {
                 let began = self.attempt_began.get(client).copied().unwrap_or(event.t);
