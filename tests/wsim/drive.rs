@@ -86,11 +86,11 @@ impl Restartable {
         )
     }
 
-    /// The command `wsim drive` runs for a server crash: kill (SIGKILL: a crash), wait until
-    /// gone, start again.
+    /// The command `wsim drive` runs for a server crash: kill (SIGKILL: a crash), wait (at
+    /// most 5 s: a zombie nobody reaps stays "alive") until gone, start again.
     fn restart_cmd(&self) -> String {
         format!(
-            "p=$(cat {pid}); kill -9 $p; while kill -0 $p 2>/dev/null; do sleep 0.05; done; {launch}",
+            "p=$(cat {pid}); kill -9 $p; for i in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.05; done; {launch}",
             pid = self.pidfile.display(),
             launch = self.launch()
         )

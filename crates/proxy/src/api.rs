@@ -121,20 +121,15 @@ async fn read_request<S: Stream>(mut stream: S) -> Option<(S, Parsed)> {
                 return Some((stream, Err((431, "request head over 16 KiB".into()))));
             }
             Ok(httparse::Status::Partial) => continue,
+            Err(httparse::Error::TooManyHeaders) => {
+                return Some((stream, Err((431, "more than 32 headers".into()))));
+            }
             Err(e) => return Some((stream, Err((400, format!("not HTTP: {e}"))))),
         };
-        let length = req
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-            .and_then(|h| {
-                std::str::from_utf8(h.value)
-                    .ok()?
-                    .trim()
-                    .parse::<usize>()
-                    .ok()
-            })
-            .unwrap_or(0);
+        let length = match body_length(req.headers) {
+            Ok(n) => n,
+            Err(refusal) => return Some((stream, Err(refusal))),
+        };
         if length > MAX_BODY {
             return Some((stream, Err((413, "body over 64 KiB".into()))));
         }
@@ -153,6 +148,34 @@ async fn read_request<S: Stream>(mut stream: S) -> Option<(S, Parsed)> {
     }
 }
 
+/// The body's length from the request's headers: `Content-Length` (once, a number), none
+/// for no body; a chunked body is refused (`411`).
+fn body_length(headers: &[httparse::Header<'_>]) -> Result<usize, (u16, String)> {
+    if headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+    {
+        return Err((
+            411,
+            "send the body with a Content-Length, not Transfer-Encoding".into(),
+        ));
+    }
+    let mut lengths = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .map(|h| {
+            std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+        });
+    match (lengths.next(), lengths.next()) {
+        (None, _) => Ok(0),
+        (Some(Some(n)), None) => Ok(n),
+        (Some(None), _) => Err((400, "Content-Length is not a number".into())),
+        (Some(Some(_)), Some(_)) => Err((400, "more than one Content-Length".into())),
+    }
+}
+
 async fn respond<S: Stream>(mut stream: S, status: u16, body: &Value) {
     let reason = match status {
         200 => "OK",
@@ -160,6 +183,7 @@ async fn respond<S: Stream>(mut stream: S, status: u16, body: &Value) {
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        411 => "Length Required",
         413 => "Payload Too Large",
         431 => "Request Header Fields Too Large",
         503 => "Service Unavailable",
@@ -312,6 +336,11 @@ fn fault_of(body: &[u8]) -> Result<(Impairment, Scope, String), String> {
     };
     let impairment = match kind.as_str() {
         "partition" => plain("partition", &mut map).map(|()| Impairment::Hold)?,
+        "one_way" if scope.direction.is_none() => {
+            return Err(
+                "kind `one_way` needs a `direction` (up or down; `blackhole` drops both)".into(),
+            );
+        }
         "one_way" | "blackhole" => plain(&kind, &mut map).map(|()| Impairment::Drop)?,
         "delay" => {
             let ms = map
@@ -380,6 +409,21 @@ mod tests {
     }
 
     #[test]
+    fn body_lengths_are_read_strictly() {
+        let h = |name: &'static str, value: &'static [u8]| httparse::Header { name, value };
+        assert_eq!(body_length(&[]), Ok(0));
+        assert_eq!(body_length(&[h("Content-Length", b" 12 ")]), Ok(12));
+        assert_eq!(
+            body_length(&[h("content-length", b"x")]).unwrap_err().0,
+            400
+        );
+        let two = [h("Content-Length", b"1"), h("Content-Length", b"1")];
+        assert_eq!(body_length(&two).unwrap_err().0, 400);
+        let chunked = [h("Transfer-Encoding", b"chunked")];
+        assert_eq!(body_length(&chunked).unwrap_err().0, 411);
+    }
+
+    #[test]
     fn scenario_names_and_bad_requests() {
         let control = ProxyControl::new();
         let sink = EventSink::discard();
@@ -414,6 +458,7 @@ mod tests {
             r#"{"kind":"partition","colour":"red"}"#,
             r#"{"kind":"latency","min_ms":9,"max_ms":1}"#,
             r#"{"kind":"hold","side":"sideways"}"#,
+            r#"{"kind":"one_way"}"#,
         ] {
             let (status, v) = route(&control, &sink, &request("POST", "/faults", body));
             assert_eq!(status, 400, "{body}: {v}");

@@ -152,18 +152,19 @@ impl ProxyControl {
         switch
     }
 
-    /// Records which client connection `conn` carries (read from its upgrade request);
-    /// returns the client host it resolves to.
-    pub fn identify(&self, conn: u64, client: &str) -> Option<String> {
-        let host = self.resolve_host(client);
+    /// Records which client connection `conn` carries (read from its upgrade request, if it
+    /// names one); returns the client host it resolves to.
+    pub fn identify(&self, conn: u64, client: Option<&str>) -> Option<String> {
+        let host = self.resolve_host(client.unwrap_or(""));
         if let Some(e) = self.conns.borrow_mut().get_mut(&conn) {
-            e.client = Some(client.to_string());
+            e.client = client.map(str::to_string);
             e.host.clone_from(&host);
         }
         host
     }
 
-    /// Which client host `client` runs on, as the resolver says (none without a resolver).
+    /// Which client host `client` runs on, as the resolver says (none without a resolver;
+    /// `""` for a connection that names no client).
     #[must_use]
     pub fn resolve_host(&self, client: &str) -> Option<String> {
         self.resolver.borrow().as_ref().and_then(|r| r(client))

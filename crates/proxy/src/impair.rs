@@ -261,8 +261,15 @@ impl Board {
     pub fn crossing(&self, conn: ConnIdentity<'_>, side: Side, dir: Direction) -> Crossing {
         let active = self.active.borrow();
         let mut crossing = Crossing::default();
+        // Bytes cross the client's link and the upstream one in turn: a spike that names no
+        // side delays them once, on the first.
+        let first = match dir {
+            Direction::Up => Side::Client,
+            Direction::Down => Side::Upstream,
+        };
         for a in active.values().filter(|a| a.scope.covers(conn, side, dir)) {
             match a.impairment {
+                Impairment::Latency { .. } if a.scope.side.is_none() && side != first => {}
                 Impairment::Hold => crossing.held = true,
                 Impairment::Drop => crossing.dropped = true,
                 Impairment::Latency { min_ms, max_ms } => {

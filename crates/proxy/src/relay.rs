@@ -78,8 +78,11 @@ impl Relay {
                 bytes_down: 0,
             });
         };
-        if !board.is_empty() && board.refuses(ConnIdentity::default(), Side::Upstream) {
-            // The server is down (or the link to it forgot everything): nothing answers.
+        let anyone = ConnIdentity::default();
+        if !board.is_empty()
+            && (board.refuses(anyone, Side::Upstream) || board.refuses(anyone, Side::Client))
+        {
+            // The server or the proxy is down (or a link forgot everything): nothing answers.
             unreachable();
             return;
         }
@@ -176,6 +179,20 @@ impl Relay {
             bytes_up: bytes_up.get(),
             bytes_down: bytes_down.get(),
         });
+        // The proxy's own close (an idle kill, a reset, a failed end) crosses the links like
+        // any segment: a held link holds it until it heals (the streams close when this
+        // returns). A refused connection is answered at once.
+        let board = self.control.board();
+        if reason != ProxyCloseReason::Refused {
+            while !board.is_empty()
+                && activity.with_id(|id| {
+                    board.holds(id, Side::Client, Direction::Down)
+                        || board.holds(id, Side::Upstream, Direction::Up)
+                })
+            {
+                board.changed().await;
+            }
+        }
     }
 }
 
@@ -202,13 +219,16 @@ async fn pump(
     let mut source_done = false;
     loop {
         if !source_done && lane.is_clear() && board.is_empty() && !switch.delays() {
-            let n = from.read(&mut buf).await.map_err(|_| PumpError::Read)?;
+            let read = from.read(&mut buf).await;
             if switch.fate() == Fate::Blackhole {
+                // Nothing gets through a blackhole, a reset from its far end included.
+                let Ok(n) = read else { return Ok(()) };
                 if n == 0 {
                     return Ok(());
                 }
                 continue;
             }
+            let n = read.map_err(|_| PumpError::Read)?;
             if dir == Direction::Up && n > 0 {
                 activity.identify(&buf[..n])?;
             }
@@ -280,14 +300,14 @@ async fn pump(
             () = board.changed() => {}
             () = activity.clock.sleep_until(next), if next.is_some() => {}
             r = from.read(&mut buf), if room => {
+                if switch.fate() == Fate::Blackhole {
+                    match r {
+                        Ok(n) if n > 0 => continue,
+                        _ => return Ok(()),
+                    }
+                }
                 let n = r.map_err(|_| PumpError::Read)?;
                 source_done = n == 0;
-                if switch.fate() == Fate::Blackhole {
-                    if n == 0 {
-                        return Ok(());
-                    }
-                    continue;
-                }
                 if dir == Direction::Up && n > 0 {
                     activity.identify(&buf[..n])?;
                 }
@@ -306,12 +326,14 @@ impl Activity {
             return Ok(());
         }
         let client = client_of_request(first);
-        if let Some(client) = &client {
-            *self.host.borrow_mut() = self.control.identify(self.conn, client);
-        }
+        // A connection that names no client still belongs to a host when there is only one.
+        *self.host.borrow_mut() = self.control.identify(self.conn, client.as_deref());
         *self.client.borrow_mut() = client;
         let board = self.control.board();
-        if !board.is_empty() && self.with_id(|id| board.refuses(id, Side::Client)) {
+        let refused = !board.is_empty()
+            && self
+                .with_id(|id| board.refuses(id, Side::Client) || board.refuses(id, Side::Upstream));
+        if refused {
             return Err(PumpError::Refused);
         }
         Ok(())
@@ -335,7 +357,7 @@ impl Activity {
             self.with_id(|id| board.crossing(id, side, dir))
         };
         lane::Entry {
-            delay: crossing.delay.max(held),
+            delay: crossing.delay + held,
             lost: crossing.dropped,
         }
     }

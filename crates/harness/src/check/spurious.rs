@@ -105,9 +105,11 @@ impl NoSpuriousDisconnect {
                 a: x,
                 b: y,
                 duration_ms,
-            } if (x == a && y == b) || (x == b && y == a) => {
-                Some((o.start, o.start + Duration::from_millis(*duration_ms), o.end))
-            }
+            } if (x == a && y == b) || (x == b && y == a) => Some((
+                o.start,
+                o.start + Duration::from_millis(*duration_ms),
+                o.end,
+            )),
             _ => None,
         };
         let (mut start, mut planned_end, mut end) = span(w)?;

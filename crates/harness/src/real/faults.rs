@@ -11,7 +11,8 @@
 //! - `state_loss` → established connections crossing the link are blackholed, new ones
 //!   refused while it lasts;
 //! - `latency` → each chunk crossing the link is delayed by a draw from the spike's range;
-//! - `proxy_conn` → the client's connection is blackholed or reset, or delayed while it lasts;
+//! - `proxy_conn` → the client's current connection is blackholed or reset, or each of its
+//!   chunks delayed while it lasts;
 //! - `crash` of the server → the restart command runs (kill and start it again), and the proxy
 //!   keeps the server unreachable until the crash ends (a silent crash's connections are
 //!   blackholed, a clean one's reset); without a command it is refused before the run starts;
@@ -262,17 +263,11 @@ fn apply_start(
                 proxy.set_client_fate(client, Fate::Reset);
                 vec![]
             }
-            ConnAction::Delay => vec![start(
-                Impairment::Latency {
-                    min_ms: *delay_ms,
-                    max_ms: *delay_ms,
-                },
-                Scope {
-                    side: Some(Side::Client),
-                    client: Some(client.clone()),
-                    ..Scope::default()
-                },
-            )],
+            ConnAction::Delay => {
+                // The client's current connection alone, as in a simulation.
+                proxy.set_client_fate(client, Fate::Delay(Duration::from_millis(*delay_ms)));
+                vec![]
+            }
         },
         FaultDesc::Crash {
             host,
@@ -320,8 +315,15 @@ fn apply_start(
     ids.into_iter().flatten().collect()
 }
 
-fn apply_end(fault: &PlannedFault, _proxy: &ProxyControl, reach: &Reach, now: Duration) {
+fn apply_end(fault: &PlannedFault, proxy: &ProxyControl, reach: &Reach, now: Duration) {
     match &fault.desc {
+        FaultDesc::ProxyConn {
+            client,
+            action: ConnAction::Delay,
+            ..
+        } => {
+            proxy.set_client_fate(client, Fate::Relay);
+        }
         FaultDesc::Sleep { host, .. } => {
             if let Some(sleep) = reach.sleeps.get(host) {
                 sleep.wake();

@@ -1,12 +1,15 @@
 //! The `--restart-cmd` of `wsim drive`: a server crash on a real network runs a shell command
 //! that kills the server and starts it again. The command gets the crash in its environment
 //! (`WSIM_FAULT_ID`, `WSIM_DOWN_MS`, `WSIM_SILENT`); the proxy keeps the server unreachable
-//! until the crash ends, whatever the command does meanwhile. Every command started is waited
-//! for (at most 10 s, then killed) when the restarter is dropped, so no process outlives the
-//! run that started it.
+//! until the crash ends, whatever the command does meanwhile. The command must return once the
+//! new server is started (run it in the background); its output goes to stderr. Every command
+//! started is waited for (at most 10 s, then killed with its process group) when the
+//! restarter is dropped.
 #![allow(clippy::disallowed_methods)] // a bounded wait on real processes, not simulated time
 
 use std::cell::RefCell;
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -35,6 +38,12 @@ impl CommandRestarter {
 
 impl Restarter for CommandRestarter {
     fn restart(&self, fault_id: u32, down: Duration, silent: bool) {
+        // Its output goes to stderr: stdout is the run's timeline. Its own process group, so
+        // that a command still running when the run ends is killed with everything it started.
+        let stdout = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_or_else(|_| Stdio::null(), Stdio::from);
         let started = Command::new("sh")
             .arg("-c")
             .arg(&self.command)
@@ -42,6 +51,8 @@ impl Restarter for CommandRestarter {
             .env("WSIM_DOWN_MS", down.as_millis().to_string())
             .env("WSIM_SILENT", if silent { "1" } else { "0" })
             .stdin(Stdio::null())
+            .stdout(stdout)
+            .process_group(0)
             .spawn();
         match started {
             Ok(child) => {
@@ -73,8 +84,10 @@ impl Drop for CommandRestarter {
                     }
                     _ => {
                         eprintln!(
-                            "wsim drive: --restart-cmd still running after {REAP_WAIT:?}: killed"
+                            "wsim drive: --restart-cmd still running after {REAP_WAIT:?} (it must return once the server is started): killed with its process group"
                         );
+                        let group = format!("-{}", child.id());
+                        let _ = Command::new("kill").args(["-9", "--", &group]).status();
                         let _ = child.kill();
                         let _ = child.wait();
                         break;
