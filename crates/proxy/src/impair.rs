@@ -369,6 +369,25 @@ mod tests {
     }
 
     #[test]
+    fn a_spike_with_no_side_delays_each_direction_once() {
+        let board = Board::default();
+        let spike = Impairment::Latency {
+            min_ms: 50,
+            max_ms: 50,
+        };
+        board.start(spike, Scope::default(), "t").unwrap();
+        let c = conn("h", "c");
+        let delay = |side, dir| board.crossing(c, side, dir).delay.as_millis();
+        // Up crosses the client's link first, down the upstream one.
+        assert_eq!(
+            delay(Side::Client, Direction::Up) + delay(Side::Upstream, Direction::Up),
+            50
+        );
+        assert_eq!(delay(Side::Upstream, Direction::Down), 50);
+        assert_eq!(delay(Side::Client, Direction::Down), 0);
+    }
+
+    #[test]
     fn refusal_and_limits() {
         let board = Board::default();
         let bad = Impairment::Latency {
