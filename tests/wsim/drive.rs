@@ -610,3 +610,91 @@ fn drive_refuses_a_server_crash_without_a_restart_command_and_a_bad_target() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must start with ws://"));
 }
+
+#[test]
+fn faults_from_the_control_api_delay_drop_and_refuse_as_documented() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let server = crate::serve::Server::start();
+    let proxy = ProxyProcess::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &server.addr,
+        "--control",
+        "127.0.0.1:0",
+    ]);
+    let relay = proxy.address_after("listening on ");
+    let api = proxy.address_after("control API on http://");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let join = |client: &'static str| {
+            let relay = relay.clone();
+            async move {
+                let tcp = tokio::net::TcpStream::connect(&relay).await.ok()?;
+                let url = format!("ws://{relay}/ws?room=r&username={client}&client_id={client}");
+                let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.ok()?;
+                let welcome = ws.next().await?.ok()?;
+                welcome.to_text().ok()?.contains("welcome").then_some(ws)
+            }
+        };
+        let chat = |id: &str| {
+            Message::text(format!(
+                r#"{{"type":"chat_message","text":"hi","id":"{id}","timestamp":"x"}}"#
+            ))
+        };
+        let mut a = join("a").await.expect("a joins");
+        // Latency on the upstream link: the ack crosses it twice (the message up, the ack
+        // down), 300 ms each way.
+        let (status, spike) = http(
+            &api,
+            "POST",
+            "/faults",
+            r#"{"kind":"latency","min_ms":300,"max_ms":300,"side":"upstream"}"#,
+        );
+        assert_eq!(status, 201, "{spike}");
+        a.send(chat("m1")).await.expect("sent");
+        let early = tokio::time::timeout(Duration::from_millis(450), a.next()).await;
+        assert!(early.is_err(), "the ack beat a 2 × 300 ms spike: {early:?}");
+        let ack = tokio::time::timeout(Duration::from_secs(5), a.next()).await;
+        assert!(
+            ack.is_ok_and(|m| m.is_some_and(|m| m.is_ok())),
+            "the delayed ack never came"
+        );
+        http(&api, "DELETE", &format!("/faults/{}", spike["id"]), "");
+
+        // One way (client → server lost): a's messages vanish, for good.
+        let (status, loss) = http(
+            &api,
+            "POST",
+            "/faults",
+            r#"{"kind":"one_way","client":"a","direction":"up"}"#,
+        );
+        assert_eq!(status, 201, "{loss}");
+        a.send(chat("m2")).await.expect("sent");
+        http(&api, "DELETE", &format!("/faults/{}", loss["id"]), "");
+        a.send(chat("m3")).await.expect("sent");
+        let lost = tokio::time::timeout(Duration::from_millis(700), a.next()).await;
+        assert!(
+            lost.is_err(),
+            "a stream that lost bytes still delivered: {lost:?}"
+        );
+
+        // State loss on a's host: a new connection is refused while it lasts.
+        let (status, forgot) = http(&api, "POST", "/faults", r#"{"kind":"state_loss"}"#);
+        assert_eq!(status, 201, "{forgot}");
+        assert!(
+            join("b").await.is_none(),
+            "a connection got through a state loss"
+        );
+        http(&api, "DELETE", &format!("/faults/{}", forgot["id"]), "");
+        assert!(
+            join("c").await.is_some(),
+            "refused after the state loss ended"
+        );
+    });
+    assert_eq!(proxy.next_event("proxy_conn_closed")["reason"], "refused");
+}

@@ -69,28 +69,33 @@ impl Relay {
     pub async fn run<S: Stream, C: Connector>(self, client: S, connector: C) {
         let conn = self.conn;
         let board = self.control.board();
-        let unreachable = || {
+        let closed = |reason| {
             self.sink.emit(ProxyEvent::ProxyConnClosed {
                 conn,
                 client: None,
-                reason: ProxyCloseReason::UpstreamUnreachable,
+                reason,
                 bytes_up: 0,
                 bytes_down: 0,
             });
         };
         let anyone = ConnIdentity::default();
-        if !board.is_empty()
-            && (board.refuses(anyone, Side::Upstream) || board.refuses(anyone, Side::Client))
-        {
-            // The server or the proxy is down (or a link forgot everything): nothing answers.
-            unreachable();
-            return;
+        if !board.is_empty() {
+            // The proxy is down or its link forgot everything: refused. The server is down or
+            // its link did: nothing answers.
+            if board.refuses(anyone, Side::Client) {
+                closed(ProxyCloseReason::Refused);
+                return;
+            }
+            if board.refuses(anyone, Side::Upstream) {
+                closed(ProxyCloseReason::UpstreamUnreachable);
+                return;
+            }
         }
         let connect = connector.connect(&self.upstream);
         let server = match crate::clock::timer::timeout(self.connect_timeout, connect).await {
             Ok(Ok(s)) => s,
             _ => {
-                unreachable();
+                closed(ProxyCloseReason::UpstreamUnreachable);
                 return;
             }
         };
