@@ -54,7 +54,17 @@ pub fn write_run_report(
     let end = std::time::Duration::from_millis(verdict.sim_ms).max(scenario.duration.0);
     std::fs::write(
         dir.join("timeline.html"),
-        crate::report::html::timeline_html(&title, &subtitle, &outcome.timeline, end),
+        crate::report::html::timeline_html(
+            &title,
+            &subtitle,
+            &outcome.timeline,
+            end,
+            if verdict.real_time {
+                crate::report::html::Clock::Real
+            } else {
+                crate::report::html::Clock::Simulated
+            },
+        ),
     )?;
     Ok(dir)
 }

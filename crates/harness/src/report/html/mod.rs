@@ -20,13 +20,24 @@ use rows::*;
 use style::*;
 use svg::*;
 
+/// Which time a timeline's stamps are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clock {
+    /// Simulated time.
+    Simulated,
+    /// Real time (`wsim drive`).
+    Real,
+}
+
 /// A self-contained HTML page (inline CSS + inline SVG, no scripts loaded from anywhere, no
-/// external resources) showing a run's timeline as swimlanes.
+/// external resources) showing a run's timeline as swimlanes; its events are stamped with
+/// `clock`.
 pub(crate) fn timeline_html(
     title: &str,
     subtitle: &str,
     events: &[Event],
     end: Duration,
+    clock: Clock,
 ) -> String {
     let end = events.iter().map(|e| e.t).fold(end, Duration::max);
     let end = end.max(Duration::from_millis(1));
@@ -151,12 +162,23 @@ pub(crate) fn timeline_html(
         svg.text("bad", (at.x, ly + 4.0), at.anchor, label);
     }
     svg.out.push_str("</svg>\n");
-    page(title, subtitle, events.len(), end, &m, &svg.out)
+    page(title, subtitle, events.len(), (end, clock), &m, &svg.out)
 }
 
 /// The page around the chart: heading, legend, chart, then the violations and faults tables.
-fn page(title: &str, subtitle: &str, n: usize, end: Duration, m: &Model<'_>, svg: &str) -> String {
+fn page(
+    title: &str,
+    subtitle: &str,
+    n: usize,
+    (end, clock): (Duration, Clock),
+    m: &Model<'_>,
+    svg: &str,
+) -> String {
     let (title, subtitle, end) = (esc(title), esc(subtitle), secs(end));
+    let time = match clock {
+        Clock::Simulated => "simulated",
+        Clock::Real => "of real time",
+    };
     let mut css = STYLE.to_string();
     for (r, color) in REASONS {
         let _ = write!(css, "\n.r-{}{{fill:{color}}}", r.as_str());
@@ -189,7 +211,7 @@ svg text.w{{fill:#fff}}
 <body>
 <h1>{title}</h1>
 <div class="sub{status}">{subtitle}</div>
-<p class="meta">{clients} clients on {hosts} · {end} simulated · {n} events · {faults} faults · {violations} violations · hover over a mark for its event</p>
+<p class="meta">{clients} clients on {hosts} · {end} {time} · {n} events · {faults} faults · {violations} violations · hover over a mark for its event</p>
 <div class="legend">
 "#
     );
@@ -322,7 +344,13 @@ mod tests {
 
     #[test]
     fn draws_the_connected_span_the_fault_window_and_the_violation() {
-        let page = timeline_html("t", "FAIL: detection", &events(), Duration::from_secs(100));
+        let page = timeline_html(
+            "t",
+            "FAIL: detection",
+            &events(),
+            Duration::from_secs(100),
+            Clock::Simulated,
+        );
         // 1400 px for 100 s, after the 140 px label column.
         let bar = line_with(&page, "<rect class=\"conn\" x=\"280.0\"");
         assert!(bar.contains("width=\"280.0\""), "{bar}");
@@ -346,10 +374,22 @@ mod tests {
 
     #[test]
     fn is_self_contained_and_deterministic() {
-        let page = timeline_html("a <b>", "PASS", &events(), Duration::from_secs(240));
+        let page = timeline_html(
+            "a <b>",
+            "PASS",
+            &events(),
+            Duration::from_secs(240),
+            Clock::Simulated,
+        );
         assert_eq!(
             page,
-            timeline_html("a <b>", "PASS", &events(), Duration::from_secs(240))
+            timeline_html(
+                "a <b>",
+                "PASS",
+                &events(),
+                Duration::from_secs(240),
+                Clock::Simulated
+            )
         );
         assert!(page.contains("<title>a &lt;b&gt;</title>"));
         let rest = page.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
@@ -381,7 +421,13 @@ mod tests {
             let out = crate::judge::run(&scenario, &path, 3);
             let verdict = out.verdict.text().trim().to_string();
             let title = format!("{name} · seed 3");
-            let page = timeline_html(&title, &verdict, &out.timeline, scenario.duration.0);
+            let page = timeline_html(
+                &title,
+                &verdict,
+                &out.timeline,
+                scenario.duration.0,
+                Clock::Simulated,
+            );
             std::fs::write(dir.join(format!("{}.html", &name[..2])), page).unwrap();
         }
         // A client that never notices a dead link: detection violations.
@@ -401,6 +447,7 @@ mod tests {
             &subtitle,
             &timeline,
             intended.duration.0,
+            Clock::Simulated,
         );
         std::fs::write(dir.join("02-broken.html"), page).unwrap();
     }
