@@ -17,6 +17,7 @@ pub mod net;
 pub mod protocol;
 pub mod query;
 pub mod seed;
+pub mod server_frame;
 pub mod sink;
 pub mod wallclock;
 pub mod wslink;

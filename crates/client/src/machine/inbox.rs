@@ -5,7 +5,7 @@ use super::*;
 
 impl ClientMachine {
     pub(super) fn handle_text(&mut self, text: &str) {
-        let Ok(msg) = protocol::decode::<ServerMessage>(text) else {
+        let Ok(msg) = wsim_proto::server_frame::decode_server(text) else {
             return;
         };
         match msg {
