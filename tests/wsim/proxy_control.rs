@@ -117,19 +117,26 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::V
     )
 }
 
-#[test]
-fn the_control_api_holds_releases_and_resets_a_clients_connection_over_plain_http() {
-    let server = crate::serve::Server::start();
+/// A `wsim proxy` relaying to `upstream` with its control API on: the process, the relay's
+/// address and the API's.
+fn controlled_proxy(upstream: &str) -> (ProxyProcess, String, String) {
     let proxy = ProxyProcess::start(&[
         "--listen",
         "127.0.0.1:0",
         "--upstream",
-        &server.addr,
+        upstream,
         "--control",
         "127.0.0.1:0",
     ]);
     let relay = proxy.address_after("listening on ");
     let api = proxy.address_after("control API on http://");
+    (proxy, relay, api)
+}
+
+#[test]
+fn the_control_api_holds_releases_and_resets_a_clients_connection_over_plain_http() {
+    let server = crate::serve::Server::start();
+    let (proxy, relay, api) = controlled_proxy(&server.addr);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -252,16 +259,7 @@ fn faults_from_the_control_api_delay_drop_and_refuse_as_documented() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
     let server = crate::serve::Server::start();
-    let proxy = ProxyProcess::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--upstream",
-        &server.addr,
-        "--control",
-        "127.0.0.1:0",
-    ]);
-    let relay = proxy.address_after("listening on ");
-    let api = proxy.address_after("control API on http://");
+    let (proxy, relay, api) = controlled_proxy(&server.addr);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
