@@ -73,9 +73,14 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
         scenario.duration.0.as_secs(),
         args.seed
     );
+    eprintln!("wsim drive: {}", server_settings(&scenario));
     let outcome = match wsim::real::drive(&scenario, &options) {
         Ok(o) => o,
-        Err(e @ (DriveError::Target { .. } | DriveError::Unreachable(_))) => {
+        Err(
+            e @ (DriveError::Target { .. }
+            | DriveError::Unreachable(_)
+            | DriveError::TargetDown { .. }),
+        ) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
@@ -106,4 +111,21 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
     } else {
         EXIT_FAIL
     })
+}
+
+/// What the checkers expect of the target: the scenario's `[server]` settings, and the
+/// `wsim serve` flags that give them.
+fn server_settings(scenario: &wsim::ScenarioFile) -> String {
+    let config = scenario.server_config();
+    let opt = |d: Option<Duration>| {
+        d.map_or_else(|| "none".to_string(), |d| format!("{}ms", d.as_millis()))
+    };
+    let (interval, timeout) = (
+        opt(config.heartbeat.interval),
+        opt(config.heartbeat.timeout),
+    );
+    let grace = format!("{}ms", config.grace.as_millis());
+    format!(
+        "the checkers judge the target by the scenario's [server] settings: grace {grace}, heartbeat ping after {interval} of silence, timeout {timeout} (for wsim serve: --grace {grace} --ping-interval {interval} --ping-timeout {timeout})"
+    )
 }

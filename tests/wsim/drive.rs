@@ -375,4 +375,19 @@ fn drive_refuses_a_server_crash_without_a_restart_command_and_a_bad_target() {
         .expect("wsim drive runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must start with ws://"));
+    // Nothing listening: said at once, not after a run of failed connections.
+    let port = free_port();
+    let out = Command::new(wsim())
+        .arg("drive")
+        .arg(scenario())
+        .args([
+            "--target",
+            &format!("ws://127.0.0.1:{port}/ws"),
+            "--restart-cmd",
+            "true",
+        ])
+        .output()
+        .expect("wsim drive runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing answers at 127.0.0.1:"));
 }

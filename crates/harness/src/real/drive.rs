@@ -61,6 +61,14 @@ pub enum DriveError {
     /// Some fault of the scenario cannot be applied on a real network.
     #[error("the scenario has faults wsim drive cannot apply:\n  {}", .0.join("\n  "))]
     Unreachable(Vec<String>),
+    /// Nothing answers at the target before the run starts.
+    #[error("nothing answers at {target}: {why} (start the server first)")]
+    TargetDown {
+        /// The target's `host:port`.
+        target: String,
+        /// What connecting said.
+        why: String,
+    },
     /// The proxy's loopback port could not be opened.
     #[error("cannot listen on loopback for the proxy: {0}")]
     Listen(std::io::Error),
@@ -89,6 +97,26 @@ fn parse_target(target: &str) -> Result<(String, String), DriveError> {
         return Err(bad("must not carry a query (the clients add theirs)"));
     }
     Ok((authority.to_string(), path.to_string()))
+}
+
+/// Checks that something accepts TCP connections at `upstream` (within 3 s).
+fn probe(upstream: &str) -> Result<(), DriveError> {
+    use std::net::ToSocketAddrs;
+    let down = |why: String| DriveError::TargetDown {
+        target: upstream.to_string(),
+        why,
+    };
+    let addrs = upstream
+        .to_socket_addrs()
+        .map_err(|e| down(e.to_string()))?;
+    let mut last = String::from("it resolves to no address");
+    for addr in addrs {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(down(last))
 }
 
 /// The checkers' context on a real network: the scenario's settings, with the tolerance as
@@ -125,6 +153,7 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         return Err(DriveError::Unreachable(refused));
     }
     let unapplied = faults::unapplied_faults(&planned, &reach);
+    probe(&upstream)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
