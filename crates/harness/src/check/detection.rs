@@ -160,7 +160,14 @@ impl Detection {
                     .map(|(c, _, _)| c.to_string())
                     .collect();
                 for client in affected {
-                    let deadline = event.t + bound + self.ceiling_at(event.t, &client);
+                    let ceiling = self.ceiling_at(event.t, &client);
+                    // The client's silence starts at the last frame in flight, as late as the
+                    // ceiling after the break: a break that heals within the bound of that
+                    // needs no detecting.
+                    if breaks_for <= bound + ceiling {
+                        continue;
+                    }
+                    let deadline = event.t + bound + ceiling;
                     self.open.entry(client).or_insert(Obligation {
                         cause: format!("fault #{id}"),
                         start: event.t,
@@ -413,6 +420,34 @@ mod tests {
         assert!(v[0].detail.contains("did not detect"));
         let (v, times) = run(&[connected(0), partition(1_000, 5_000)]);
         assert!(v.is_empty() && times.is_empty());
+    }
+
+    #[test]
+    fn frames_a_spike_delayed_into_a_partition_shorten_the_break() {
+        // An ack delayed by a 3 s spike can arrive 3 s into the partition that follows: a
+        // partition 1 s longer than the bound then heals before the client must notice.
+        let spike = |t| {
+            ev(
+                t,
+                "sim",
+                EventKind::FaultStart {
+                    id: 1,
+                    fault: FaultDesc::Latency {
+                        a: "h1".into(),
+                        b: "proxy".into(),
+                        duration_ms: 20_000,
+                        min_ms: 1_000,
+                        max_ms: 3_000,
+                    },
+                },
+            )
+        };
+        let end = |t, id| ev(t, "sim", EventKind::FaultEnd { id, fault: "x" });
+        let healed = [partition(20_100, 41_000), end(61_100, 0)];
+        let (v, _) = run(&[&[connected(0), spike(0), end(20_000, 1)][..], &healed].concat());
+        assert!(v.is_empty(), "{v:?}");
+        let (v, _) = run(&[&[connected(0)][..], &healed].concat());
+        assert_eq!(v.len(), 1, "without the spike the break outlasts the bound");
     }
 
     #[test]

@@ -144,8 +144,8 @@ impl NoSpuriousDisconnect {
     }
 
     /// Four one-way trips at the highest latency of a spike on `client`'s path between `from`
-    /// and `to`: what a frame held by a fault (a pong, a close) needs, beyond the normal
-    /// latency, to arrive once the fault heals.
+    /// and `to` (or two of a proxy's delay of its connection): what a frame held by a fault (a
+    /// pong, a close) needs, beyond the normal latency, to arrive once the fault heals.
     fn spike_slack(&self, host: &str, client: &str, from: Duration, to: Duration) -> Duration {
         self.faults
             .iter()
@@ -153,6 +153,13 @@ impl NoSpuriousDisconnect {
             .filter(|w| self.ctx.affects(&w.desc, host, client))
             .filter_map(|w| match w.desc {
                 FaultDesc::Latency { max_ms, .. } => Some(4 * Duration::from_millis(max_ms)),
+                // The proxy holds each chunk of this client's connection back: the answer to
+                // a held frame (and the frame, if it had not crossed yet) waits too.
+                FaultDesc::ProxyConn {
+                    action: ConnAction::Delay,
+                    delay_ms,
+                    ..
+                } => Some(2 * Duration::from_millis(delay_ms)),
                 _ => None,
             })
             .max()
