@@ -33,7 +33,7 @@ use wsim_proto::EventSink;
 use wsim_proxy::{Direction, Fate, Impairment, ProxyControl, Scope, Side};
 
 use crate::event::{ConnAction, EventKind, FaultDesc};
-use crate::sim::plan::PlannedFault;
+use crate::sim::plan::{self, PlannedFault};
 use crate::wallclock::WallClock;
 
 /// Runs the server's restart when a `crash` of the server begins.
@@ -180,17 +180,9 @@ pub async fn run_schedule(
     end: Duration,
     sink: EventSink<EventKind>,
 ) {
-    let mut steps: Vec<(Duration, bool, PlannedFault)> = Vec::new();
-    for f in faults {
-        if f.end > f.start {
-            steps.push((f.end, false, f.clone()));
-        }
-        steps.push((f.start, true, f));
-    }
-    // As the simulation orders them: at equal times ends before starts, then scenario order.
-    steps.sort_by_key(|(at, start, f)| (*at, *start, f.id));
     let mut board_ids: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
-    for (at, start, fault) in steps {
+    // In the simulation's order.
+    for plan::Step { at, start, fault } in plan::steps(&faults) {
         if at > end {
             break;
         }

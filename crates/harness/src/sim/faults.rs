@@ -33,7 +33,7 @@ use crate::event::{ConnAction, EventKind, FaultDesc};
 use crate::proxy::{Fate, ProxyControl};
 use crate::scenario::duration::DurRange;
 use crate::sim::link_faults::{Effect, LinkFaults};
-use crate::sim::plan::PlannedFault;
+use crate::sim::plan::{self, PlannedFault, Step};
 use crate::wallclock::WallClock;
 use wsim_proto::EventSink;
 
@@ -45,14 +45,6 @@ pub struct Handles<'w> {
     pub clocks: &'w BTreeMap<String, Rc<WallClock>>,
     /// Every client host's sleep switch.
     pub sleeps: &'w BTreeMap<String, Rc<HostSleep>>,
-}
-
-/// One change to apply to the world.
-#[derive(Debug, Clone)]
-struct Step {
-    at: Duration,
-    start: bool,
-    fault: PlannedFault,
 }
 
 /// Applies a planned schedule in time order.
@@ -74,24 +66,7 @@ impl FaultExecutor {
         base_latency: DurRange,
         sink: EventSink<EventKind>,
     ) -> Self {
-        let mut steps = Vec::new();
-        for f in faults {
-            steps.push(Step {
-                at: f.start,
-                start: true,
-                fault: f.clone(),
-            });
-            // An instantaneous fault (a clock step) has no end.
-            if f.end > f.start {
-                steps.push(Step {
-                    at: f.end,
-                    start: false,
-                    fault: f.clone(),
-                });
-            }
-        }
-        // Stable: at equal times, ends before starts, then scenario order.
-        steps.sort_by_key(|s| (s.at, s.start, s.fault.id));
+        let steps = plan::steps(faults);
         FaultExecutor {
             steps,
             next: 0,

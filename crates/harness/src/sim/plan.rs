@@ -23,6 +23,41 @@ pub struct PlannedFault {
     pub end: Duration,
 }
 
+/// One change a planned schedule makes: a fault starts or ends.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// When.
+    pub at: Duration,
+    /// A start (else the end).
+    pub start: bool,
+    /// The fault.
+    pub fault: PlannedFault,
+}
+
+/// The starts and ends of `faults` in the order they are applied: by time, at equal times ends
+/// before starts, then scenario order. An instantaneous fault (a clock step) has no end. The
+/// simulation's executor and the real-network schedule both follow it.
+#[must_use]
+pub fn steps(faults: &[PlannedFault]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for f in faults {
+        steps.push(Step {
+            at: f.start,
+            start: true,
+            fault: f.clone(),
+        });
+        if f.end > f.start {
+            steps.push(Step {
+                at: f.end,
+                start: false,
+                fault: f.clone(),
+            });
+        }
+    }
+    steps.sort_by_key(|s| (s.at, s.start, s.fault.id));
+    steps
+}
+
 /// Draws the concrete fault schedule of `scenario` for `seed`, in scenario order.
 #[must_use]
 pub fn plan_faults(scenario: &ScenarioFile, seed: u64) -> Vec<PlannedFault> {
