@@ -27,15 +27,20 @@ pub(crate) enum BenchName {
     Scale10k,
     /// The full default sweep: every standard scenario over its seeds.
     Sweep,
+    /// The floors of the reference and crash-300 runs' traffic (`wsim run --floor`): the same
+    /// clients and frames on bare turmoil + tokio-tungstenite, no system and no checker — the
+    /// most any run of that traffic can reach.
+    Floor,
 }
 
 impl BenchName {
-    const ALL: [BenchName; 5] = [
+    const ALL: [BenchName; 6] = [
         BenchName::Reference,
         BenchName::Quiet,
         BenchName::Crash300,
         BenchName::Scale10k,
         BenchName::Sweep,
+        BenchName::Floor,
     ];
 
     fn label(self) -> &'static str {
@@ -45,6 +50,7 @@ impl BenchName {
             BenchName::Crash300 => "crash-300",
             BenchName::Scale10k => "scale-10k",
             BenchName::Sweep => "sweep",
+            BenchName::Floor => "floor",
         }
     }
 
@@ -55,7 +61,7 @@ impl BenchName {
             BenchName::Quiet => Some(include_str!("../../bench/quiet.toml")),
             BenchName::Crash300 => Some(include_str!("../../bench/crash-300.toml")),
             BenchName::Scale10k => Some(include_str!("../../bench/scale-10k.toml")),
-            BenchName::Sweep => None,
+            BenchName::Sweep | BenchName::Floor => None,
         }
     }
 }
@@ -142,17 +148,30 @@ pub(crate) fn bench(args: BenchArgs) -> ExitCode {
                 name.label().to_string()
             };
             let measured = match name {
-                BenchName::Sweep => run_sweep(exe, &dir, jobs),
-                single => run_single(exe, &dir.join(format!("{}.toml", single.label()))),
+                BenchName::Sweep => vec![(label, run_sweep(exe, &dir, jobs))],
+                BenchName::Floor => [BenchName::Reference, BenchName::Crash300]
+                    .into_iter()
+                    .map(|of| {
+                        let file = dir.join(format!("{}.toml", of.label()));
+                        let label = label.replace("floor", &format!("floor of {}", of.label()));
+                        (label, run_floor(exe, &file))
+                    })
+                    .collect(),
+                single => vec![(
+                    label,
+                    run_single(exe, &dir.join(format!("{}.toml", single.label()))),
+                )],
             };
-            match measured {
-                Ok(m) => {
-                    all_passed &= m.passed;
-                    println!("{}", row(&label, &m));
-                }
-                Err(e) => {
-                    all_passed = false;
-                    println!("{label:<22} error: {e}");
+            for (label, measured) in measured {
+                match measured {
+                    Ok(m) => {
+                        all_passed &= m.passed;
+                        println!("{}", row(&label, &m));
+                    }
+                    Err(e) => {
+                        all_passed = false;
+                        println!("{label:<22} error: {e}");
+                    }
                 }
             }
         }
@@ -220,11 +239,21 @@ fn run_single(exe: &Path, file: &Path) -> Result<Measured, String> {
         "digest"
     };
     let file_arg = file.to_string_lossy();
-    let (out, wall, peak_kib, code) =
-        measure(exe, &["run", &file_arg, "--seed", "1", "--format", format])?;
+    measured_run(exe, &["run", &file_arg, "--seed", "1", "--format", format])
+}
+
+/// Runs `wsim run FILE --seed 1 --floor` with `exe` (a binary without `--floor` fails it).
+fn run_floor(exe: &Path, file: &Path) -> Result<Measured, String> {
+    let file_arg = file.to_string_lossy();
+    measured_run(exe, &["run", &file_arg, "--seed", "1", "--floor"])
+}
+
+/// Runs `exe args` (a `wsim run`) and reads its verdict, simulated time and event count.
+fn measured_run(exe: &Path, args: &[&str]) -> Result<Measured, String> {
+    let (out, wall, peak_kib, code) = measure(exe, args)?;
     let verdict = out
         .lines()
-        .find(|l| l.starts_with("PASS") || l.starts_with("FAIL"))
+        .find(|l| l.starts_with("PASS") || l.starts_with("FAIL") || l.starts_with("FLOOR"))
         .unwrap_or("no verdict")
         .trim()
         .to_string();

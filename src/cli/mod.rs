@@ -93,6 +93,12 @@ enum Command {
         /// how to check that, and how to run a system that does not announce its timers).
         #[arg(long)]
         every_tick: bool,
+        /// Run the floor of the scenario's chat traffic instead: its clients, starts, message
+        /// period, tick and latencies on bare turmoil + tokio-tungstenite and a byte-copying
+        /// proxy, with no protocol, state machine, event or checker (what any system costs at
+        /// least; faults are left out).
+        #[arg(long, conflicts_with_all = ["report", "server", "client", "every_tick"])]
+        floor: bool,
     },
     /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its
     /// reproduction command, reports under reports/, optional JUnit XML.
@@ -204,6 +210,21 @@ pub fn main() -> ExitCode {
             server,
             client,
             every_tick,
+            floor: true,
+        } => {
+            let _ = (format, report, report_dir, server, client, every_tick);
+            run::floor(&scenario, seed)
+        }
+        Command::Run {
+            scenario,
+            seed,
+            format,
+            report,
+            report_dir,
+            server,
+            client,
+            every_tick,
+            floor: false,
         } => run::run(
             &scenario,
             seed,

@@ -34,6 +34,38 @@ impl Overrides {
     }
 }
 
+/// `wsim run --floor`: the floor of a scenario's traffic, with its simulated and wall time.
+pub(crate) fn floor(path: &Path, seed: u64) -> ExitCode {
+    let scenario = match wsim::scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let wall = wsim::clock::Stopwatch::start();
+    match wsim::sim::floor::simulate_floor(&scenario, seed) {
+        Ok(floor) => {
+            let wall = wall.elapsed().as_secs_f64();
+            let simulated = floor.elapsed.as_secs_f64();
+            println!(
+                "FLOOR {} seed={seed}: {} frames read in {} steps (bare turmoil + tungstenite)",
+                scenario.name, floor.frames, floor.steps
+            );
+            println!(
+                "  simulated {simulated:.3}s in {wall:.3}s wall ({:.0}x real time)",
+                simulated / wall.max(1e-9)
+            );
+            println!("  recorded {} events", floor.frames);
+            ExitCode::from(EXIT_PASS)
+        }
+        Err(e) => {
+            eprintln!("error: the floor run failed: {e}");
+            ExitCode::from(EXIT_FAIL)
+        }
+    }
+}
+
 pub(crate) fn run(
     path: &Path,
     seed: u64,

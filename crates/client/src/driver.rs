@@ -195,6 +195,7 @@ impl<C: Connector> Driver<C> {
         let clock = self.shared.clock;
         let mut link: Option<WsLink<C::Stream>> = None;
         let mut attempt: Option<Handshake<C::Stream>> = None;
+        let mut timer = wsim_proto::clock::timer::Timer::new();
         loop {
             self.drain(&mut link, &mut attempt);
             let (finished, deadline) = {
@@ -204,6 +205,7 @@ impl<C: Connector> Driver<C> {
             if finished {
                 return;
             }
+            clock.arm(&mut timer, deadline);
             tokio::select! {
                 biased;
                 () = until_asleep(self.sleep.as_deref()) => {
@@ -233,7 +235,7 @@ impl<C: Connector> Driver<C> {
                     }
                 }
                 () = self.shared.wake.notified() => {}
-                () = clock.sleep_until(deadline) => {
+                () = timer.fired() => {
                     self.shared.machine.borrow_mut().handle_timeout(clock.now());
                 }
             }

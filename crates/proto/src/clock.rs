@@ -80,6 +80,11 @@ impl HostClock {
         MonoTime(tokio::time::Instant::now().saturating_duration_since(self.origin))
     }
 
+    /// Arms `timer` to fire no later than `deadline` on this clock (see [`timer::Timer`]).
+    pub fn arm(&self, timer: &mut timer::Timer, deadline: Option<MonoTime>) {
+        timer.arm_by(deadline.map(|t| self.origin + t.0));
+    }
+
     /// Sleeps until `deadline` on this clock, or forever when there is none.
     pub async fn sleep_until(&self, deadline: Option<MonoTime>) {
         match deadline {

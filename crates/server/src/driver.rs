@@ -76,6 +76,7 @@ pub async fn serve<L: Listener>(
         path: machine.config().path.clone(),
         send_queue: machine.config().send_queue,
     };
+    let mut timer = wsim_proto::clock::timer::Timer::new();
     loop {
         // A connection whose queue overflowed is closed by the machine, which queues more.
         loop {
@@ -88,7 +89,7 @@ pub async fn serve<L: Listener>(
                 machine.handle_end(now, id, ConnEnd::SendQueueFull);
             }
         }
-        let deadline = machine.poll_timeout();
+        clock.arm(&mut timer, machine.poll_timeout());
         tokio::select! {
             biased;
             msg = inbox.recv() => {
@@ -131,7 +132,7 @@ pub async fn serve<L: Listener>(
                 pending.retain(|_, t| !t.is_finished());
                 pending.insert(id, task);
             }
-            () = clock.sleep_until(deadline) => {
+            () = timer.fired() => {
                 let now = clock.now();
                 machine.handle_timeout(now);
             }

@@ -117,6 +117,10 @@ pub struct ServerMachine {
     transmits: VecDeque<(ConnId, Outbound)>,
     drops: VecDeque<ConnId>,
     events: VecDeque<ServerEvent>,
+    /// No later than every pending deadline (heartbeats, graces): lowered when one appears,
+    /// left alone when one moves later (every inbound frame pushes a heartbeat back), made
+    /// exact by `handle_timeout`. So `poll_timeout` costs nothing per frame.
+    wake_by: Option<MonoTime>,
 }
 
 impl ServerMachine {
@@ -135,6 +139,7 @@ impl ServerMachine {
             transmits: VecDeque::new(),
             drops: VecDeque::new(),
             events: VecDeque::new(),
+            wake_by: None,
         }
     }
 
@@ -250,11 +255,29 @@ impl ServerMachine {
             self.drop_conn(now, id, "heartbeat_timeout");
         }
         self.expire_sessions(now);
+        self.wake_by = self.next_deadline();
     }
 
-    /// When `handle_timeout` must next be called.
+    /// When `handle_timeout` must next be called at the latest: no later than the next
+    /// heartbeat or grace deadline, sometimes earlier (a deadline that has since moved later or
+    /// gone); calling it early does nothing but make this exact.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<MonoTime> {
+        debug_assert!(
+            match (self.wake_by, self.next_deadline()) {
+                (Some(by), Some(exact)) => by <= exact,
+                (None, exact) => exact.is_none(),
+                (Some(_), None) => true,
+            },
+            "wake_by {:?} later than the next deadline {:?}",
+            self.wake_by,
+            self.next_deadline()
+        );
+        self.wake_by
+    }
+
+    /// The exact next heartbeat or grace deadline (a pass over every connection and session).
+    fn next_deadline(&self) -> Option<MonoTime> {
         let heartbeats = self.conns.values().filter_map(|c| c.keepalive.deadline());
         let graces = self
             .sessions
@@ -279,6 +302,13 @@ impl ServerMachine {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         self.events.pop_front()
+    }
+}
+
+/// A deadline appeared: `wake_by` becomes no later than it.
+fn lower(wake_by: &mut Option<MonoTime>, deadline: Option<MonoTime>) {
+    if let Some(d) = deadline {
+        *wake_by = Some(wake_by.map_or(d, |by| by.min(d)));
     }
 }
 

@@ -190,6 +190,9 @@ use dns::Dns;
 pub use dns::{ToIpAddr, ToIpAddrs, ToSocketAddrs};
 
 mod envelope;
+
+// wsim patch: a fast hasher for the internal maps.
+mod fast_hash;
 use envelope::Envelope;
 pub use envelope::{Datagram, Protocol, Segment};
 

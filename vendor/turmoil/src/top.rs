@@ -3,7 +3,7 @@ use crate::host::Host;
 use crate::rt::Rt;
 use crate::{config, TRACING_TARGET};
 
-use indexmap::IndexMap;
+use crate::fast_hash::FastIndexMap; // wsim patch
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp};
 use std::collections::VecDeque;
@@ -17,7 +17,7 @@ pub(crate) struct Topology {
     config: config::Link,
 
     /// Specific configuration overrides between specific hosts.
-    links: IndexMap<Pair, Link>,
+    links: FastIndexMap<Pair, Link>,
 
     /// We don't use a Rt for async. Right now, we just use it to tick time
     /// forward in the same way we do it elsewhere. We'd like to represent
@@ -150,10 +150,21 @@ struct Link {
     sent: VecDeque<Sent>,
 
     /// Messages that are ready to be delivered.
-    deliverable: IndexMap<IpAddr, VecDeque<Envelope>>,
+    deliverable: FastIndexMap<IpAddr, VecDeque<Envelope>>,
 
     /// The current network time, moved forward with [`Link::tick`].
     now: Instant,
+
+    /// wsim patch: no message in `sent` is due before this (a lower bound, lowered when a
+    /// message is scheduled, made exact by each scan), so sending a segment or ticking a link
+    /// with nothing due does not scan every message in flight. `None`: none is scheduled.
+    earliest: Option<Instant>,
+
+    /// wsim patch: `earliest` is unknown (messages were scheduled through [`LinkIter`]).
+    rescan: bool,
+
+    /// wsim patch: the queue a scan rebuilds `sent` into, kept to reuse its allocation.
+    spare: VecDeque<Sent>,
 }
 
 /// States that a link between two nodes can be in.
@@ -176,7 +187,7 @@ impl Topology {
     pub(crate) fn new(config: config::Link) -> Topology {
         Topology {
             config,
-            links: IndexMap::new(),
+            links: FastIndexMap::default(),
             rt: Rt::no_software(),
         }
     }
@@ -296,11 +307,22 @@ impl Topology {
             {
                 return Some(Duration::ZERO);
             }
-            for sent in &link.sent {
-                if let DeliveryStatus::DeliverAfter(at) = sent.status {
-                    let wait = at.saturating_duration_since(now);
-                    next = Some(next.map_or(wait, |n| n.min(wait)));
-                }
+            // No message is due before `earliest` (a lower bound: a step that ends early
+            // is a shorter step, never a skipped delivery); scan only when it is unknown.
+            let earliest = if link.rescan {
+                link.sent
+                    .iter()
+                    .filter_map(|sent| match sent.status {
+                        DeliveryStatus::DeliverAfter(at) => Some(at),
+                        DeliveryStatus::Hold => None,
+                    })
+                    .min()
+            } else {
+                link.earliest
+            };
+            if let Some(at) = earliest {
+                let wait = at.saturating_duration_since(now);
+                next = Some(next.map_or(wait, |n| n.min(wait)));
             }
         }
         next
@@ -314,6 +336,10 @@ impl Topology {
     }
 
     pub(crate) fn iter_mut(&mut self) -> LinksIter<'_> {
+        // wsim patch: a message may be scheduled through the iterator: scan for it.
+        for link in self.links.values_mut() {
+            link.rescan = true;
+        }
         LinksIter {
             iter: self.links.iter_mut(),
         }
@@ -353,8 +379,11 @@ impl Link {
             state_b_a: State::Healthy,
             config: config::Link::default(),
             sent: VecDeque::new(),
-            deliverable: IndexMap::new(),
+            deliverable: FastIndexMap::default(),
             now,
+            earliest: None,
+            rescan: false,
+            spare: VecDeque::new(),
         }
     }
 
@@ -419,6 +448,9 @@ impl Link {
             }
         };
 
+        if let DeliveryStatus::DeliverAfter(at) = status {
+            self.earliest = Some(self.earliest.map_or(at, |e| e.min(at)));
+        }
         let sent = Sent {
             src,
             dst,
@@ -436,15 +468,20 @@ impl Link {
     }
 
     fn process_deliverables(&mut self) {
-        // TODO: `drain_filter` is not yet stable, and so we have a low quality
-        // implementation here that avoids clones.
-        let mut deliverable = 0;
-        for i in 0..self.sent.len() {
-            let index = i - deliverable;
-            let sent = &self.sent[index];
-            if let DeliveryStatus::DeliverAfter(time) = sent.status {
-                if time <= self.now {
-                    let sent = self.sent.remove(index).unwrap();
+        // wsim patch: nothing is due before `earliest`; otherwise one pass moves the due
+        // messages out in order and keeps the rest in order (the original removed each from
+        // the middle of the queue, after a scan on every send).
+        if !self.rescan && self.earliest.is_none_or(|at| at > self.now) {
+            return;
+        }
+        self.rescan = false;
+        let now = self.now;
+        let mut earliest: Option<Instant> = None;
+        let mut kept = std::mem::take(&mut self.spare);
+        kept.clear();
+        for sent in self.sent.drain(..) {
+            match sent.status {
+                DeliveryStatus::DeliverAfter(time) if time <= now => {
                     let envelope = Envelope {
                         src: sent.src,
                         dst: sent.dst,
@@ -454,10 +491,16 @@ impl Link {
                         .entry(sent.dst.ip())
                         .or_default()
                         .push_back(envelope);
-                    deliverable += 1;
                 }
+                DeliveryStatus::DeliverAfter(time) => {
+                    earliest = Some(earliest.map_or(time, |e| e.min(time)));
+                    kept.push_back(sent);
+                }
+                DeliveryStatus::Hold => kept.push_back(sent),
             }
         }
+        self.spare = std::mem::replace(&mut self.sent, kept);
+        self.earliest = earliest;
     }
 
     // FIXME: This implementation does not respect message delivery order. If
@@ -519,6 +562,8 @@ impl Link {
         for sent in &mut self.sent {
             if let DeliveryStatus::Hold = sent.status {
                 sent.deliver(self.now);
+                // wsim patch: now due.
+                self.earliest = Some(self.now);
             }
         }
     }

@@ -4,6 +4,7 @@
 //! product's network seam ([`net`]), and the loop that steps it all ([`run`]), skipping idle ticks ([`idle`]). It only simulates: [`crate::judge`] judges.
 
 pub(crate) mod faults;
+pub mod floor;
 pub mod guarantee;
 mod idle;
 pub(crate) mod link_faults;

@@ -31,6 +31,10 @@ impl ServerMachine {
                 keepalive: Keepalive::new(self.config.heartbeat, now),
             },
         );
+        super::lower(
+            &mut self.wake_by,
+            Keepalive::new(self.config.heartbeat, now).deadline(),
+        );
         self.events.push_back(ServerEvent::SessionOpened {
             client: join.client_id.clone(),
             room: join.room.clone(),
@@ -116,6 +120,10 @@ impl ServerMachine {
                 client_id: client.clone(),
                 keepalive: Keepalive::new(self.config.heartbeat, now),
             },
+        );
+        super::lower(
+            &mut self.wake_by,
+            Keepalive::new(self.config.heartbeat, now).deadline(),
         );
         let first_seq = session.first_seq;
         let room = self.rooms.entry(room_name.clone()).or_default();
@@ -204,7 +212,9 @@ impl ServerMachine {
         }
         session.conn = None;
         session.away_since = Some(now);
+        let grace_ends = now + self.config.grace;
         let (room, username) = (session.room.clone(), session.username.clone());
+        super::lower(&mut self.wake_by, Some(grace_ends));
         self.events.push_back(ServerEvent::UserAway {
             client: c.client_id.clone(),
             room: room.clone(),
