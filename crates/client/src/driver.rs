@@ -287,11 +287,14 @@ impl<C: Connector> Driver<C> {
             }
         }
         while let Some(event) = m.poll_event() {
-            if let Some(sink) = &self.sink {
-                sink.emit(event.clone());
-            }
-            if let Some(app) = &self.app {
-                app.deliver(event);
+            match (&self.sink, &self.app) {
+                (Some(sink), Some(app)) => {
+                    sink.emit(event.clone());
+                    app.deliver(event);
+                }
+                (Some(sink), None) => sink.emit(event),
+                (None, Some(app)) => app.deliver(event),
+                (None, None) => {}
             }
         }
     }

@@ -18,12 +18,13 @@
 //! longer) after it was sent (accepted): a message held up by a fault that heals as the run
 //! ends is late, not lost.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::check::intern::{Id, Interner};
 use crate::check::lookup::{LookupMap, LookupSet};
 use crate::check::reachable::Reachability;
+use crate::check::seq_runs::SeqRuns;
 use crate::check::{CheckContext, Checker, Requirement, Violation};
 use crate::event::{Event, EventKind};
 
@@ -61,9 +62,11 @@ pub struct Delivery {
     sessions: BTreeMap<Id, Id>,
     /// (receiver, message) → accepted at: deliveries still owed (the report sorts them).
     owed: LookupMap<(Id, Msg), Duration>,
-    /// (receiver, message) delivered (a tree: smaller than a hash set per entry, and this is
-    /// the state that grows with deliveries).
-    received: BTreeSet<(Id, Msg)>,
+    /// Message → its ordinal, in first-seen order (dense, so what a receiver got is a few runs).
+    ordinals: LookupMap<Msg, u64>,
+    /// Receiver (by number) → the ordinals of the messages it got: runs of consecutive numbers,
+    /// so this state grows with the messages a receiver missed, not with its deliveries.
+    received: Vec<SeqRuns>,
     /// receiver → last sequence number it got.
     last_seq: BTreeMap<Id, u64>,
     /// Server restarts so far.
@@ -88,7 +91,8 @@ impl Delivery {
             accepted_ever: LookupSet::default(),
             sessions: BTreeMap::new(),
             owed: LookupMap::default(),
-            received: BTreeSet::new(),
+            ordinals: LookupMap::default(),
+            received: Vec::new(),
             last_seq: BTreeMap::new(),
             restarts: 0,
             connected_in: BTreeMap::new(),
@@ -105,6 +109,26 @@ impl Delivery {
 
     fn msg(&mut self, sender: &str, id: &str) -> Msg {
         msg(self.names.id(sender), self.msg_ids.id(id))
+    }
+
+    /// Whether `receiver` got `m`.
+    fn has_received(&self, receiver: Id, m: Msg) -> bool {
+        let runs = self.received.get(receiver as usize);
+        match (runs, self.ordinals.get(&m)) {
+            (Some(runs), Some(&ordinal)) => runs.contains(ordinal),
+            _ => false,
+        }
+    }
+
+    /// Records that `receiver` got `m`; whether it had not before.
+    fn receive(&mut self, receiver: Id, m: Msg) -> bool {
+        let next = self.ordinals.len() as u64;
+        let ordinal = *self.ordinals.entry(m).or_insert(next);
+        let index = receiver as usize;
+        if self.received.len() <= index {
+            self.received.resize_with(index + 1, SeqRuns::default);
+        }
+        self.received[index].insert(ordinal, Duration::ZERO)
     }
 }
 
@@ -172,7 +196,7 @@ impl Checker for Delivery {
                     return;
                 };
                 for (&r, &their_room) in &self.sessions {
-                    if their_room == room && r != sender && !self.received.contains(&(r, m)) {
+                    if their_room == room && r != sender && !self.has_received(r, m) {
                         self.owed.insert((r, m), event.t);
                     }
                 }
@@ -187,7 +211,7 @@ impl Checker for Delivery {
                 let receiver = self.names.id(client);
                 let m = self.msg(from, msg_id);
                 self.owed.remove(&(receiver, m));
-                if !msg_id.is_empty() && !self.received.insert((receiver, m)) {
+                if !msg_id.is_empty() && !self.receive(receiver, m) {
                     self.violations.push(Violation {
                         t: event.t,
                         detail: format!("{client} received message {msg_id} from {from} twice"),

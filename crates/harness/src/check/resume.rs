@@ -38,6 +38,8 @@ struct Conn {
 #[derive(Debug, Default)]
 struct ClientView {
     host: crate::event::Host,
+    /// Its room, once looked up.
+    room: Option<Arc<str>>,
     /// The last room number it saw (this server incarnation).
     last_seq: u64,
     /// When its latest connection attempt began.
@@ -105,11 +107,23 @@ impl Resume {
 
     /// `client` saw room number `seq` at `t`.
     fn saw(&mut self, t: Duration, client: &str, seq: u64) {
-        if let Some(view) = self.clients.get_mut(client) {
-            view.last_seq = view.last_seq.max(seq);
-        }
-        let room = self.ctx.room_of(client);
-        let highs = self.numbers.entry((self.crashes, room)).or_default();
+        let Some(view) = self.clients.get_mut(client) else {
+            return;
+        };
+        view.last_seq = view.last_seq.max(seq);
+        let room = match &view.room {
+            Some(room) => Arc::clone(room),
+            None => {
+                let room = self.ctx.room_of(client);
+                view.room = Some(Arc::clone(&room));
+                room
+            }
+        };
+        let key = (self.crashes, room);
+        let highs = match self.numbers.get_mut(&key) {
+            Some(highs) => highs,
+            None => self.numbers.entry(key).or_default(),
+        };
         if highs.last().is_none_or(|(_, high)| seq > *high) {
             highs.push((t, seq));
         }
@@ -137,10 +151,10 @@ impl Checker for Resume {
         let Some(client) = event.kind.client() else {
             return;
         };
-        if !self.clients.contains_key(client) {
-            self.clients.insert(client.to_string(), Default::default());
-        }
-        let view = self.clients.get_mut(client).expect("inserted above");
+        let view = match self.clients.get_mut(client) {
+            Some(view) => view,
+            None => self.clients.entry(client.to_string()).or_default(),
+        };
         if view.host != event.host {
             view.host = event.host.clone();
         }

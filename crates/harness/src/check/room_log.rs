@@ -40,6 +40,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::check::lookup::LookupMap;
 use crate::check::reachable::Reachability;
 use crate::check::seq_runs::SeqRuns;
 use crate::check::{CheckContext, Checker, Violation};
@@ -82,10 +83,11 @@ pub struct RoomLog {
     ctx: CheckContext,
     /// Server crashes begun so far: incarnation `k` runs after the `k`-th.
     crashes: u32,
-    /// (epoch, room, seq) → the message it numbers.
-    numbered: BTreeMap<(u32, Arc<str>, u64), Msg>,
-    /// Message → the first server incarnation seen numbering it.
-    first_epoch: BTreeMap<Msg, u32>,
+    /// (epoch, room, seq) → the message it numbers (looked up only).
+    numbered: LookupMap<(u32, Arc<str>, u64), Msg>,
+    /// Sender → message id → the first server incarnation seen numbering it (looked up
+    /// only, by borrowed names: an observation allocates nothing).
+    first_epoch: LookupMap<String, LookupMap<String, u32>>,
     views: BTreeMap<String, View>,
     /// (client, session) pairs ended, judged at the end.
     ended: Vec<(String, Session)>,
@@ -105,8 +107,8 @@ impl RoomLog {
         RoomLog {
             ctx,
             crashes: 0,
-            numbered: BTreeMap::new(),
-            first_epoch: BTreeMap::new(),
+            numbered: LookupMap::default(),
+            first_epoch: LookupMap::default(),
             views: BTreeMap::new(),
             ended: Vec::new(),
             observed: 0,
@@ -143,10 +145,10 @@ impl RoomLog {
         this_session: bool,
     ) {
         self.observed += 1;
-        if !self.views.contains_key(client) {
-            self.views.insert(client.to_string(), View::default());
-        }
-        let view = self.views.get_mut(client).expect("inserted above");
+        let view = match self.views.get_mut(client) {
+            Some(view) => view,
+            None => self.views.entry(client.to_string()).or_default(),
+        };
         if this_session {
             view.session.seen.insert(seq, t);
         }
@@ -158,11 +160,16 @@ impl RoomLog {
                 room
             }
         };
-        let first = self
-            .first_epoch
-            .entry((msg.0.to_string(), msg.1.to_string()))
-            .or_insert(epoch);
-        *first = (*first).min(epoch);
+        let by_sender = match self.first_epoch.get_mut(msg.0) {
+            Some(ids) => ids,
+            None => self.first_epoch.entry(msg.0.to_string()).or_default(),
+        };
+        match by_sender.get_mut(msg.1) {
+            Some(first) => *first = (*first).min(epoch),
+            None => {
+                by_sender.insert(msg.1.to_string(), epoch);
+            }
+        }
         let key = (epoch, room, seq);
         match self.numbered.get(&key) {
             Some(other) if (other.0.as_str(), other.1.as_str()) != msg => {
@@ -198,7 +205,13 @@ impl RoomLog {
                     Some((from, _)) if from == client => continue,
                     // Accepted again by a restarted server: a client that read it from the
                     // earlier incarnation drops the repeat (one message, shown once).
-                    Some(m) if self.first_epoch.get(m).is_some_and(|e| *e < session.epoch) => {
+                    Some((from, id))
+                        if self
+                            .first_epoch
+                            .get(from)
+                            .and_then(|ids| ids.get(id))
+                            .is_some_and(|e| *e < session.epoch) =>
+                    {
                         continue
                     }
                     None if unowned_allowed > 0 => {
@@ -271,10 +284,10 @@ impl Checker for RoomLog {
             return;
         };
         let crashes = self.crashes;
-        if !self.views.contains_key(client) {
-            self.views.insert(client.to_string(), Default::default());
-        }
-        let view = self.views.get_mut(client).expect("inserted above");
+        let view = match self.views.get_mut(client) {
+            Some(view) => view,
+            None => self.views.entry(client.to_string()).or_default(),
+        };
         if view.host != event.host {
             view.host = event.host.clone();
         }

@@ -23,8 +23,9 @@ pub(crate) struct Hole {
 }
 
 impl SeqRuns {
-    /// Adds `seq`, first seen at `t` (a number already present keeps its time).
-    pub(crate) fn insert(&mut self, seq: u64, t: Duration) {
+    /// Adds `seq`, first seen at `t` (a number already present keeps its time); whether it
+    /// was new.
+    pub(crate) fn insert(&mut self, seq: u64, t: Duration) -> bool {
         let left = self
             .runs
             .range(..=seq)
@@ -32,7 +33,7 @@ impl SeqRuns {
             .map(|(&start, &(end, at))| (start, end, at));
         if let Some((_, end, _)) = left {
             if end >= seq {
-                return;
+                return false;
             }
         }
         let joins_left = left.filter(|&(_, end, _)| end + 1 == seq);
@@ -55,6 +56,15 @@ impl SeqRuns {
                 self.runs.insert(seq, (seq, t));
             }
         }
+        true
+    }
+
+    /// Whether `seq` is present.
+    pub(crate) fn contains(&self, seq: u64) -> bool {
+        self.runs
+            .range(..=seq)
+            .next_back()
+            .is_some_and(|(_, &(end, _))| end >= seq)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -119,5 +129,18 @@ mod tests {
                 next_at: ms(2)
             }]
         );
+    }
+
+    #[test]
+    fn insert_says_whether_a_number_is_new_and_contains_agrees() {
+        let mut s = SeqRuns::default();
+        assert!(s.insert(3, ms(1)) && s.insert(5, ms(2)) && s.insert(4, ms(3)));
+        assert!(!s.insert(4, ms(4)) && !s.insert(3, ms(5)) && !s.insert(5, ms(6)));
+        assert!(s.insert(0, ms(7)) && s.insert(u64::MAX, ms(8)));
+        for (seq, present) in [(0, true), (1, false), (2, false), (3, true), (4, true)] {
+            assert_eq!(s.contains(seq), present, "{seq}");
+        }
+        assert!(s.contains(5) && !s.contains(6) && s.contains(u64::MAX));
+        assert_eq!(s.runs.len(), 3, "0, 3..=5, MAX");
     }
 }
