@@ -36,6 +36,9 @@ pub struct Liveness {
     ctx: CheckContext,
     links: Links,
     checkpoints: Vec<Checkpoint>,
+    /// The earliest checkpoint's time: before it nothing is due, so an event costs nothing
+    /// however many clients a fault left reconnecting.
+    earliest: Option<Duration>,
     violations: Vec<Violation>,
     passed: usize,
 }
@@ -48,6 +51,7 @@ impl Liveness {
             ctx,
             links: Links::default(),
             checkpoints: Vec::new(),
+            earliest: None,
             violations: Vec::new(),
             passed: 0,
         }
@@ -56,6 +60,9 @@ impl Liveness {
     /// Judges every checkpoint due before `now` against the current link states.
     fn judge_until(&mut self, now: Duration, inclusive: bool) {
         let due = |c: &Checkpoint| c.at < now || (inclusive && c.at == now);
+        if !self.earliest.is_some_and(|at| at < now || (inclusive && at == now)) {
+            return;
+        }
         let (ready, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.checkpoints)
             .into_iter()
             .partition(due);
@@ -95,6 +102,12 @@ impl Liveness {
                 });
             }
         }
+        self.note_earliest();
+    }
+
+    /// Recomputes [`Liveness::earliest`] after the checkpoints changed.
+    fn note_earliest(&mut self) {
+        self.earliest = self.checkpoints.iter().map(|c| c.at).min();
     }
 }
 
@@ -147,6 +160,7 @@ impl Checker for Liveness {
                     })
                     .collect();
                 self.checkpoints.extend(affected);
+                self.note_earliest();
             }
         }
         self.links.observe(event);
