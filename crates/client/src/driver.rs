@@ -196,6 +196,10 @@ impl<C: Connector> Driver<C> {
         let mut link: Option<WsLink<C::Stream>> = None;
         let mut attempt: Option<Handshake<C::Stream>> = None;
         let mut timer = wsim_proto::clock::timer::Timer::new();
+        // Both waits live across iterations: registering with a `Notify` on every frame cost
+        // more than the frame's own handling.
+        let mut asleep = std::pin::pin!(until_asleep(self.sleep.as_deref()));
+        let mut woken = std::pin::pin!(self.shared.wake.notified());
         loop {
             self.drain(&mut link, &mut attempt);
             let (finished, deadline) = {
@@ -208,11 +212,12 @@ impl<C: Connector> Driver<C> {
             clock.arm(&mut timer, deadline);
             tokio::select! {
                 biased;
-                () = until_asleep(self.sleep.as_deref()) => {
+                () = &mut asleep => {
                     // Frozen: no frame read, no timer run, until the host wakes.
                     if let Some(sleep) = &self.sleep {
                         sleep.until_awake().await;
                     }
+                    asleep.set(until_asleep(self.sleep.as_deref()));
                 }
                 result = async { attempt.as_mut().expect("guarded").await }, if attempt.is_some() => {
                     attempt = None;
@@ -234,7 +239,7 @@ impl<C: Connector> Driver<C> {
                         LinkInput::Error | LinkInput::Violation { .. } => m.handle_link_end(now, LinkEnd::Error),
                     }
                 }
-                () = self.shared.wake.notified() => {}
+                () = &mut woken => woken.set(self.shared.wake.notified()),
                 () = timer.fired() => {
                     self.shared.machine.borrow_mut().handle_timeout(clock.now());
                 }

@@ -60,7 +60,10 @@ impl Liveness {
     /// Judges every checkpoint due before `now` against the current link states.
     fn judge_until(&mut self, now: Duration, inclusive: bool) {
         let due = |c: &Checkpoint| c.at < now || (inclusive && c.at == now);
-        if !self.earliest.is_some_and(|at| at < now || (inclusive && at == now)) {
+        if !self
+            .earliest
+            .is_some_and(|at| at < now || (inclusive && at == now))
+        {
             return;
         }
         let (ready, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.checkpoints)
