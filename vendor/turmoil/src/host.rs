@@ -7,6 +7,7 @@ use crate::{Envelope, TRACING_TARGET};
 
 use bytes::Bytes;
 use crate::fast_hash::FastIndexMap; // wsim patch
+use crate::segment_queue::{self, NotReady, SegmentReceiver, SegmentSender}; // wsim patch
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::io;
@@ -349,7 +350,7 @@ struct StreamSocket {
     buf: FastIndexMap<u64, SequencedSegment>,
     next_send_seq: u64,
     recv_seq: u64,
-    sender: mpsc::Sender<SequencedSegment>,
+    sender: SegmentSender<SequencedSegment>, // wsim patch
     flow_control: BidiFlowControl,
     /// A simple reference counter for tracking read/write half drops. Once 0, the
     /// socket may be removed from the host.
@@ -374,8 +375,8 @@ impl Display for SequencedSegment {
 }
 
 impl StreamSocket {
-    fn new(capacity: usize) -> (Self, mpsc::Receiver<SequencedSegment>, BidiFlowControl) {
-        let (tx, rx) = mpsc::channel(capacity);
+    fn new(capacity: usize) -> (Self, SegmentReceiver<SequencedSegment>, BidiFlowControl) {
+        let (tx, rx) = segment_queue::channel(capacity); // wsim patch
         let flow_control = BidiFlowControl::new(capacity);
         let sock = Self {
             buf: FastIndexMap::default(),
@@ -398,8 +399,6 @@ impl StreamSocket {
     // Buffer and re-order received segments by `seq` as the network may deliver
     // them out of order.
     fn buffer(&mut self, seq: u64, segment: SequencedSegment) -> Result<(), Protocol> {
-        use mpsc::error::TrySendError::*;
-
         let exists = self.buf.insert(seq, segment);
 
         assert!(exists.is_none(), "duplicate segment {seq}");
@@ -407,13 +406,14 @@ impl StreamSocket {
         while self.buf.contains_key(&(self.recv_seq + 1)) {
             self.recv_seq += 1;
 
-            match self.sender.try_reserve() {
-                Ok(permit) => {
+            // wsim patch: the segment queue in place of a tokio mpsc channel.
+            match self.sender.ready() {
+                Ok(()) => {
                     let segment = self.buf.swap_remove(&self.recv_seq).unwrap();
-                    permit.send(segment)
+                    self.sender.send(segment)
                 }
-                Err(Closed(())) => return Err(Protocol::Tcp(Segment::Rst)),
-                Err(Full(())) => {
+                Err(NotReady::Closed) => return Err(Protocol::Tcp(Segment::Rst)),
+                Err(NotReady::Full) => {
                     self.recv_seq -= 1;
                     break;
                 }
@@ -461,7 +461,7 @@ impl Tcp {
     pub(crate) fn new_stream(
         &mut self,
         pair: SocketPair,
-    ) -> (mpsc::Receiver<SequencedSegment>, BidiFlowControl) {
+    ) -> (SegmentReceiver<SequencedSegment>, BidiFlowControl) {
         let (sock, rx, bidi) = StreamSocket::new(self.socket_capacity);
 
         let exists = self.sockets.insert(pair, sock);

@@ -193,6 +193,9 @@ mod envelope;
 
 // wsim patch: a fast hasher for the internal maps.
 mod fast_hash;
+
+// wsim patch: a stream's segments reach its reader through a single-threaded queue.
+mod segment_queue;
 use envelope::Envelope;
 pub use envelope::{Datagram, Protocol, Segment};
 
