@@ -62,8 +62,13 @@ pub struct Delivery {
     sessions: BTreeMap<Id, Id>,
     /// (receiver, message) → accepted at: deliveries still owed (the report sorts them).
     owed: LookupMap<(Id, Msg), Duration>,
-    /// Message → its ordinal, in first-seen order (dense, so what a receiver got is a few runs).
-    ordinals: LookupMap<Msg, u64>,
+    /// (receiver's room, message) → the message's ordinal in that room, in the order the room
+    /// first received them (dense per room, so what a receiver got is a few runs).
+    ordinals: LookupMap<(Id, Msg), u64>,
+    /// Room → ordinals given so far.
+    room_ordinals: LookupMap<Id, u64>,
+    /// Receiver → its room (as the scenario assigns it), once looked up.
+    room_of: LookupMap<Id, Id>,
     /// Receiver (by number) → the ordinals of the messages it got: runs of consecutive numbers,
     /// so this state grows with the messages a receiver missed, not with its deliveries.
     received: Vec<SeqRuns>,
@@ -92,6 +97,8 @@ impl Delivery {
             sessions: BTreeMap::new(),
             owed: LookupMap::default(),
             ordinals: LookupMap::default(),
+            room_ordinals: LookupMap::default(),
+            room_of: LookupMap::default(),
             received: Vec::new(),
             last_seq: BTreeMap::new(),
             restarts: 0,
@@ -111,10 +118,30 @@ impl Delivery {
         msg(self.names.id(sender), self.msg_ids.id(id))
     }
 
+    /// The room of `receiver` as the scenario assigns it.
+    fn room_of(&mut self, receiver: Id) -> Id {
+        if let Some(&room) = self.room_of.get(&receiver) {
+            return room;
+        }
+        let name = self.ctx.room_of(self.names.name(receiver));
+        let room = self.names.id(&name);
+        self.room_of.insert(receiver, room);
+        room
+    }
+
     /// Whether `receiver` got `m`.
     fn has_received(&self, receiver: Id, m: Msg) -> bool {
+        let room = match self.room_of.get(&receiver) {
+            Some(&room) => Some(room),
+            None => self
+                .names
+                .get(&self.ctx.room_of(self.names.name(receiver))),
+        };
+        let Some(room) = room else {
+            return false; // nothing was received in a room never named
+        };
         let runs = self.received.get(receiver as usize);
-        match (runs, self.ordinals.get(&m)) {
+        match (runs, self.ordinals.get(&(room, m))) {
             (Some(runs), Some(&ordinal)) => runs.contains(ordinal),
             _ => false,
         }
@@ -122,8 +149,17 @@ impl Delivery {
 
     /// Records that `receiver` got `m`; whether it had not before.
     fn receive(&mut self, receiver: Id, m: Msg) -> bool {
-        let next = self.ordinals.len() as u64;
-        let ordinal = *self.ordinals.entry(m).or_insert(next);
+        let room = self.room_of(receiver);
+        let ordinal = match self.ordinals.get(&(room, m)) {
+            Some(&ordinal) => ordinal,
+            None => {
+                let next = self.room_ordinals.entry(room).or_insert(0);
+                let ordinal = *next;
+                *next += 1;
+                self.ordinals.insert((room, m), ordinal);
+                ordinal
+            }
+        };
         let index = receiver as usize;
         if self.received.len() <= index {
             self.received.resize_with(index + 1, SeqRuns::default);

@@ -26,6 +26,11 @@ impl Interner {
         id
     }
 
+    /// The number of `name`, if it has one.
+    pub(crate) fn get(&self, name: &str) -> Option<Id> {
+        self.ids.get(name).copied()
+    }
+
     /// The name numbered `id`.
     pub(crate) fn name(&self, id: Id) -> &str {
         &self.names[id as usize]
