@@ -11,7 +11,8 @@ use std::rc::Rc;
 
 use futures_util::stream::{SplitStream, StreamExt};
 use futures_util::SinkExt;
-use tokio::sync::{oneshot, Notify};
+use std::task::{Poll, Waker};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -101,7 +102,33 @@ struct Queue {
 struct Shared {
     queue: RefCell<Queue>,
     limit: SendQueueLimit,
-    ready: Notify,
+    /// The writer task, while it waits for a frame (one waiter: a cell, not a `Notify`).
+    writer: RefCell<Option<Waker>>,
+}
+
+impl Shared {
+    /// Wakes the writer task if it waits.
+    fn wake_writer(&self) {
+        if let Some(waker) = self.writer.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Resolves once a frame is queued.
+    async fn frame_queued(&self) {
+        std::future::poll_fn(|cx| {
+            if self.queue.borrow().frames.is_empty() {
+                let mut writer = self.writer.borrow_mut();
+                if !writer.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *writer = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
+    }
 }
 
 /// Queues frames for a link's writer; cheap to clone, outlives nothing.
@@ -126,7 +153,7 @@ impl LinkWriter {
         q.bytes += size;
         q.frames.push_back(msg);
         drop(q);
-        self.0.ready.notify_one();
+        self.0.wake_writer();
         Ok(())
     }
 }
@@ -146,7 +173,7 @@ impl<S: Stream> WsLink<S> {
         let shared = Rc::new(Shared {
             queue: RefCell::default(),
             limit,
-            ready: Notify::new(),
+            writer: RefCell::new(None),
         });
         let (failed_tx, write_failed) = oneshot::channel();
         let queue = Rc::clone(&shared);
@@ -173,7 +200,7 @@ impl<S: Stream> WsLink<S> {
                         sink.flush().await
                     }
                     None => {
-                        queue.ready.notified().await;
+                        queue.frame_queued().await;
                         Ok(())
                     }
                 };

@@ -133,9 +133,7 @@ impl Delivery {
     fn has_received(&self, receiver: Id, m: Msg) -> bool {
         let room = match self.room_of.get(&receiver) {
             Some(&room) => Some(room),
-            None => self
-                .names
-                .get(&self.ctx.room_of(self.names.name(receiver))),
+            None => self.names.get(&self.ctx.room_of(self.names.name(receiver))),
         };
         let Some(room) = room else {
             return false; // nothing was received in a room never named
