@@ -204,17 +204,9 @@ pub fn main() -> ExitCode {
         Command::Run {
             scenario,
             seed,
-            format,
-            report,
-            report_dir,
-            server,
-            client,
-            every_tick,
             floor: true,
-        } => {
-            let _ = (format, report, report_dir, server, client, every_tick);
-            run::floor(&scenario, seed)
-        }
+            ..
+        } => run::floor(&scenario, seed),
         Command::Run {
             scenario,
             seed,

@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 /// Writes `text` to a scenario file of its own and runs `wsim run` on it.
 fn run_file(text: &str) -> (std::path::PathBuf, Output) {
-    let dir = std::env::temp_dir().join(format!("wsim-bad-input-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-input");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(format!("case-{:x}.toml", fnv(text)));
     std::fs::write(&path, text).expect("write scenario");

@@ -9,7 +9,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -20,8 +20,7 @@ use wsim_proto::wslink::ws_config;
 use crate::clock;
 use crate::scenario::ScenarioFile;
 use crate::sim::idle::{self, NextWork, RunLedger};
-use crate::sim::topology::{client_plans, PROXY_PORT, SERVER_PORT};
-use crate::wallclock::SIM_EPOCH_UNIX_MS;
+use crate::sim::topology::{client_plans, sim_builder, PROXY_PORT, SERVER_PORT};
 
 /// A chat frame as wsim's server broadcasts it: the floor's frames are this long.
 const CHAT_FRAME: &str = r#"{"type":"message","seq":12345,"id":"u-42:118","from":"u-42","username":"u-42","text":"message 118","ts":"2026-01-01T00:10:00.000Z"}"#;
@@ -47,15 +46,7 @@ pub struct Floor {
 pub fn simulate_floor(scenario: &ScenarioFile, seed: u64) -> Result<Floor, String> {
     let ledger = Rc::new(RunLedger::default());
     let outer = timer::install_ledger(Some(Rc::clone(&ledger) as Rc<dyn timer::TimerLedger>));
-    let mut sim = turmoil::Builder::new()
-        .rng_seed(seed)
-        .epoch(SystemTime::UNIX_EPOCH + Duration::from_millis(SIM_EPOCH_UNIX_MS as u64))
-        .tick_duration(scenario.tick.0)
-        .simulation_duration(scenario.duration.0 + Duration::from_secs(3600))
-        .min_message_latency(scenario.network.latency.min)
-        .max_message_latency(scenario.network.latency.max)
-        .tcp_capacity(4096)
-        .build();
+    let mut sim = sim_builder(scenario, seed).build();
     sim.host("server", || async {
         server().await;
         Ok(())

@@ -53,16 +53,7 @@ pub fn build<'a>(
     system: &System,
     recorder: &Rc<Recorder>,
 ) -> World<'a> {
-    let mut sim = turmoil::Builder::new()
-        .rng_seed(seed)
-        .epoch(SystemTime::UNIX_EPOCH + Duration::from_millis(SIM_EPOCH_UNIX_MS as u64))
-        .tick_duration(scenario.tick.0)
-        // The run loop stops at the scenario's duration; this only has to be longer.
-        .simulation_duration(scenario.duration.0 + Duration::from_secs(3600))
-        .min_message_latency(scenario.network.latency.min)
-        .max_message_latency(scenario.network.latency.max)
-        .tcp_capacity(4096)
-        .build();
+    let mut sim = sim_builder(scenario, seed).build();
 
     let mut clocks = BTreeMap::new();
     for host in ["server", "proxy"]
@@ -166,6 +157,22 @@ pub fn build<'a>(
         clocks,
         sleeps,
     }
+}
+
+/// turmoil configured for `scenario` and `seed`: its tick, latencies, a fixed epoch, streams
+/// with room for 4,096 unread segments.
+pub(crate) fn sim_builder(scenario: &ScenarioFile, seed: u64) -> turmoil::Builder {
+    let mut builder = turmoil::Builder::new();
+    builder
+        .rng_seed(seed)
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_millis(SIM_EPOCH_UNIX_MS as u64))
+        .tick_duration(scenario.tick.0)
+        // The run loop stops at the scenario's duration; this only has to be longer.
+        .simulation_duration(scenario.duration.0 + Duration::from_secs(3600))
+        .min_message_latency(scenario.network.latency.min)
+        .max_message_latency(scenario.network.latency.max)
+        .tcp_capacity(4096);
+    builder
 }
 
 /// The name of a random stream for a host's `start`-th start: the first start keeps the plain
