@@ -1,10 +1,11 @@
-//! Scenario files: the TOML format ([`model`]), durations and seeded ranges ([`duration`]),
-//! loading with precise errors ([`load`], [`error`]), and the component settings a scenario
-//! implies.
+//! Scenario files: the TOML format ([`model`], its `[expect]` section in [`expect`]),
+//! durations and seeded ranges ([`duration`]), loading with precise errors ([`load`],
+//! [`error`]), and the component settings a scenario implies.
 
 pub mod duration;
 pub mod edit;
 pub mod error;
+pub mod expect;
 pub mod load;
 pub mod model;
 
