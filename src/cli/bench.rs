@@ -265,7 +265,7 @@ fn measured_run(exe: &Path, args: &[&str]) -> Result<Measured, String> {
     let events = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("recorded "))
-        .and_then(|v| v.trim_end_matches("events").trim().parse().ok());
+        .and_then(|v| v.split_whitespace().next()?.parse().ok());
     Ok(Measured {
         simulated,
         wall,

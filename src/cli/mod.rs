@@ -97,7 +97,7 @@ enum Command {
         /// period, tick and latencies on bare turmoil + tokio-tungstenite and a byte-copying
         /// proxy, with no protocol, state machine, event or checker (what any system costs at
         /// least; faults are left out).
-        #[arg(long, conflicts_with_all = ["report", "server", "client", "every_tick"])]
+        #[arg(long, conflicts_with_all = ["format", "report", "server", "client", "every_tick"])]
         floor: bool,
     },
     /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its

@@ -56,7 +56,7 @@ pub(crate) fn floor(path: &Path, seed: u64) -> ExitCode {
                 "  simulated {simulated:.3}s in {wall:.3}s wall ({:.0}x real time)",
                 simulated / wall.max(1e-9)
             );
-            println!("  recorded {} events", floor.frames);
+            println!("  recorded {} events (frames read)", floor.frames);
             ExitCode::from(EXIT_PASS)
         }
         Err(e) => {

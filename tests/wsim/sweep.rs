@@ -336,3 +336,34 @@ fn sweep_rejects_bad_input_with_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// The regression scenarios at seed 1 in the test build, whose debug assertions (the server's
+/// `poll_timeout` against its exact pass, among others) the release sweep in CI cannot trip.
+#[test]
+fn every_regression_passes_at_seed_one_with_debug_assertions() {
+    let dir = scratch("regressions-debug");
+    let out = wsim(&[
+        "sweep",
+        "scenarios/regressions",
+        "--seeds",
+        "1",
+        "--reports",
+        "none",
+        "--report-dir",
+        dir.to_str().expect("utf-8"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let regressions = std::fs::read_dir(root().join("scenarios/regressions"))
+        .expect("scenarios/regressions")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        })
+        .count();
+    assert!(regressions >= 20, "{regressions} regression scenarios");
+    assert!(
+        stdout.contains(&format!("all {regressions} runs")),
+        "{stdout}"
+    );
+}

@@ -117,9 +117,10 @@ pub struct ServerMachine {
     transmits: VecDeque<(ConnId, Outbound)>,
     drops: VecDeque<ConnId>,
     events: VecDeque<ServerEvent>,
-    /// No later than every pending deadline (heartbeats, graces): lowered when one appears,
-    /// left alone when one moves later (every inbound frame pushes a heartbeat back), made
-    /// exact by `handle_timeout`. So `poll_timeout` costs nothing per frame.
+    /// No later than every pending deadline (heartbeats, graces): lowered whenever one appears
+    /// or moves earlier, left alone when one moves later (every inbound frame pushes a
+    /// heartbeat back), made exact by `handle_timeout`. So `poll_timeout` costs nothing per
+    /// frame.
     wake_by: Option<MonoTime>,
 }
 
@@ -201,6 +202,9 @@ impl ServerMachine {
             return;
         };
         c.keepalive.on_inbound(now);
+        // Proof of life moves a heartbeat deadline later, except right after a ping when the
+        // timeout is longer than the interval: then the next ping is due before the timeout was.
+        lower(&mut self.wake_by, c.keepalive.deadline());
         match frame {
             Inbound::Text(text) => self.handle_text(now, conn, &text),
             Inbound::Binary => self.reject(

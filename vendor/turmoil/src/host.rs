@@ -537,7 +537,7 @@ impl Tcp {
 
     /// Returns true if the given stream has any Data segments waiting in the
     /// out-of-order reorder buffer that have not yet been delivered to the
-    /// receive mpsc channel.
+    /// receive queue (wsim patch: a segment queue, formerly an mpsc channel).
     pub(crate) fn has_buffered_data(&self, pair: SocketPair) -> bool {
         self.sockets
             .get(&pair)

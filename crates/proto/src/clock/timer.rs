@@ -1,8 +1,9 @@
 //! Timers that announce their deadlines. Every timer wsim's client, server and proxy set goes
-//! through [`sleep`], [`sleep_until`] or [`timeout`]: on a real network they are plain
-//! `tokio::time` timers; inside a simulator that installed a [`TimerLedger`] on the thread, each
-//! one's deadline is also written into the ledger while it is pending, so the simulator knows
-//! when nothing can happen before the next deadline and may skip the idle time in one step.
+//! through [`sleep`], [`sleep_until`], [`timeout`] or a driver's long-lived [`Timer`]: on a
+//! real network they are plain `tokio::time` timers; inside a simulator that installed a
+//! [`TimerLedger`] on the thread, each one's deadline is also written into the ledger while it
+//! is pending, so the simulator knows when nothing can happen before the next deadline and may
+//! skip the idle time in one step.
 //!
 //! A timer set any other way is invisible to the ledger: a system that sets one must not claim
 //! to announce its timers (the simulator then steps it tick by tick).

@@ -294,3 +294,27 @@ fn numbers_from_another_incarnation_replay_the_session_from_its_start() {
     let (_, _, replayed, _) = welcome(&drain(&mut m).0, 4);
     assert_eq!(replayed, 1);
 }
+
+#[test]
+fn a_pong_that_brings_the_next_ping_forward_moves_the_wake_up_forward() {
+    // A timeout longer than the interval: after a ping the deadline is the timeout; the pong
+    // makes the next ping due an interval after it, earlier than that.
+    let config = ServerConfig {
+        heartbeat: crate::keepalive::KeepaliveConfig {
+            interval: Some(Duration::from_secs(15)),
+            timeout: Some(Duration::from_secs(20)),
+        },
+        ..ServerConfig::default()
+    };
+    let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+    m.handle_open(t(0), 1, join("a"));
+    drain(&mut m);
+    assert_eq!(m.poll_timeout(), Some(t(15_000)));
+    m.handle_timeout(t(15_000));
+    assert_eq!(drain(&mut m).0, [(1, Outbound::Ping(Vec::new()))]);
+    assert_eq!(m.poll_timeout(), Some(t(35_000)), "the pong's deadline");
+    m.handle_inbound(t(16_000), 1, Inbound::Pong);
+    assert_eq!(m.poll_timeout(), Some(t(31_000)), "the next ping's");
+    m.handle_timeout(t(31_000));
+    assert_eq!(drain(&mut m).0, [(1, Outbound::Ping(Vec::new()))]);
+}

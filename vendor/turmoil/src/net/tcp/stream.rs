@@ -487,7 +487,7 @@ impl BidiFlowControl {
 /// End-to-end flow control for a single TCP stream direction.
 ///
 /// Shared between the sender's `WriteHalf` and receiver's `ReadHalf` via
-/// `Arc`. Credits are initialized to the mpsc channel capacity so the
+/// `Arc`. Credits are initialized to the segment queue's capacity so the
 /// invariant `credits + segments_in_flight = capacity` holds.
 pub(crate) struct FlowControl {
     credits: AtomicUsize,
@@ -599,7 +599,7 @@ impl Drop for ReadHalf {
             // RFC 9293 §3.10.4: closing with unread data MUST send a RST so
             // the peer learns data was lost. "Unread data" = application
             // bytes received but not consumed: partial segment bytes stashed
-            // in the rx buffer, a Data segment still queued on the mpsc, or
+            // in the rx buffer, a Data segment still queued for the reader, or
             // a Data segment parked in the host's reorder buffer. A queued
             // FIN is not a reset condition — a graceful close followed by a
             // drop should stay graceful.
