@@ -218,6 +218,8 @@ struct Judging {
     measuring: Option<Detection>,
     stats: RunStats,
     seen: BTreeSet<&'static str>,
+    /// The kind of the previous event (runs of one kind skip the set).
+    last_kind: &'static str,
     kept: Option<Vec<Event>>,
 }
 
@@ -239,6 +241,7 @@ impl Judging {
                 .then(|| Detection::new(ctx.clone())),
             stats: RunStats::default(),
             seen: BTreeSet::new(),
+            last_kind: "",
             kept: (keep == Keep::Timeline).then(Vec::new),
         }
     }
@@ -253,7 +256,11 @@ impl Judging {
     }
 
     fn observe(&mut self, event: Event) {
-        self.seen.insert(event.kind.name());
+        let kind = event.kind.name();
+        if !std::ptr::eq(kind, self.last_kind) {
+            self.seen.insert(kind);
+            self.last_kind = kind;
+        }
         for c in &mut self.checkers {
             c.observe(&event);
         }
@@ -275,6 +282,7 @@ impl Judging {
             mut stats,
             seen,
             kept,
+            ..
         } = self;
         for c in &checkers {
             c.measure(&mut stats);

@@ -40,6 +40,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::check::intern::{Id, Interner};
 use crate::check::lookup::LookupMap;
 use crate::check::reachable::Reachability;
 use crate::check::seq_runs::SeqRuns;
@@ -66,8 +67,8 @@ struct Session {
 #[derive(Debug, Default)]
 struct View {
     host: crate::event::Host,
-    /// The client's room, once looked up.
-    room: Option<Arc<str>>,
+    /// The client's room (by number), once looked up.
+    room: Option<Id>,
     session: Session,
     /// Server crashes begun when the latest attempt began.
     attempt_crashes: u32,
@@ -83,11 +84,15 @@ pub struct RoomLog {
     ctx: CheckContext,
     /// Server crashes begun so far: incarnation `k` runs after the `k`-th.
     crashes: u32,
-    /// (epoch, room, seq) → the message it numbers (looked up only).
-    numbered: LookupMap<(u32, Arc<str>, u64), Msg>,
-    /// Sender → message id → the first server incarnation seen numbering it (looked up
-    /// only, by borrowed names: an observation allocates nothing).
-    first_epoch: LookupMap<String, LookupMap<String, u32>>,
+    /// (epoch, room number, seq) → the number of the message it numbers (looked up only).
+    numbered: LookupMap<(u32, Id, u64), Id>,
+    /// Rooms by number.
+    rooms: Interner,
+    /// Sender → message id → the message's number (looked up only, by borrowed names: an
+    /// observation allocates nothing once the message is known).
+    msg_ids: LookupMap<String, LookupMap<String, Id>>,
+    /// Message number → (sender, id, the first server incarnation seen numbering it).
+    msgs: Vec<(String, String, u32)>,
     views: BTreeMap<String, View>,
     /// (client, session) pairs ended, judged at the end.
     ended: Vec<(String, Session)>,
@@ -108,7 +113,9 @@ impl RoomLog {
             ctx,
             crashes: 0,
             numbered: LookupMap::default(),
-            first_epoch: LookupMap::default(),
+            rooms: Interner::default(),
+            msg_ids: LookupMap::default(),
+            msgs: Vec::new(),
             views: BTreeMap::new(),
             ended: Vec::new(),
             observed: 0,
@@ -152,40 +159,49 @@ impl RoomLog {
         if this_session {
             view.session.seen.insert(seq, t);
         }
-        let room = match &view.room {
-            Some(room) => room.clone(),
+        let room = match view.room {
+            Some(room) => room,
             None => {
-                let room = self.ctx.room_of(client);
-                view.room = Some(room.clone());
+                let room = self.rooms.id(&self.ctx.room_of(client));
+                view.room = Some(room);
                 room
             }
         };
-        let by_sender = match self.first_epoch.get_mut(msg.0) {
+        let by_sender = match self.msg_ids.get_mut(msg.0) {
             Some(ids) => ids,
-            None => self.first_epoch.entry(msg.0.to_string()).or_default(),
+            None => self.msg_ids.entry(msg.0.to_string()).or_default(),
         };
-        match by_sender.get_mut(msg.1) {
-            Some(first) => *first = (*first).min(epoch),
-            None => {
-                by_sender.insert(msg.1.to_string(), epoch);
+        let m = match by_sender.get(msg.1) {
+            Some(&m) => {
+                let first = &mut self.msgs[m as usize].2;
+                *first = (*first).min(epoch);
+                m
             }
-        }
-        let key = (epoch, room, seq);
-        match self.numbered.get(&key) {
-            Some(other) if (other.0.as_str(), other.1.as_str()) != msg => {
+            None => {
+                let m = Id::try_from(self.msgs.len()).expect("fewer than 2^32 messages");
+                by_sender.insert(msg.1.to_string(), m);
+                self.msgs
+                    .push((msg.0.to_string(), msg.1.to_string(), epoch));
+                m
+            }
+        };
+        match self.numbered.get(&(epoch, room, seq)) {
+            Some(&other) if other != m => {
+                let (from, id, _) = &self.msgs[other as usize];
                 self.violations.push(Violation {
                     t,
                     detail: format!(
-                        "room {:?} gave seq {seq} to two messages: {}/{} and {}/{} (seen by \
-                         {client})",
-                        key.1, other.0, other.1, msg.0, msg.1
+                        "room {:?} gave seq {seq} to two messages: {from}/{id} and {}/{} (seen \
+                         by {client})",
+                        self.rooms.name(room),
+                        msg.0,
+                        msg.1
                     ),
                 });
             }
             Some(_) => {}
             None => {
-                self.numbered
-                    .insert(key, (msg.0.to_string(), msg.1.to_string()));
+                self.numbered.insert((epoch, room, seq), m);
             }
         }
     }
@@ -193,6 +209,7 @@ impl RoomLog {
     /// The first unexcused gap in `client`'s `session`, as a violation.
     fn gap(&self, client: &str, session: &Session) -> Option<Violation> {
         let room = self.room(client);
+        let room_id = self.rooms.get(&room);
         let mut unowned_allowed = session
             .written
             .iter()
@@ -200,20 +217,14 @@ impl RoomLog {
             .count();
         for hole in session.seen.holes() {
             for seq in hole.from..=hole.to {
-                let owner = self.numbered.get(&(session.epoch, room.clone(), seq));
+                let owner = room_id
+                    .and_then(|r| self.numbered.get(&(session.epoch, r, seq)))
+                    .map(|&m| &self.msgs[m as usize]);
                 match owner {
-                    Some((from, _)) if from == client => continue,
+                    Some((from, _, _)) if from == client => continue,
                     // Accepted again by a restarted server: a client that read it from the
                     // earlier incarnation drops the repeat (one message, shown once).
-                    Some((from, id))
-                        if self
-                            .first_epoch
-                            .get(from)
-                            .and_then(|ids| ids.get(id))
-                            .is_some_and(|e| *e < session.epoch) =>
-                    {
-                        continue
-                    }
+                    Some((_, _, first_epoch)) if *first_epoch < session.epoch => continue,
                     None if unowned_allowed > 0 => {
                         unowned_allowed -= 1;
                         continue;
@@ -222,7 +233,7 @@ impl RoomLog {
                 }
                 let whose = owner.map_or_else(
                     || "a message nobody saw".to_string(),
-                    |(from, id)| format!("{from}/{id}"),
+                    |(from, id, _)| format!("{from}/{id}"),
                 );
                 return Some(Violation {
                     t: hole.next_at,
