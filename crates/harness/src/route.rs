@@ -41,6 +41,12 @@ pub fn proxy_sink(timeline: &EventSink<EventKind>) -> EventSink<ProxyEvent> {
 /// and dropped-event counts are the application's business).
 #[must_use]
 pub fn client_event(client: &str, event: ClientEvent) -> Option<EventKind> {
+    if matches!(
+        event,
+        ClientEvent::Presence { .. } | ClientEvent::EventsDropped { .. }
+    ) {
+        return None;
+    }
     let client = client.to_string();
     Some(match event {
         ClientEvent::Connecting { attempt } => EventKind::Connecting { client, attempt },

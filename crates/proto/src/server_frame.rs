@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use crate::protocol::{self, DecodeError, ServerMessage};
 
-/// Every field of every server frame, each optional.
+/// Every field of every server frame, each optional; the `type` borrowed from the frame.
 #[derive(Deserialize)]
-struct Flat {
-    #[serde(rename = "type")]
-    kind: String,
+struct Flat<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
     id: Option<String>,
     from: Option<String>,
     username: Option<String>,
@@ -30,10 +30,10 @@ struct Flat {
     message: Option<String>,
 }
 
-impl Flat {
+impl Flat<'_> {
     /// The message, if the record holds exactly what its `type` needs.
     fn message(self) -> Option<ServerMessage> {
-        Some(match self.kind.as_str() {
+        Some(match &*self.kind {
             "chat_message" => ServerMessage::ChatMessage {
                 id: self.id?,
                 from: self.from?,
@@ -112,6 +112,8 @@ mod tests {
             r#"{"type":"dance"}"#,
             r#"{"seq":1}"#,
             r#"{"type":"ack","id":"a","id":"b","seq":1}"#,
+            // An escaped `type` cannot be borrowed from the frame: still the same answer.
+            r#"{"type":"p\u0069ng"}"#,
             "not json",
         ];
         for frame in frames {
