@@ -119,7 +119,11 @@ pub fn simulate_floor(scenario: &ScenarioFile, seed: u64) -> Result<Floor, Strin
 }
 
 /// The members of every room: each connection's room and its writer.
-type Rooms = Rc<RefCell<Vec<(String, u64, mpsc::UnboundedSender<Message>)>>>;
+type Rooms = Rc<RefCell<Vec<(String, u64, mpsc::Sender<Message>)>>>;
+
+/// Frames queued for one connection's writer at most; beyond it a frame is not queued (and is
+/// missing from the frames read, which a floor run reports).
+const MEMBER_QUEUE: usize = 4096;
 
 /// Accepts WebSocket connections; acknowledges every text frame and writes it to the other
 /// members of the sender's room (read from the request's `room` parameter).
@@ -156,7 +160,7 @@ async fn member(stream: turmoil::net::TcpStream, id: u64, rooms: Rooms) {
     };
     let room = room.borrow().clone();
     let (mut sink, mut reader) = ws.split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    let (tx, mut rx) = mpsc::channel::<Message>(MEMBER_QUEUE);
     rooms.borrow_mut().push((room.clone(), id, tx.clone()));
     tokio::task::spawn_local(async move {
         while let Some(first) = rx.recv().await {
@@ -179,10 +183,10 @@ async fn member(stream: turmoil::net::TcpStream, id: u64, rooms: Rooms) {
         if !msg.is_text() {
             continue;
         }
-        let _ = tx.send(ack.clone());
+        let _ = tx.try_send(ack.clone());
         for (r, other, member) in rooms.borrow().iter() {
             if *other != id && *r == room {
-                let _ = member.send(chat.clone());
+                let _ = member.try_send(chat.clone());
             }
         }
     }
