@@ -1,0 +1,184 @@
+//! Unit tests of the `room_log` checker: each rule caught, and what it must excuse.
+
+use super::*;
+use crate::check::tests::{ctx, ev};
+
+fn acked(t: u64, c: &str, id: &str, seq: u64) -> Event {
+    ev(
+        t,
+        "h",
+        EventKind::MessageAcked {
+            client: c.into(),
+            msg_id: id.into(),
+            seq,
+        },
+    )
+}
+
+fn got(t: u64, c: &str, from: &str, id: &str, seq: u64) -> Event {
+    ev(
+        t,
+        "h",
+        EventKind::MessageReceived {
+            client: c.into(),
+            msg_id: id.into(),
+            seq,
+            from: from.into(),
+        },
+    )
+}
+
+fn resumed(t: u64, c: &str, recovered: bool) -> Event {
+    ev(
+        t,
+        "h",
+        EventKind::Resumed {
+            client: c.into(),
+            recovered,
+            replayed: 0,
+        },
+    )
+}
+
+fn run(events: &[Event]) -> Vec<Violation> {
+    let mut c = RoomLog::new(ctx());
+    for client in ["a", "b"] {
+        c.observe(&ev(
+            0,
+            "h",
+            EventKind::Connecting {
+                client: client.into(),
+                attempt: 1,
+            },
+        ));
+        c.observe(&ev(
+            1,
+            "h",
+            EventKind::Connected {
+                client: client.into(),
+                attempt: 1,
+            },
+        ));
+    }
+    for e in events {
+        c.observe(e);
+    }
+    c.finish()
+}
+
+#[test]
+fn a_gap_inside_a_session_is_caught_and_a_resync_or_own_message_excuses_it() {
+    let base = [
+        acked(10, "a", "1", 1),
+        got(11, "b", "a", "1", 1),
+        acked(20, "a", "2", 2),
+        acked(30, "a", "3", 3),
+        got(31, "b", "a", "3", 3),
+    ];
+    let v = run(&base);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert!(v[0].detail.contains("b never saw seq 2 (a/2)"), "{v:?}");
+    // A resync between the two numbers excuses it.
+    let mut resynced = base.to_vec();
+    resynced.insert(4, resumed(25, "b", false));
+    assert!(run(&resynced).is_empty());
+    // The client's own message excuses it.
+    assert!(run(&base[..2]).is_empty());
+}
+
+#[test]
+fn one_number_for_two_messages_and_a_retry_numbered_anew_are_caught() {
+    let v = run(&[acked(10, "a", "1", 1), acked(20, "b", "1", 1)]);
+    assert!(v[0].detail.contains("gave seq 1 to two messages"), "{v:?}");
+    let v = run(&[acked(10, "a", "1", 1), acked(20, "a", "1", 2)]);
+    assert!(
+        v.iter().any(|v| v.detail.contains("numbered anew")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn what_arrives_on_a_connection_begun_before_a_server_crash_is_not_judged() {
+    let crash = ev(
+        50,
+        "server",
+        EventKind::FaultStart {
+            id: 0,
+            fault: FaultDesc::Crash {
+                host: "server".into(),
+                duration_ms: 10,
+                silent: false,
+            },
+        },
+    );
+    let attempt = |t, c: &str| {
+        ev(
+            t,
+            "h",
+            EventKind::Connecting {
+                client: c.into(),
+                attempt: 1,
+            },
+        )
+    };
+    let connected = |t, c: &str| {
+        ev(
+            t,
+            "h",
+            EventKind::Connected {
+                client: c.into(),
+                attempt: 1,
+            },
+        )
+    };
+    // b began connecting before the crash and completed after it: the old server may have
+    // answered (its seq 7 is then the old incarnation's), so it is not judged; a's new
+    // connection, begun after the crash, is the new incarnation's own.
+    let events = [
+        acked(10, "a", "1", 7),
+        attempt(40, "b"),
+        crash.clone(),
+        ev(
+            60,
+            "server",
+            EventKind::FaultEnd {
+                id: 0,
+                fault: "crash",
+            },
+        ),
+        connected(70, "b"),
+        got(71, "b", "a", "9", 7),
+        attempt(80, "a"),
+        connected(90, "a"),
+        acked(95, "a", "2", 7),
+    ];
+    assert!(run(&events).is_empty(), "{:?}", run(&events));
+    // Without the crash, seq 7 given to a/1 and a/2 is caught.
+    let mut no_crash = events.to_vec();
+    no_crash.retain(|e| !matches!(e.kind, EventKind::FaultStart { .. }));
+    assert!(run(&no_crash)
+        .iter()
+        .any(|v| v.detail.contains("gave seq 7")));
+}
+
+#[test]
+fn a_message_never_acknowledged_on_a_healthy_link_is_lost() {
+    let sent = |t, id: &str| {
+        ev(
+            t,
+            "h",
+            EventKind::MessageSent {
+                client: "a".into(),
+                msg_id: id.into(),
+            },
+        )
+    };
+    // Connected at 1 ms; ctx() ends at 100 s, settling time 5 s.
+    let v = run(&[sent(10, "1"), acked(20, "a", "1", 1), sent(30, "2")]);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert!(
+        v[0].detail.contains("a's message 2 was never acknowledged"),
+        "{v:?}"
+    );
+    assert!(run(&[sent(97_000, "3")]).is_empty(), "too late to judge");
+}
