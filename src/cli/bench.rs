@@ -29,7 +29,10 @@ pub(crate) enum BenchName {
     Sweep,
     /// The floors of the reference and crash-300 runs' traffic (`wsim run --floor`): the same
     /// clients and frames on bare turmoil + tokio-tungstenite, no system and no checker — the
-    /// most any run of that traffic can reach.
+    /// most any run of that traffic can reach; and the same two runs unjudged (`wsim run
+    /// --unjudged`): wsim's client, server and proxy with their events discarded, no checker.
+    /// Floor, unjudged and judged run side by side say what the network, the system under test
+    /// and the harness each cost.
     Floor,
 }
 
@@ -151,10 +154,14 @@ pub(crate) fn bench(args: BenchArgs) -> ExitCode {
                 BenchName::Sweep => vec![(label, run_sweep(exe, &dir, jobs))],
                 BenchName::Floor => [BenchName::Reference, BenchName::Crash300]
                     .into_iter()
-                    .map(|of| {
+                    .flat_map(|of| {
                         let file = dir.join(format!("{}.toml", of.label()));
-                        let label = label.replace("floor", &format!("floor of {}", of.label()));
-                        (label, run_floor(exe, &file))
+                        let floor = label.replace("floor", &format!("floor of {}", of.label()));
+                        let unjudged = label.replace("floor", &format!("unjudged {}", of.label()));
+                        [
+                            (floor, run_floor(exe, &file)),
+                            (unjudged, run_unjudged(exe, &file)),
+                        ]
                     })
                     .collect(),
                 single => vec![(
@@ -248,12 +255,23 @@ fn run_floor(exe: &Path, file: &Path) -> Result<Measured, String> {
     measured_run(exe, &["run", &file_arg, "--seed", "1", "--floor"])
 }
 
+/// Runs `wsim run FILE --seed 1 --unjudged` with `exe` (a binary without `--unjudged` fails
+/// it).
+fn run_unjudged(exe: &Path, file: &Path) -> Result<Measured, String> {
+    let file_arg = file.to_string_lossy();
+    measured_run(exe, &["run", &file_arg, "--seed", "1", "--unjudged"])
+}
+
 /// Runs `exe args` (a `wsim run`) and reads its verdict, simulated time and event count.
 fn measured_run(exe: &Path, args: &[&str]) -> Result<Measured, String> {
     let (out, wall, peak_kib, code) = measure(exe, args)?;
     let verdict = out
         .lines()
-        .find(|l| l.starts_with("PASS") || l.starts_with("FAIL") || l.starts_with("FLOOR"))
+        .find(|l| {
+            ["PASS", "FAIL", "FLOOR", "UNJUDGED"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
         .unwrap_or("no verdict")
         .trim()
         .to_string();

@@ -99,6 +99,11 @@ enum Command {
         /// least; faults are left out).
         #[arg(long, conflicts_with_all = ["format", "report", "server", "client", "every_tick"])]
         floor: bool,
+        /// Run the system under test with every event discarded at its source: no timeline,
+        /// no checker, no verdict — what the client, server and proxy cost in the simulation
+        /// without wsim's judging (between the floor and a judged run).
+        #[arg(long, conflicts_with_all = ["format", "report", "floor"])]
+        unjudged: bool,
     },
     /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its
     /// reproduction command, reports under reports/, optional JUnit XML.
@@ -210,6 +215,23 @@ pub fn main() -> ExitCode {
         Command::Run {
             scenario,
             seed,
+            server,
+            client,
+            every_tick,
+            unjudged: true,
+            ..
+        } => run::unjudged(
+            &scenario,
+            seed,
+            run::Overrides {
+                server: server.map(Into::into),
+                client: client.map(Into::into),
+                every_tick,
+            },
+        ),
+        Command::Run {
+            scenario,
+            seed,
             format,
             report,
             report_dir,
@@ -217,6 +239,7 @@ pub fn main() -> ExitCode {
             client,
             every_tick,
             floor: false,
+            unjudged: false,
         } => run::run(
             &scenario,
             seed,

@@ -18,6 +18,26 @@ pub(crate) struct Overrides {
 }
 
 impl Overrides {
+    /// Puts the overriding implementations into `scenario`'s `[system]`.
+    fn apply(self, scenario: &mut wsim::scenario::ScenarioFile) {
+        if let Some(server) = self.server {
+            scenario.system.server = server;
+        }
+        if let Some(client) = self.client {
+            scenario.system.client = client;
+        }
+    }
+
+    /// The system under test for `scenario` (overrides applied), stepped as they say.
+    fn system(self, scenario: &wsim::scenario::ScenarioFile) -> wsim::System {
+        let system = wsim::System::for_scenario(scenario);
+        if self.every_tick {
+            system.with_stepping(wsim::sim::Stepping::EveryTick)
+        } else {
+            system
+        }
+    }
+
     /// The flags that give these overrides, for the reproduction command.
     fn flags(self) -> String {
         let mut out = String::new();
@@ -66,6 +86,37 @@ pub(crate) fn floor(path: &Path, seed: u64) -> ExitCode {
     }
 }
 
+/// `wsim run --unjudged`: the system under test with its events discarded at the source, with
+/// its simulated and wall time (how it ended, not a verdict: nothing was checked).
+pub(crate) fn unjudged(path: &Path, seed: u64, overrides: Overrides) -> ExitCode {
+    let mut scenario = match wsim::scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    overrides.apply(&mut scenario);
+    let system = overrides.system(&scenario);
+    let wall = wsim::clock::Stopwatch::start();
+    let simulated = wsim::sim::simulate_unjudged(&scenario, seed, &system);
+    let wall = wall.elapsed().as_secs_f64();
+    let elapsed = simulated.elapsed.as_secs_f64();
+    if let Some(error) = &simulated.error {
+        eprintln!("error: the unjudged run failed: {error}");
+        return ExitCode::from(EXIT_FAIL);
+    }
+    println!(
+        "UNJUDGED {} seed={seed}: events discarded at their source, nothing checked",
+        scenario.name
+    );
+    println!(
+        "  simulated {elapsed:.3}s in {wall:.3}s wall ({:.0}x real time)",
+        elapsed / wall.max(1e-9)
+    );
+    ExitCode::from(EXIT_PASS)
+}
+
 pub(crate) fn run(
     path: &Path,
     seed: u64,
@@ -80,12 +131,7 @@ pub(crate) fn run(
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    if let Some(server) = overrides.server {
-        scenario.system.server = server;
-    }
-    if let Some(client) = overrides.client {
-        scenario.system.client = client;
-    }
+    overrides.apply(&mut scenario);
     let repro =
         wsim::verdict::repro_command(&path.display().to_string(), seed) + &overrides.flags();
     // `--format verdict` prints no event: the run keeps none (unless a report needs them).
@@ -94,10 +140,7 @@ pub(crate) fn run(
     } else {
         wsim::judge::Keep::Timeline
     };
-    let mut system = wsim::System::for_scenario(&scenario);
-    if overrides.every_tick {
-        system = system.with_stepping(wsim::sim::Stepping::EveryTick);
-    }
+    let system = overrides.system(&scenario);
     let outcome = wsim::judge::run_keeping(&scenario, &system, seed, repro, keep);
     if let Some(root) = report {
         let label = wsim::sweep::plan::label_of(path);

@@ -11,9 +11,13 @@ use wsim_server::ServerEvent;
 
 use crate::event::EventKind;
 
-/// A client sink that records `client`'s timeline events into `timeline`.
+/// A client sink that records `client`'s timeline events into `timeline` (a discarding sink
+/// when `timeline` discards: nothing is converted).
 #[must_use]
 pub fn client_sink(timeline: &EventSink<EventKind>, client: &str) -> EventSink<ClientEvent> {
+    if timeline.is_discarding() {
+        return EventSink::discard();
+    }
     let timeline = timeline.clone();
     let client = client.to_string();
     EventSink::new(move |event: ClientEvent| {
@@ -26,6 +30,9 @@ pub fn client_sink(timeline: &EventSink<EventKind>, client: &str) -> EventSink<C
 /// A server sink that records into `timeline`.
 #[must_use]
 pub fn server_sink(timeline: &EventSink<EventKind>) -> EventSink<ServerEvent> {
+    if timeline.is_discarding() {
+        return EventSink::discard();
+    }
     let timeline = timeline.clone();
     EventSink::new(move |event: ServerEvent| timeline.emit(server_event(event)))
 }
@@ -33,6 +40,9 @@ pub fn server_sink(timeline: &EventSink<EventKind>) -> EventSink<ServerEvent> {
 /// A proxy sink that records into `timeline`.
 #[must_use]
 pub fn proxy_sink(timeline: &EventSink<EventKind>) -> EventSink<ProxyEvent> {
+    if timeline.is_discarding() {
+        return EventSink::discard();
+    }
     let timeline = timeline.clone();
     EventSink::new(move |event: ProxyEvent| timeline.emit(proxy_event(event)))
 }

@@ -22,6 +22,9 @@ enum Target {
     /// Handed over as they happen to whoever consumes a simulated run (its checkers), which
     /// keeps what it needs: nothing accumulates here.
     Stream(RefCell<Box<dyn FnMut(Event)>>),
+    /// Dropped: its sinks discard, so no component event is even converted (what a run of the
+    /// system under test costs without the harness's timeline and checkers).
+    Discard,
 }
 
 /// The shared destination of all events of a run or process.
@@ -57,9 +60,20 @@ impl Recorder {
         })
     }
 
+    /// A recorder that drops every event: its sinks discard (see [`EventSink::is_discarding`]).
+    #[must_use]
+    pub fn discarding() -> Rc<Recorder> {
+        Rc::new(Recorder {
+            target: Target::Discard,
+        })
+    }
+
     /// A sink that stamps its events with the current event time and `host`, and records them.
     #[must_use]
     pub fn sink(self: &Rc<Self>, host: &str) -> EventSink<EventKind> {
+        if matches!(self.target, Target::Discard) {
+            return EventSink::discard();
+        }
         let host: Host = host.into();
         let recorder = Rc::clone(self);
         EventSink::new(move |kind| {
@@ -73,11 +87,15 @@ impl Recorder {
 
     /// Appends an already stamped event (used for checker violations).
     pub fn record(&self, event: Event) {
+        if matches!(self.target, Target::Discard) {
+            return;
+        }
         crate::trace::mirror(&event);
         match &self.target {
             Target::Memory(log) => log.borrow_mut().push(event),
             Target::Live(f) => f(&event),
             Target::Stream(f) => (f.borrow_mut())(event),
+            Target::Discard => {}
         }
     }
 
@@ -86,7 +104,7 @@ impl Recorder {
     pub fn take(&self) -> Vec<Event> {
         match &self.target {
             Target::Memory(log) => std::mem::take(&mut *log.borrow_mut()),
-            Target::Live(_) | Target::Stream(_) => Vec::new(),
+            Target::Live(_) | Target::Stream(_) | Target::Discard => Vec::new(),
         }
     }
 }

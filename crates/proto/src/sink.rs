@@ -8,13 +8,14 @@ use std::rc::Rc;
 /// A handle for emitting events of type `E`. Cheap to clone; every clone reaches the same
 /// callback.
 pub struct EventSink<E> {
-    deliver: Rc<dyn Fn(E)>,
+    /// `None`: the sink discards (so whoever would build events for it can skip that).
+    deliver: Option<Rc<dyn Fn(E)>>,
 }
 
 impl<E> Clone for EventSink<E> {
     fn clone(&self) -> Self {
         EventSink {
-            deliver: Rc::clone(&self.deliver),
+            deliver: self.deliver.clone(),
         }
     }
 }
@@ -30,19 +31,28 @@ impl<E: 'static> EventSink<E> {
     #[must_use]
     pub fn new(deliver: impl Fn(E) + 'static) -> Self {
         EventSink {
-            deliver: Rc::new(deliver),
+            deliver: Some(Rc::new(deliver)),
         }
     }
 
     /// A sink that drops every event.
     #[must_use]
     pub fn discard() -> Self {
-        EventSink::new(|_| {})
+        EventSink { deliver: None }
+    }
+
+    /// Whether this sink drops every event (made by [`EventSink::discard`]): an adapter that
+    /// converts events for it can hand out a discarding sink of its own instead.
+    #[must_use]
+    pub fn is_discarding(&self) -> bool {
+        self.deliver.is_none()
     }
 
     /// Emits `event`.
     pub fn emit(&self, event: E) {
-        (self.deliver)(event);
+        if let Some(deliver) = &self.deliver {
+            deliver(event);
+        }
     }
 }
 
@@ -60,7 +70,10 @@ mod tests {
         let other = sink.clone();
         sink.emit(1);
         other.emit(2);
-        EventSink::<u32>::discard().emit(3);
+        let discard = EventSink::<u32>::discard();
+        discard.emit(3);
         assert_eq!(*seen.borrow(), [1, 2]);
+        assert!(discard.is_discarding() && discard.clone().is_discarding());
+        assert!(!sink.is_discarding());
     }
 }

@@ -15,7 +15,9 @@ pub mod seam;
 pub mod system;
 pub(crate) mod topology;
 
-pub use run::{simulate, simulate_into, simulate_system, Simulated, Simulation, Stepping};
+pub use run::{
+    simulate, simulate_into, simulate_system, simulate_unjudged, Simulated, Simulation, Stepping,
+};
 pub use seam::{
     ClientApp, ClientHost, ClientUnderTest, HostResult, ProxyHost, ProxyUnderTest, ServerHost,
     ServerUnderTest, System,

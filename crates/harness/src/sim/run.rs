@@ -47,6 +47,15 @@ pub fn simulate_system(scenario: &ScenarioFile, seed: u64, system: &System) -> S
     }
 }
 
+/// Simulates `scenario` with `seed` and `system` under test with every event discarded at its
+/// source: no timeline, no checker — what the system under test costs in the simulation
+/// without the harness's judging (`wsim run --unjudged`; compare with its floor,
+/// [`crate::sim::floor`]).
+#[must_use]
+pub fn simulate_unjudged(scenario: &ScenarioFile, seed: u64, system: &System) -> Simulated {
+    simulate_into(scenario, seed, system, &Recorder::discarding())
+}
+
 /// How a simulation whose events went to a recorder ended.
 #[derive(Debug, Clone)]
 pub struct Simulated {
@@ -147,4 +156,46 @@ pub enum Stepping {
     SkipIdle,
     /// Step every tick (turmoil's own loop).
     EveryTick,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unjudged_run_simulates_to_the_end_and_records_nothing() {
+        let scenario = crate::scenario::parse(
+            "unjudged.toml",
+            r#"
+name = "unjudged"
+duration = "40s"
+[[clients]]
+count = 3
+send_every = "2s"
+[[faults]]
+kind = "crash"
+host = "server"
+at = "10s"
+duration = "3s"
+"#,
+        )
+        .expect("a valid scenario");
+        let system = System::for_scenario(&scenario);
+        let unjudged = simulate_unjudged(&scenario, 3, &system);
+        assert_eq!(unjudged.error, None);
+        assert_eq!(unjudged.elapsed, Duration::from_secs(40));
+        // The same run judged reaches the same end, with a timeline.
+        let judged = simulate_system(&scenario, 3, &system);
+        assert_eq!(judged.elapsed, unjudged.elapsed);
+        assert!(judged.events.len() > 50, "{} events", judged.events.len());
+
+        let discarding = Recorder::discarding();
+        let sink = discarding.sink("server");
+        assert!(sink.is_discarding());
+        assert!(crate::route::client_sink(&sink, "u-1").is_discarding());
+        assert!(
+            !crate::route::client_sink(&Recorder::in_memory().sink("h"), "u-1").is_discarding()
+        );
+        assert!(discarding.take().is_empty());
+    }
 }
