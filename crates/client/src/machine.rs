@@ -142,10 +142,10 @@ pub struct ClientMachine {
     epoch: Option<String>,
     /// Whether the current connection presented a resume token.
     resuming: bool,
-    /// Messages recently delivered to the application, oldest first (bounded), as 128-bit
+    /// Messages recently delivered to the application, oldest first (bounded), as 64-bit
     /// fingerprints of (sender, id): a message the server accepted twice (its ack lost in a
-    /// crash) is still shown once. 16 bytes per message instead of two strings.
-    delivered: VecDeque<u128>,
+    /// crash) is still shown once. 8 bytes per message instead of two strings.
+    delivered: VecDeque<u64>,
     delivered_set: FingerprintSet,
     actions: VecDeque<Action>,
     transmits: VecDeque<Outbound>,

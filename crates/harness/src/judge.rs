@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::check::detection::Detection;
+use crate::check::numbering::Numbering;
 use crate::check::{self, CheckContext, CheckOutcome, Checker};
 use crate::clock::Stopwatch;
 use crate::event::Event;
@@ -220,6 +221,8 @@ struct Judging {
     seen: BTreeSet<&'static str>,
     /// The kind of the previous event (runs of one kind skip the set).
     last_kind: &'static str,
+    /// Numbers each event's client and message once, for every checker.
+    numbering: Numbering,
     kept: Option<Vec<Event>>,
 }
 
@@ -242,6 +245,7 @@ impl Judging {
             stats: RunStats::default(),
             seen: BTreeSet::new(),
             last_kind: "",
+            numbering: Numbering::default(),
             kept: (keep == Keep::Timeline).then(Vec::new),
         }
     }
@@ -261,8 +265,9 @@ impl Judging {
             self.seen.insert(kind);
             self.last_kind = kind;
         }
+        let numbers = self.numbering.number(&event.kind);
         for c in &mut self.checkers {
-            c.observe(&event);
+            c.observe_numbered(&event, numbers);
         }
         if let Some(d) = &mut self.measuring {
             d.observe(&event);

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use crate::check::intern::{Id, Interner};
 use crate::check::lookup::{LookupMap, LookupSet};
+use crate::check::numbering::{Numbers, Renumber};
 use crate::check::reachable::Reachability;
 use crate::check::seq_runs::SeqRuns;
 use crate::check::{CheckContext, Checker, Requirement, Violation};
@@ -52,6 +53,10 @@ pub struct Delivery {
     names: Interner,
     /// Message ids.
     msg_ids: Interner,
+    /// The judge's client numbers → this checker's.
+    clients: Renumber<Id>,
+    /// The judge's message numbers → this checker's.
+    messages: Renumber<Msg>,
     /// Message → first sent at.
     sent: BTreeMap<Msg, Duration>,
     /// Messages accepted in the current server epoch.
@@ -91,6 +96,8 @@ impl Delivery {
             ctx,
             names: Interner::default(),
             msg_ids: Interner::default(),
+            clients: Renumber::default(),
+            messages: Renumber::default(),
             sent: BTreeMap::new(),
             accepted_now: LookupSet::default(),
             accepted_ever: LookupSet::default(),
@@ -114,8 +121,15 @@ impl Delivery {
         self.last_seq.remove(&receiver);
     }
 
-    fn msg(&mut self, sender: &str, id: &str) -> Msg {
-        msg(self.names.id(sender), self.msg_ids.id(id))
+    /// The message the judge numbered `judge`: (`sender`, `id`).
+    fn msg(&mut self, judge: Option<u32>, sender: &str, id: &str) -> Msg {
+        self.messages
+            .get(judge, || msg(self.names.id(sender), self.msg_ids.id(id)))
+    }
+
+    /// The client the judge numbered `judge`: `name`.
+    fn client(&mut self, judge: Option<u32>, name: &str) -> Id {
+        self.clients.get(judge, || self.names.id(name))
     }
 
     /// The room of `receiver` as the scenario assigns it.
@@ -176,6 +190,10 @@ impl Checker for Delivery {
     }
 
     fn observe(&mut self, event: &Event) {
+        self.observe_numbered(event, Numbers::NONE);
+    }
+
+    fn observe_numbered(&mut self, event: &Event, numbers: Numbers) {
         self.reach.observe(&self.ctx, event);
         match &event.kind {
             EventKind::ServerStarted { .. } => {
@@ -188,17 +206,18 @@ impl Checker for Delivery {
                 self.restarts += 1;
             }
             EventKind::Connected { client, .. } => {
-                let receiver = self.names.id(client);
+                let receiver = self.client(numbers.client, client);
                 if self.connected_in.insert(receiver, self.restarts) != Some(self.restarts) {
                     self.last_seq.remove(&receiver);
                 }
             }
             EventKind::SessionOpened { client, room, .. } => {
-                let (client, room) = (self.names.id(client), self.names.id(room));
+                let client = self.client(numbers.client, client);
+                let room = self.names.id(room);
                 self.sessions.insert(client, room);
             }
             EventKind::UserLeft { client, .. } => {
-                let client = self.names.id(client);
+                let client = self.client(numbers.client, client);
                 self.sessions.remove(&client);
                 self.excuse(client);
             }
@@ -207,16 +226,16 @@ impl Checker for Delivery {
                 recovered: false,
                 ..
             } => {
-                let client = self.names.id(client);
+                let client = self.client(numbers.client, client);
                 self.excuse(client);
             }
             EventKind::MessageSent { client, msg_id }
             | EventKind::MessageBuffered { client, msg_id, .. } => {
-                let m = self.msg(client, msg_id);
+                let m = self.msg(numbers.msg, client, msg_id);
                 self.sent.entry(m).or_insert(event.t);
             }
             EventKind::MessageAccepted { client, msg_id, .. } if !msg_id.is_empty() => {
-                let m = self.msg(client, msg_id);
+                let m = self.msg(numbers.msg, client, msg_id);
                 if !self.accepted_now.insert(m) {
                     self.violations.push(Violation {
                         t: event.t,
@@ -242,8 +261,8 @@ impl Checker for Delivery {
                 from,
             } => {
                 self.deliveries += 1;
-                let receiver = self.names.id(client);
-                let m = self.msg(from, msg_id);
+                let receiver = self.client(numbers.client, client);
+                let m = self.msg(numbers.msg, from, msg_id);
                 self.owed.remove(&(receiver, m));
                 if !msg_id.is_empty() && !self.receive(receiver, m) {
                     self.violations.push(Violation {

@@ -12,6 +12,7 @@ pub(crate) mod intern;
 pub mod links;
 pub mod liveness;
 pub(crate) mod lookup;
+pub mod numbering;
 pub mod reachable;
 pub mod resume;
 pub mod room_log;
@@ -313,6 +314,14 @@ pub trait Checker {
     fn name(&self) -> &'static str;
     /// Sees the next event; events arrive in time order.
     fn observe(&mut self, event: &Event);
+    /// Sees the next event with the numbers the judge gave its client and message
+    /// ([`numbering`]): a checker that keys its state by them overrides this, and its
+    /// [`Checker::observe`] passes [`numbering::Numbers::NONE`]. A run feeds a checker one
+    /// way throughout. By default, [`Checker::observe`].
+    fn observe_numbered(&mut self, event: &Event, numbers: numbering::Numbers) {
+        let _ = numbers;
+        self.observe(event);
+    }
     /// The run ended: report every violation found.
     fn finish(&mut self) -> Vec<Violation>;
     /// One line on what was checked and measured.

@@ -23,6 +23,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::check::lookup::LookupMap;
+use crate::check::numbering::{Numbers, Renumber};
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind, FaultDesc};
 
@@ -61,7 +63,13 @@ type Suspect = (Violation, u32, Arc<str>, u64);
 #[derive(Debug)]
 pub struct Resume {
     ctx: CheckContext,
-    clients: BTreeMap<String, ClientView>,
+    /// Every client seen, in first-seen order (only ever visited all together where the
+    /// order does not matter).
+    clients: Vec<ClientView>,
+    /// Client → its index in `clients` (looked up only).
+    client_of: LookupMap<String, usize>,
+    /// The judge's client numbers → index in `clients`.
+    numbered: Renumber<usize>,
     judged: usize,
     violations: Vec<Violation>,
     /// Server incarnation (crashes so far) and room → each new highest number seen, with when.
@@ -79,7 +87,9 @@ impl Resume {
     pub fn new(ctx: CheckContext) -> Self {
         Resume {
             ctx,
-            clients: BTreeMap::new(),
+            clients: Vec::new(),
+            client_of: LookupMap::default(),
+            numbered: Renumber::default(),
             judged: 0,
             violations: Vec::new(),
             numbers: BTreeMap::new(),
@@ -94,7 +104,7 @@ impl Resume {
         if host == "server" {
             self.crashes += 1;
         }
-        for view in self.clients.values_mut() {
+        for view in &mut self.clients {
             if host == "server" || *view.host == *host {
                 view.live = None;
                 view.previous = None;
@@ -105,11 +115,22 @@ impl Resume {
         }
     }
 
-    /// `client` saw room number `seq` at `t`.
-    fn saw(&mut self, t: Duration, client: &str, seq: u64) {
-        let Some(view) = self.clients.get_mut(client) else {
-            return;
-        };
+    /// The index in `clients` of `client`, whom the judge numbered `judge`.
+    fn index(&mut self, judge: Option<u32>, client: &str) -> usize {
+        let (clients, client_of) = (&mut self.clients, &mut self.client_of);
+        self.numbered.get(judge, || {
+            if let Some(&index) = client_of.get(client) {
+                return index;
+            }
+            clients.push(ClientView::default());
+            client_of.insert(client.to_string(), clients.len() - 1);
+            clients.len() - 1
+        })
+    }
+
+    /// `client` (at `index`) saw room number `seq` at `t`.
+    fn saw(&mut self, t: Duration, index: usize, client: &str, seq: u64) {
+        let view = &mut self.clients[index];
         view.last_seq = view.last_seq.max(seq);
         let room = match &view.room {
             Some(room) => Arc::clone(room),
@@ -136,6 +157,10 @@ impl Checker for Resume {
     }
 
     fn observe(&mut self, event: &Event) {
+        self.observe_numbered(event, Numbers::NONE);
+    }
+
+    fn observe_numbered(&mut self, event: &Event, numbers: Numbers) {
         let t = event.t;
         if let EventKind::FaultStart {
             fault: FaultDesc::Crash { host, .. },
@@ -151,10 +176,8 @@ impl Checker for Resume {
         let Some(client) = event.kind.client() else {
             return;
         };
-        let view = match self.clients.get_mut(client) {
-            Some(view) => view,
-            None => self.clients.entry(client.to_string()).or_default(),
-        };
+        let index = self.index(numbers.client, client);
+        let view = &mut self.clients[index];
         if view.host != event.host {
             view.host = event.host.clone();
         }
@@ -190,9 +213,9 @@ impl Checker for Resume {
                         conn.served_until = conn.served_until.max(*written);
                     }
                 }
-                self.saw(t, client, *seq);
+                self.saw(t, index, client, *seq);
             }
-            EventKind::MessageReceived { seq, .. } => self.saw(t, client, *seq),
+            EventKind::MessageReceived { seq, .. } => self.saw(t, index, client, *seq),
             EventKind::Disconnected { .. } => {
                 if let Some(old) = view.live.take() {
                     view.previous = Some(old.served_until);

@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use crate::check::intern::{Id, Interner};
 use crate::check::lookup::LookupMap;
+use crate::check::numbering::{Numbers, Renumber};
 use crate::check::reachable::Reachability;
 use crate::check::seq_runs::SeqRuns;
 use crate::check::{CheckContext, Checker, Violation};
@@ -66,6 +67,8 @@ struct Session {
 
 #[derive(Debug, Default)]
 struct View {
+    /// The client.
+    name: String,
     host: crate::event::Host,
     /// The client's room (by number), once looked up.
     room: Option<Id>,
@@ -93,7 +96,14 @@ pub struct RoomLog {
     msg_ids: LookupMap<String, LookupMap<String, Id>>,
     /// Message number → (sender, id, the first server incarnation seen numbering it).
     msgs: Vec<(String, String, u32)>,
-    views: BTreeMap<String, View>,
+    /// The judge's message numbers → this checker's.
+    messages: Renumber<Id>,
+    /// Every client seen, in first-seen order (name order where it reaches output).
+    views: Vec<View>,
+    /// Client → its index in `views` (looked up only).
+    view_of: LookupMap<String, usize>,
+    /// The judge's client numbers → index in `views`.
+    clients: Renumber<usize>,
     /// (client, session) pairs ended, judged at the end.
     ended: Vec<(String, Session)>,
     observed: usize,
@@ -116,7 +126,10 @@ impl RoomLog {
             rooms: Interner::default(),
             msg_ids: LookupMap::default(),
             msgs: Vec::new(),
-            views: BTreeMap::new(),
+            messages: Renumber::default(),
+            views: Vec::new(),
+            view_of: LookupMap::default(),
+            clients: Renumber::default(),
             ended: Vec::new(),
             observed: 0,
             written: BTreeMap::new(),
@@ -130,32 +143,49 @@ impl RoomLog {
         self.ctx.room_of(client)
     }
 
-    /// Ends `client`'s session and starts a fresh one in server incarnation `epoch` at `t`.
-    fn end_session(&mut self, client: &str, epoch: u32, t: Duration) {
-        if let Some(view) = self.views.get_mut(client) {
-            let old = std::mem::take(&mut view.session);
-            view.session.epoch = epoch;
-            view.session.started = t;
-            self.ended.push((client.to_string(), old));
-        }
+    /// The index in `views` of `client`, whom the judge numbered `judge` (a new view for a
+    /// client not seen before).
+    fn view(&mut self, judge: Option<u32>, client: &str) -> usize {
+        let (views, view_of) = (&mut self.views, &mut self.view_of);
+        self.clients.get(judge, || {
+            if let Some(&index) = view_of.get(client) {
+                return index;
+            }
+            views.push(View {
+                name: client.to_string(),
+                ..View::default()
+            });
+            view_of.insert(client.to_string(), views.len() - 1);
+            views.len() - 1
+        })
+    }
+
+    /// Ends the session of the client at `index` and starts a fresh one in server incarnation
+    /// `epoch` at `t`.
+    fn end_session(&mut self, index: usize, epoch: u32, t: Duration) {
+        let view = &mut self.views[index];
+        let old = std::mem::take(&mut view.session);
+        view.session.epoch = epoch;
+        view.session.started = t;
+        self.ended.push((view.name.clone(), old));
     }
 
     /// A sequence number `client` observed for `msg`; `this_session`: part of what its current
     /// session saw of the log (the gap rule's input).
+    #[allow(clippy::too_many_arguments)]
     fn number(
         &mut self,
         t: Duration,
-        client: &str,
+        index: usize,
         epoch: u32,
         seq: u64,
         msg: (&str, &str),
+        judged_msg: Option<u32>,
         this_session: bool,
     ) {
         self.observed += 1;
-        let view = match self.views.get_mut(client) {
-            Some(view) => view,
-            None => self.views.entry(client.to_string()).or_default(),
-        };
+        let view = &mut self.views[index];
+        let client = view.name.as_str();
         if this_session {
             view.session.seen.insert(seq, t);
         }
@@ -167,24 +197,24 @@ impl RoomLog {
                 room
             }
         };
-        let by_sender = match self.msg_ids.get_mut(msg.0) {
-            Some(ids) => ids,
-            None => self.msg_ids.entry(msg.0.to_string()).or_default(),
-        };
-        let m = match by_sender.get(msg.1) {
-            Some(&m) => {
-                let first = &mut self.msgs[m as usize].2;
-                *first = (*first).min(epoch);
-                m
+        let (msg_ids, msgs) = (&mut self.msg_ids, &mut self.msgs);
+        let m = self.messages.get(judged_msg, || {
+            let by_sender = match msg_ids.get_mut(msg.0) {
+                Some(ids) => ids,
+                None => msg_ids.entry(msg.0.to_string()).or_default(),
+            };
+            match by_sender.get(msg.1) {
+                Some(&m) => m,
+                None => {
+                    let m = Id::try_from(msgs.len()).expect("fewer than 2^32 messages");
+                    by_sender.insert(msg.1.to_string(), m);
+                    msgs.push((msg.0.to_string(), msg.1.to_string(), epoch));
+                    m
+                }
             }
-            None => {
-                let m = Id::try_from(self.msgs.len()).expect("fewer than 2^32 messages");
-                by_sender.insert(msg.1.to_string(), m);
-                self.msgs
-                    .push((msg.0.to_string(), msg.1.to_string(), epoch));
-                m
-            }
-        };
+        });
+        let first = &mut self.msgs[m as usize].2;
+        *first = (*first).min(epoch);
         match self.numbered.get(&(epoch, room, seq)) {
             Some(&other) if other != m => {
                 let (from, id, _) = &self.msgs[other as usize];
@@ -256,6 +286,10 @@ impl Checker for RoomLog {
     }
 
     fn observe(&mut self, event: &Event) {
+        self.observe_numbered(event, Numbers::NONE);
+    }
+
+    fn observe_numbered(&mut self, event: &Event, numbers: Numbers) {
         let t = event.t;
         self.reach.observe(&self.ctx, event);
         match &event.kind {
@@ -279,15 +313,14 @@ impl Checker for RoomLog {
                 self.crashes += 1;
                 return;
             }
-            let ended: Vec<String> = self
-                .views
-                .iter()
-                .filter(|(_, v)| *v.host == **host)
-                .map(|(c, _)| c.clone())
+            // In name order, as the sessions ended reach the report.
+            let mut ended: Vec<usize> = (0..self.views.len())
+                .filter(|&i| *self.views[i].host == **host)
                 .collect();
-            for client in ended {
-                self.views.get_mut(&client).expect("listed").conn_epoch = None;
-                self.end_session(&client, self.crashes, t);
+            ended.sort_by(|&a, &b| self.views[a].name.cmp(&self.views[b].name));
+            for index in ended {
+                self.views[index].conn_epoch = None;
+                self.end_session(index, self.crashes, t);
             }
             return;
         }
@@ -295,10 +328,8 @@ impl Checker for RoomLog {
             return;
         };
         let crashes = self.crashes;
-        let view = match self.views.get_mut(client) {
-            Some(view) => view,
-            None => self.views.entry(client.to_string()).or_default(),
-        };
+        let index = self.view(numbers.client, client);
+        let view = &mut self.views[index];
         if view.host != event.host {
             view.host = event.host.clone();
         }
@@ -341,13 +372,13 @@ impl Checker for RoomLog {
             _ => return,
         };
         if new_session && !fresh {
-            self.end_session(client, epoch, t);
+            self.end_session(index, epoch, t);
         } else if new_session {
             view.session.started = t;
         }
         match &event.kind {
             EventKind::MessageAcked { msg_id, seq, .. } => {
-                let view = self.views.get_mut(client).expect("present");
+                let view = &mut self.views[index];
                 view.session.written.insert(msg_id.clone());
                 if let Some(first) = view.session.acked.insert(msg_id.clone(), *seq) {
                     if first != *seq {
@@ -363,14 +394,16 @@ impl Checker for RoomLog {
                 // A retry of a message written in an earlier session is acknowledged with the
                 // number it got then: no observation of this session's log.
                 let written = self.written.get(&(client.to_string(), msg_id.clone()));
-                let started = self.views.get(client).map_or(t, |v| v.session.started);
+                let started = self.views[index].session.started;
                 let this_session = written.is_none_or(|w| *w >= started);
-                self.number(t, client, epoch, *seq, (client, msg_id), this_session);
+                let msg = (client, msg_id.as_str());
+                self.number(t, index, epoch, *seq, msg, numbers.msg, this_session);
             }
             EventKind::MessageReceived {
                 msg_id, seq, from, ..
             } => {
-                self.number(t, client, epoch, *seq, (from, msg_id), true);
+                let msg = (from.as_str(), msg_id.as_str());
+                self.number(t, index, epoch, *seq, msg, numbers.msg, true);
             }
             _ => {}
         }
@@ -378,11 +411,13 @@ impl Checker for RoomLog {
 
     fn finish(&mut self) -> Vec<Violation> {
         let mut sessions = std::mem::take(&mut self.ended);
-        sessions.extend(
-            self.views
-                .iter()
-                .map(|(c, v)| (c.clone(), v.session.clone())),
-        );
+        let mut live: Vec<(String, Session)> = self
+            .views
+            .iter()
+            .map(|v| (v.name.clone(), v.session.clone()))
+            .collect();
+        live.sort_by(|a, b| a.0.cmp(&b.0));
+        sessions.extend(live);
         for (client, session) in &sessions {
             if let Some(v) = self.gap(client, session) {
                 self.violations.push(v);

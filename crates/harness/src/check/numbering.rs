@@ -1,0 +1,217 @@
+//! The numbers the judge gives an event's names, once for every checker: the client the event
+//! is about, and the message — (sender, id) — it names. A checker that keys its state by client
+//! or message maps the judge's numbers to its own through a [`Renumber`] (a vector index), so a
+//! name is hashed once per event for all checkers instead of once per checker.
+//!
+//! Numbers are given in first-seen order and never reused; the judge numbers every event
+//! before any checker sees it. A checker fed without the judge (its own tests) is given
+//! [`Numbers::NONE`] and looks names up itself: both ways give it the same numbers of its own.
+
+use crate::check::intern::{Id, Interner};
+use crate::check::lookup::LookupMap;
+use crate::event::EventKind;
+
+/// What the judge numbered in one event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Numbers {
+    /// The client the event is about ([`EventKind::client`]), by number.
+    pub client: Option<u32>,
+    /// The message it names, by number: (the client, its id) for a message the client wrote
+    /// or the server accepted from it, (`from`, id) for a delivery.
+    pub msg: Option<u32>,
+}
+
+impl Numbers {
+    /// Nothing numbered: the checker looks its names up itself.
+    pub const NONE: Numbers = Numbers {
+        client: None,
+        msg: None,
+    };
+}
+
+/// Gives clients and messages their numbers (see the module documentation). Grows with the
+/// clients and the messages of a run, as the checkers that keep per-message state do.
+#[derive(Debug, Default)]
+pub(crate) struct Numbering {
+    clients: Interner,
+    /// Sender's number → message id → the message's number.
+    msgs: Vec<LookupMap<Box<str>, u32>>,
+    next_msg: u32,
+}
+
+impl Numbering {
+    /// Numbers `kind`'s client and message.
+    pub(crate) fn number(&mut self, kind: &EventKind) -> Numbers {
+        let Some(client) = kind.client() else {
+            return Numbers::NONE;
+        };
+        let client = self.clients.id(client);
+        let msg = match kind {
+            EventKind::MessageSent { msg_id, .. }
+            | EventKind::MessageBuffered { msg_id, .. }
+            | EventKind::MessageAcked { msg_id, .. }
+            | EventKind::MessageAccepted { msg_id, .. }
+            | EventKind::DuplicateDropped { msg_id, .. } => Some(self.msg(client, msg_id)),
+            EventKind::MessageReceived { from, msg_id, .. } => {
+                let sender = self.clients.id(from);
+                Some(self.msg(sender, msg_id))
+            }
+            _ => None,
+        };
+        Numbers {
+            client: Some(client),
+            msg,
+        }
+    }
+
+    fn msg(&mut self, sender: Id, id: &str) -> u32 {
+        let index = sender as usize;
+        if self.msgs.len() <= index {
+            self.msgs.resize_with(index + 1, LookupMap::default);
+        }
+        let ids = &mut self.msgs[index];
+        if let Some(&m) = ids.get(id) {
+            return m;
+        }
+        let m = self.next_msg;
+        self.next_msg = m.checked_add(1).expect("fewer than 2^32 messages");
+        ids.insert(id.into(), m);
+        m
+    }
+}
+
+/// A checker's own number (or index) for each of the judge's: what the checker computed the
+/// first time it met a judge's number, looked up by vector index ever after.
+#[derive(Debug)]
+pub(crate) struct Renumber<T> {
+    by_judge: Vec<Option<T>>,
+}
+
+impl<T> Default for Renumber<T> {
+    fn default() -> Self {
+        Renumber {
+            by_judge: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> Renumber<T> {
+    /// The checker's own value for the judge's number `judge`: remembered, or computed by
+    /// `own` (always, when the judge numbered nothing).
+    pub(crate) fn get(&mut self, judge: Option<u32>, own: impl FnOnce() -> T) -> T {
+        let Some(judge) = judge else {
+            return own();
+        };
+        let index = judge as usize;
+        if self.by_judge.len() <= index {
+            self.by_judge.resize_with(index + 1, || None);
+        }
+        *self.by_judge[index].get_or_insert_with(own)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received(client: &str, from: &str, id: &str) -> EventKind {
+        EventKind::MessageReceived {
+            client: client.into(),
+            msg_id: id.into(),
+            seq: 1,
+            from: from.into(),
+        }
+    }
+
+    #[test]
+    fn a_message_has_one_number_whoever_names_it_and_ids_are_per_sender() {
+        let mut n = Numbering::default();
+        let sent = n.number(&EventKind::MessageSent {
+            client: "a".into(),
+            msg_id: "1".into(),
+        });
+        let got = n.number(&received("b", "a", "1"));
+        let other_sender = n.number(&received("b", "c", "1"));
+        assert_eq!(sent.client, Some(0));
+        assert_eq!(got.client, Some(1));
+        assert_eq!(sent.msg, got.msg);
+        assert_ne!(got.msg, other_sender.msg);
+        let connected = n.number(&EventKind::Connected {
+            client: "a".into(),
+            attempt: 1,
+        });
+        assert_eq!(
+            connected,
+            Numbers {
+                client: Some(0),
+                msg: None
+            }
+        );
+        assert_eq!(
+            n.number(&EventKind::ServerStarted { listen: "x".into() }),
+            Numbers::NONE
+        );
+    }
+
+    #[test]
+    fn renumbering_remembers_the_checkers_own_value_and_computes_without_a_number() {
+        let mut r = Renumber::default();
+        let mut calls = 0;
+        let mut own = |v: u32| {
+            calls += 1;
+            v
+        };
+        assert_eq!(r.get(Some(3), || own(30)), 30);
+        assert_eq!(r.get(Some(3), || own(99)), 30);
+        assert_eq!(r.get(None, || own(7)), 7);
+        assert_eq!(calls, 2);
+    }
+}
+
+/// Fed through the judge's numbers or looking names up themselves, the checkers reach the
+/// same verdict and the same figures on runs full of faults and violations.
+#[cfg(test)]
+mod agreement {
+    use super::*;
+    use crate::check::{build, CheckContext};
+    use crate::scenario::model::Implementation;
+    use crate::scenario::CheckName;
+
+    #[test]
+    fn numbered_and_unnumbered_checkers_agree() {
+        let mut judged_violations = 0;
+        for file in [
+            "05-random-partitions.toml",
+            "08-server-restart.toml",
+            "09-reconnect-storm.toml",
+            "15-flap-within-grace.toml",
+        ] {
+            let (_, text) = crate::standard::SCENARIOS
+                .iter()
+                .find(|(f, _)| *f == file)
+                .expect("a standard scenario");
+            for server in [Implementation::Wsim, Implementation::Naive] {
+                let mut scenario = crate::scenario::parse(file, text).expect("valid");
+                scenario.system.server = server;
+                let system = crate::sim::System::for_scenario(&scenario);
+                let events = crate::sim::simulate_system(&scenario, 2, &system).events;
+                let ctx = CheckContext::from_scenario(&scenario);
+                let mut numbering = Numbering::default();
+                let numbers: Vec<Numbers> =
+                    events.iter().map(|e| numbering.number(&e.kind)).collect();
+                for name in CheckName::ALL {
+                    let (mut plain, mut numbered) = (build(name, &ctx), build(name, &ctx));
+                    for (event, n) in events.iter().zip(&numbers) {
+                        plain.observe(event);
+                        numbered.observe_numbered(event, *n);
+                    }
+                    let (a, b) = (plain.finish(), numbered.finish());
+                    judged_violations += a.len();
+                    assert_eq!(a, b, "{file} ({server:?}): {name:?}");
+                    assert_eq!(plain.summary(), numbered.summary(), "{file}: {name:?}");
+                }
+            }
+        }
+        assert!(judged_violations > 0, "the naive server broke something");
+    }
+}
