@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+mod flat_scan;
 pub mod frame;
 pub mod keepalive;
 pub mod net;

@@ -8,10 +8,11 @@
 
 use serde::Deserialize;
 
+use crate::flat_scan;
 use crate::protocol::{self, DecodeError, ServerMessage};
 
 /// Every field of every server frame, each optional; the `type` borrowed from the frame.
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq, Eq)]
 struct Flat<'a> {
     #[serde(rename = "type", borrow)]
     kind: std::borrow::Cow<'a, str>,
@@ -77,8 +78,41 @@ impl Flat<'_> {
     }
 }
 
-/// Parses one server frame: as [`protocol::decode`] would, faster.
+impl<'a> Flat<'a> {
+    /// The record of a frame [`flat_scan::scan`] read (`None` without a `type`, which serde
+    /// would refuse too).
+    fn from_scan(fields: flat_scan::Fields<'a>) -> Option<Flat<'a>> {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        Some(Flat {
+            kind: std::borrow::Cow::Borrowed(fields.kind?),
+            id: own(fields.id),
+            from: own(fields.from),
+            username: own(fields.username),
+            text: own(fields.text),
+            seq: fields.seq,
+            client_id: own(fields.client_id),
+            room: own(fields.room),
+            resume_secret: own(fields.resume_secret),
+            recovered: fields.recovered,
+            replayed: fields.replayed,
+            last_seq: fields.last_seq,
+            epoch: own(fields.epoch),
+            message: own(fields.message),
+        })
+    }
+}
+
+/// Parses one server frame: as [`protocol::decode`] would, faster. A plain flat frame is
+/// scanned without serde ([`flat_scan`]); any other goes through serde into the flat record;
+/// what that cannot take goes to [`protocol::decode`].
 pub fn decode_server(text: &str) -> Result<ServerMessage, DecodeError> {
+    if let Some(fields) = flat_scan::scan(text) {
+        // The scan read what serde would: the same record, the same answer.
+        return match Flat::from_scan(fields).and_then(Flat::message) {
+            Some(message) => Ok(message),
+            None => protocol::decode(text),
+        };
+    }
     if let Some(message) = serde_json::from_str::<Flat>(text)
         .ok()
         .and_then(Flat::message)
@@ -122,6 +156,132 @@ mod tests {
                 protocol::decode::<ServerMessage>(frame),
                 "{frame}"
             );
+        }
+    }
+
+    /// Frames built from random pieces — plain and escaped strings, keys known and unknown,
+    /// integers, floats, signs, leading zeros, booleans, nulls, nested values, duplicates,
+    /// odd whitespace, stray bytes: wherever the scanner answers, serde reads the same record,
+    /// and the decoder answers as the tagged decoder does on every frame.
+    #[test]
+    fn the_scanner_answers_only_as_serde_would() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        const KEYS: [&str; 18] = [
+            "type",
+            "id",
+            "from",
+            "username",
+            "text",
+            "seq",
+            "client_id",
+            "room",
+            "resume_secret",
+            "recovered",
+            "replayed",
+            "last_seq",
+            "epoch",
+            "message",
+            "kind",
+            "extra",
+            "ty\\u0070e",
+            "Type",
+        ];
+        const TYPES: [&str; 8] = [
+            "chat_message",
+            "ack",
+            "welcome",
+            "user_joined",
+            "ping",
+            "pong",
+            "error",
+            "dance",
+        ];
+        const VALUES: [&str; 24] = [
+            "\"a:1\"",
+            "\"\"",
+            "\"h\u{e9}llo w\u{f6}rld\"",
+            "\"q\\\"uote\"",
+            "\"\\u0041\"",
+            "\"tab\there\"",
+            "7",
+            "0",
+            "007",
+            "-3",
+            "1.5",
+            "2e3",
+            "18446744073709551615",
+            "18446744073709551616",
+            "true",
+            "false",
+            "null",
+            "[1,2]",
+            "{\"x\":1}",
+            "tru",
+            "\"unterminated",
+            "7x",
+            "\"\u{1f600}\"",
+            "\"a\"",
+        ];
+        const SPACE: [&str; 6] = ["", "", "", " ", "\n\t", "\r"];
+        let mut scanned = 0;
+        for _ in 0..20_000 {
+            let mut frame = String::from(SPACE[rng.random_range(0..SPACE.len())]);
+            frame.push('{');
+            let n = rng.random_range(0..7);
+            for i in 0..n {
+                if i > 0 {
+                    frame.push(',');
+                }
+                frame.push_str(SPACE[rng.random_range(0..SPACE.len())]);
+                let key = KEYS[rng.random_range(0..KEYS.len())];
+                frame.push_str(&format!("\"{key}\""));
+                frame.push_str(SPACE[rng.random_range(0..SPACE.len())]);
+                frame.push(':');
+                frame.push_str(SPACE[rng.random_range(0..SPACE.len())]);
+                if key == "type" && rng.random_bool(0.8) {
+                    frame.push_str(&format!("\"{}\"", TYPES[rng.random_range(0..TYPES.len())]));
+                } else {
+                    frame.push_str(VALUES[rng.random_range(0..VALUES.len())]);
+                }
+                frame.push_str(SPACE[rng.random_range(0..SPACE.len())]);
+            }
+            frame.push('}');
+            match rng.random_range(0..20) {
+                0 => frame.push_str(" x"),
+                1 => {
+                    frame.pop();
+                }
+                2 => frame.push_str(" \n"),
+                _ => {}
+            }
+            if let Some(fields) = crate::flat_scan::scan(&frame) {
+                scanned += 1;
+                let by_serde = serde_json::from_str::<Flat>(&frame);
+                match (Flat::from_scan(fields), by_serde) {
+                    (Some(ours), Ok(theirs)) => assert_eq!(ours, theirs, "{frame}"),
+                    (None, Err(_)) => {}
+                    (ours, theirs) => panic!("{frame}: scanned {ours:?}, serde {theirs:?}"),
+                }
+            }
+            assert_eq!(
+                decode_server(&frame),
+                protocol::decode::<ServerMessage>(&frame),
+                "{frame}"
+            );
+        }
+        assert!(scanned > 2_000, "the scanner answered {scanned} times");
+    }
+
+    #[test]
+    fn the_frames_wsim_sends_are_scanned() {
+        for frame in [
+            r#"{"type":"chat_message","id":"a:1","from":"a","username":"A","text":"hi","seq":7}"#,
+            r#"{"type":"ack","id":"a:1","seq":7}"#,
+            r#"{"type":"user_joined","username":"A"}"#,
+            r#"{"type":"ping"}"#,
+        ] {
+            assert!(crate::flat_scan::scan(frame).is_some(), "{frame}");
         }
     }
 }

@@ -399,6 +399,25 @@ impl StreamSocket {
     // Buffer and re-order received segments by `seq` as the network may deliver
     // them out of order.
     fn buffer(&mut self, seq: u64, segment: SequencedSegment) -> Result<(), Protocol> {
+        // wsim patch: the next segment in order with nothing held back goes straight to the
+        // reader, without a round trip through the re-order buffer.
+        if seq == self.recv_seq + 1 && self.buf.is_empty() {
+            match self.sender.ready() {
+                Ok(()) => {
+                    self.recv_seq = seq;
+                    self.sender.send(segment);
+                    return Ok(());
+                }
+                Err(NotReady::Closed) => {
+                    self.buf.insert(seq, segment);
+                    return Err(Protocol::Tcp(Segment::Rst));
+                }
+                Err(NotReady::Full) => {
+                    self.buf.insert(seq, segment);
+                    return Ok(());
+                }
+            }
+        }
         let exists = self.buf.insert(seq, segment);
 
         assert!(exists.is_none(), "duplicate segment {seq}");
