@@ -8,7 +8,7 @@ use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::app_events::AppEvents;
@@ -19,6 +19,7 @@ use crate::frame::Outbound;
 use crate::handshake::{self, UrlError, WsUrl};
 use crate::machine::{Action, ClientMachine, LinkEnd, MessageId, SendError, SessionClaim};
 use crate::net::{Connector, LocalBoxFuture, TokioConnector};
+use crate::nudge::Nudge;
 use crate::sleep::HostSleep;
 use crate::wallclock::{rfc3339, WallSource};
 use crate::wslink::{self, LinkInput, SendQueueLimit, WsLink};
@@ -28,7 +29,7 @@ use wsim_proto::EventSink;
 /// `.await`).
 struct Shared {
     machine: RefCell<ClientMachine>,
-    wake: Notify,
+    wake: Nudge,
     clock: HostClock,
     wall: WallSource,
 }
@@ -92,7 +93,7 @@ impl Client {
         } = io;
         let shared = Rc::new(Shared {
             machine: RefCell::new(machine),
-            wake: Notify::new(),
+            wake: Nudge::default(),
             clock: HostClock::start(),
             wall,
         });
@@ -125,7 +126,7 @@ impl Client {
             .machine
             .borrow_mut()
             .send(now, text.into(), Some(stamp))?;
-        self.shared.wake.notify_one();
+        self.shared.wake.nudge();
         Ok(id)
     }
 
@@ -163,7 +164,7 @@ impl Client {
     pub fn close(&self) {
         let now = self.shared.clock.now();
         self.shared.machine.borrow_mut().close(now);
-        self.shared.wake.notify_one();
+        self.shared.wake.nudge();
     }
 }
 
@@ -196,10 +197,9 @@ impl<C: Connector> Driver<C> {
         let mut link: Option<WsLink<C::Stream>> = None;
         let mut attempt: Option<Handshake<C::Stream>> = None;
         let mut timer = wsim_proto::clock::timer::Timer::new();
-        // Both waits live across iterations: registering with a `Notify` on every frame cost
-        // more than the frame's own handling.
+        // The sleep wait lives across iterations: it keeps its one waiter slot (re-registering
+        // on every frame cost more than the frame's own handling).
         let mut asleep = std::pin::pin!(until_asleep(self.sleep.as_deref()));
-        let mut woken = std::pin::pin!(self.shared.wake.notified());
         loop {
             self.drain(&mut link, &mut attempt);
             let (finished, deadline) = {
@@ -239,7 +239,7 @@ impl<C: Connector> Driver<C> {
                         LinkInput::Error | LinkInput::Violation { .. } => m.handle_link_end(now, LinkEnd::Error),
                     }
                 }
-                () = &mut woken => woken.set(self.shared.wake.notified()),
+                () = self.shared.wake.nudged() => {}
                 () = timer.fired() => {
                     self.shared.machine.borrow_mut().handle_timeout(clock.now());
                 }

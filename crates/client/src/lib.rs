@@ -16,6 +16,7 @@ mod driver;
 mod event;
 pub mod handshake;
 mod machine;
+mod nudge;
 mod sleep;
 
 pub use backoff::{BackoffConfig, Jitter};
@@ -24,4 +25,4 @@ pub use driver::{Client, ClientIo};
 pub use event::{ClientEvent, DisconnectReason, PresenceKind};
 pub use handshake::{UrlError, WsUrl};
 pub use machine::{Action, ClientMachine, LinkEnd, MessageId, SendError, SessionClaim};
-pub use sleep::HostSleep;
+pub use sleep::{HostSleep, SleepWait};

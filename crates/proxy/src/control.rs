@@ -13,10 +13,10 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::task::Waker;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use crate::impair::{Board, ConnIdentity, Impairment, Scope, Side, StartError};
 
@@ -40,7 +40,12 @@ pub enum Fate {
 #[derive(Debug, Default)]
 pub struct ConnSwitch {
     fate: Cell<Fate>,
-    changed: Notify,
+    /// Counts changes of fate.
+    changes: Cell<u64>,
+    /// The tasks waiting for the next change, one waker each (the relay, in practice). The
+    /// relay waits on this with every chunk it relays, so a wait that is polled again costs a
+    /// comparison, not a `Notify` registration.
+    waiters: RefCell<Vec<Waker>>,
 }
 
 impl ConnSwitch {
@@ -58,7 +63,11 @@ impl ConnSwitch {
             return;
         }
         self.fate.set(fate);
-        self.changed.notify_waiters();
+        self.changes.set(self.changes.get() + 1);
+        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+        for waker in waiters {
+            waker.wake();
+        }
     }
 
     /// The delay each chunk is held back by, if the connection is delayed.
@@ -76,9 +85,20 @@ impl ConnSwitch {
         matches!(self.fate.get(), Fate::Delay(_))
     }
 
-    /// Resolves at the next change of fate.
-    pub async fn changed(&self) {
-        self.changed.notified().await;
+    /// Resolves at the next change of fate after this call (even one made before the
+    /// first poll).
+    pub fn changed(&self) -> impl std::future::Future<Output = ()> + '_ {
+        let seen = self.changes.get();
+        std::future::poll_fn(move |cx| {
+            if self.changes.get() != seen {
+                return std::task::Poll::Ready(());
+            }
+            let mut waiters = self.waiters.borrow_mut();
+            if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                waiters.push(cx.waker().clone());
+            }
+            std::task::Poll::Pending
+        })
     }
 }
 
@@ -278,5 +298,41 @@ impl ProxyControl {
             n += 1;
         }
         n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::Context;
+
+    #[test]
+    fn a_change_of_fate_wakes_the_relay_waiting_for_it_once() {
+        let switch = ConnSwitch::default();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut waiting = pin!(switch.changed());
+        for _ in 0..10 {
+            assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(
+            switch.waiters.borrow().len(),
+            1,
+            "one waker per waiting task"
+        );
+        // A change before the first poll counts too.
+        let mut early = pin!(switch.changed());
+        switch.set(Fate::Delay(Duration::from_millis(5)));
+        assert!(switch.waiters.borrow().is_empty());
+        assert!(waiting.as_mut().poll(&mut cx).is_ready());
+        assert!(early.as_mut().poll(&mut cx).is_ready());
+        assert!(pin!(switch.changed()).poll(&mut cx).is_pending());
+        // A blackholed connection stays blackholed: no change, nobody woken.
+        switch.set(Fate::Blackhole);
+        let mut after = pin!(switch.changed());
+        switch.set(Fate::Relay);
+        assert!(after.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(switch.fate(), Fate::Blackhole);
     }
 }
