@@ -84,15 +84,18 @@ impl ClientMachine {
     /// if it already was.
     pub(super) fn remember_delivered(&mut self, from: &str, id: &str) -> bool {
         let key = fingerprint(from, id);
-        if !self.delivered_set.insert(key) {
+        if self.delivered_set.contains(key) {
             return false;
         }
-        self.delivered.push_back(key);
-        if self.delivered.len() > DELIVERED_MEMORY {
+        // The oldest is forgotten before the newest is stored: the set never holds more
+        // than `DELIVERED_MEMORY`.
+        if self.delivered.len() >= DELIVERED_MEMORY {
             if let Some(old) = self.delivered.pop_front() {
-                self.delivered_set.remove(&old);
+                self.delivered_set.remove(old);
             }
         }
+        self.delivered_set.insert(key);
+        self.delivered.push_back(key);
         true
     }
 
