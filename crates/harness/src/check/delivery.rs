@@ -77,8 +77,8 @@ pub struct Delivery {
     /// Receiver (by number) → the ordinals of the messages it got: runs of consecutive numbers,
     /// so this state grows with the messages a receiver missed, not with its deliveries.
     received: Vec<SeqRuns>,
-    /// receiver → last sequence number it got.
-    last_seq: BTreeMap<Id, u64>,
+    /// receiver (by number) → last sequence number it got.
+    last_seq: Vec<Option<u64>>,
     /// Server restarts so far.
     restarts: u32,
     /// receiver → the server restarts counted when it last connected.
@@ -107,7 +107,7 @@ impl Delivery {
             room_ordinals: LookupMap::default(),
             room_of: LookupMap::default(),
             received: Vec::new(),
-            last_seq: BTreeMap::new(),
+            last_seq: Vec::new(),
             restarts: 0,
             connected_in: BTreeMap::new(),
             deliveries: 0,
@@ -118,7 +118,22 @@ impl Delivery {
 
     fn excuse(&mut self, receiver: Id) {
         self.owed.retain(|(r, _), _| *r != receiver);
-        self.last_seq.remove(&receiver);
+        self.forget_last_seq(receiver);
+    }
+
+    fn forget_last_seq(&mut self, receiver: Id) {
+        if let Some(last) = self.last_seq.get_mut(receiver as usize) {
+            *last = None;
+        }
+    }
+
+    /// Records `seq` as `receiver`'s last; the one before, if any.
+    fn replace_last_seq(&mut self, receiver: Id, seq: u64) -> Option<u64> {
+        let index = receiver as usize;
+        if self.last_seq.len() <= index {
+            self.last_seq.resize(index + 1, None);
+        }
+        self.last_seq[index].replace(seq)
     }
 
     /// The message the judge numbered `judge`: (`sender`, `id`).
@@ -208,7 +223,7 @@ impl Checker for Delivery {
             EventKind::Connected { client, .. } => {
                 let receiver = self.client(numbers.client, client);
                 if self.connected_in.insert(receiver, self.restarts) != Some(self.restarts) {
-                    self.last_seq.remove(&receiver);
+                    self.forget_last_seq(receiver);
                 }
             }
             EventKind::SessionOpened { client, room, .. } => {
@@ -270,7 +285,7 @@ impl Checker for Delivery {
                         detail: format!("{client} received message {msg_id} from {from} twice"),
                     });
                 }
-                let last = self.last_seq.insert(receiver, *seq);
+                let last = self.replace_last_seq(receiver, *seq);
                 if last.is_some_and(|last| *seq <= last) {
                     self.violations.push(Violation {
                         t: event.t,

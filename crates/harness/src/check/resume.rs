@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::check::intern::{Id, Interner};
 use crate::check::lookup::LookupMap;
 use crate::check::numbering::{Numbers, Renumber};
 use crate::check::{ms, CheckContext, Checker, Violation};
@@ -40,8 +41,8 @@ struct Conn {
 #[derive(Debug, Default)]
 struct ClientView {
     host: crate::event::Host,
-    /// Its room, once looked up.
-    room: Option<Arc<str>>,
+    /// Its room's number, once looked up.
+    room: Option<Id>,
     /// The last room number it saw (this server incarnation).
     last_seq: u64,
     /// When its latest connection attempt began.
@@ -73,7 +74,9 @@ pub struct Resume {
     judged: usize,
     violations: Vec<Violation>,
     /// Server incarnation (crashes so far) and room → each new highest number seen, with when.
-    numbers: BTreeMap<(u32, Arc<str>), Highs>,
+    numbers: LookupMap<(u32, Id), Highs>,
+    /// Rooms by number.
+    rooms: Interner,
     crashes: u32,
     /// When the server last crashed.
     last_server_crash: Option<Duration>,
@@ -92,7 +95,8 @@ impl Resume {
             numbered: Renumber::default(),
             judged: 0,
             violations: Vec::new(),
-            numbers: BTreeMap::new(),
+            numbers: LookupMap::default(),
+            rooms: Interner::default(),
             crashes: 0,
             last_server_crash: None,
             suspects: Vec::new(),
@@ -132,11 +136,11 @@ impl Resume {
     fn saw(&mut self, t: Duration, index: usize, client: &str, seq: u64) {
         let view = &mut self.clients[index];
         view.last_seq = view.last_seq.max(seq);
-        let room = match &view.room {
-            Some(room) => Arc::clone(room),
+        let room = match view.room {
+            Some(room) => room,
             None => {
-                let room = self.ctx.room_of(client);
-                view.room = Some(Arc::clone(&room));
+                let room = self.rooms.id(&self.ctx.room_of(client));
+                view.room = Some(room);
                 room
             }
         };
@@ -253,8 +257,9 @@ impl Checker for Resume {
         let limit = self.ctx.history_limit as u64;
         for (violation, incarnation, room, last) in std::mem::take(&mut self.suspects) {
             let latest = self
-                .numbers
-                .get(&(incarnation, room))
+                .rooms
+                .get(&room)
+                .and_then(|room| self.numbers.get(&(incarnation, room)))
                 .into_iter()
                 .flatten()
                 .take_while(|(seen, _)| *seen <= violation.t + settle)
