@@ -169,11 +169,11 @@ pub(crate) fn bench(args: BenchArgs) -> ExitCode {
                     run_single(exe, &dir.join(format!("{}.toml", single.label()))),
                 )],
             };
-            for (label, measured) in measured {
+            for (label, measured) in &measured {
                 match measured {
                     Ok(m) => {
                         all_passed &= m.passed;
-                        println!("{}", row(&label, &m));
+                        println!("{}", row(label, m));
                     }
                     Err(e) => {
                         all_passed = false;
@@ -181,9 +181,59 @@ pub(crate) fn bench(args: BenchArgs) -> ExitCode {
                     }
                 }
             }
+            if name == BenchName::Floor {
+                // Each run's floor and unjudged rows, in that order: what they leave of the
+                // run's target.
+                let runs = [BenchName::Reference, BenchName::Crash300];
+                for (of, pair) in runs.into_iter().zip(measured.chunks(2)) {
+                    if let [(_, Ok(floor)), (_, Ok(unjudged))] = pair {
+                        println!("{}", bound(of, floor, unjudged));
+                    }
+                }
+            }
         }
     }
     ExitCode::from(if all_passed { EXIT_PASS } else { EXIT_FAIL })
+}
+
+/// The target ratio of a run (issue 13), if it has one.
+fn target(of: BenchName) -> Option<f64> {
+    match of {
+        BenchName::Reference => Some(300.0),
+        BenchName::Crash300 => Some(100.0),
+        BenchName::Quiet => Some(1000.0),
+        BenchName::Scale10k | BenchName::Sweep | BenchName::Floor => None,
+    }
+}
+
+/// What the floor and the unjudged run of `of` leave of its target: the wall time the target
+/// allows, what the network alone takes of it, and what the system under test takes before
+/// any checker runs.
+fn bound(of: BenchName, floor: &Measured, unjudged: &Measured) -> String {
+    let Some(target) = target(of) else {
+        return String::new();
+    };
+    let budget = floor.simulated.as_secs_f64() / target;
+    let (network, system) = (floor.wall.as_secs_f64(), unjudged.wall.as_secs_f64());
+    let verdict = if network >= budget {
+        "the network alone is over it".to_string()
+    } else if system >= budget {
+        format!(
+            "the system under test unjudged takes {system:.2} s: over it before any checker runs"
+        )
+    } else {
+        format!(
+            "the system under test unjudged takes {system:.2} s, leaving {:.2} s for every \
+             checker",
+            budget - system
+        )
+    };
+    format!(
+        "  {} at {target:.0}:1 must take at most {budget:.2} s: the floor takes {network:.2} s \
+         ({:.0} % of it); {verdict}",
+        of.label(),
+        100.0 * network / budget
+    )
 }
 
 /// One table row.
@@ -437,6 +487,32 @@ mod tests {
             ..m
         };
         assert!(row_of_sweep(&sweep).contains("82800 seeds per hour"));
+    }
+
+    #[test]
+    fn the_bound_line_says_which_layer_is_over_the_target() {
+        let m = |wall_ms| Measured {
+            simulated: Duration::from_secs(150),
+            wall: Duration::from_millis(wall_ms),
+            events: None,
+            peak_kib: 0,
+            runs: 1,
+            verdict: String::new(),
+            passed: true,
+        };
+        let over = bound(BenchName::Crash300, &m(1200), &m(1900));
+        assert!(
+            over.contains("at most 1.50 s") && over.contains("80 %"),
+            "{over}"
+        );
+        assert!(over.contains("before any checker runs"), "{over}");
+        let room = bound(BenchName::Crash300, &m(1000), &m(1200));
+        assert!(room.contains("leaving 0.30 s for every checker"), "{room}");
+        let network = bound(BenchName::Reference, &m(600), &m(700));
+        assert!(
+            network.contains("the network alone is over it"),
+            "{network}"
+        );
     }
 
     fn row_of_sweep(m: &Measured) -> String {

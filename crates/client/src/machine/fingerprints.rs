@@ -158,7 +158,10 @@ mod tests {
             assert_eq!(set.len(), model.len());
         }
         for fp in &window {
-            assert!(set.contains(*fp) && !set.insert(*fp), "{fp:#x} is still remembered");
+            assert!(
+                set.contains(*fp) && !set.insert(*fp),
+                "{fp:#x} is still remembered"
+            );
         }
         assert!(!set.contains(12345));
         assert!(!set.remove(12345));
