@@ -25,4 +25,4 @@ pub use driver::{Client, ClientIo};
 pub use event::{ClientEvent, DisconnectReason, PresenceKind};
 pub use handshake::{UrlError, WsUrl};
 pub use machine::{Action, ClientMachine, LinkEnd, MessageId, SendError, SessionClaim};
-pub use sleep::{HostSleep, SleepWait};
+pub use sleep::HostSleep;

@@ -20,6 +20,7 @@ pub mod query;
 pub mod seed;
 pub mod server_frame;
 pub mod sink;
+pub mod wait_list;
 pub mod wallclock;
 pub mod wslink;
 

@@ -13,8 +13,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::task::Waker;
 use std::time::Duration;
+use wsim_proto::wait_list::{Wait, WaitList};
 
 use serde::Serialize;
 
@@ -40,12 +40,9 @@ pub enum Fate {
 #[derive(Debug, Default)]
 pub struct ConnSwitch {
     fate: Cell<Fate>,
-    /// Counts changes of fate.
-    changes: Cell<u64>,
-    /// The tasks waiting for the next change, one waker each (the relay, in practice). The
-    /// relay waits on this with every chunk it relays, so a wait that is polled again costs a
-    /// comparison, not a `Notify` registration.
-    waiters: RefCell<Vec<Waker>>,
+    /// The relay waits for the next change with every chunk it relays: a [`WaitList`], where
+    /// a wait polled again compares a waker instead of re-registering with a `Notify`.
+    changed: WaitList,
 }
 
 impl ConnSwitch {
@@ -63,11 +60,7 @@ impl ConnSwitch {
             return;
         }
         self.fate.set(fate);
-        self.changes.set(self.changes.get() + 1);
-        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
-        for waker in waiters {
-            waker.wake();
-        }
+        self.changed.notify_all();
     }
 
     /// The delay each chunk is held back by, if the connection is delayed.
@@ -85,20 +78,9 @@ impl ConnSwitch {
         matches!(self.fate.get(), Fate::Delay(_))
     }
 
-    /// Resolves at the next change of fate after this call (even one made before the
-    /// first poll).
-    pub fn changed(&self) -> impl std::future::Future<Output = ()> + '_ {
-        let seen = self.changes.get();
-        std::future::poll_fn(move |cx| {
-            if self.changes.get() != seen {
-                return std::task::Poll::Ready(());
-            }
-            let mut waiters = self.waiters.borrow_mut();
-            if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                waiters.push(cx.waker().clone());
-            }
-            std::task::Poll::Pending
-        })
+    /// Resolves at the next change of fate after this call.
+    pub fn changed(&self) -> Wait<'_> {
+        self.changed.wait()
     }
 }
 
@@ -306,7 +288,7 @@ mod tests {
     use super::*;
     use std::future::Future;
     use std::pin::pin;
-    use std::task::Context;
+    use std::task::{Context, Waker};
 
     #[test]
     fn a_change_of_fate_wakes_the_relay_waiting_for_it_once() {
@@ -316,15 +298,11 @@ mod tests {
         for _ in 0..10 {
             assert!(waiting.as_mut().poll(&mut cx).is_pending());
         }
-        assert_eq!(
-            switch.waiters.borrow().len(),
-            1,
-            "one waker per waiting task"
-        );
+        assert_eq!(switch.changed.waiting(), 1, "one waker per waiting future");
         // A change before the first poll counts too.
         let mut early = pin!(switch.changed());
         switch.set(Fate::Delay(Duration::from_millis(5)));
-        assert!(switch.waiters.borrow().is_empty());
+        assert_eq!(switch.changed.waiting(), 0);
         assert!(waiting.as_mut().poll(&mut cx).is_ready());
         assert!(early.as_mut().poll(&mut cx).is_ready());
         assert!(pin!(switch.changed()).poll(&mut cx).is_pending());
