@@ -1,9 +1,10 @@
 //! The set of delivered-message fingerprints the inbox asks "seen before?" on every delivery:
 //! an open-addressing table of the fingerprints themselves (already 64 bits of hash, used as
 //! their own hash), probed linearly, with backward-shift deletion so no tombstone ever builds
-//! up. A lookup or an insert touches one cache line, a removal one or two — a general hash set
-//! keeps control bytes and keys apart, two lines each, and every client's set is far from the
-//! cache by the time its next delivery comes. Membership only: the set is never iterated.
+//! up. A lookup or an insert usually touches one cache line (unless its probe run crosses
+//! one), a removal one or two — a general hash set keeps control bytes and keys apart, two
+//! lines each, and every client's set is far from the cache by the time its next delivery
+//! comes. Membership only: the set is never iterated.
 //! Its size is bounded by the inbox (`DELIVERED_MEMORY`); the table doubles while it is more
 //! than half full and never holds more than twice that many slots.
 
