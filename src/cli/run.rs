@@ -54,14 +54,21 @@ impl Overrides {
     }
 }
 
+/// The scenario at `path` with `overrides` applied, or the exit code once the error is said.
+fn load(path: &Path, overrides: Overrides) -> Result<wsim::scenario::ScenarioFile, ExitCode> {
+    let mut scenario = wsim::scenario::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })?;
+    overrides.apply(&mut scenario);
+    Ok(scenario)
+}
+
 /// `wsim run --floor`: the floor of a scenario's traffic, with its simulated and wall time.
 pub(crate) fn floor(path: &Path, seed: u64) -> ExitCode {
-    let scenario = match wsim::scenario::load(path) {
+    let scenario = match load(path, Overrides::default()) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+        Err(code) => return code,
     };
     let wall = wsim::clock::Stopwatch::start();
     match wsim::sim::floor::simulate_floor(&scenario, seed) {
@@ -89,14 +96,10 @@ pub(crate) fn floor(path: &Path, seed: u64) -> ExitCode {
 /// `wsim run --unjudged`: the system under test with its events discarded at the source, with
 /// its simulated and wall time (how it ended, not a verdict: nothing was checked).
 pub(crate) fn unjudged(path: &Path, seed: u64, overrides: Overrides) -> ExitCode {
-    let mut scenario = match wsim::scenario::load(path) {
+    let scenario = match load(path, overrides) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+        Err(code) => return code,
     };
-    overrides.apply(&mut scenario);
     let system = overrides.system(&scenario);
     let wall = wsim::clock::Stopwatch::start();
     let simulated = wsim::sim::simulate_unjudged(&scenario, seed, &system);
@@ -124,14 +127,10 @@ pub(crate) fn run(
     report: Option<&Path>,
     overrides: Overrides,
 ) -> ExitCode {
-    let mut scenario = match wsim::scenario::load(path) {
+    let scenario = match load(path, overrides) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+        Err(code) => return code,
     };
-    overrides.apply(&mut scenario);
     let repro =
         wsim::verdict::repro_command(&path.display().to_string(), seed) + &overrides.flags();
     // `--format verdict` prints no event: the run keeps none (unless a report needs them).
