@@ -16,6 +16,7 @@ pub mod numbering;
 pub mod reachable;
 pub mod resume;
 pub mod room_log;
+pub(crate) mod roster;
 pub(crate) mod seq_runs;
 pub mod spurious;
 

@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use crate::check::intern::{Id, Interner};
 use crate::check::lookup::LookupMap;
-use crate::check::numbering::{Numbers, Renumber};
+use crate::check::numbering::Numbers;
+use crate::check::roster::Roster;
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind, FaultDesc};
 
@@ -64,13 +65,8 @@ type Suspect = (Violation, u32, Arc<str>, u64);
 #[derive(Debug)]
 pub struct Resume {
     ctx: CheckContext,
-    /// Every client seen, in first-seen order (only ever visited all together where the
-    /// order does not matter).
-    clients: Vec<ClientView>,
-    /// Client → its index in `clients` (looked up only).
-    client_of: LookupMap<String, usize>,
-    /// The judge's client numbers → index in `clients`.
-    numbered: Renumber<usize>,
+    /// Every client seen.
+    clients: Roster<ClientView>,
     judged: usize,
     violations: Vec<Violation>,
     /// Server incarnation (crashes so far) and room → each new highest number seen, with when.
@@ -90,9 +86,7 @@ impl Resume {
     pub fn new(ctx: CheckContext) -> Self {
         Resume {
             ctx,
-            clients: Vec::new(),
-            client_of: LookupMap::default(),
-            numbered: Renumber::default(),
+            clients: Roster::default(),
             judged: 0,
             violations: Vec::new(),
             numbers: LookupMap::default(),
@@ -108,7 +102,7 @@ impl Resume {
         if host == "server" {
             self.crashes += 1;
         }
-        for view in &mut self.clients {
+        for view in self.clients.states_mut() {
             if host == "server" || *view.host == *host {
                 view.live = None;
                 view.previous = None;
@@ -119,22 +113,9 @@ impl Resume {
         }
     }
 
-    /// The index in `clients` of `client`, whom the judge numbered `judge`.
-    fn index(&mut self, judge: Option<u32>, client: &str) -> usize {
-        let (clients, client_of) = (&mut self.clients, &mut self.client_of);
-        self.numbered.get(judge, || {
-            if let Some(&index) = client_of.get(client) {
-                return index;
-            }
-            clients.push(ClientView::default());
-            client_of.insert(client.to_string(), clients.len() - 1);
-            clients.len() - 1
-        })
-    }
-
     /// `client` (at `index`) saw room number `seq` at `t`.
     fn saw(&mut self, t: Duration, index: usize, client: &str, seq: u64) {
-        let view = &mut self.clients[index];
+        let view = self.clients.state_mut(index);
         view.last_seq = view.last_seq.max(seq);
         let room = match view.room {
             Some(room) => room,
@@ -180,8 +161,8 @@ impl Checker for Resume {
         let Some(client) = event.kind.client() else {
             return;
         };
-        let index = self.index(numbers.client, client);
-        let view = &mut self.clients[index];
+        let index = self.clients.index(numbers.client, client);
+        let view = self.clients.state_mut(index);
         if view.host != event.host {
             view.host = event.host.clone();
         }

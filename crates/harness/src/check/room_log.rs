@@ -44,6 +44,7 @@ use crate::check::intern::{Id, Interner};
 use crate::check::lookup::LookupMap;
 use crate::check::numbering::{Numbers, Renumber};
 use crate::check::reachable::Reachability;
+use crate::check::roster::Roster;
 use crate::check::seq_runs::SeqRuns;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind, FaultDesc};
@@ -67,8 +68,6 @@ struct Session {
 
 #[derive(Debug, Default)]
 struct View {
-    /// The client.
-    name: String,
     host: crate::event::Host,
     /// The client's room (by number), once looked up.
     room: Option<Id>,
@@ -98,12 +97,8 @@ pub struct RoomLog {
     msgs: Vec<(String, String, u32)>,
     /// The judge's message numbers → this checker's.
     messages: Renumber<Id>,
-    /// Every client seen, in first-seen order (name order where it reaches output).
-    views: Vec<View>,
-    /// Client → its index in `views` (looked up only).
-    view_of: LookupMap<String, usize>,
-    /// The judge's client numbers → index in `views`.
-    clients: Renumber<usize>,
+    /// Every client seen.
+    views: Roster<View>,
     /// (client, session) pairs ended, judged at the end.
     ended: Vec<(String, Session)>,
     observed: usize,
@@ -127,9 +122,7 @@ impl RoomLog {
             msg_ids: LookupMap::default(),
             msgs: Vec::new(),
             messages: Renumber::default(),
-            views: Vec::new(),
-            view_of: LookupMap::default(),
-            clients: Renumber::default(),
+            views: Roster::default(),
             ended: Vec::new(),
             observed: 0,
             written: BTreeMap::new(),
@@ -143,31 +136,14 @@ impl RoomLog {
         self.ctx.room_of(client)
     }
 
-    /// The index in `views` of `client`, whom the judge numbered `judge` (a new view for a
-    /// client not seen before).
-    fn view(&mut self, judge: Option<u32>, client: &str) -> usize {
-        let (views, view_of) = (&mut self.views, &mut self.view_of);
-        self.clients.get(judge, || {
-            if let Some(&index) = view_of.get(client) {
-                return index;
-            }
-            views.push(View {
-                name: client.to_string(),
-                ..View::default()
-            });
-            view_of.insert(client.to_string(), views.len() - 1);
-            views.len() - 1
-        })
-    }
-
     /// Ends the session of the client at `index` and starts a fresh one in server incarnation
     /// `epoch` at `t`.
     fn end_session(&mut self, index: usize, epoch: u32, t: Duration) {
-        let view = &mut self.views[index];
+        let (name, view) = self.views.entry_mut(index);
         let old = std::mem::take(&mut view.session);
         view.session.epoch = epoch;
         view.session.started = t;
-        self.ended.push((view.name.clone(), old));
+        self.ended.push((name.to_string(), old));
     }
 
     /// A sequence number `client` observed for `msg`; `this_session`: part of what its current
@@ -184,8 +160,7 @@ impl RoomLog {
         this_session: bool,
     ) {
         self.observed += 1;
-        let view = &mut self.views[index];
-        let client = view.name.as_str();
+        let (client, view) = self.views.entry_mut(index);
         if this_session {
             view.session.seen.insert(seq, t);
         }
@@ -314,12 +289,8 @@ impl Checker for RoomLog {
                 return;
             }
             // In name order, as the sessions ended reach the report.
-            let mut ended: Vec<usize> = (0..self.views.len())
-                .filter(|&i| *self.views[i].host == **host)
-                .collect();
-            ended.sort_by(|&a, &b| self.views[a].name.cmp(&self.views[b].name));
-            for index in ended {
-                self.views[index].conn_epoch = None;
+            for index in self.views.by_name(|v| *v.host == **host) {
+                self.views.state_mut(index).conn_epoch = None;
                 self.end_session(index, self.crashes, t);
             }
             return;
@@ -328,8 +299,8 @@ impl Checker for RoomLog {
             return;
         };
         let crashes = self.crashes;
-        let index = self.view(numbers.client, client);
-        let view = &mut self.views[index];
+        let index = self.views.index(numbers.client, client);
+        let view = self.views.state_mut(index);
         if view.host != event.host {
             view.host = event.host.clone();
         }
@@ -378,7 +349,7 @@ impl Checker for RoomLog {
         }
         match &event.kind {
             EventKind::MessageAcked { msg_id, seq, .. } => {
-                let view = &mut self.views[index];
+                let view = self.views.state_mut(index);
                 view.session.written.insert(msg_id.clone());
                 if let Some(first) = view.session.acked.insert(msg_id.clone(), *seq) {
                     if first != *seq {
@@ -394,7 +365,7 @@ impl Checker for RoomLog {
                 // A retry of a message written in an earlier session is acknowledged with the
                 // number it got then: no observation of this session's log.
                 let written = self.written.get(&(client.to_string(), msg_id.clone()));
-                let started = self.views[index].session.started;
+                let started = self.views.state(index).session.started;
                 let this_session = written.is_none_or(|w| *w >= started);
                 let msg = (client, msg_id.as_str());
                 self.number(t, index, epoch, *seq, msg, numbers.msg, this_session);
@@ -411,13 +382,12 @@ impl Checker for RoomLog {
 
     fn finish(&mut self) -> Vec<Violation> {
         let mut sessions = std::mem::take(&mut self.ended);
-        let mut live: Vec<(String, Session)> = self
-            .views
-            .iter()
-            .map(|v| (v.name.clone(), v.session.clone()))
-            .collect();
-        live.sort_by(|a, b| a.0.cmp(&b.0));
-        sessions.extend(live);
+        sessions.extend(self.views.by_name(|_| true).into_iter().map(|i| {
+            (
+                self.views.name(i).to_string(),
+                self.views.state(i).session.clone(),
+            )
+        }));
         for (client, session) in &sessions {
             if let Some(v) = self.gap(client, session) {
                 self.violations.push(v);
