@@ -308,6 +308,35 @@ fn the_same_message_under_a_new_number_is_delivered_once() {
     assert_eq!(delivered, 1);
 }
 
+/// The memory of delivered messages is bounded (`DELIVERED_MEMORY`): a repeat of one of the
+/// last 4,096 is dropped, a repeat of an older one is shown again.
+#[test]
+fn the_memory_of_delivered_messages_keeps_the_last_4096() {
+    let mut m = connected(ClientConfig::default(), 0);
+    let msg = |id: usize, seq: usize| {
+        text(&format!(
+            r#"{{"type":"chat_message","id":"x:{id}","from":"x","username":"X","text":"t","seq":{seq}}}"#
+        ))
+    };
+    let delivered = |m: &mut ClientMachine| {
+        events(m)
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::Message { .. }))
+            .count()
+    };
+    for id in 0..=super::DELIVERED_MEMORY {
+        m.handle_inbound(t(1), msg(id, id + 1));
+    }
+    assert_eq!(delivered(&mut m), super::DELIVERED_MEMORY + 1);
+    let seq = super::DELIVERED_MEMORY + 10;
+    // x:1 is among the last 4,096: a repeat (under a new number) is dropped.
+    m.handle_inbound(t(2), msg(1, seq));
+    assert_eq!(delivered(&mut m), 0);
+    // x:0 was forgotten when x:4096 came: shown again.
+    m.handle_inbound(t(3), msg(0, seq + 1));
+    assert_eq!(delivered(&mut m), 1);
+}
+
 #[test]
 fn reconnect_presents_the_resume_token_and_reports_the_outcome() {
     let mut m = connected(ClientConfig::default(), 0);
