@@ -188,7 +188,9 @@ pub(crate) fn bench(args: BenchArgs) -> ExitCode {
                 let runs = [BenchName::Reference, BenchName::Crash300];
                 for (of, pair) in runs.into_iter().zip(measured.chunks(2)) {
                     if let [(_, Ok(floor)), (_, Ok(unjudged))] = pair {
-                        println!("{}", bound(of, floor, unjudged));
+                        if let Some(line) = bound(of, floor, unjudged) {
+                            println!("{line}");
+                        }
                     }
                 }
             }
@@ -209,11 +211,9 @@ fn target(of: BenchName) -> Option<f64> {
 
 /// What the floor and the unjudged run of `of` leave of its target: the wall time the target
 /// allows, what the network alone takes of it, and what the system under test takes before
-/// any checker runs.
-fn bound(of: BenchName, floor: &Measured, unjudged: &Measured) -> String {
-    let Some(target) = target(of) else {
-        return String::new();
-    };
+/// any checker runs. `None` for a run without a target.
+fn bound(of: BenchName, floor: &Measured, unjudged: &Measured) -> Option<String> {
+    let target = target(of)?;
     let budget = floor.simulated.as_secs_f64() / target;
     let (network, system) = (floor.wall.as_secs_f64(), unjudged.wall.as_secs_f64());
     let verdict = if network >= budget {
@@ -229,12 +229,12 @@ fn bound(of: BenchName, floor: &Measured, unjudged: &Measured) -> String {
             budget - system
         )
     };
-    format!(
+    Some(format!(
         "  {} at {target:.0}:1 must take at most {budget:.2} s: the floor takes {network:.2} s \
          ({:.0} % of it); {verdict}",
         of.label(),
         100.0 * network / budget
-    )
+    ))
 }
 
 /// One table row.
@@ -512,15 +512,16 @@ mod tests {
             verdict: String::new(),
             passed: true,
         };
-        let over = bound(BenchName::Crash300, &m(1200), &m(1900));
+        let over = bound(BenchName::Crash300, &m(1200), &m(1900)).expect("a target");
         assert!(
             over.contains("at most 1.50 s") && over.contains("80 %"),
             "{over}"
         );
         assert!(over.contains("before any checker runs"), "{over}");
-        let room = bound(BenchName::Crash300, &m(1000), &m(1200));
+        let room = bound(BenchName::Crash300, &m(1000), &m(1200)).expect("a target");
         assert!(room.contains("leaving 0.30 s for every checker"), "{room}");
-        let network = bound(BenchName::Reference, &m(600), &m(700));
+        let network = bound(BenchName::Reference, &m(600), &m(700)).expect("a target");
+        assert_eq!(bound(BenchName::Sweep, &m(600), &m(700)), None);
         assert!(
             network.contains("the network alone is over it"),
             "{network}"
