@@ -140,7 +140,13 @@ pub(crate) fn run(
         wsim::judge::Keep::Timeline
     };
     let system = overrides.system(&scenario);
-    let outcome = wsim::judge::run_keeping(&scenario, &system, seed, repro, keep);
+    // With a second core, the checkers run on it while the simulation runs on this one.
+    let outcome = if std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) > 1
+    {
+        wsim::judge::run_pipelined(&scenario, &system, seed, repro, keep)
+    } else {
+        wsim::judge::run_keeping(&scenario, &system, seed, repro, keep)
+    };
     if let Some(root) = report {
         let label = wsim::sweep::plan::label_of(path);
         match wsim::report::write_run_report(root, &label, &scenario, &outcome) {

@@ -7,8 +7,10 @@ use std::process::Command;
 use crate::support::{all_scenarios, jsonl, jsonl_every_tick, outputs, scenarios_dir};
 
 /// Seed 1 is replayed (in-process here, across processes below), the replay stepping every tick
-/// where the first run skips idle ticks: the two must not differ by a byte, which checks both
-/// determinism and that skipping idle time changes nothing. Seed 2 runs once, to show
+/// where the first run skips idle ticks, and judged on a thread of its own where the first run
+/// is judged on the simulation's: the two must not differ by a byte, which checks
+/// determinism, that skipping idle time changes nothing and that where the checkers run
+/// changes nothing. Seed 2 runs once, to show
 /// that seeds differ. Also: every scenario passes its own expectations on both seeds, and its
 /// seed-1 digest matches its snapshot (one loop, so each simulation runs only as often as
 /// needed).
@@ -21,7 +23,7 @@ fn every_scenario_replays_byte_for_byte_matches_its_snapshot_and_seeds_differ() 
         assert_eq!(
             first,
             jsonl_every_tick(&path, 1),
-            "{} seed 1 replayed tick by tick differently",
+            "{} seed 1 replayed tick by tick (judged on its own thread) differently",
             path.display()
         );
         let other = jsonl(&path, 2);
@@ -74,4 +76,29 @@ fn wsim_run_is_identical_across_processes() {
     let b = run();
     assert!(a.0.len() > 100, "suspiciously short timeline");
     assert_eq!(a, b);
+}
+
+/// A run judged on a thread of its own and keeping only its verdict (as `wsim run --format
+/// verdict` does) gives the checks and figures of one judged inline — failing checks and
+/// their violations included (the seed article's naive server and client break several).
+#[test]
+fn judging_on_its_own_thread_changes_no_verdict() {
+    use wsim::judge::{run_keeping, run_pipelined, Keep};
+    let mut scenario = wsim::scenario::load(&scenarios_dir().join("08-server-restart.toml"))
+        .expect("scenario loads");
+    scenario.system.server = wsim::scenario::model::Implementation::Naive;
+    scenario.system.client = wsim::scenario::model::Implementation::Naive;
+    let system = wsim::System::for_scenario(&scenario);
+    for seed in [1, 2] {
+        let inline = run_keeping(&scenario, &system, seed, String::new(), Keep::Verdict);
+        let pipelined = run_pipelined(&scenario, &system, seed, String::new(), Keep::Verdict);
+        assert!(!inline.verdict.passed, "the naive pair passes seed {seed}");
+        assert_eq!(
+            inline.verdict.checks, pipelined.verdict.checks,
+            "seed {seed}"
+        );
+        assert_eq!(inline.stats, pipelined.stats, "seed {seed}");
+        assert!(inline.stats.events > 1000, "seed {seed}: a short run");
+        assert!(pipelined.timeline.is_empty());
+    }
 }

@@ -37,17 +37,41 @@ pub fn outputs(path: &Path, seed: u64) -> (String, String) {
     outputs_stepping(path, seed, wsim::sim::Stepping::SkipIdle)
 }
 
-/// [`jsonl`] for a run stepped tick by tick, without skipping idle time.
+/// [`jsonl`] for a run stepped tick by tick, without skipping idle time, judged on a thread
+/// of its own (as `wsim run` judges).
 pub fn jsonl_every_tick(path: &Path, seed: u64) -> String {
-    outputs_stepping(path, seed, wsim::sim::Stepping::EveryTick).0
+    outputs_judged(path, seed, wsim::sim::Stepping::EveryTick, Judge::Pipelined).0
+}
+
+/// Where a run's checkers run.
+#[derive(Clone, Copy)]
+enum Judge {
+    /// On the simulation's thread, as each event is recorded.
+    Inline,
+    /// On a thread of their own ([`wsim::judge::run_pipelined`]).
+    Pipelined,
 }
 
 fn outputs_stepping(path: &Path, seed: u64, stepping: wsim::sim::Stepping) -> (String, String) {
+    outputs_judged(path, seed, stepping, Judge::Inline)
+}
+
+fn outputs_judged(
+    path: &Path,
+    seed: u64,
+    stepping: wsim::sim::Stepping,
+    judge: Judge,
+) -> (String, String) {
     let s = wsim::scenario::load(path).expect("scenario loads");
     let name = path.file_name().expect("a file").to_string_lossy();
     let system = wsim::System::for_scenario(&s).with_stepping(stepping);
     let repro = wsim::verdict::repro_command(&format!("scenarios/{name}"), seed);
-    let mut outcome = wsim::judge::run_system(&s, &system, seed, repro);
+    let mut outcome = match judge {
+        Judge::Inline => wsim::judge::run_system(&s, &system, seed, repro),
+        Judge::Pipelined => {
+            wsim::judge::run_pipelined(&s, &system, seed, repro, wsim::judge::Keep::Timeline)
+        }
+    };
     outcome.verdict.wall_ms = 0;
     let mut out: String = outcome
         .timeline

@@ -309,8 +309,9 @@ pub struct Violation {
     pub detail: String,
 }
 
-/// One property checked over a run's event stream.
-pub trait Checker {
+/// One property checked over a run's event stream. A checker may judge on another thread than
+/// the simulation's (`Send`).
+pub trait Checker: Send {
     /// The checker's name (as in scenario files).
     fn name(&self) -> &'static str;
     /// Sees the next event; events arrive in time order.

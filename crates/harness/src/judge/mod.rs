@@ -1,0 +1,372 @@
+//! Judges a simulation: the scenario's checkers and the run's statistics read its events in
+//! one pass, and the verdict is built — here and nowhere else.
+//!
+//! scenario → [`crate::sim`] (world, events) → here (checks, stats, verdict) → [`crate::report`].
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::check::detection::Detection;
+use crate::check::numbering::Numbering;
+use crate::check::{self, CheckContext, CheckOutcome, Checker};
+use crate::clock::Stopwatch;
+use crate::event::Event;
+use crate::scenario::{CheckName, ScenarioFile};
+use crate::sim::{self, Simulated, Simulation, System};
+use crate::stats::RunStats;
+use crate::timeline::Recorder;
+use crate::verdict::{repro_command, Verdict};
+
+mod pipeline;
+pub use pipeline::run_pipelined;
+
+/// Everything a judged run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Every event, with checker violations merged in time order.
+    pub timeline: Vec<Event>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What the run measured.
+    pub stats: RunStats,
+}
+
+/// Simulates `scenario` with `seed` and judges it; `path` is how the user named the file, for
+/// the reproduction command.
+#[must_use]
+pub fn run(scenario: &ScenarioFile, path: &str, seed: u64) -> RunOutcome {
+    run_as(scenario, seed, repro_command(path, seed))
+}
+
+/// Simulates `scenario` with `seed` and judges it; `repro` is the command that reproduces
+/// the run (when it takes more than the file and the seed, e.g. `--server naive`).
+#[must_use]
+pub fn run_as(scenario: &ScenarioFile, seed: u64, repro: String) -> RunOutcome {
+    run_system(scenario, &System::for_scenario(scenario), seed, repro)
+}
+
+/// Simulates `scenario` with `seed` and `system` under test and judges it, keeping the
+/// timeline; `repro` is the command that reproduces the run.
+#[must_use]
+pub fn run_system(
+    scenario: &ScenarioFile,
+    system: &System,
+    seed: u64,
+    repro: String,
+) -> RunOutcome {
+    run_keeping(scenario, system, seed, repro, Keep::Timeline)
+}
+
+/// What a judged run keeps of its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every event, for output and reports (memory grows with the run).
+    Timeline,
+    /// Nothing: the checkers and statistics consume each event as it happens, and the
+    /// outcome's timeline is empty (memory grows with what the checkers track, not with
+    /// simulated time). Sweeps and suites judge this way and replay a run that needs a report.
+    Verdict,
+}
+
+/// Simulates `scenario` with `seed` and `system` under test, judging each event as it
+/// happens, and keeps what `keep` says.
+#[must_use]
+pub fn run_keeping(
+    scenario: &ScenarioFile,
+    system: &System,
+    seed: u64,
+    repro: String,
+    keep: Keep,
+) -> RunOutcome {
+    let wall = Stopwatch::start();
+    let judging = Rc::new(RefCell::new(Judging::new(scenario, keep)));
+    let recorder = {
+        let judging = Rc::clone(&judging);
+        Recorder::streaming(move |event| judging.borrow_mut().observe(event))
+    };
+    let simulated = sim::simulate_into(scenario, seed, system, &recorder);
+    drop(recorder);
+    let judging = Rc::try_unwrap(judging)
+        .ok()
+        .expect("the recorder is gone")
+        .into_inner();
+    conclude(scenario, seed, repro, judging, simulated, wall)
+}
+
+/// Judges `simulation`, a run of `scenario` with `seed` that `repro` reproduces; `wall` was
+/// started before it.
+#[must_use]
+pub fn judge(
+    scenario: &ScenarioFile,
+    seed: u64,
+    repro: String,
+    simulation: Simulation,
+    wall: Stopwatch,
+) -> RunOutcome {
+    let Simulation {
+        events,
+        error,
+        elapsed,
+    } = simulation;
+    let judging = Judging::over(scenario, events);
+    conclude(
+        scenario,
+        seed,
+        repro,
+        judging,
+        Simulated { error, elapsed },
+        wall,
+    )
+}
+
+fn conclude(
+    scenario: &ScenarioFile,
+    seed: u64,
+    repro: String,
+    judging: Judging,
+    simulated: Simulated,
+    wall: Stopwatch,
+) -> RunOutcome {
+    let (mut checks, timeline, stats) = judging.finish();
+    if let Some(error) = simulated.error {
+        checks.insert(
+            0,
+            CheckOutcome {
+                name: "simulation",
+                passed: false,
+                detail: error,
+                skipped: false,
+            },
+        );
+    }
+    let verdict = verdict(
+        scenario,
+        seed,
+        repro,
+        checks,
+        simulated.elapsed,
+        wall.elapsed(),
+    );
+    RunOutcome {
+        timeline,
+        verdict,
+        stats,
+    }
+}
+
+/// The verdict of a run whose simulation panicked.
+#[must_use]
+pub fn panicked(scenario: &ScenarioFile, path: &str, seed: u64, detail: &str) -> Verdict {
+    let failed = CheckOutcome {
+        name: "simulation",
+        passed: false,
+        detail: format!("panicked: {detail}"),
+        skipped: false,
+    };
+    verdict(
+        scenario,
+        seed,
+        repro_command(path, seed),
+        vec![failed],
+        Duration::ZERO,
+        Duration::ZERO,
+    )
+}
+
+/// Judges the events of a real-network run of `scenario` (`wsim drive`) with `ctx` (the
+/// scenario's settings with real-network tolerances); `notes` go first among the checks
+/// (what the run could not do, said in the verdict).
+#[must_use]
+pub fn judge_real(
+    scenario: &ScenarioFile,
+    ctx: CheckContext,
+    seed: u64,
+    repro: String,
+    events: Vec<Event>,
+    notes: Vec<CheckOutcome>,
+    wall: Stopwatch,
+) -> RunOutcome {
+    let elapsed = events.last().map_or(Duration::ZERO, |e| e.t);
+    let mut judging = Judging::with_context(scenario, &ctx, Keep::Timeline);
+    for event in events {
+        judging.observe(event);
+    }
+    let (checks, timeline, stats) = judging.finish();
+    let checks = notes.into_iter().chain(checks).collect();
+    let elapsed = elapsed.max(scenario.duration.0.min(wall.elapsed()));
+    let mut verdict = verdict(scenario, seed, repro, checks, elapsed, wall.elapsed());
+    verdict.real_time = true;
+    RunOutcome {
+        timeline,
+        verdict,
+        stats,
+    }
+}
+
+/// Runs `scenario`'s expected checkers over `events`; returns their outcomes and the timeline
+/// with the violations merged in.
+#[must_use]
+pub fn check(scenario: &ScenarioFile, events: Vec<Event>) -> (Vec<CheckOutcome>, Vec<Event>) {
+    let judging = Judging::over(scenario, events);
+    let (outcomes, timeline, _) = judging.finish();
+    (outcomes, timeline)
+}
+
+/// A run being judged: the expected checkers, the statistics, and — when detection is not
+/// among the expected checks — a detection checker that only measures, all fed one event at
+/// a time as the simulation records it.
+struct Judging {
+    checkers: Vec<Box<dyn Checker>>,
+    measuring: Option<Detection>,
+    stats: RunStats,
+    seen: BTreeSet<&'static str>,
+    /// The kind of the previous event (runs of one kind skip the set).
+    last_kind: &'static str,
+    /// Numbers each event's client and message once, for every checker.
+    numbering: Numbering,
+    kept: Option<Vec<Event>>,
+}
+
+impl Judging {
+    fn new(scenario: &ScenarioFile, keep: Keep) -> Judging {
+        Judging::with_context(scenario, &CheckContext::from_scenario(scenario), keep)
+    }
+
+    fn with_context(scenario: &ScenarioFile, ctx: &CheckContext, keep: Keep) -> Judging {
+        let ctx = ctx.clone();
+        Judging {
+            checkers: scenario
+                .expect
+                .checks
+                .iter()
+                .map(|name| check::build(*name, &ctx))
+                .collect(),
+            measuring: (!scenario.expect.checks.contains(&CheckName::Detection))
+                .then(|| Detection::new(ctx.clone())),
+            stats: RunStats::default(),
+            seen: BTreeSet::new(),
+            last_kind: "",
+            numbering: Numbering::default(),
+            kept: (keep == Keep::Timeline).then(Vec::new),
+        }
+    }
+
+    /// A judging that has seen every one of `events` and keeps them.
+    fn over(scenario: &ScenarioFile, events: Vec<Event>) -> Judging {
+        let mut judging = Judging::new(scenario, Keep::Timeline);
+        for event in events {
+            judging.observe(event);
+        }
+        judging
+    }
+
+    fn observe(&mut self, event: Event) {
+        self.judge(&event);
+        self.keep(event);
+    }
+
+    /// Whether this judging keeps the events it judges.
+    fn keeps(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// Keeps `event` (just judged) if the timeline is kept.
+    fn keep(&mut self, event: Event) {
+        if let Some(kept) = &mut self.kept {
+            kept.push(event);
+        }
+    }
+
+    /// Feeds `event` to the checkers and statistics.
+    fn judge(&mut self, event: &Event) {
+        let kind = event.kind.name();
+        if !std::ptr::eq(kind, self.last_kind) {
+            self.seen.insert(kind);
+            self.last_kind = kind;
+        }
+        let numbers = self.numbering.number(&event.kind);
+        for c in &mut self.checkers {
+            c.observe_numbered(event, numbers);
+        }
+        if let Some(d) = &mut self.measuring {
+            d.observe(event);
+        }
+        self.stats.observe(event);
+    }
+
+    /// The outcomes (a checker whose inputs never appeared says it could not judge instead of
+    /// passing), the timeline with the violations merged in (empty unless kept), the figures.
+    fn finish(self) -> (Vec<CheckOutcome>, Vec<Event>, RunStats) {
+        let Judging {
+            checkers,
+            measuring,
+            mut stats,
+            seen,
+            kept,
+            ..
+        } = self;
+        for c in &checkers {
+            c.measure(&mut stats);
+        }
+        if let Some(d) = &measuring {
+            d.measure(&mut stats);
+        }
+        let mut order = Vec::new();
+        let mut judging = Vec::new();
+        let mut skipped = Vec::new();
+        for c in checkers {
+            match c.requires() {
+                Some(need) if !need.any_of.iter().any(|n| seen.contains(n)) => {
+                    order.push(false);
+                    skipped.push(CheckOutcome {
+                        name: c.name(),
+                        passed: true,
+                        detail: format!(
+                            "skipped: it reads {}, and this run recorded none",
+                            need.reported_by
+                        ),
+                        skipped: true,
+                    });
+                }
+                _ => {
+                    order.push(true);
+                    judging.push(c);
+                }
+            }
+        }
+        let (judged, violations) = check::finish(judging);
+        let timeline = match kept {
+            Some(events) => check::merge(events, violations),
+            None => Vec::new(),
+        };
+        let (mut judged, mut skipped) = (judged.into_iter(), skipped.into_iter());
+        let outcomes = order
+            .into_iter()
+            .filter_map(|j| if j { judged.next() } else { skipped.next() })
+            .collect();
+        (outcomes, timeline, stats)
+    }
+}
+
+fn verdict(
+    scenario: &ScenarioFile,
+    seed: u64,
+    repro: String,
+    checks: Vec<CheckOutcome>,
+    sim: Duration,
+    wall: Duration,
+) -> Verdict {
+    Verdict {
+        event: "verdict",
+        scenario: scenario.name.clone(),
+        seed,
+        passed: checks.iter().all(|c| c.passed),
+        checks,
+        repro,
+        sim_ms: u64::try_from(sim.as_millis()).unwrap_or(u64::MAX),
+        wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
+        real_time: false,
+    }
+}
