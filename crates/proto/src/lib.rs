@@ -5,6 +5,7 @@
 //! - [`protocol`] / [`frame`]: the JSON messages and the WebSocket frames that carry them;
 //! - [`keepalive`]: ping / pong-timeout policy as a sans-IO state machine;
 //! - [`wslink`]: one WebSocket connection over any [`net::Stream`], with a bounded send queue;
+//! - [`local_split`]: a stream's reading and writing halves on one thread, without a lock;
 //! - [`net`]: the [`net::Connector`] / [`net::Listener`] seam (`tokio::net` here; a simulator
 //!   brings its own);
 //! - [`clock`], [`wallclock`], [`seed`], [`sink`]: time, wall time, randomness and events.
@@ -14,6 +15,7 @@ pub mod clock;
 mod flat_scan;
 pub mod frame;
 pub mod keepalive;
+pub mod local_split;
 pub mod net;
 pub mod protocol;
 pub mod query;

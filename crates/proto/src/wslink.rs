@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use futures_util::stream::{SplitStream, StreamExt};
+use futures_util::stream::StreamExt;
 use futures_util::SinkExt;
 use std::task::{Poll, Waker};
 use tokio::sync::oneshot;
@@ -160,7 +160,7 @@ impl LinkWriter {
 
 /// A WebSocket connection with a background writer.
 pub struct WsLink<S: Stream> {
-    reader: SplitStream<WebSocketStream<S>>,
+    reader: crate::local_split::ReadHalf<WebSocketStream<S>>,
     writer: LinkWriter,
     write_failed: oneshot::Receiver<()>,
     write_task: JoinHandle<()>,
@@ -169,7 +169,7 @@ pub struct WsLink<S: Stream> {
 impl<S: Stream> WsLink<S> {
     /// Wraps an established WebSocket; spawns its writer on the current `LocalSet`.
     pub fn new(ws: WebSocketStream<S>, limit: SendQueueLimit) -> Self {
-        let (mut sink, reader) = ws.split();
+        let (reader, mut sink) = crate::local_split::split(ws);
         let shared = Rc::new(Shared {
             queue: RefCell::default(),
             limit,

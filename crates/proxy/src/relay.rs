@@ -114,8 +114,8 @@ impl Relay {
             conn,
             control: Rc::clone(&self.control),
         };
-        let (client_rd, client_wr) = tokio::io::split(client);
-        let (server_rd, server_wr) = tokio::io::split(server);
+        let (client_rd, client_wr) = wsim_proto::local_split::split(client);
+        let (server_rd, server_wr) = wsim_proto::local_split::split(server);
         let (bytes_up, bytes_down) = (Cell::new(0u64), Cell::new(0u64));
         let up = pump(
             client_rd,
