@@ -3,11 +3,13 @@
 //! single-threaded and the judge sees the very event sequence an inline judge sees, so the
 //! outcome is the same; only the wall time differs (the two overlap).
 //!
-//! Judged batches go back to the simulation's thread, which drops their events and refills
-//! them: memory is freed by the thread that allocated it (a thread freeing another's
-//! allocations made the simulation's own allocations several times dearer).
+//! Judged batches go back to the simulation's thread, which drops their events one by one as
+//! it records new ones and then refills them: memory is freed by the thread that allocated it
+//! (a thread freeing another's allocations made the simulation's own allocations several
+//! times dearer), at the pace it is allocated.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 
@@ -22,8 +24,9 @@ use crate::timeline::Recorder;
 const BATCH: usize = 512;
 
 /// Batches waiting for the judge at most: with this many waiting, the simulation waits for
-/// it. At most `IN_FLIGHT + 3` batches exist (waiting, being judged, on their way back, being
-/// filled), so at most that many × [`BATCH`] events are outside the judge's own state.
+/// it. At most `2 × IN_FLIGHT + 5` batches exist (waiting, being judged, on their way back,
+/// being dropped, being filled), so at most that many × [`BATCH`] events are outside the
+/// judge's own state.
 const IN_FLIGHT: usize = 8;
 
 /// Simulates `scenario` with `seed` and `system` under test while a second thread judges its
@@ -70,6 +73,7 @@ pub fn run_pipelined(
                 to_judge,
                 judged,
                 batch: Vec::with_capacity(BATCH),
+                judged_back: VecDeque::new(),
                 spare: Vec::new(),
             })),
         });
@@ -97,7 +101,12 @@ struct Open {
     judged: Receiver<Vec<Event>>,
     /// The batch being filled.
     batch: Vec<Event>,
-    /// Emptied batches to fill next (no more than exist: see [`IN_FLIGHT`]).
+    /// Judged batches whose events are still to be dropped, the one being dropped first: one
+    /// event per event recorded, so each allocation freed is there for the next one to take
+    /// (freeing a batch at once overflows the allocator's per-thread cache: every free and
+    /// the allocations after it take its slow path).
+    judged_back: VecDeque<Vec<Event>>,
+    /// Emptied batches to fill next.
     spare: Vec<Vec<Event>>,
 }
 
@@ -113,19 +122,30 @@ impl Feed {
             to_judge,
             judged,
             batch,
+            judged_back,
             spare,
         }) = open.as_mut()
         else {
             return;
         };
+        if let Some(dropping) = judged_back.front_mut() {
+            drop(dropping.pop());
+            if dropping.is_empty() {
+                spare.extend(judged_back.pop_front());
+            }
+        }
         batch.push(event);
         if batch.len() < BATCH {
             return;
         }
-        // The next batch: a judged one emptied here, or a new one.
-        while let Ok(mut back) = judged.try_recv() {
-            back.clear();
-            spare.push(back);
+        judged_back.extend(judged.try_iter());
+        // Beyond one batch being dropped (the judge caught up after a while), the rest are
+        // dropped at once: the batches stay bounded.
+        while judged_back.len() > 1 {
+            if let Some(mut extra) = judged_back.pop_back() {
+                extra.clear();
+                spare.push(extra);
+            }
         }
         let next = spare.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
         let full = std::mem::replace(batch, next);
