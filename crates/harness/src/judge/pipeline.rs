@@ -44,16 +44,13 @@ pub fn run_pipelined(
 ) -> RunOutcome {
     let wall = Stopwatch::start();
     let (judging, simulated) = std::thread::scope(|scope| {
-        let (to_judge, batches) = sync_channel::<Vec<Event>>(IN_FLIGHT);
-        // Room for every batch that can be judged between two of the simulation's sends: the
-        // judge never waits to give one back.
-        let (give_back, judged) = sync_channel::<Vec<Event>>(IN_FLIGHT + 2);
+        let (feed, batches) = channel();
         let judge = std::thread::Builder::new()
             .name("wsim-judge".into())
             .spawn_scoped(scope, move || {
                 let mut judging = Judging::new(scenario, keep);
-                for mut batch in batches {
-                    for event in &batch {
+                batches.each(|batch| {
+                    for event in batch.iter() {
                         judging.judge(event);
                     }
                     if judging.keeps() {
@@ -61,22 +58,11 @@ pub fn run_pipelined(
                             judging.keep(event);
                         }
                     }
-                    if let Err(TrySendError::Full(batch)) = give_back.try_send(batch) {
-                        drop(batch);
-                    }
-                }
+                });
                 judging
             })
             .expect("spawning the judging thread");
-        let feed = Rc::new(Feed {
-            open: RefCell::new(Some(Open {
-                to_judge,
-                judged,
-                batch: Vec::with_capacity(BATCH),
-                judged_back: VecDeque::new(),
-                spare: Vec::new(),
-            })),
-        });
+        let feed = Rc::new(feed);
         let simulated = {
             // Closes the channel however the simulation ends (a panic unwinds through here),
             // so the judging thread always finishes and the scope can end.
@@ -93,6 +79,43 @@ pub fn run_pipelined(
         (judging, simulated)
     });
     conclude(scenario, seed, repro, judging, simulated, wall)
+}
+
+/// The two ends of a run's event hand-over.
+fn channel() -> (Feed, Batches) {
+    let (to_judge, batches) = sync_channel::<Vec<Event>>(IN_FLIGHT);
+    // Room for every batch that can be judged between two of the simulation's sends: the
+    // judge never waits to give one back.
+    let (give_back, judged) = sync_channel::<Vec<Event>>(IN_FLIGHT + 2);
+    let feed = Feed {
+        open: RefCell::new(Some(Open {
+            to_judge,
+            judged,
+            batch: Vec::with_capacity(BATCH),
+            judged_back: VecDeque::new(),
+            spare: Vec::new(),
+        })),
+    };
+    (feed, Batches { batches, give_back })
+}
+
+/// The judge's end: batches in the order they were filled, each given back once judged.
+struct Batches {
+    batches: Receiver<Vec<Event>>,
+    give_back: SyncSender<Vec<Event>>,
+}
+
+impl Batches {
+    /// Hands every batch to `judge` (which may take its events) and gives it back, until the
+    /// simulation's end closes.
+    fn each(self, mut judge: impl FnMut(&mut Vec<Event>)) {
+        for mut batch in self.batches {
+            judge(&mut batch);
+            if let Err(TrySendError::Full(batch)) = self.give_back.try_send(batch) {
+                drop(batch);
+            }
+        }
+    }
 }
 
 /// The simulation's end of the channels.
@@ -171,5 +194,69 @@ struct Closing<'a>(&'a Feed);
 impl Drop for Closing<'_> {
     fn drop(&mut self) {
         self.0.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+    use std::collections::BTreeSet;
+
+    fn event(n: u32) -> Event {
+        Event {
+            t: std::time::Duration::from_millis(u64::from(n)),
+            host: "h".into(),
+            kind: EventKind::Connecting {
+                client: format!("c{n}"),
+                attempt: n,
+            },
+        }
+    }
+
+    /// Events reach the judge complete and in order, through at most `2 × IN_FLIGHT + 5`
+    /// batches however far the judge falls behind (it stalls now and then here).
+    #[test]
+    fn the_hand_over_keeps_order_and_its_bound() {
+        const EVENTS: u32 = 100_000;
+        let (feed, batches) = channel();
+        let judge = std::thread::Builder::new()
+            .spawn(move || {
+                let (mut next, mut seen, mut stalls) = (0u32, BTreeSet::new(), 0u32);
+                batches.each(|batch| {
+                    seen.insert(batch.as_ptr() as usize);
+                    for e in batch.iter() {
+                        let EventKind::Connecting { attempt, .. } = e.kind else {
+                            panic!("another event");
+                        };
+                        assert_eq!(attempt, next, "out of order");
+                        next += 1;
+                    }
+                    stalls += 1;
+                    if stalls % 7 == 0 {
+                        for _ in 0..2000 {
+                            std::thread::yield_now();
+                        }
+                    }
+                });
+                (next, seen.len())
+            })
+            .expect("a thread");
+        {
+            let _closing = Closing(&feed);
+            for n in 0..EVENTS {
+                feed.push(event(n));
+            }
+        }
+        let (received, batches) = judge.join().expect("the judge finished");
+        assert_eq!(
+            received, EVENTS,
+            "every event, the last partial batch included"
+        );
+        assert!(
+            batches <= 2 * IN_FLIGHT + 5,
+            "{batches} batches for {EVENTS} events"
+        );
+        assert!(batches > 1, "batches are reused, not one for everything");
     }
 }
