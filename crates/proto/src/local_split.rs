@@ -6,7 +6,7 @@
 //! every poll of every frame.
 //!
 //! Like theirs, the stream is dropped (closed) when both halves are; the halves keep their
-//! own wakers because the stream keeps separate read and write wakers (tokio's and turmoil's
+//! own wakers because the stream keeps separate read and write wakers (tokio's and a simulator's
 //! TCP streams, tokio-tungstenite's WebSocket stream all do).
 
 use std::cell::RefCell;
