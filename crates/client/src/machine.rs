@@ -26,7 +26,7 @@ use crate::frame::{self, Inbound, Outbound};
 use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::protocol::{self, ClientMessage, ServerMessage};
 use crate::seed::SimRng;
-use fingerprints::FingerprintSet;
+use recent::RecentFingerprints;
 
 /// How many delivered message ids a client remembers to suppress duplicates.
 const DELIVERED_MEMORY: usize = 4096;
@@ -142,11 +142,10 @@ pub struct ClientMachine {
     epoch: Option<String>,
     /// Whether the current connection presented a resume token.
     resuming: bool,
-    /// Messages recently delivered to the application, oldest first (bounded), as 64-bit
+    /// The last `DELIVERED_MEMORY` messages delivered to the application, as 64-bit
     /// fingerprints of (sender, id): a message the server accepted twice (its ack lost in a
-    /// crash) is still shown once. 8 bytes per message instead of two strings.
-    delivered: VecDeque<u64>,
-    delivered_set: FingerprintSet,
+    /// crash) is still shown once. 12 bytes per message instead of two strings.
+    delivered: RecentFingerprints,
     actions: VecDeque<Action>,
     transmits: VecDeque<Outbound>,
     events: VecDeque<ClientEvent>,
@@ -182,8 +181,7 @@ impl ClientMachine {
             last_seq: None,
             epoch: None,
             resuming: false,
-            delivered: VecDeque::new(),
-            delivered_set: FingerprintSet::default(),
+            delivered: RecentFingerprints::new(DELIVERED_MEMORY),
             actions: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -376,10 +374,10 @@ impl ClientMachine {
     }
 }
 
-mod fingerprints;
 mod inbox;
 mod link;
 mod outbox;
+mod recent;
 
 #[cfg(test)]
 mod tests;

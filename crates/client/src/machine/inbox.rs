@@ -81,22 +81,9 @@ impl ClientMachine {
     }
 
     /// Records message `id` from `from` as delivered (ids are unique per sender only); false
-    /// if it already was.
+    /// if it is one of the last `DELIVERED_MEMORY` delivered.
     pub(super) fn remember_delivered(&mut self, from: &str, id: &str) -> bool {
-        let key = fingerprint(from, id);
-        if self.delivered_set.contains(key) {
-            return false;
-        }
-        // The oldest is forgotten before the newest is stored: the set never holds more
-        // than `DELIVERED_MEMORY`.
-        if self.delivered.len() >= DELIVERED_MEMORY {
-            if let Some(old) = self.delivered.pop_front() {
-                self.delivered_set.remove(old);
-            }
-        }
-        self.delivered_set.insert(key);
-        self.delivered.push_back(key);
-        true
+        self.delivered.remember(fingerprint(from, id))
     }
 
     pub(super) fn presence(&mut self, kind: PresenceKind, username: String) {
