@@ -66,6 +66,19 @@ fn incarnation(rng: &SimRng) -> String {
 struct Conn {
     client_id: String,
     keepalive: Keepalive,
+    /// The session's `sent_seq` when the last unanswered ping was sent: its pong proves the
+    /// client read every message sent before it.
+    ping_mark: Option<u64>,
+}
+
+impl Conn {
+    fn new(client_id: String, keepalive: Keepalive) -> Self {
+        Conn {
+            client_id,
+            keepalive,
+            ping_mark: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -81,6 +94,35 @@ struct Session {
     dedup: Dedup,
     /// The room's latest number when the session opened (its welcome's `last_seq`).
     first_seq: u64,
+    /// What the server knows of what the client has read, for a client that never says
+    /// (`last_seq` absent from its resume) — see [`Delivered`].
+    delivered: Delivered,
+}
+
+/// How far a session's client has read its room, as the server sees it: for the clients that
+/// resume without `last_seq` (the seed article's keyless `ResilientWebSocket`), the resume
+/// replays what follows `resume_from`.
+#[derive(Debug, Clone, Copy)]
+struct Delivered {
+    /// The latest room message sent to the session's connection (or replayed to it).
+    sent_seq: u64,
+    /// The latest `sent_seq` a pong has proved read (a pong answers a ping sent after it).
+    confirmed_seq: u64,
+    /// Where a resume without `last_seq` replays from: `sent_seq` when the last connection
+    /// was closed by its peer (an orderly end: a proxy's idle kill, the client's own close),
+    /// `confirmed_seq` when it broke (a reset, a heartbeat timeout, a slow reader): messages
+    /// in flight then are sent again rather than lost.
+    resume_from: u64,
+}
+
+impl Delivered {
+    fn at(seq: u64) -> Self {
+        Delivered {
+            sent_seq: seq,
+            confirmed_seq: seq,
+            resume_from: seq,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +152,9 @@ pub struct ServerMachine {
     sessions: BTreeMap<String, Session>,
     conns: BTreeMap<ConnId, Conn>,
     rooms: BTreeMap<String, Room>,
+    /// Rooms that lost their last session, in that order (a name may recur, or belong to a
+    /// room filled since): beyond `max_sessions` of them the oldest still empty is forgotten.
+    emptied: VecDeque<String>,
     /// The dedup tables of expired sessions, for their clients' next sessions.
     retained: RetainedDedup,
     /// This incarnation's id, sent in every welcome: room numbers restart with it.
@@ -136,6 +181,7 @@ impl ServerMachine {
             sessions: BTreeMap::new(),
             conns: BTreeMap::new(),
             rooms: BTreeMap::new(),
+            emptied: VecDeque::new(),
             retained: RetainedDedup::default(),
             transmits: VecDeque::new(),
             drops: VecDeque::new(),
@@ -214,7 +260,18 @@ impl ServerMachine {
                 "binary frames are not supported",
             ),
             Inbound::Close(_) => self.drop_conn(now, conn, "closed_by_peer"),
-            Inbound::Ping | Inbound::Pong => {}
+            Inbound::Pong => {
+                if let Some(mark) = c.ping_mark.take() {
+                    let client = c.client_id.clone();
+                    if let Some(session) = self.sessions.get_mut(&client) {
+                        if session.conn == Some(conn) {
+                            let d = &mut session.delivered;
+                            d.confirmed_seq = d.confirmed_seq.max(mark);
+                        }
+                    }
+                }
+            }
+            Inbound::Ping => {}
         }
     }
 
@@ -248,6 +305,14 @@ impl ServerMachine {
             }
         }
         for id in pings {
+            if let Some(c) = self.conns.get_mut(&id) {
+                let sent = self
+                    .sessions
+                    .get(&c.client_id)
+                    .filter(|s| s.conn == Some(id))
+                    .map(|s| s.delivered.sent_seq);
+                c.ping_mark = c.ping_mark.or(sent);
+            }
             self.transmits.push_back((id, Outbound::Ping(Vec::new())));
         }
         for id in dead {

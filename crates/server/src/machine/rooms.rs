@@ -84,11 +84,21 @@ impl ServerMachine {
             return;
         };
         let text = crate::frame::Text::from(protocol::encode(msg));
+        let seq = match msg {
+            ServerMessage::ChatMessage { seq, .. } => Some(*seq),
+            _ => None,
+        };
         for member in &room.members {
             if Some(member.as_str()) == except {
                 continue;
             }
-            if let Some(conn) = self.sessions.get(member).and_then(|s| s.conn) {
+            let Some(session) = self.sessions.get_mut(member) else {
+                continue;
+            };
+            if let Some(conn) = session.conn {
+                if let Some(seq) = seq {
+                    session.delivered.sent_seq = seq;
+                }
                 self.transmits
                     .push_back((conn, Outbound::Text(text.clone())));
             }

@@ -26,10 +26,10 @@ impl ServerMachine {
         let epoch = self.epoch.clone();
         self.conns.insert(
             conn,
-            Conn {
-                client_id: join.client_id.clone(),
-                keepalive: Keepalive::new(self.config.heartbeat, now),
-            },
+            Conn::new(
+                join.client_id.clone(),
+                Keepalive::new(self.config.heartbeat, now),
+            ),
         );
         super::lower(
             &mut self.wake_by,
@@ -80,6 +80,7 @@ impl ServerMachine {
                 away_since: None,
                 dedup,
                 first_seq: last_seq,
+                delivered: Delivered::at(last_seq),
             },
         );
     }
@@ -91,6 +92,11 @@ impl ServerMachine {
         session.credential.resumed_by(&join);
         let client = join.client_id;
         let old = session.conn.replace(conn);
+        if old.is_some() {
+            // A takeover: the old connection did not end in order (its client moved on).
+            session.delivered.resume_from = session.delivered.confirmed_seq;
+        }
+        let delivered = session.delivered;
         let was_away = session.away_since.take().is_some();
         let (username, room_name, key) = (
             session.username.clone(),
@@ -116,10 +122,7 @@ impl ServerMachine {
         }
         self.conns.insert(
             conn,
-            Conn {
-                client_id: client.clone(),
-                keepalive: Keepalive::new(self.config.heartbeat, now),
-            },
+            Conn::new(client.clone(), Keepalive::new(self.config.heartbeat, now)),
         );
         super::lower(
             &mut self.wake_by,
@@ -131,10 +134,15 @@ impl ServerMachine {
         // never read this incarnation's welcome, so it has seen nothing since its session
         // opened (its welcome lost, say, with the attempt that carried it).
         let foreign = join.epoch.as_ref().is_some_and(|e| *e != self.epoch);
-        let seen = if foreign {
-            first_seq
-        } else {
-            join.last_seq.unwrap_or(0)
+        // A client that says nothing of what it has seen: one with a session key speaks this
+        // protocol and sends `last_seq` once it has read a welcome, so it has read nothing the
+        // session was sent; a keyless one (the seed article's) never says, and the server
+        // replays what follows what it knows the client read.
+        let seen = match join.last_seq {
+            _ if foreign => first_seq,
+            Some(seen) => seen,
+            None if join.session_key.is_some() => first_seq,
+            None => delivered.resume_from.max(first_seq),
         };
         let oldest = room.history.front().map_or(room.last_seq + 1, |h| h.seq);
         let recovered = seen <= room.last_seq && seen + 1 >= oldest;
@@ -148,6 +156,11 @@ impl ServerMachine {
             Vec::new()
         };
         let last_seq = room.last_seq;
+        if let Some(session) = self.sessions.get_mut(&client) {
+            // Everything up to now is replayed, the client's own, or lost with the history
+            // (then the client resyncs from the welcome's `last_seq`).
+            session.delivered = Delivered::at(last_seq);
+        }
         self.events.push_back(ServerEvent::SessionOpened {
             client: client.clone(),
             room: room_name.clone(),
@@ -212,6 +225,12 @@ impl ServerMachine {
         }
         session.conn = None;
         session.away_since = Some(now);
+        let d = &mut session.delivered;
+        d.resume_from = if reason == "closed_by_peer" {
+            d.sent_seq
+        } else {
+            d.confirmed_seq
+        };
         let grace_ends = now + self.config.grace;
         let (room, username) = (session.room.clone(), session.username.clone());
         super::lower(&mut self.wake_by, Some(grace_ends));
@@ -246,6 +265,21 @@ impl ServerMachine {
             self.retained.keep(now, client.clone(), dedup, ttl, limit);
             if let Some(room) = self.rooms.get_mut(&session.room) {
                 room.members.remove(&client);
+                if room.members.is_empty() {
+                    // No session is left to resume into it: its history goes. It keeps its
+                    // numbering (a room that fills again goes on counting) until more rooms
+                    // than sessions allowed have emptied since.
+                    room.history = VecDeque::new();
+                    self.emptied.push_back(session.room.clone());
+                    while self.emptied.len() > self.config.max_sessions {
+                        let Some(name) = self.emptied.pop_front() else {
+                            break;
+                        };
+                        if self.rooms.get(&name).is_some_and(|r| r.members.is_empty()) {
+                            self.rooms.remove(&name);
+                        }
+                    }
+                }
             }
             self.events.push_back(ServerEvent::UserLeft {
                 client: client.clone(),

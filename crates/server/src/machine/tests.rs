@@ -375,3 +375,132 @@ fn a_wrong_or_missing_secret_never_takes_over() {
 }
 
 mod frames;
+
+/// The chat messages sent on `conn`, by sequence number.
+fn chats(tx: &[(ConnId, Outbound)], conn: ConnId) -> Vec<u64> {
+    tx.iter()
+        .filter(|(c, _)| *c == conn)
+        .filter_map(|(_, o)| match protocol::decode::<ServerMessage>(text(o)) {
+            Ok(ServerMessage::ChatMessage { seq, .. }) => Some(seq),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A keyless client that never says what it has seen (the seed article's): after an orderly
+/// end (a proxy's idle kill, its own close) its resume replays exactly what was sent while it
+/// was away — not the room's history from before its session, not what it had read.
+#[test]
+fn a_keyless_resume_without_last_seq_after_an_orderly_end_replays_what_it_missed() {
+    let mut m = server();
+    m.handle_open(t(0), 1, keyless("a"));
+    m.handle_inbound(t(10), 1, chat("a-1")); // seq 1, before b's session
+    m.handle_open(t(20), 2, keyless("b"));
+    m.handle_inbound(t(30), 1, chat("a-2")); // seq 2: b reads it
+    let _ = drain(&mut m);
+    m.handle_end(t(40), 2, ConnEnd::Closed);
+    m.handle_inbound(t(50), 1, chat("a-3")); // seq 3: b is away
+    let _ = drain(&mut m);
+    m.handle_open(t(60), 3, keyless("b"));
+    let (tx, _, _) = drain(&mut m);
+    let (_, recovered, replayed, _) = welcome(&tx, 3);
+    assert!(recovered);
+    assert_eq!((replayed, chats(&tx, 3)), (1, vec![3]));
+}
+
+/// After a broken end (a reset, a heartbeat timeout), what was in flight may be lost: the
+/// resume replays everything after the last message a pong proved read.
+#[test]
+fn a_keyless_resume_after_a_broken_end_replays_from_the_last_pong() {
+    let config = ServerConfig::default();
+    let interval = config.heartbeat.interval.expect("a heartbeat");
+    let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+    m.handle_open(t(0), 1, keyless("a"));
+    m.handle_open(t(0), 2, keyless("b"));
+    m.handle_inbound(t(10), 1, chat("a-1")); // seq 1
+    let _ = drain(&mut m);
+    // b is silent for a ping interval: pinged, and its pong proves seq 1 read.
+    let ping_at = interval.as_millis() as u64 + 5;
+    m.handle_timeout(t(ping_at));
+    let (tx, _, _) = drain(&mut m);
+    assert!(tx
+        .iter()
+        .any(|(c, o)| *c == 2 && matches!(o, Outbound::Ping(_))));
+    m.handle_inbound(t(ping_at + 1), 1, chat("a-2")); // seq 2, sent after the ping
+    m.handle_inbound(t(ping_at + 2), 2, Inbound::Pong);
+    m.handle_inbound(t(ping_at + 3), 1, chat("a-3")); // seq 3
+    let _ = drain(&mut m);
+    m.handle_end(t(ping_at + 4), 2, ConnEnd::Reset);
+    m.handle_open(t(ping_at + 5), 3, keyless("b"));
+    let (tx, _, _) = drain(&mut m);
+    assert_eq!(
+        chats(&tx, 3),
+        vec![2, 3],
+        "sent after the ping: not proved read"
+    );
+}
+
+/// A client with a session key that resumes without `last_seq` has read no welcome of this
+/// session (wsim's client sends `last_seq` once it has): everything since the session opened
+/// is replayed, nothing from before it.
+#[test]
+fn a_keyed_resume_without_last_seq_replays_from_where_the_session_opened() {
+    let mut m = server();
+    m.handle_open(t(0), 1, join("a"));
+    m.handle_inbound(t(10), 1, chat("a-1")); // seq 1, before b's session
+    m.handle_open(t(20), 2, join("b"));
+    m.handle_inbound(t(30), 1, chat("a-2")); // seq 2
+    let _ = drain(&mut m);
+    m.handle_end(t(40), 2, ConnEnd::Closed);
+    m.handle_open(t(50), 3, join("b"));
+    let (tx, _, _) = drain(&mut m);
+    assert_eq!(chats(&tx, 3), vec![2]);
+}
+
+/// When a room's last session expires its history goes; the room keeps counting if it fills
+/// again, and the names of emptied rooms kept are bounded by `max_sessions`.
+#[test]
+fn an_emptied_room_releases_its_history_and_keeps_counting() {
+    let config = ServerConfig {
+        max_sessions: 3,
+        ..ServerConfig::default()
+    };
+    let grace = config.grace;
+    let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+    m.handle_open(t(0), 1, join("a"));
+    m.handle_inbound(t(10), 1, chat("a-1"));
+    m.handle_inbound(t(20), 1, chat("a-2"));
+    assert_eq!(m.rooms["lobby"].history.len(), 2);
+    m.handle_end(t(30), 1, ConnEnd::Reset);
+    let expired = t(30) + grace + Duration::from_millis(1);
+    m.handle_timeout(expired);
+    assert!(
+        m.rooms["lobby"].history.is_empty(),
+        "the history is released"
+    );
+    m.handle_open(expired, 2, join("c"));
+    m.handle_inbound(expired, 2, chat("c-1"));
+    let (tx, _, _) = drain(&mut m);
+    assert!(tx
+        .iter()
+        .any(|(c, o)| *c == 2 && text(o).contains(r#""seq":3"#)));
+    // Many rooms emptied: only the latest `max_sessions` empty ones are remembered.
+    let mut now = expired;
+    for (i, conn) in (10..20u64).enumerate() {
+        let room_join = JoinRequest {
+            room: format!("room-{i}"),
+            ..join(&format!("u{i}"))
+        };
+        m.handle_open(now, conn, room_join);
+        m.handle_end(now, conn, ConnEnd::Reset);
+        now = now + grace + Duration::from_millis(1);
+        m.handle_timeout(now);
+    }
+    let empty = m.rooms.values().filter(|r| r.members.is_empty()).count();
+    assert!(empty <= 3, "{empty} empty rooms kept");
+    assert!(m.rooms.contains_key("room-9"), "the latest emptied is kept");
+    assert!(
+        !m.rooms.contains_key("room-0"),
+        "the oldest emptied is forgotten"
+    );
+}
