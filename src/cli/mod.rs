@@ -105,7 +105,7 @@ enum Command {
         #[arg(long, conflicts_with_all = ["format", "report", "floor"])]
         unjudged: bool,
     },
-    /// Run scenarios over many seeds in parallel: a table per scenario, every failure with its
+    /// Run scenarios over many seeds in parallel: a table with a row per scenario, every failure with its
     /// reproduction command, reports under reports/, optional JUnit XML.
     Sweep(sweep::SweepArgs),
     /// Random worlds: each seed draws clients, settings and overlapping faults of every kind,

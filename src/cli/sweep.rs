@@ -1,4 +1,4 @@
-//! `wsim sweep`: run scenarios over many seeds in parallel, print a table per scenario and every
+//! `wsim sweep`: run scenarios over many seeds in parallel, print a table (a row per scenario) and every
 //! failure with its reproduction command, write reports and JUnit XML.
 
 use std::path::PathBuf;
