@@ -9,7 +9,6 @@
 //! times dearer), at the pace it is allocated.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 
@@ -92,7 +91,7 @@ fn channel() -> (Feed, Batches) {
             to_judge,
             judged,
             batch: Vec::with_capacity(BATCH),
-            judged_back: VecDeque::new(),
+            dropping: Vec::new(),
             spare: Vec::new(),
         })),
     };
@@ -124,11 +123,11 @@ struct Open {
     judged: Receiver<Vec<Event>>,
     /// The batch being filled.
     batch: Vec<Event>,
-    /// Judged batches whose events are still to be dropped, the one being dropped first: one
-    /// event per event recorded, so each allocation freed is there for the next one to take
-    /// (freeing a batch at once overflows the allocator's per-thread cache: every free and
-    /// the allocations after it take its slow path).
-    judged_back: VecDeque<Vec<Event>>,
+    /// A judged batch whose events are still to be dropped: one event per event recorded, so
+    /// each allocation freed is there for the next one to take (freeing a batch at once
+    /// overflows the allocator's per-thread cache: every free and the allocations after it
+    /// take its slow path).
+    dropping: Vec<Event>,
     /// Emptied batches to fill next.
     spare: Vec<Vec<Event>>,
 }
@@ -145,30 +144,26 @@ impl Feed {
             to_judge,
             judged,
             batch,
-            judged_back,
+            dropping,
             spare,
         }) = open.as_mut()
         else {
             return;
         };
-        if let Some(dropping) = judged_back.front_mut() {
-            drop(dropping.pop());
-            if dropping.is_empty() {
-                spare.extend(judged_back.pop_front());
-            }
-        }
+        drop(dropping.pop());
         batch.push(event);
         if batch.len() < BATCH {
             return;
         }
-        judged_back.extend(judged.try_iter());
-        // Beyond one batch being dropped (the judge caught up after a while), the rest are
-        // dropped at once: the batches stay bounded.
-        while judged_back.len() > 1 {
-            if let Some(mut extra) = judged_back.pop_back() {
-                extra.clear();
-                spare.push(extra);
+        for mut back in judged.try_iter() {
+            if dropping.is_empty() {
+                std::mem::swap(dropping, &mut back);
+            } else {
+                // The judge caught up after a while: beyond the batch being dropped, the rest
+                // are dropped at once, so the batches stay bounded.
+                back.clear();
             }
+            spare.push(back);
         }
         let next = spare.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
         let full = std::mem::replace(batch, next);
