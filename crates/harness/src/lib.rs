@@ -18,6 +18,7 @@ use wsim_server as server;
 
 pub mod check;
 pub mod clock;
+mod conn_delays;
 pub mod digest;
 pub mod event;
 pub mod explore;

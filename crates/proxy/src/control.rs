@@ -52,11 +52,14 @@ impl ConnSwitch {
         self.fate.get()
     }
 
-    /// Changes the connection's fate and wakes its relay. A blackholed connection stays
-    /// blackholed (what forgot a flow does not remember it because some other fault on the
-    /// same client ended); only a reset, which ends it, still applies.
+    /// Changes the connection's fate and wakes its relay. A reset is final: the connection
+    /// is ending, and nothing set after it (in the same instant, before the relay acts) saves
+    /// it. A blackholed connection stays blackholed (what forgot a flow does not remember it
+    /// because some other fault on the same client ended); only a reset, which ends it, still
+    /// applies.
     pub fn set(&self, fate: Fate) {
-        if self.fate.get() == Fate::Blackhole && fate != Fate::Reset {
+        let now = self.fate.get();
+        if now == Fate::Reset || (now == Fate::Blackhole && fate != Fate::Reset) {
             return;
         }
         self.fate.set(fate);
@@ -312,5 +315,27 @@ mod tests {
         switch.set(Fate::Relay);
         assert!(after.as_mut().poll(&mut cx).is_pending());
         assert_eq!(switch.fate(), Fate::Blackhole);
+    }
+
+    #[test]
+    fn a_reset_is_final_whatever_is_set_after_it() {
+        // Faults set in the same instant reach the switch before its relay acts: a delay or a
+        // blackhole set after a reset must not save the connection.
+        for later in [
+            Fate::Delay(Duration::from_millis(10)),
+            Fate::Relay,
+            Fate::Blackhole,
+        ] {
+            let switch = ConnSwitch::default();
+            switch.set(Fate::Reset);
+            switch.set(later);
+            assert_eq!(switch.fate(), Fate::Reset, "after {later:?}");
+        }
+        // A blackholed connection can still be reset, and then stays reset.
+        let switch = ConnSwitch::default();
+        switch.set(Fate::Blackhole);
+        switch.set(Fate::Reset);
+        switch.set(Fate::Delay(Duration::from_millis(10)));
+        assert_eq!(switch.fate(), Fate::Reset);
     }
 }

@@ -32,6 +32,7 @@ use wsim_proto::clock::{HostClock, MonoTime};
 use wsim_proto::EventSink;
 use wsim_proxy::{Direction, Fate, Impairment, ProxyControl, Scope, Side};
 
+use crate::conn_delays::ConnDelays;
 use crate::event::{ConnAction, EventKind, FaultDesc};
 use crate::sim::plan::{self, PlannedFault};
 use crate::wallclock::WallClock;
@@ -181,6 +182,7 @@ pub async fn run_schedule(
     sink: EventSink<EventKind>,
 ) {
     let mut board_ids: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    let mut delays = ConnDelays::default();
     // In the simulation's order.
     for plan::Step { at, start, fault } in plan::steps(&faults) {
         if at > end {
@@ -189,7 +191,7 @@ pub async fn run_schedule(
         clock.sleep_until(Some(MonoTime::ZERO + at)).await;
         let now = clock.now().saturating_since(MonoTime::ZERO);
         if start {
-            let ids = apply_start(&fault, &proxy, &reach, now);
+            let ids = apply_start(&fault, &proxy, &reach, &mut delays, now);
             board_ids.insert(fault.id, ids);
             sink.emit(EventKind::FaultStart {
                 id: fault.id,
@@ -199,7 +201,7 @@ pub async fn run_schedule(
             for id in board_ids.remove(&fault.id).unwrap_or_default() {
                 proxy.board().end(id);
             }
-            apply_end(&fault, &proxy, &reach, now);
+            apply_end(&fault, &proxy, &reach, &mut delays, now);
             sink.emit(EventKind::FaultEnd {
                 id: fault.id,
                 fault: fault.desc.name(),
@@ -213,6 +215,7 @@ fn apply_start(
     fault: &PlannedFault,
     proxy: &ProxyControl,
     reach: &Reach,
+    delays: &mut ConnDelays,
     now: Duration,
 ) -> Vec<u64> {
     let label = format!("scenario fault {}", fault.id);
@@ -257,7 +260,8 @@ fn apply_start(
             }
             ConnAction::Delay => {
                 // The client's current connection alone, as in a simulation.
-                proxy.set_client_fate(client, Fate::Delay(Duration::from_millis(*delay_ms)));
+                let fate = delays.start(client, fault.id, Duration::from_millis(*delay_ms));
+                proxy.set_client_fate(client, fate);
                 vec![]
             }
         },
@@ -307,14 +311,20 @@ fn apply_start(
     ids.into_iter().flatten().collect()
 }
 
-fn apply_end(fault: &PlannedFault, proxy: &ProxyControl, reach: &Reach, now: Duration) {
+fn apply_end(
+    fault: &PlannedFault,
+    proxy: &ProxyControl,
+    reach: &Reach,
+    delays: &mut ConnDelays,
+    now: Duration,
+) {
     match &fault.desc {
         FaultDesc::ProxyConn {
             client,
             action: ConnAction::Delay,
             ..
         } => {
-            proxy.set_client_fate(client, Fate::Relay);
+            proxy.set_client_fate(client, delays.end(client, fault.id));
         }
         FaultDesc::Sleep { host, .. } => {
             if let Some(sleep) = reach.sleeps.get(host) {

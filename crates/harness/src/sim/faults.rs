@@ -29,6 +29,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::client::HostSleep;
+use crate::conn_delays::ConnDelays;
 use crate::event::{ConnAction, EventKind, FaultDesc};
 use crate::proxy::{Fate, ProxyControl};
 use crate::scenario::duration::DurRange;
@@ -56,6 +57,8 @@ pub struct FaultExecutor {
     links: LinkFaults,
     /// Host → crash faults active on it.
     crashed: BTreeMap<String, u32>,
+    /// The `proxy_conn` delays active on each client.
+    delays: ConnDelays,
 }
 
 impl FaultExecutor {
@@ -74,6 +77,7 @@ impl FaultExecutor {
             sink,
             links: LinkFaults::default(),
             crashed: BTreeMap::new(),
+            delays: ConnDelays::default(),
         }
     }
 
@@ -166,11 +170,15 @@ impl FaultExecutor {
                 },
                 _,
             ) => {
+                let id = step.fault.id;
                 let fate = match (action, step.start) {
                     (ConnAction::Blackhole, _) => Fate::Blackhole,
                     (ConnAction::Reset, _) => Fate::Reset,
-                    (ConnAction::Delay, true) => Fate::Delay(Duration::from_millis(*delay_ms)),
-                    (ConnAction::Delay, false) => Fate::Relay,
+                    (ConnAction::Delay, true) => {
+                        self.delays
+                            .start(client, id, Duration::from_millis(*delay_ms))
+                    }
+                    (ConnAction::Delay, false) => self.delays.end(client, id),
                 };
                 proxy.set_client_fate(client, fate);
             }
