@@ -391,3 +391,63 @@ fn drive_refuses_a_server_crash_without_a_restart_command_and_a_bad_target() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing answers at 127.0.0.1:"));
 }
+
+#[test]
+fn drive_fails_a_run_whose_restart_command_failed() {
+    // The server never went down (the command only fails), but the run did not do what the
+    // scenario says: the verdict must not be a PASS, and must say why.
+    let dir = scratch("restart-fails");
+    let port = free_port();
+    let start = format!("exec {} serve --listen 127.0.0.1:{port}", wsim());
+    let server = Restartable::start(&dir, start, port);
+    let scenario = dir.join("short-crash.toml");
+    std::fs::write(
+        &scenario,
+        r#"name = "short-crash"
+duration = "4s"
+seeds = 1
+
+[[clients]]
+count = 1
+host = "phones"
+
+[[faults]]
+kind = "crash"
+host = "server"
+at = "1s"
+duration = "1s"
+"#,
+    )
+    .expect("write scenario");
+    let mut child = Command::new(wsim())
+        .arg("drive")
+        .arg(&scenario)
+        .args(["--target", &server.url(), "--format", "jsonl", "-q"])
+        .args(["--restart-cmd", "echo restart failing >&2; exit 3"])
+        .arg("--report-dir")
+        .arg(dir.join("reports"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wsim drive starts");
+    let (mut out, mut err) = (String::new(), String::new());
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let status = wait_bounded(&mut child, Duration::from_secs(60), "wsim drive");
+    stdout.read_to_string(&mut out).expect("output");
+    stderr.read_to_string(&mut err).expect("errors");
+    let verdict: serde_json::Value =
+        serde_json::from_str(out.lines().last().unwrap_or("{}")).expect("a JSON verdict");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert_eq!(verdict["passed"], false);
+    let check = verdict["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "restart_cmd"))
+        .unwrap_or_else(|| panic!("no restart_cmd check in {verdict}"));
+    assert_eq!(check["passed"], false);
+    let detail = check["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("crash 0") && detail.contains("exit status: 3"),
+        "{detail}"
+    );
+}

@@ -135,13 +135,13 @@ pub fn real_context(scenario: &ScenarioFile, tolerance: Duration) -> CheckContex
 pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutcome, DriveError> {
     let (upstream, path) = parse_target(&options.target)?;
     let planned = plan_faults(scenario, options.seed);
-    let restarter: Option<Rc<dyn Restarter>> = options
+    let restarter: Option<Rc<CommandRestarter>> = options
         .restart_cmd
         .as_ref()
-        .map(|cmd| Rc::new(CommandRestarter::new(cmd)) as Rc<dyn Restarter>);
+        .map(|cmd| Rc::new(CommandRestarter::new(cmd)));
     let hosts = scenario.client_hosts();
     let mut reach = Reach {
-        restarter: restarter.clone(),
+        restarter: restarter.clone().map(|r| r as Rc<dyn Restarter>),
         ..Reach::default()
     };
     for host in &hosts {
@@ -163,8 +163,9 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         &runtime,
         run_fleet(scenario, options, upstream, path, planned, reach),
     )?;
-    // The restart command's children are reaped (or killed) before the verdict.
-    drop(restarter);
+    // The restart commands are reaped (or killed) before the verdict, which names any that
+    // failed: the server crashes of the scenario then did not happen as written.
+    let restart_problems = restarter.map(|r| r.finish()).unwrap_or_default();
     let ctx = real_context(scenario, options.tolerance);
     let mut detail = format!(
         "skipped: a real-network run of seed {} (fault times from the seed; the network and the server in real time, not byte-replayable); clock and sleep faults apply to wsim's client hosts only; checkers allow {} ms for the network",
@@ -175,12 +176,23 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         detail.push_str("; ");
         detail.push_str(note);
     }
-    let notes = vec![CheckOutcome {
+    let mut notes = vec![CheckOutcome {
         name: "real_network",
         passed: true,
         detail,
         skipped: true,
     }];
+    if !restart_problems.is_empty() {
+        notes.push(CheckOutcome {
+            name: "restart_cmd",
+            passed: false,
+            detail: format!(
+                "the server may not have come back after a crash, so the run does not show what the scenario asks: {}",
+                restart_problems.join("; ")
+            ),
+            skipped: false,
+        });
+    }
     Ok(judge::judge_real(
         scenario,
         ctx,

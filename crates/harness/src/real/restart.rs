@@ -22,7 +22,10 @@ const REAP_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct CommandRestarter {
     command: String,
-    children: RefCell<Vec<Child>>,
+    /// Commands started and not yet reaped, with their crash's fault id.
+    children: RefCell<Vec<(u32, Child)>>,
+    /// What went wrong so far (a command that did not start, failed or hung).
+    problems: RefCell<Vec<String>>,
 }
 
 impl CommandRestarter {
@@ -32,7 +35,49 @@ impl CommandRestarter {
         CommandRestarter {
             command: command.to_string(),
             children: RefCell::new(Vec::new()),
+            problems: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Waits for every command started (at most 10 s in all, then kills what still runs with
+    /// its process group) and says, crash by crash, what went wrong: a command that did not
+    /// start, exited with a failure or did not return. Empty: every restart command succeeded.
+    pub fn finish(&self) -> Vec<String> {
+        let deadline = std::time::Instant::now() + REAP_WAIT;
+        let children = std::mem::take(&mut *self.children.borrow_mut());
+        for (fault_id, mut child) in children {
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => {
+                        if !status.success() {
+                            self.problem(format!(
+                                "crash {fault_id}: --restart-cmd exited with {status}"
+                            ));
+                        }
+                        break;
+                    }
+                    Ok(None) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    _ => {
+                        self.problem(format!(
+                            "crash {fault_id}: --restart-cmd still running after {REAP_WAIT:?} (it must return once the server is started): killed with its process group"
+                        ));
+                        let group = format!("-{}", child.id());
+                        let _ = Command::new("kill").args(["-9", "--", &group]).status();
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                }
+            }
+        }
+        self.problems.borrow().clone()
+    }
+
+    fn problem(&self, what: String) {
+        eprintln!("wsim drive: {what}");
+        self.problems.borrow_mut().push(what);
     }
 }
 
@@ -60,40 +105,18 @@ impl Restarter for CommandRestarter {
                     "wsim drive: crash {fault_id}: ran --restart-cmd (pid {})",
                     child.id()
                 );
-                self.children.borrow_mut().push(child);
+                self.children.borrow_mut().push((fault_id, child));
             }
-            Err(e) => eprintln!("wsim drive: crash {fault_id}: --restart-cmd did not start: {e}"),
+            Err(e) => self.problem(format!(
+                "crash {fault_id}: --restart-cmd did not start: {e}"
+            )),
         }
     }
 }
 
 impl Drop for CommandRestarter {
     fn drop(&mut self) {
-        let deadline = std::time::Instant::now() + REAP_WAIT;
-        for child in self.children.get_mut() {
-            loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => {
-                        if !status.success() {
-                            eprintln!("wsim drive: --restart-cmd exited with {status}");
-                        }
-                        break;
-                    }
-                    Ok(None) if std::time::Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    _ => {
-                        eprintln!(
-                            "wsim drive: --restart-cmd still running after {REAP_WAIT:?} (it must return once the server is started): killed with its process group"
-                        );
-                        let group = format!("-{}", child.id());
-                        let _ = Command::new("kill").args(["-9", "--", &group]).status();
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        break;
-                    }
-                }
-            }
-        }
+        // Nothing is left running, whether or not the run asked how the commands went.
+        let _ = self.finish();
     }
 }
