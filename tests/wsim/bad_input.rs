@@ -79,6 +79,11 @@ fn broken_files_exit_2_naming_line_column_and_field() {
             "clients[0].speed",
         ),
         (
+            GOOD.replace("count = 1", "count = 1\nroom = \"\""),
+            ":6:",
+            "clients[0].room",
+        ),
+        (
             GOOD.replace("duration = \"30s\"\n", ""),
             ":1:1:",
             "duration",

@@ -27,8 +27,8 @@ pub const CLOSE_RESUME_REFUSED: u16 = 4001;
 /// A frame read from a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
-    /// A text frame.
-    Text(String),
+    /// A text frame (its bytes as read: shared, not copied).
+    Text(Text),
     /// A binary frame (not part of the protocol; still proof of life).
     Binary,
     /// A ping (the WebSocket layer answers it with a pong).

@@ -279,7 +279,7 @@ fn read_error(e: &WsError) -> LinkInput {
 
 fn inbound(msg: Message) -> Inbound {
     match msg {
-        Message::Text(text) => Inbound::Text(text.to_string()),
+        Message::Text(text) => Inbound::Text(text),
         Message::Binary(_) | Message::Frame(_) => Inbound::Binary,
         Message::Ping(_) => Inbound::Ping,
         Message::Pong(_) => Inbound::Pong,

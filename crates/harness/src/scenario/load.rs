@@ -173,6 +173,13 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
                 format!("another group is already named `{name}`"),
             );
         }
+        if g.room.is_empty() {
+            // The server refuses a join without a room (HTTP 400): the group would never connect.
+            return problem(
+                format!("clients[{i}].room"),
+                "must not be empty (every client joins a room, e.g. \"lobby\")",
+            );
+        }
         if g.send_every.0.is_some_and(|d| d.is_zero()) {
             return problem(format!("clients[{i}].send_every"), "must be longer than 0s");
         }

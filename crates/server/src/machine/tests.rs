@@ -69,9 +69,7 @@ fn welcome(tx: &[(ConnId, Outbound)], conn: ConnId) -> (String, bool, u64, u64) 
 }
 
 fn chat(id: &str) -> Inbound {
-    Inbound::Text(format!(
-        r#"{{"type":"chat_message","text":"hi","id":"{id}"}}"#
-    ))
+    Inbound::Text(format!(r#"{{"type":"chat_message","text":"hi","id":"{id}"}}"#).into())
 }
 
 /// Members a (conn 1) and b (conn 2); returns a's secret.
