@@ -66,6 +66,11 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
         tolerance: args.tolerance,
         repro,
     };
+    // A malformed target is said before anything that reads as if the run had started.
+    if let Err(e) = wsim::real::parse_target(&args.target) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     eprintln!(
         "wsim drive: {} against {} for {} s of real time (seed {})",
         scenario.name,
@@ -79,7 +84,8 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
         Err(
             e @ (DriveError::Target { .. }
             | DriveError::Unreachable(_)
-            | DriveError::TargetDown { .. }),
+            | DriveError::TargetDown { .. }
+            | DriveError::TargetUnresolved { .. }),
         ) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);

@@ -141,6 +141,9 @@ pub(crate) fn client(
                     Some(ClientEvent::Connected { .. }) if !warned => {
                         welcome_deadline = Some(clock.now() + WELCOME_WAIT);
                     }
+                    Some(ClientEvent::UpgradeRefused { status }) => {
+                        eprintln!("warning: the server answered the upgrade request with HTTP {status}; retrying");
+                    }
                     Some(ClientEvent::GaveUp { .. }) | None => break,
                     Some(_) => {}
                 },

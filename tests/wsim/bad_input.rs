@@ -84,6 +84,11 @@ fn broken_files_exit_2_naming_line_column_and_field() {
             "clients[0].room",
         ),
         (
+            format!("{GOOD}\n[expect]\nchecks = []\n"),
+            ":15:",
+            "expect.checks",
+        ),
+        (
             GOOD.replace("duration = \"30s\"\n", ""),
             ":1:1:",
             "duration",

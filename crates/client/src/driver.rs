@@ -4,7 +4,6 @@
 //! embedding program's sink and passes them to the application.
 
 use std::cell::RefCell;
-use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -189,7 +188,15 @@ struct Driver<C: Connector> {
     overflowed: std::cell::Cell<bool>,
 }
 
-type Handshake<S> = LocalBoxFuture<io::Result<WebSocketStream<S>>>;
+type Handshake<S> = LocalBoxFuture<Result<WebSocketStream<S>, AttemptFailed>>;
+
+/// Why a connection attempt failed.
+enum AttemptFailed {
+    /// The server answered the upgrade with this HTTP status.
+    Refused(u16),
+    /// Anything else: the connect, the transport, a malformed answer.
+    Other,
+}
 
 impl<C: Connector> Driver<C> {
     async fn run(self) {
@@ -227,7 +234,10 @@ impl<C: Connector> Driver<C> {
                             link = Some(WsLink::new(ws, SendQueueLimit::default()));
                             m.handle_connected(clock.now());
                         }
-                        Err(_) => m.handle_connect_failed(clock.now()),
+                        Err(AttemptFailed::Refused(status)) => {
+                            m.handle_upgrade_refused(clock.now(), status);
+                        }
+                        Err(AttemptFailed::Other) => m.handle_connect_failed(clock.now()),
                     }
                 }
                 input = async { link.as_mut().expect("guarded").next().await }, if link.is_some() => {
@@ -313,13 +323,18 @@ impl<C: Connector> Driver<C> {
         let connect = self.connector.connect(&self.url.authority);
         let request = handshake::request(&self.url, m.identity(), key, session);
         Box::pin(async move {
-            let request = request.map_err(io::Error::other)?;
-            let stream = connect.await?;
+            let request = request.map_err(|_| AttemptFailed::Other)?;
+            let stream = connect.await.map_err(|_| AttemptFailed::Other)?;
             let config = wslink::ws_config(None);
             let (ws, _response) =
                 tokio_tungstenite::client_async_with_config(request, stream, Some(config))
                     .await
-                    .map_err(io::Error::other)?;
+                    .map_err(|e| match e {
+                        tokio_tungstenite::tungstenite::Error::Http(response) => {
+                            AttemptFailed::Refused(response.status().as_u16())
+                        }
+                        _ => AttemptFailed::Other,
+                    })?;
             Ok(ws)
         })
     }

@@ -31,6 +31,13 @@ pub enum ClientEvent {
         /// The attempt that succeeded.
         attempt: u32,
     },
+    /// The server answered the upgrade request with an HTTP error (a wrong path, a server
+    /// at its session limit, not a WebSocket server): the attempt fails (`Disconnected` with
+    /// `connect_failed` follows).
+    UpgradeRefused {
+        /// The HTTP status.
+        status: u16,
+    },
     /// The link ended or an attempt failed.
     Disconnected {
         /// Why.

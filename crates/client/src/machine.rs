@@ -254,6 +254,16 @@ impl ClientMachine {
         self.write_pending();
     }
 
+    /// The server refused the attempt's upgrade with HTTP `status`.
+    pub fn handle_upgrade_refused(&mut self, now: MonoTime, status: u16) {
+        if !matches!(self.state, State::Connecting { .. }) {
+            return;
+        }
+        self.events
+            .push_back(ClientEvent::UpgradeRefused { status });
+        self.handle_connect_failed(now);
+    }
+
     /// The connection attempt failed.
     pub fn handle_connect_failed(&mut self, now: MonoTime) {
         if !matches!(self.state, State::Connecting { .. }) {

@@ -226,6 +226,14 @@ pub enum EventKind {
         /// The attempt that succeeded.
         attempt: u32,
     },
+    /// The server answered a client's upgrade request with an HTTP error (the attempt fails:
+    /// `disconnected` with `connect_failed` follows).
+    UpgradeRefused {
+        /// The client.
+        client: String,
+        /// The HTTP status.
+        status: u16,
+    },
     /// A client's link ended, or a connection attempt failed.
     Disconnected {
         /// The client.
@@ -451,6 +459,7 @@ impl EventKind {
         match self {
             EventKind::Connecting { .. } => "connecting",
             EventKind::Connected { .. } => "connected",
+            EventKind::UpgradeRefused { .. } => "upgrade_refused",
             EventKind::Disconnected { .. } => "disconnected",
             EventKind::ReconnectScheduled { .. } => "reconnect_scheduled",
             EventKind::MessageSent { .. } => "message_sent",
@@ -487,6 +496,7 @@ impl EventKind {
         match self {
             EventKind::Connecting { client, .. }
             | EventKind::Connected { client, .. }
+            | EventKind::UpgradeRefused { client, .. }
             | EventKind::Disconnected { client, .. }
             | EventKind::ReconnectScheduled { client, .. }
             | EventKind::MessageSent { client, .. }

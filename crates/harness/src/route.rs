@@ -61,6 +61,7 @@ pub fn client_event(client: &str, event: ClientEvent) -> Option<EventKind> {
     Some(match event {
         ClientEvent::Connecting { attempt } => EventKind::Connecting { client, attempt },
         ClientEvent::Connected { attempt } => EventKind::Connected { client, attempt },
+        ClientEvent::UpgradeRefused { status } => EventKind::UpgradeRefused { client, status },
         ClientEvent::Disconnected { reason } => EventKind::Disconnected { client, reason },
         ClientEvent::Reconnecting { attempt, delay } => EventKind::ReconnectScheduled {
             client,

@@ -306,6 +306,9 @@ fn scope_of(body: &[u8]) -> Result<Scope, String> {
     }
 }
 
+/// Every kind a fault request may name.
+const KINDS: &str = "hold, drop, latency, state_loss, down, partition, one_way, blackhole, delay";
+
 /// A fault request: `{"kind": ..., <its parameters>, <scope keys>, "label": ...}`. Besides
 /// the board's own kinds (`hold`, `drop`, `latency`, `state_loss`, `down`) it takes the
 /// scenario names: `partition` (hold), `one_way` (drop; give a `direction`), `blackhole`
@@ -321,7 +324,7 @@ fn fault_of(body: &[u8]) -> Result<(Impairment, Scope, String), String> {
     let kind = map
         .get("kind")
         .and_then(Value::as_str)
-        .ok_or("missing `kind` (hold, drop, latency, state_loss, down, partition, one_way, blackhole, delay)")?
+        .ok_or(format!("missing `kind` ({KINDS})"))?
         .to_string();
     let plain = |name: &str, map: &mut serde_json::Map<String, Value>| {
         if map.len() > 1 {
@@ -353,7 +356,10 @@ fn fault_of(body: &[u8]) -> Result<(Impairment, Scope, String), String> {
                 max_ms: ms,
             }
         }
-        _ => serde_json::from_value(Value::Object(map)).map_err(|e| format!("bad fault: {e}"))?,
+        "hold" | "drop" | "latency" | "state_loss" | "down" => {
+            serde_json::from_value(Value::Object(map)).map_err(|e| format!("bad fault: {e}"))?
+        }
+        other => return Err(format!("unknown kind `{other}` (one of {KINDS})")),
     };
     Ok((impairment, scope, label))
 }
@@ -464,6 +470,17 @@ mod tests {
             assert_eq!(status, 400, "{body}: {v}");
             assert!(v["error"].is_string());
         }
+        // A misspelt kind is answered with every kind there is, the scenario names too.
+        let (_, v) = route(
+            &control,
+            &sink,
+            &request("POST", "/faults", r#"{"kind":"partiton"}"#),
+        );
+        let error = v["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("`partiton`") && error.contains("one_way") && error.contains("delay"),
+            "{error}"
+        );
         assert_eq!(route(&control, &sink, &request("GET", "/nope", "")).0, 404);
         assert_eq!(
             route(&control, &sink, &request("PUT", "/faults", "")).0,

@@ -214,7 +214,13 @@ impl ServerMachine {
     pub fn handle_claim(&mut self, now: MonoTime, join: &JoinRequest) -> Result<(), ClaimRefusal> {
         self.expire_sessions(now);
         self.claim(join).map(|_| ()).inspect_err(|refusal| {
-            if *refusal != ClaimRefusal::TooManySessions {
+            if *refusal == ClaimRefusal::TooManySessions {
+                // Answered with an HTTP 503: said like every other refused upgrade.
+                self.events.push_back(ServerEvent::HandshakeRefused {
+                    status: refusal.status(),
+                    reason: refusal.to_string(),
+                });
+            } else {
                 self.events.push_back(ServerEvent::ResumeRefused {
                     client: join.client_id.clone(),
                 });

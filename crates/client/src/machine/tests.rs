@@ -460,3 +460,33 @@ fn closing_stops_everything() {
     );
     assert_eq!(m.poll_timeout(), None);
 }
+
+#[test]
+fn a_refused_upgrade_says_its_status_then_fails_the_attempt() {
+    let mut m = machine(ClientConfig::default());
+    m.handle_timeout(t(500));
+    m.handle_upgrade_refused(t(510), 404);
+    let seen: Vec<ClientEvent> = events(&mut m)
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ClientEvent::UpgradeRefused { .. } | ClientEvent::Disconnected { .. }
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ClientEvent::UpgradeRefused { status: 404 },
+            ClientEvent::Disconnected {
+                reason: DisconnectReason::ConnectFailed
+            }
+        ]
+    );
+    // Not connecting: nothing to refuse.
+    m.handle_upgrade_refused(t(520), 503);
+    assert!(!events(&mut m)
+        .iter()
+        .any(|e| matches!(e, ClientEvent::UpgradeRefused { .. })));
+}

@@ -43,6 +43,9 @@ pub struct NoSpuriousDisconnect {
     dropped_for_cause: BTreeSet<String>,
     /// Clients connected now.
     connected: BTreeSet<String>,
+    /// The HTTP status of a client's refused upgrade, until its failed attempt is judged
+    /// (one per client at most).
+    refused: BTreeMap<String, u16>,
 }
 
 impl NoSpuriousDisconnect {
@@ -58,6 +61,7 @@ impl NoSpuriousDisconnect {
             hosts: BTreeMap::new(),
             dropped_for_cause: BTreeSet::new(),
             connected: BTreeSet::new(),
+            refused: BTreeMap::new(),
         }
     }
 
@@ -230,6 +234,9 @@ impl Checker for NoSpuriousDisconnect {
             EventKind::Connecting { client, .. } => {
                 self.hosts.insert(client.clone(), event.host.to_string());
             }
+            EventKind::UpgradeRefused { client, status } => {
+                self.refused.insert(client.clone(), *status);
+            }
             EventKind::Connected { client, .. } => {
                 self.dropped_for_cause.remove(client);
                 self.connected.insert(client.clone());
@@ -250,6 +257,7 @@ impl Checker for NoSpuriousDisconnect {
             {
                 self.connected.remove(client);
                 self.disconnects += 1;
+                let refused = self.refused.remove(client);
                 let explained = self
                     .faults
                     .iter()
@@ -259,10 +267,16 @@ impl Checker for NoSpuriousDisconnect {
                 if !explained {
                     self.violations.push(Violation {
                         t: event.t,
-                        detail: format!(
-                            "{client} disconnected ({}) with no fault on its path to explain it",
-                            reason.as_str()
-                        ),
+                        detail: match refused {
+                            Some(status) => format!(
+                                "{client} disconnected ({}: the server answered HTTP {status} to its upgrade request) with no fault on its path to explain it",
+                                reason.as_str()
+                            ),
+                            None => format!(
+                                "{client} disconnected ({}) with no fault on its path to explain it",
+                                reason.as_str()
+                            ),
+                        },
                     });
                 }
             }

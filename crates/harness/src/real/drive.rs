@@ -61,6 +61,14 @@ pub enum DriveError {
     /// Some fault of the scenario cannot be applied on a real network.
     #[error("the scenario has faults wsim drive cannot apply:\n  {}", .0.join("\n  "))]
     Unreachable(Vec<String>),
+    /// The target's host name does not resolve.
+    #[error("the target's host does not resolve: {target}: {why}")]
+    TargetUnresolved {
+        /// The target's `host:port`.
+        target: String,
+        /// What resolving said.
+        why: String,
+    },
     /// Nothing answers at the target before the run starts.
     #[error("nothing answers at {target}: {why} (start the server first)")]
     TargetDown {
@@ -77,8 +85,11 @@ pub enum DriveError {
     Runtime(std::io::Error),
 }
 
-/// The target's `host:port` and path.
-fn parse_target(target: &str) -> Result<(String, String), DriveError> {
+/// The target's `host:port` and path, or why `target` is not a `ws://host:port[/path]` URL.
+///
+/// # Errors
+/// [`DriveError::Target`] naming what is wrong with it.
+pub fn parse_target(target: &str) -> Result<(String, String), DriveError> {
     let bad = |why: &str| DriveError::Target {
         target: target.to_string(),
         why: why.to_string(),
@@ -108,7 +119,10 @@ fn probe(upstream: &str) -> Result<(), DriveError> {
     };
     let addrs = upstream
         .to_socket_addrs()
-        .map_err(|e| down(e.to_string()))?;
+        .map_err(|e| DriveError::TargetUnresolved {
+            target: upstream.to_string(),
+            why: e.to_string(),
+        })?;
     let mut last = String::from("it resolves to no address");
     for addr in addrs {
         match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {

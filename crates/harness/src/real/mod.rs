@@ -7,4 +7,4 @@ pub mod drive;
 pub mod faults;
 pub mod restart;
 
-pub use drive::{drive, DriveError, DriveOptions};
+pub use drive::{drive, parse_target, DriveError, DriveOptions};

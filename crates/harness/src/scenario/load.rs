@@ -115,6 +115,13 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
     if s.seeds == 0 {
         return problem("seeds", "must be at least 1");
     }
+    if s.expect.checks.is_empty() {
+        // A run with no checker would pass whatever happened.
+        return problem(
+            "expect.checks",
+            "names no check, so nothing would be judged (leave `checks` out for all of them)",
+        );
+    }
     if s.tick.0.is_zero() || s.tick.0 > std::time::Duration::from_millis(100) {
         return problem("tick", "must be between 1ms and 100ms");
     }

@@ -195,6 +195,13 @@ fn the_session_limit_refuses_new_sessions() {
         Err(ClaimRefusal::TooManySessions)
     );
     assert_eq!(ClaimRefusal::TooManySessions.status(), 503);
+    assert!(
+        drain(&mut m)
+            .2
+            .iter()
+            .any(|e| matches!(e, ServerEvent::HandshakeRefused { status: 503, .. })),
+        "the refused upgrade is an event"
+    );
     m.handle_open(t(0), 2, join("b"));
     let (tx, drops, _) = drain(&mut m);
     assert!(tx.iter().any(|(c, o)| *c == 2
