@@ -1,7 +1,8 @@
 //! Checker `liveness`: after a fault ends, every client whose path it crossed is connected again
 //! within `expect.reconnect_within` — unless another fault that can disconnect it is still
-//! active then, or the client did come back and a later fault on its path knocked it down
-//! again (that fault is judged by its own checkpoint: causality, not the clock).
+//! active then, or the client did come back and a fault on its path (one that started later,
+//! or was already active when it came back) knocked it down again (that fault is judged by
+//! its own checkpoint: causality, not the clock).
 //!
 //! A fault can leave a dead link behind it (a one-way loss kills a stream for good, a state
 //! loss forgets it): a client still on that link when the fault ends learns of it only when
@@ -22,7 +23,8 @@ struct Checkpoint {
     at: Duration,
     /// The client connected after the fault ended.
     recovered: bool,
-    /// After recovering, a fault that can drop its link started on its path.
+    /// After recovering (or as it recovered), a fault that can drop its link was active on
+    /// its path.
     knocked_down: bool,
     /// When the fault ended.
     ended: Duration,
@@ -125,6 +127,15 @@ impl Checker for Liveness {
             EventKind::Connected { client, .. } => {
                 for c in self.checkpoints.iter_mut().filter(|c| c.client == *client) {
                     c.recovered = true;
+                    // Back, but onto a path a fault already holds: if that fault drops the
+                    // link again, its own checkpoint (made when it ends) judges the return.
+                    let (ctx, links) = (&self.ctx, &self.links);
+                    if links.active.values().any(|f| {
+                        ctx.hinders_reconnecting(&f.desc)
+                            && ctx.affects(&f.desc, &c.host, &c.client)
+                    }) {
+                        c.knocked_down = true;
+                    }
                 }
             }
             EventKind::FaultStart { fault, .. } if self.ctx.hinders_reconnecting(fault) => {

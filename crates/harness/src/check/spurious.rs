@@ -76,7 +76,9 @@ impl NoSpuriousDisconnect {
         if t < w.start || !self.ctx.affects(&w.desc, host, client) {
             return false;
         }
-        let merged = self.merged_partition(w);
+        let merged = self
+            .merged_partition(w, host, client)
+            .or_else(|| self.merged_slowdown(w, host, client));
         let w = merged.as_ref().unwrap_or(w);
         let connecting = matches!(
             reason,
@@ -95,25 +97,25 @@ impl NoSpuriousDisconnect {
         }
     }
 
-    /// Partitions of one link that overlap hold it as one: two 14 s partitions overlapping by
-    /// a second cut the link for 27 s, which a heartbeat that neither alone trips can notice.
-    /// The chain of partitions overlapping `w` on its link, as one window (`None` if `w` is no
-    /// partition or overlaps none).
-    fn merged_partition(&self, w: &Window) -> Option<Window> {
+    /// Partitions on `client`'s path that overlap hold it as one: two 14 s partitions
+    /// overlapping by a second cut the path for 27 s, which a heartbeat that neither alone
+    /// trips can notice — whether they cut the same link or the client's link and then the
+    /// proxy's (a ping held by the first is released into the second). The chain of
+    /// partitions on the path overlapping `w`, as one window (`None` if `w` is no partition
+    /// or overlaps none).
+    fn merged_partition(&self, w: &Window, host: &str, client: &str) -> Option<Window> {
         let FaultDesc::Partition { a, b, .. } = &w.desc else {
             return None;
         };
         // Each partition's planned span (its end is known when it starts).
         let span = |o: &Window| match &o.desc {
-            FaultDesc::Partition {
-                a: x,
-                b: y,
-                duration_ms,
-            } if (x == a && y == b) || (x == b && y == a) => Some((
-                o.start,
-                o.start + Duration::from_millis(*duration_ms),
-                o.end,
-            )),
+            FaultDesc::Partition { duration_ms, .. } if self.ctx.affects(&o.desc, host, client) => {
+                Some((
+                    o.start,
+                    o.start + Duration::from_millis(*duration_ms),
+                    o.end,
+                ))
+            }
             _ => None,
         };
         let (mut start, mut planned_end, mut end) = span(w)?;
@@ -144,6 +146,78 @@ impl NoSpuriousDisconnect {
             },
             start,
             end,
+        })
+    }
+
+    /// Slowdowns on different hops of `client`'s path add up: a frame and its answer cross
+    /// every hop, so a 2 s spike on the client's link and a 3.9 s one on the proxy's, each
+    /// too short alone to outlast an 8 s pong wait, outlast it together. `w` (a latency spike
+    /// or a proxy delay of the client's connection) as one slowdown as large as the largest
+    /// one-way delay it overlaps on each hop, summed over the hops (`None` if `w` is neither
+    /// or overlaps nothing on another hop).
+    fn merged_slowdown(&self, w: &Window, host: &str, client: &str) -> Option<Window> {
+        // The hop a slowdown is on, and its one-way delay.
+        let hop = |d: &FaultDesc| match d {
+            FaultDesc::Latency { a, b, max_ms, .. } => {
+                let (x, y) = if a <= b { (a, b) } else { (b, a) };
+                Some((format!("{x}|{y}"), *max_ms))
+            }
+            FaultDesc::ProxyConn {
+                action: ConnAction::Delay,
+                delay_ms,
+                ..
+            } => Some(("proxy-delay".to_string(), *delay_ms)),
+            _ => None,
+        };
+        let (own_hop, _) = hop(&w.desc)?;
+        let planned = |o: &Window| o.start + o.desc.duration();
+        let (start, end) = (w.start, planned(w));
+        let mut per_hop: BTreeMap<String, u64> = BTreeMap::new();
+        for o in &self.faults {
+            let Some((h, delay)) = hop(&o.desc) else {
+                continue;
+            };
+            if o.start <= end && planned(o) >= start && self.ctx.affects(&o.desc, host, client) {
+                let d = per_hop.entry(h).or_default();
+                *d = (*d).max(delay);
+            }
+        }
+        if per_hop.keys().all(|h| *h == own_hop) {
+            return None;
+        }
+        let total: u64 = per_hop.values().sum();
+        let desc = match &w.desc {
+            FaultDesc::Latency {
+                a,
+                b,
+                duration_ms,
+                min_ms,
+                ..
+            } => FaultDesc::Latency {
+                a: a.clone(),
+                b: b.clone(),
+                duration_ms: *duration_ms,
+                min_ms: *min_ms,
+                max_ms: total,
+            },
+            FaultDesc::ProxyConn {
+                client,
+                action,
+                duration_ms,
+                ..
+            } => FaultDesc::ProxyConn {
+                client: client.clone(),
+                action: *action,
+                delay_ms: total,
+                duration_ms: *duration_ms,
+            },
+            _ => return None,
+        };
+        Some(Window {
+            id: w.id,
+            desc,
+            start: w.start,
+            end: w.end,
         })
     }
 

@@ -44,6 +44,10 @@ pub struct Space {
     pub overlapping_worlds: usize,
     /// Most faults active at once in any world.
     pub max_at_once: usize,
+    /// Worlds in which a fault starts in the very instant another starts or ends.
+    pub coinciding_worlds: usize,
+    /// Pairs of faults (any world) of which one starts in the instant the other starts or ends.
+    pub coinciding_pairs: usize,
     /// Each drawn setting's range (milliseconds or counts).
     pub settings: BTreeMap<&'static str, Span>,
     /// Worlds whose proxy never idle-kills.
@@ -134,6 +138,16 @@ impl Space {
         if most > 1 {
             self.overlapping_worlds += 1;
         }
+        let coinciding = spans
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| spans[i + 1..].iter().map(move |b| (a, b)))
+            .filter(|(a, b)| a.1 == b.1 || (a.1 == b.2 && b.2 > b.1) || (b.1 == a.2 && a.2 > a.1))
+            .count();
+        if coinciding > 0 {
+            self.coinciding_worlds += 1;
+            self.coinciding_pairs += coinciding;
+        }
         self.max_at_once = self.max_at_once.max(most);
         for pair in pairs {
             *self.overlaps.entry(pair).or_default() += 1;
@@ -168,6 +182,11 @@ impl Space {
         if !top.is_empty() {
             let _ = writeln!(out, "    most often: {}", top.join(", "));
         }
+        let _ = writeln!(
+            out,
+            "  coinciding faults: {} worlds had a fault start in the instant another started or ended ({} such pairs)",
+            self.coinciding_worlds, self.coinciding_pairs
+        );
         let counts = ["clients", "client hosts", "faults"];
         let settings: Vec<String> = self
             .settings

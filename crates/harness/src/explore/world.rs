@@ -1,8 +1,12 @@
 //! One random world per (profile, seed), written as an ordinary scenario file: client groups on
 //! one to three hosts in one or two rooms, chat traffic, keepalive / grace / backoff / proxy
 //! settings drawn within valid and sensible bounds, and a fault schedule mixing the profile's
-//! fault kinds at random times, so faults overlap as they come. Every value is fixed (no
-//! ranges): the file replays its world on any seed, and `wsim run` / `wsim shrink` take it as is.
+//! fault kinds at random times, so faults overlap as they come. A quarter of the faults after
+//! the first start in the very instant an earlier one starts or ends, and a `proxy_conn` fault
+//! often hits the client the previous one hit: faults that coincide exactly (the order of
+//! their application within one instant) are where fault composition breaks, and uniform times
+//! almost never draw them. Every value is fixed (no ranges): the file replays its world on any
+//! seed, and `wsim run` / `wsim shrink` take it as is.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -57,7 +61,19 @@ struct World<'r> {
     duration_s: u64,
     hosts: Vec<String>,
     clients: Vec<String>,
+    /// The starts and ends (ms) of the faults drawn so far, for coinciding ones.
+    bounds: Vec<u64>,
+    /// The duration (ms) the current fault drew, if its kind has one.
+    drawn_duration: Option<u64>,
+    /// The client the last `proxy_conn` fault hit.
+    last_conn_client: Option<String>,
 }
+
+/// Chance that a fault starts exactly at an earlier fault's start or end.
+const COINCIDE: f64 = 0.25;
+
+/// Chance that a `proxy_conn` fault hits the client the previous one hit.
+const SAME_CLIENT: f64 = 0.4;
 
 fn ms(d: u64) -> String {
     crate::scenario::duration::format_duration(Duration::from_millis(d))
@@ -74,6 +90,9 @@ impl<'r> World<'r> {
             duration_s,
             hosts,
             clients: Vec::new(),
+            bounds: Vec::new(),
+            drawn_duration: None,
+            last_conn_client: None,
         }
     }
 
@@ -156,12 +175,24 @@ impl<'r> World<'r> {
         let count = self.rng.random_range(low..=high);
         // Leave the last 90 s for recovery: liveness needs clients back before the end.
         let latest = self.duration_s.saturating_sub(90).max(10);
+        let window = 5_000..=latest * 1000;
         for _ in 0..count {
             let kind = *self.pick(self.profile.mix);
-            let at = self.rng.random_range(5_000..=latest * 1000);
+            let mut at = self.rng.random_range(window.clone());
+            if !self.bounds.is_empty() && self.rng.random_bool(COINCIDE) {
+                let bound = *self.pick(&self.bounds.clone());
+                if window.contains(&bound) {
+                    at = bound;
+                }
+            }
             let _ = writeln!(out, "[[faults]]\nkind = \"{}\"", kind.as_str());
             let _ = writeln!(out, "at = \"{}\"", ms(at));
+            self.drawn_duration = None;
             self.fault_body(kind, out);
+            self.bounds.push(at);
+            if let Some(d) = self.drawn_duration {
+                self.bounds.push(at + d);
+            }
             out.push('\n');
         }
     }
@@ -186,10 +217,9 @@ impl<'r> World<'r> {
     }
 
     fn duration(&mut self, low_ms: u64, high_ms: u64) -> String {
-        format!(
-            "duration = \"{}\"",
-            ms(self.rng.random_range(low_ms..=high_ms))
-        )
+        let d = self.rng.random_range(low_ms..=high_ms);
+        self.drawn_duration = Some(d);
+        format!("duration = \"{}\"", ms(d))
     }
 
     fn fault_body(&mut self, kind: FaultKind, out: &mut String) {
@@ -243,7 +273,11 @@ impl<'r> World<'r> {
                 format!("host = \"{host}\"\n{}", self.duration(500, 60_000))
             }
             FaultKind::ProxyConn => {
-                let client = self.pick(&self.clients.clone()).clone();
+                let client = match self.last_conn_client.clone() {
+                    Some(last) if self.rng.random_bool(SAME_CLIENT) => last,
+                    _ => self.pick(&self.clients.clone()).clone(),
+                };
+                self.last_conn_client = Some(client.clone());
                 match self.rng.random_range(0..3u8) {
                     0 => format!("client = \"{client}\"\naction = \"blackhole\""),
                     1 => format!("client = \"{client}\"\naction = \"reset\""),
