@@ -93,11 +93,7 @@ fn broken_files_exit_2_naming_line_column_and_field() {
             ":1:1:",
             "duration",
         ),
-        (
-            GOOD.replace("name = \"t\"", "name = \"t"),
-            ":1:",
-            "(document)",
-        ),
+        (GOOD.replace("name = \"t\"", "name = \"t"), ":1:", "name"),
     ];
     for (text, location, field) in cases {
         let (path, out) = run_file(&text);

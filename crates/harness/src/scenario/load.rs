@@ -31,8 +31,15 @@ pub fn parse(file: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.message().to_string();
-        let field = field_of(&path, &message);
+        let mut field = field_of(&path, &message);
         let (line, column) = line_column(text, span_start(inner.span()));
+        if field == "(document)" {
+            // A syntax error (a number out of range, a duplicate key, an unclosed string)
+            // has no serde path: name the key written on its line.
+            if let Some(key) = key_on_line(text, line) {
+                field = key;
+            }
+        }
         ScenarioError::Invalid {
             file: file.to_string(),
             line,
@@ -69,6 +76,37 @@ fn field_of(path: &str, message: &str) -> String {
         None if base.is_empty() => "(document)".to_string(),
         None => base.to_string(),
     }
+}
+
+/// The dotted path of the key written on 1-based `line` (`clients[0].count` for a `count =`
+/// under the first `[[clients]]`), if the line holds one.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let written = lines.get(line.checked_sub(1)?)?.trim();
+    let (key, _) = written.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    let plain = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    };
+    if !plain(key) {
+        return None;
+    }
+    let above = &lines[..line - 1];
+    let Some(at) = above.iter().rposition(|l| l.trim_start().starts_with('[')) else {
+        return Some(key.to_string());
+    };
+    let header = above[at].trim();
+    if let Some(name) = header.strip_prefix("[[").and_then(|h| h.split("]]").next()) {
+        let index = above[..at]
+            .iter()
+            .filter(|l| l.trim().starts_with(&format!("[[{name}]]")))
+            .count();
+        return Some(format!("{}[{index}].{key}", name.trim()));
+    }
+    let name = header.strip_prefix('[')?.split(']').next()?.trim();
+    Some(format!("{name}.{key}"))
 }
 
 /// Byte offset of the value at dotted `path` (e.g. `faults[1].between[0]`), or of the
@@ -478,6 +516,13 @@ duration = "5s"
     fn syntax_error_has_a_location() {
         let (line, _, field, _) = err("name = \"t\"\nduration = \n");
         assert_eq!(line, 2);
-        assert_eq!(field, "(document)");
+        assert_eq!(field, "duration", "the key on the line");
+        let (line, _, field, _) = err(&GOOD.replace("count = 2", "count = 99999999999999999999"));
+        assert_eq!((line, field.as_str()), (6, "clients[0].count"));
+        let (_, _, field, _) =
+            err("name = \"t\"\n[network]\nlatency = \"1ms\"\nlatency = \"2ms\"\n");
+        assert_eq!(field, "network.latency");
+        let (_, _, field, _) = err("name = \"t\"\n= 3\n");
+        assert_eq!(field, "(document)", "no key on the line");
     }
 }
