@@ -6,6 +6,9 @@
 //! for, so that wait is polled with every frame it reads: it waits on a [`WaitList`], where a
 //! waiting future keeps its place (woken in the order the waits began, as with a `Notify`)
 //! instead of re-registering on each poll.
+//!
+//! Sleeps nest: a host put to sleep twice (two overlapping sleep faults) wakes when the last
+//! of them ends, not the first.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -15,7 +18,8 @@ use wsim_proto::wait_list::WaitList;
 /// Whether a client host is asleep; shared by its clients and the fault executor.
 #[derive(Debug, Default)]
 pub struct HostSleep {
-    asleep: Cell<bool>,
+    /// Sleeps begun and not yet ended: asleep while above zero.
+    sleeps: Cell<u32>,
     changed: WaitList,
 }
 
@@ -26,22 +30,28 @@ impl HostSleep {
         Rc::new(HostSleep::default())
     }
 
-    /// Puts the host to sleep.
+    /// Puts the host to sleep (one more sleep, if it already sleeps).
     pub fn fall_asleep(&self) {
-        self.asleep.set(true);
-        self.changed.notify_all();
+        let sleeps = self.sleeps.get();
+        self.sleeps.set(sleeps.saturating_add(1));
+        if sleeps == 0 {
+            self.changed.notify_all();
+        }
     }
 
-    /// Wakes the host.
+    /// Ends one sleep: the host wakes once every sleep begun has ended.
     pub fn wake(&self) {
-        self.asleep.set(false);
-        self.changed.notify_all();
+        let sleeps = self.sleeps.get();
+        self.sleeps.set(sleeps.saturating_sub(1));
+        if sleeps == 1 {
+            self.changed.notify_all();
+        }
     }
 
     /// Whether the host sleeps.
     #[must_use]
     pub fn is_asleep(&self) -> bool {
-        self.asleep.get()
+        self.sleeps.get() > 0
     }
 
     /// Resolves once the host is asleep.
@@ -57,10 +67,30 @@ impl HostSleep {
     async fn until(&self, asleep: bool) {
         loop {
             let changed = self.changed.wait();
-            if self.asleep.get() == asleep {
+            if self.is_asleep() == asleep {
                 return;
             }
             changed.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_sleeps_nest_and_the_host_wakes_with_the_last() {
+        let host = HostSleep::new();
+        host.fall_asleep();
+        host.fall_asleep();
+        host.wake();
+        assert!(host.is_asleep(), "one sleep still holds it");
+        host.wake();
+        assert!(!host.is_asleep());
+        host.wake();
+        assert!(!host.is_asleep(), "an extra wake is nothing");
+        host.fall_asleep();
+        assert!(host.is_asleep(), "and does not cancel the next sleep");
     }
 }

@@ -125,6 +125,13 @@ impl Detection {
                     }
                     _ => {}
                 }
+                if let FaultDesc::Crash { host, .. } = fault {
+                    // A client whose own host crashed detects nothing: it is not running, and
+                    // once restarted it has no link to find broken. Whatever it owed goes.
+                    let links = &self.links;
+                    self.open
+                        .retain(|client, _| links.host_of(client) != Some(host.as_str()));
+                }
                 let Some(bound) = self.bound() else { return };
                 let breaks_for = match fault {
                     // A forgotten connection, or a host that died without a word, is dead for
@@ -153,10 +160,16 @@ impl Detection {
                 }
                 // A frame already in flight when the link broke still arrives (and resets the
                 // client's silence clock) up to the highest latency of the run later.
+                let crashed_host = match fault {
+                    FaultDesc::Crash { host, .. } => Some(host.as_str()),
+                    _ => None,
+                };
                 let affected: Vec<String> = self
                     .links
                     .clients()
-                    .filter(|(client, host, up)| *up && self.ctx.affects(fault, host, client))
+                    .filter(|(client, host, up)| {
+                        *up && Some(*host) != crashed_host && self.ctx.affects(fault, host, client)
+                    })
                     .map(|(c, _, _)| c.to_string())
                     .collect();
                 for client in affected {

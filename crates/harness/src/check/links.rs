@@ -48,6 +48,16 @@ impl Links {
                 self.changes.entry(client.clone()).or_default().1 = Some(event.t);
             }
             EventKind::FaultStart { id, fault } => {
+                if let FaultDesc::Crash { host, .. } = fault {
+                    // A crashed client host's clients are gone with it, whatever they last
+                    // said: the software that restarts has no link yet.
+                    for (client, (h, up)) in &mut self.clients {
+                        if h == host && *up {
+                            *up = false;
+                            self.changes.entry(client.clone()).or_default().1 = Some(event.t);
+                        }
+                    }
+                }
                 self.active.insert(
                     *id,
                     ActiveFault {
