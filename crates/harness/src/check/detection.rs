@@ -230,7 +230,8 @@ impl Detection {
                 {
                     // Whatever the partition held is delivered now: to a client whose link
                     // another fault broke meanwhile, those frames are signs of life, and its
-                    // silence starts again from them.
+                    // silence starts again from them. A break that heals within the bound of
+                    // them needs no detecting.
                     let ceilings: Vec<(String, Duration)> = self
                         .open
                         .keys()
@@ -242,6 +243,12 @@ impl Detection {
                         let host = links.host_of(&client).unwrap_or("");
                         if let Some(o) = self.open.get_mut(&client) {
                             if o.fault != Some(*id) && ctx.affects(desc, host, &client) {
+                                if o.heals
+                                    .is_some_and(|h| h.saturating_sub(event.t) <= bound + ceiling)
+                                {
+                                    self.open.remove(&client);
+                                    continue;
+                                }
                                 o.deadline = o.deadline.max(deadline);
                             }
                         }

@@ -87,8 +87,11 @@ impl Liveness {
             if let Some(learned) = learned {
                 let at = learned + self.ctx.reconnect_within;
                 if at > c.at {
-                    // Still reconnecting from a link it was on when the fault ended.
+                    // Still reconnecting from a link it was on when the fault ended. Its
+                    // clock starts at the first disconnect after the end, once: the failed
+                    // attempts after it do not push it again.
                     c.at = at;
+                    c.connected_at_end = false;
                     self.checkpoints.push(c);
                     continue;
                 }
