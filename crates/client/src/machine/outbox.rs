@@ -35,7 +35,10 @@ impl ClientMachine {
             });
         }
         self.next_msg += 1;
-        let id = format!("{}:{}", self.identity.client_id, self.next_msg);
+        let id = format!(
+            "{}:{}.{}",
+            self.identity.client_id, self.life, self.next_msg
+        );
         self.pending.push_back(Pending {
             id: id.clone(),
             text,
