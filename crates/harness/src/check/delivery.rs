@@ -59,6 +59,8 @@ pub struct Delivery {
     messages: Renumber<Msg>,
     /// Message → first sent at.
     sent: BTreeMap<Msg, Duration>,
+    /// Sender → the host it sends from (one entry per sender).
+    senders: BTreeMap<Id, std::sync::Arc<str>>,
     /// Messages accepted in the current server epoch.
     accepted_now: LookupSet<Msg>,
     /// Messages ever accepted.
@@ -99,6 +101,7 @@ impl Delivery {
             clients: Renumber::default(),
             messages: Renumber::default(),
             sent: BTreeMap::new(),
+            senders: BTreeMap::new(),
             accepted_now: LookupSet::default(),
             accepted_ever: LookupSet::default(),
             sessions: BTreeMap::new(),
@@ -220,6 +223,20 @@ impl Checker for Delivery {
                 // still in flight arrive before that link ends).
                 self.restarts += 1;
             }
+            EventKind::FaultStart {
+                fault: crate::event::FaultDesc::Crash { host, .. },
+                ..
+            } if host != "server" && host != "proxy" => {
+                // What a crashed client host's clients sent and the server never accepted
+                // died with them: an outbox in memory does not outlive its process.
+                let (senders, accepted) = (&self.senders, &self.accepted_ever);
+                self.sent.retain(|m, _| {
+                    senders
+                        .get(&sender_of(*m))
+                        .is_none_or(|h| &**h != host.as_str())
+                        || accepted.contains(m)
+                });
+            }
             EventKind::Connected { client, .. } => {
                 let receiver = self.client(numbers.client, client);
                 if self.connected_in.insert(receiver, self.restarts) != Some(self.restarts) {
@@ -248,6 +265,10 @@ impl Checker for Delivery {
             | EventKind::MessageBuffered { client, msg_id, .. } => {
                 let m = self.msg(numbers.msg, client, msg_id);
                 self.sent.entry(m).or_insert(event.t);
+                let sender = sender_of(m);
+                if self.senders.get(&sender) != Some(&event.host) {
+                    self.senders.insert(sender, event.host.clone());
+                }
             }
             EventKind::MessageAccepted { client, msg_id, .. } if !msg_id.is_empty() => {
                 let m = self.msg(numbers.msg, client, msg_id);

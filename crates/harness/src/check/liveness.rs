@@ -9,11 +9,12 @@
 //! its keepalive or the server's heartbeat does (`detection` judges how soon). Its reconnect
 //! clock starts at that disconnect, not at the fault's end.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::check::links::Links;
 use crate::check::{ms, CheckContext, Checker, Violation};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, FaultDesc};
 
 #[derive(Debug, Clone)]
 struct Checkpoint {
@@ -43,6 +44,12 @@ pub struct Liveness {
     earliest: Option<Duration>,
     violations: Vec<Violation>,
     passed: usize,
+    /// Clients whose own host crashed, not connected since: client → the crash's start.
+    restarted: BTreeMap<String, Duration>,
+    /// Clients whose server session is away: client → since when (`user_away`).
+    away: BTreeMap<String, Duration>,
+    /// Restarted clients whose old session the server has ended: client → when (`user_left`).
+    left: BTreeMap<String, Duration>,
 }
 
 impl Liveness {
@@ -56,6 +63,9 @@ impl Liveness {
             earliest: None,
             violations: Vec::new(),
             passed: 0,
+            restarted: BTreeMap::new(),
+            away: BTreeMap::new(),
+            left: BTreeMap::new(),
         }
     }
 
@@ -96,6 +106,17 @@ impl Liveness {
                     continue;
                 }
             }
+            if let Some(free) = self.old_session_gone(&c.client) {
+                // A restarted client is refused its old session (it lost the session key:
+                // HTTP 409, docs/protocol.md) until the server lets that session go: its
+                // reconnect clock starts then.
+                let at = free + self.ctx.reconnect_within;
+                if at > c.at && !self.links.is_connected(&c.client) {
+                    c.at = at;
+                    self.checkpoints.push(c);
+                    continue;
+                }
+            }
             if self.links.is_connected(&c.client) || (c.recovered && c.knocked_down) {
                 self.passed += 1;
             } else {
@@ -113,6 +134,29 @@ impl Liveness {
         self.note_earliest();
     }
 
+    /// When the server lets go of the old session of `client`, restarted after its host
+    /// crashed (`None`: not restarted): when it did (`user_left`), or else the end of the
+    /// grace period of the session's drop, or — not yet noticed — of a drop the server's
+    /// heartbeat finds.
+    fn old_session_gone(&self, client: &str) -> Option<Duration> {
+        let crashed = *self.restarted.get(client)?;
+        if let Some(&left) = self.left.get(client) {
+            return Some(left);
+        }
+        let dropped = match self.away.get(client) {
+            Some(&since) => since,
+            None => {
+                crashed
+                    + self
+                        .ctx
+                        .server_heartbeat
+                        .detection_bound()
+                        .unwrap_or_default()
+            }
+        };
+        Some(dropped + self.ctx.grace)
+    }
+
     /// Recomputes [`Liveness::earliest`] after the checkpoints changed.
     fn note_earliest(&mut self) {
         self.earliest = self.checkpoints.iter().map(|c| c.at).min();
@@ -126,8 +170,35 @@ impl Checker for Liveness {
 
     fn observe(&mut self, event: &Event) {
         self.judge_until(event.t, false);
+        if let EventKind::FaultStart {
+            fault: FaultDesc::Crash { host, .. },
+            ..
+        } = &event.kind
+        {
+            // Its clients restart without their session keys (or never were: server, proxy).
+            for (client, h, _) in self.links.clients() {
+                if h == host {
+                    self.restarted.insert(client.to_string(), event.t);
+                    self.left.remove(client);
+                }
+            }
+        }
         match &event.kind {
+            EventKind::UserAway { client, .. } => {
+                self.away.insert(client.clone(), event.t);
+            }
+            EventKind::UserReconnected { client, .. } | EventKind::SessionOpened { client, .. } => {
+                self.away.remove(client);
+            }
+            EventKind::UserLeft { client, .. } => {
+                self.away.remove(client);
+                if self.restarted.contains_key(client) {
+                    self.left.insert(client.clone(), event.t);
+                }
+            }
             EventKind::Connected { client, .. } => {
+                self.restarted.remove(client);
+                self.left.remove(client);
                 for c in self.checkpoints.iter_mut().filter(|c| c.client == *client) {
                     c.recovered = true;
                     // Back, but onto a path a fault already holds: if that fault drops the

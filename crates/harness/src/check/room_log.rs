@@ -106,6 +106,8 @@ pub struct RoomLog {
     written: BTreeMap<Msg, Duration>,
     /// (client, id) acknowledged at least once.
     acked: BTreeSet<Msg>,
+    /// Client → the host it writes from (one entry per client).
+    writers: BTreeMap<String, std::sync::Arc<str>>,
     reach: Reachability,
     violations: Vec<Violation>,
 }
@@ -127,6 +129,7 @@ impl RoomLog {
             observed: 0,
             written: BTreeMap::new(),
             acked: BTreeSet::new(),
+            writers: BTreeMap::new(),
             reach: Reachability::default(),
             violations: Vec::new(),
         }
@@ -273,6 +276,9 @@ impl Checker for RoomLog {
                 self.written
                     .entry((client.clone(), msg_id.clone()))
                     .or_insert(t);
+                if self.writers.get(client) != Some(&event.host) {
+                    self.writers.insert(client.clone(), event.host.clone());
+                }
             }
             EventKind::MessageAcked { client, msg_id, .. } => {
                 self.acked.insert((client.clone(), msg_id.clone()));
@@ -288,6 +294,12 @@ impl Checker for RoomLog {
                 self.crashes += 1;
                 return;
             }
+            // What its clients wrote and never saw acknowledged died with them: an outbox in
+            // memory does not outlive its process.
+            let (writers, acked) = (&self.writers, &self.acked);
+            self.written.retain(|m, _| {
+                writers.get(&m.0).is_none_or(|h| &**h != host.as_str()) || acked.contains(m)
+            });
             // In name order, as the sessions ended reach the report.
             for index in self.views.by_name(|v| *v.host == **host) {
                 self.views.state_mut(index).conn_epoch = None;
