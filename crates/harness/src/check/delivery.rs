@@ -257,6 +257,15 @@ impl Checker for Delivery {
                 client,
                 recovered: false,
                 ..
+            }
+            // The server's side of the same: it welcomed the client into its session saying
+            // history was lost (a client whose first welcome this is — its session opened by
+            // an attempt it abandoned — reports no `resumed`). Whether it may say so is
+            // `resume`'s question.
+            | EventKind::HistoryReplayed {
+                client,
+                recovered: false,
+                ..
             } => {
                 let client = self.client(numbers.client, client);
                 self.excuse(client);

@@ -257,10 +257,12 @@ impl<'r> World<'r> {
                 )
             }
             FaultKind::Crash => {
-                let host = if self.rng.random_bool(0.7) {
-                    "server".to_string()
-                } else {
-                    "proxy".to_string()
+                // The server most often, the proxy, and now and then a client host (its clients
+                // restart without their session keys or their outboxes).
+                let host = match self.rng.random_range(0..20u8) {
+                    0..=12 => "server".to_string(),
+                    13..=16 => "proxy".to_string(),
+                    _ => self.pick(&self.hosts.clone()).clone(),
                 };
                 let silent = self.rng.random_bool(0.3);
                 format!(
