@@ -102,7 +102,8 @@ pub enum FaultDesc {
     /// `host` crashes (its connections are closed, unless `silent`) and restarts `duration_ms`
     /// later with fresh state.
     Crash {
-        /// The host.
+        /// The host (`target` in JSON: the event's own `host` is the fault executor, `sim`).
+        #[serde(rename = "target")]
         host: String,
         /// How long it stays down.
         duration_ms: u64,
@@ -122,21 +123,24 @@ pub enum FaultDesc {
     },
     /// Client host `host` sleeps: its clients are frozen and its network is held.
     Sleep {
-        /// The host.
+        /// The host (`target` in JSON: the event's own `host` is the fault executor, `sim`).
+        #[serde(rename = "target")]
         host: String,
         /// How long it sleeps.
         duration_ms: u64,
     },
     /// `host`'s wall clock steps by `by_ms` (negative: back). Timers do not notice.
     ClockStep {
-        /// The host.
+        /// The host (`target` in JSON: the event's own `host` is the fault executor, `sim`).
+        #[serde(rename = "target")]
         host: String,
         /// The step, in milliseconds.
         by_ms: i64,
     },
     /// `host`'s wall clock runs `ppm` parts per million fast (slow if negative) for a while.
     ClockDrift {
-        /// The host.
+        /// The host (`target` in JSON: the event's own `host` is the fault executor, `sim`).
+        #[serde(rename = "target")]
         host: String,
         /// Parts per million.
         ppm: i64,
@@ -567,6 +571,42 @@ mod tests {
             serde_json::to_string(&ev).unwrap(),
             r#"{"t_ms":60000,"host":"sim","event":"fault_start","id":0,"fault":"partition","a":"clients-1","b":"proxy","duration_ms":5000}"#
         );
+    }
+
+    #[test]
+    fn a_host_fault_names_its_host_target_so_no_key_repeats() {
+        let faults = [
+            FaultDesc::Crash {
+                host: "server".into(),
+                duration_ms: 5000,
+                silent: false,
+            },
+            FaultDesc::Sleep {
+                host: "clients-1".into(),
+                duration_ms: 5000,
+            },
+            FaultDesc::ClockStep {
+                host: "server".into(),
+                by_ms: -1000,
+            },
+            FaultDesc::ClockDrift {
+                host: "server".into(),
+                ppm: 500,
+                duration_ms: 5000,
+            },
+        ];
+        for fault in faults {
+            let ev = Event {
+                t: Duration::ZERO,
+                host: "sim".into(),
+                kind: EventKind::FaultStart { id: 3, fault },
+            };
+            let line = serde_json::to_string(&ev).unwrap();
+            assert_eq!(line.matches(r#""host":"#).count(), 1, "{line}");
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(v["host"], "sim", "{line}");
+            assert!(v["target"].is_string(), "{line}");
+        }
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct CheckContext {
     pub keepalive: KeepaliveConfig,
     /// The server's heartbeat settings.
     pub server_heartbeat: KeepaliveConfig,
+    /// The clients' server-silence watchdog: how long nothing at all may arrive, if set.
+    pub server_silence: Option<Duration>,
     /// The clients' connect timeout.
     pub connect_timeout: Duration,
     /// Normal one-way latency range of every link.
@@ -70,6 +72,7 @@ impl CheckContext {
         CheckContext {
             keepalive: client.keepalive,
             server_heartbeat: scenario.server_config().heartbeat,
+            server_silence: client.server_silence,
             connect_timeout: client.connect_timeout,
             // Segments are delivered on tick boundaries: latency rounds up to the tick.
             latency: DurRange {
@@ -150,13 +153,29 @@ impl CheckContext {
         Duration::from_secs(5).max(4 * self.latency.max)
     }
 
-    /// Shortest time either end waits for a sign of life before dropping a link, if any.
+    /// Shortest stretch of a fault either end may not outlast before dropping a link, if any:
+    /// a ping timeout, or the client's server-silence watchdog less the longest quiet spell of
+    /// a healthy link. The watchdog counts from the last frame heard, and on a healthy link
+    /// that frame may be a ping interval old when the fault starts (the next ping is what
+    /// fetches an answer): with a 22 s client ping and a 40 s watchdog, a 23 s partition
+    /// starting just before the ping trips it. Without any ping the quiet spell is unbounded.
     #[must_use]
     pub fn patience(&self) -> Option<Duration> {
-        [self.keepalive.timeout, self.server_heartbeat.timeout]
+        let quiet = [self.keepalive.interval, self.server_heartbeat.interval]
             .into_iter()
             .flatten()
-            .min()
+            .min();
+        let watchdog = self
+            .server_silence
+            .map(|s| quiet.map_or(Duration::ZERO, |q| s.saturating_sub(q)));
+        [
+            self.keepalive.timeout,
+            self.server_heartbeat.timeout,
+            watchdog,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Whether `fault` can end an established link (see `scenarios/README.md`).
@@ -483,6 +502,7 @@ pub(crate) mod tests {
         CheckContext {
             keepalive,
             server_heartbeat: keepalive,
+            server_silence: Some(Duration::from_secs(40)),
             connect_timeout: Duration::from_secs(5),
             latency: DurRange {
                 min: Duration::from_millis(1),
@@ -506,6 +526,45 @@ pub(crate) mod tests {
             host: host.into(),
             kind,
         }
+    }
+
+    fn partition(ms: u64) -> FaultDesc {
+        FaultDesc::Partition {
+            a: "clients-1".into(),
+            b: "proxy".into(),
+            duration_ms: ms,
+        }
+    }
+
+    #[test]
+    fn a_partition_outlasting_the_silence_watchdog_less_a_ping_interval_can_end_a_link() {
+        // The defaults: a 40 s watchdog less a 20 s ping interval is the 20 s pong timeout.
+        let defaults = ctx();
+        assert_eq!(defaults.patience(), Some(Duration::from_secs(20)));
+        // Explore's clocks seed 4362: 22 s / 25 s pings, a 40 s watchdog: 18 s is enough.
+        let mut c = ctx();
+        c.keepalive = KeepaliveConfig {
+            interval: Some(Duration::from_secs(22)),
+            timeout: Some(Duration::from_secs(25)),
+        };
+        c.server_heartbeat = KeepaliveConfig {
+            interval: Some(Duration::from_secs(25)),
+            timeout: Some(Duration::from_secs(25)),
+        };
+        assert_eq!(c.patience(), Some(Duration::from_secs(18)));
+        assert!(c.disrupts_link(&partition(23_000)));
+        assert!(!c.disrupts_link(&partition(17_000)));
+        // Without the watchdog the ping timeouts alone decide.
+        c.server_silence = None;
+        assert_eq!(c.patience(), Some(Duration::from_secs(25)));
+        assert!(!c.disrupts_link(&partition(23_000)));
+        // Without any ping a healthy link may be quiet for ever: any partition can be the
+        // last straw.
+        c.server_silence = Some(Duration::from_secs(40));
+        c.keepalive.interval = None;
+        c.server_heartbeat.interval = None;
+        assert_eq!(c.patience(), Some(Duration::ZERO));
+        assert!(c.disrupts_link(&partition(1)));
     }
 
     #[test]
