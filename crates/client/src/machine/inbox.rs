@@ -36,6 +36,14 @@ impl ClientMachine {
                 }
             }
             ServerMessage::Ack { id, seq } => {
+                // The acknowledgement's number is a room number this client has seen: a server
+                // writes a connection's frames in order, so every message numbered below it
+                // that this client is sent came first. Counting it keeps a client that mostly
+                // sends from resuming behind a history that has moved past its own messages
+                // (which are never replayed to it) and being told, wrongly, that it lost some.
+                if self.last_seq.is_none_or(|last| seq > last) {
+                    self.last_seq = Some(seq);
+                }
                 if let Some(pos) = self.pending.iter().position(|p| p.id == id) {
                     self.pending.remove(pos);
                     if pos < self.written {

@@ -371,6 +371,38 @@ fn reconnect_presents_the_resume_token_and_reports_the_outcome() {
 }
 
 #[test]
+fn an_acknowledgement_counts_as_a_room_number_seen() {
+    let mut m = connected(ClientConfig::default(), 0);
+    m.handle_inbound(
+        t(1),
+        text(r#"{"type":"welcome","client_id":"c1","username":"Ann","room":"lobby","resume_secret":"s","recovered":false,"replayed":0,"last_seq":4}"#),
+    );
+    let id = m.send(t(2), "hello".into(), None).expect("sent");
+    drain(&mut m);
+    m.handle_inbound(
+        t(3),
+        text(&format!(r#"{{"type":"ack","id":"{id}","seq":9}}"#)),
+    );
+    // An older number acknowledged again (a retry de-duplicated) moves nothing back.
+    m.handle_inbound(t(4), text(r#"{"type":"ack","id":"other","seq":7}"#));
+    drain(&mut m);
+    let action = reconnect(&mut m, 10);
+    assert!(
+        matches!(
+            action,
+            Action::Connect {
+                session: SessionClaim {
+                    last_seq: Some(9),
+                    ..
+                },
+                ..
+            }
+        ),
+        "a lone sender resumes from its own last number, not from its welcome: {action:?}"
+    );
+}
+
+#[test]
 fn backoff_grows_while_failing_and_resets_after_a_healthy_link() {
     let mut m = machine(ClientConfig::default());
     let mut now = t(500);

@@ -271,6 +271,7 @@ impl CheckContext {
                 let bound = [
                     self.keepalive.detection_bound(),
                     self.server_heartbeat.detection_bound(),
+                    self.server_silence,
                 ]
                 .into_iter()
                 .flatten()

@@ -249,9 +249,17 @@ impl NoSpuriousDisconnect {
     /// Whether the proxy's idle kill of `client`'s connection explains a disconnect at `t`: a
     /// closed connection is seen at once, a blackholed one by keepalive within its bound.
     fn killed(&self, client: &str, t: Duration) -> bool {
-        let bound = self.ctx.keepalive.detection_bound().unwrap_or_default()
-            + self.ctx.connect_timeout
-            + 4 * self.ctx.latency.max;
+        // The first of the client's keepalive and its silence watchdog to notice; both count
+        // from the last frame heard, no later than the kill.
+        let notice = [
+            self.ctx.keepalive.detection_bound(),
+            self.ctx.server_silence,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or_default();
+        let bound = notice + self.ctx.connect_timeout + 4 * self.ctx.latency.max;
         self.kills
             .iter()
             .any(|(c, at)| c == client && *at <= t && t <= *at + bound)

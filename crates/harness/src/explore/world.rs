@@ -31,6 +31,7 @@ pub struct SystemChoice {
 #[must_use]
 pub fn world(profile: &Profile, seed: u64, system: SystemChoice) -> String {
     let mut rng = derive_rng(seed, &format!("explore/{}", profile.name));
+    let mut tuning = derive_rng(seed, &format!("explore/{}/tuning", profile.name));
     let w = &mut World::new(&mut rng, profile);
     let mut out = String::new();
     let _ = writeln!(out, "name = \"explore-{}-{seed}\"", profile.name);
@@ -49,7 +50,7 @@ pub fn world(profile: &Profile, seed: u64, system: SystemChoice) -> String {
             system.client.name()
         );
     }
-    w.settings(&mut out);
+    w.settings(&mut out, &mut tuning);
     w.clients(&mut out);
     w.faults(&mut out);
     out
@@ -100,7 +101,11 @@ impl<'r> World<'r> {
         &items[self.rng.random_range(0..items.len())]
     }
 
-    fn settings(&mut self, out: &mut String) {
+    /// The world's settings. The main draws come from the world's own stream; the rest of
+    /// the tuning (timeouts, limits, the watchdog, resume policy), each left at its default
+    /// more often than not, from `tuning`, so adding one never moves a world's clients or
+    /// faults.
+    fn settings(&mut self, out: &mut String, tuning: &mut SimRng) {
         let rng = &mut *self.rng;
         let lat_min = rng.random_range(1..=5u64);
         let lat_max = lat_min + rng.random_range(0..=45u64);
@@ -123,17 +128,28 @@ impl<'r> World<'r> {
         let initial_ms = rng.random_range(200..=2000u64);
         let max_s = rng.random_range(5..=60u64);
         let factor = [1.5, 2.0, 2.5, 3.0][rng.random_range(0..4usize)];
+        let t = Tuning::draw(tuning, ping, server_ping);
+        let server_pong = t.server_pong.unwrap_or(server_ping);
         let _ = writeln!(
             out,
-            "[server]\ngrace = \"{grace}s\"\nping_interval = \"{server_ping}s\"\nping_timeout = \"{server_ping}s\"\n"
+            "[server]\ngrace = \"{grace}s\"\nping_interval = \"{server_ping}s\"\nping_timeout = \"{server_pong}s\"{}\n",
+            t.server_lines()
         );
         let _ = writeln!(
             out,
-            "[proxy]\nidle_timeout = \"{idle}\"\non_idle = \"{on_idle}\"\n"
+            "[proxy]\nidle_timeout = \"{idle}\"\non_idle = \"{on_idle}\"{}\n",
+            t.proxy_lines()
         );
+        // Without its own pings a client needs the watchdog to notice a dead link.
+        let client_ping = if t.no_client_ping {
+            "none".to_string()
+        } else {
+            format!("{ping}s")
+        };
         let _ = writeln!(
             out,
-            "[client]\nping_interval = \"{ping}s\"\nping_timeout = \"{pong}s\"\nheartbeat = \"{heartbeat}\"\n"
+            "[client]\nping_interval = \"{client_ping}\"\nping_timeout = \"{pong}s\"\nheartbeat = \"{heartbeat}\"{}\n",
+            t.client_lines()
         );
         let _ = writeln!(
             out,
@@ -307,6 +323,114 @@ impl<'r> World<'r> {
             }
         };
         let _ = writeln!(out, "{line}");
+    }
+}
+
+/// Settings a world leaves at their defaults more often than not (see [`World::settings`]).
+struct Tuning {
+    server_pong: Option<u64>,
+    history_limit: Option<u64>,
+    keyless_by_key: bool,
+    idle_measure: Option<&'static str>,
+    /// `Some(None)`: the watchdog off; `Some(Some(s))`: `s` seconds.
+    server_silence: Option<Option<u64>>,
+    no_client_ping: bool,
+    connect_timeout: Option<u64>,
+    close_timeout_ms: Option<u64>,
+    min_uptime: Option<u64>,
+    max_pending: Option<u64>,
+}
+
+impl Tuning {
+    /// `ping`, `server_ping`: the two ping intervals (seconds). A healthy link goes without a
+    /// frame from the server for at most the shorter of those that are on; a watchdog allows
+    /// more than that.
+    fn draw(rng: &mut SimRng, ping: u64, server_ping: u64) -> Self {
+        let mut maybe = |p: f64| rng.random_bool(p);
+        let (server_pong, history_limit, keyless_by_key, measure, silence_off, silence_set) = (
+            maybe(0.4),
+            maybe(0.25),
+            maybe(0.2),
+            maybe(0.25),
+            maybe(0.15),
+            maybe(0.35),
+        );
+        let (no_ping, connect, close, uptime, pending) = (
+            maybe(0.15),
+            maybe(0.3),
+            maybe(0.2),
+            maybe(0.25),
+            maybe(0.15),
+        );
+        // A client without pings only when its watchdog is on.
+        let no_client_ping = no_ping && !silence_off;
+        let quiet = if no_client_ping {
+            server_ping
+        } else {
+            ping.min(server_ping)
+        };
+        let server_silence = if silence_off {
+            Some(None)
+        } else if silence_set {
+            Some(Some(quiet + rng.random_range(3..=40u64)))
+        } else {
+            None
+        };
+        Tuning {
+            server_pong: server_pong.then(|| rng.random_range(5..=30u64)),
+            history_limit: history_limit.then(|| rng.random_range(3..=50u64)),
+            keyless_by_key,
+            idle_measure: measure.then(|| {
+                ["either", "client_to_server", "server_to_client"][rng.random_range(0..3usize)]
+            }),
+            server_silence,
+            no_client_ping,
+            connect_timeout: connect.then(|| rng.random_range(2..=10u64)),
+            close_timeout_ms: close.then(|| rng.random_range(100..=3000u64)),
+            min_uptime: uptime.then(|| rng.random_range(1..=30u64)),
+            max_pending: pending.then(|| rng.random_range(5..=200u64)),
+        }
+    }
+
+    fn server_lines(&self) -> String {
+        let mut s = String::new();
+        if let Some(n) = self.history_limit {
+            let _ = write!(s, "\nhistory_limit = {n}");
+        }
+        if self.keyless_by_key {
+            s.push_str("\nkeyless_resume = \"key\"");
+        }
+        s
+    }
+
+    fn proxy_lines(&self) -> String {
+        self.idle_measure
+            .map(|m| format!("\nidle_measure = \"{m}\""))
+            .unwrap_or_default()
+    }
+
+    fn client_lines(&self) -> String {
+        let mut s = String::new();
+        match self.server_silence {
+            Some(None) => s.push_str("\nserver_silence = \"none\""),
+            Some(Some(secs)) => {
+                let _ = write!(s, "\nserver_silence = \"{secs}s\"");
+            }
+            None => {}
+        }
+        if let Some(n) = self.connect_timeout {
+            let _ = write!(s, "\nconnect_timeout = \"{n}s\"");
+        }
+        if let Some(n) = self.close_timeout_ms {
+            let _ = write!(s, "\nclose_timeout = \"{}\"", ms(n));
+        }
+        if let Some(n) = self.min_uptime {
+            let _ = write!(s, "\nmin_uptime = \"{n}s\"");
+        }
+        if let Some(n) = self.max_pending {
+            let _ = write!(s, "\nmax_pending = {n}");
+        }
+        s
     }
 }
 
