@@ -248,9 +248,16 @@ impl NoSpuriousDisconnect {
 impl NoSpuriousDisconnect {
     /// Whether the proxy's idle kill of `client`'s connection explains a disconnect at `t`: a
     /// closed connection is seen at once, a blackholed one by keepalive within its bound.
+    ///
+    /// The bound counts from when the client could last hear its server through the killed
+    /// connection: a frame sent before the kill but held by a fault on the client's path (a
+    /// partition holds it until it heals, a spike delays it) reaches the client afterwards and
+    /// is a sign of life, so noticing starts no earlier than the end of every fault on the
+    /// path that was under way at the kill, chained (one that began while the last was under
+    /// way holds the frame further), plus the slack of the spikes among them.
     fn killed(&self, client: &str, t: Duration) -> bool {
         // The first of the client's keepalive and its silence watchdog to notice; both count
-        // from the last frame heard, no later than the kill.
+        // from the last frame heard.
         let notice = [
             self.ctx.keepalive.detection_bound(),
             self.ctx.server_silence,
@@ -260,9 +267,41 @@ impl NoSpuriousDisconnect {
         .min()
         .unwrap_or_default();
         let bound = notice + self.ctx.connect_timeout + 4 * self.ctx.latency.max;
-        self.kills
-            .iter()
-            .any(|(c, at)| c == client && *at <= t && t <= *at + bound)
+        let host = self.hosts.get(client).map_or("", String::as_str);
+        self.kills.iter().any(|(c, at)| {
+            if c != client || *at > t {
+                return false;
+            }
+            match self.last_heard_by(host, client, *at) {
+                None => true,
+                Some(heard) => t <= heard + self.spike_slack(host, client, *at, heard) + bound,
+            }
+        })
+    }
+
+    /// The latest time a frame sent to `client` at `at` may arrive: the end of the chain of
+    /// faults on its path under way at `at` (`at` itself if none; `None` while one of them
+    /// has not ended).
+    fn last_heard_by(&self, host: &str, client: &str, at: Duration) -> Option<Duration> {
+        let mut heard = at;
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for w in &self.faults {
+                if w.start > heard || !self.ctx.affects(&w.desc, host, client) {
+                    continue;
+                }
+                match w.end {
+                    None => return None,
+                    Some(end) if end > heard => {
+                        heard = end;
+                        grew = true;
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Some(heard)
     }
 }
 
