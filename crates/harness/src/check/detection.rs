@@ -1,6 +1,7 @@
-//! Checker `detection`: every break of a client's link that lasts longer than the keepalive
-//! bound (ping interval + ping timeout) is detected by that client — a `disconnected` event —
-//! within that bound plus the one-way link latency, counted from the start of the break (the
+//! Checker `detection`: every break of a client's link that lasts longer than the detection
+//! bound (the first of the keepalive's ping interval + ping timeout and the client's
+//! server-silence watchdog) is detected by that client — a `disconnected` event — within that
+//! bound plus the one-way link latency, counted from the start of the break (the
 //! latency of a spike on then or just before, if higher: a frame in flight when the link broke
 //! still arrives that much later, and the client's silence starts from it).
 //!
@@ -100,7 +101,7 @@ impl Detection {
     }
 
     fn bound(&self) -> Option<Duration> {
-        self.ctx.keepalive.detection_bound()
+        self.ctx.client_detection_bound()
     }
 
     /// Opens, extends and settles obligations for `event` (the link bookkeeping is updated
@@ -346,12 +347,12 @@ impl Checker for Detection {
 
     fn summary(&self) -> String {
         let Some(bound) = self.bound() else {
-            return "keepalive disabled: nothing to detect".into();
+            return "keepalive and silence watchdog disabled: nothing to detect".into();
         };
         let bound_ms = ms(bound + self.ctx.latency.max);
         let mut s = match self.times.iter().max() {
             None => format!(
-                "no link break longer than the {} ms keepalive bound",
+                "no link break longer than the {} ms detection bound",
                 ms(bound)
             ),
             Some(max) => format!(
@@ -414,7 +415,11 @@ mod tests {
     }
 
     fn run(events: &[Event]) -> (Vec<Violation>, Vec<Duration>) {
-        let mut c = Detection::new(ctx());
+        run_with(ctx(), events)
+    }
+
+    fn run_with(ctx: CheckContext, events: &[Event]) -> (Vec<Violation>, Vec<Duration>) {
+        let mut c = Detection::new(ctx);
         for e in events {
             c.observe(e);
         }
@@ -431,6 +436,33 @@ mod tests {
         let (v, _) = run(&[connected(0), partition(1_000, 60_000), disconnected(41_011)]);
         assert_eq!(v.len(), 1);
         assert!(v[0].detail.contains("after 40011 ms"), "{}", v[0].detail);
+    }
+
+    #[test]
+    fn a_tighter_silence_watchdog_is_the_bound_and_without_pings_it_is_the_only_one() {
+        // A 25 s watchdog notices before the 20 s + 20 s keepalive: its bound holds.
+        let mut c = ctx();
+        c.server_silence = Some(Duration::from_secs(25));
+        let (v, _) = run_with(
+            c.clone(),
+            &[connected(0), partition(1_000, 60_000), disconnected(26_010)],
+        );
+        assert!(v.is_empty(), "{v:?}");
+        let (v, _) = run_with(
+            c.clone(),
+            &[connected(0), partition(1_000, 60_000), disconnected(30_000)],
+        );
+        assert_eq!(v.len(), 1, "a client that waits for its keepalive is late");
+        // A client without pings is held to its watchdog, and a break within it needs none.
+        c.keepalive.interval = None;
+        let (v, _) = run_with(c.clone(), &[connected(0), partition(1_000, 60_000)]);
+        assert_eq!(v.len(), 1, "a break nothing noticed: {v:?}");
+        let (v, _) = run_with(c.clone(), &[connected(0), partition(1_000, 20_000)]);
+        assert!(v.is_empty(), "{v:?}");
+        // Neither keepalive nor watchdog: nothing can be asked.
+        c.server_silence = None;
+        let (v, _) = run_with(c, &[connected(0), partition(1_000, 60_000)]);
+        assert!(v.is_empty(), "{v:?}");
     }
 
     #[test]

@@ -153,6 +153,17 @@ impl CheckContext {
         Duration::from_secs(5).max(4 * self.latency.max)
     }
 
+    /// How long a client on a dead link may take to notice, counted from the last frame it
+    /// heard: the first of its keepalive (ping interval + ping timeout) and its server-silence
+    /// watchdog (`None`: neither is on).
+    #[must_use]
+    pub fn client_detection_bound(&self) -> Option<Duration> {
+        [self.keepalive.detection_bound(), self.server_silence]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
     /// Shortest stretch of a fault either end may not outlast before dropping a link, if any:
     /// a ping timeout, or the client's server-silence watchdog less the longest quiet spell of
     /// a healthy link. The watchdog counts from the last frame heard, and on a healthy link

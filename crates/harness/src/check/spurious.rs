@@ -256,16 +256,7 @@ impl NoSpuriousDisconnect {
     /// path that was under way at the kill, chained (one that began while the last was under
     /// way holds the frame further), plus the slack of the spikes among them.
     fn killed(&self, client: &str, t: Duration) -> bool {
-        // The first of the client's keepalive and its silence watchdog to notice; both count
-        // from the last frame heard.
-        let notice = [
-            self.ctx.keepalive.detection_bound(),
-            self.ctx.server_silence,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or_default();
+        let notice = self.ctx.client_detection_bound().unwrap_or_default();
         let bound = notice + self.ctx.connect_timeout + 4 * self.ctx.latency.max;
         let host = self.hosts.get(client).map_or("", String::as_str);
         self.kills.iter().any(|(c, at)| {
