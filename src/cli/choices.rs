@@ -29,9 +29,12 @@ impl From<IdleModeArg> for wsim_proxy::IdleMode {
 pub enum IdleMeasureArg {
     /// Bytes in either direction.
     Either,
-    /// Only bytes from the client to the server.
+    /// Only bytes from the client to the server (`client_to_server`, as scenario files
+    /// spell it, is accepted too).
+    #[value(alias = "client_to_server")]
     ClientToServer,
-    /// Only bytes from the server to the client.
+    /// Only bytes from the server to the client (or `server_to_client`).
+    #[value(alias = "server_to_client")]
     ServerToClient,
 }
 

@@ -35,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum KeylessArg {
     /// Trust the client id.
-    #[value(name = "client_id")]
+    #[value(name = "client_id", alias = "client-id")]
     ClientId,
     /// Require the session key.
     Key,

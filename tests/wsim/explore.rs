@@ -54,6 +54,30 @@ fn random_worlds_pass_and_the_explored_space_is_reported() {
 }
 
 #[test]
+fn a_shard_writes_only_its_own_worlds() {
+    let out_dir = scratch("explore-shard-worlds");
+    let dir = out_dir.to_str().expect("utf-8");
+    let out = wsim(&[
+        "explore",
+        "--seeds",
+        "1..4",
+        "--shard",
+        "1/2",
+        "--write-worlds",
+        "-q",
+        "--out",
+        dir,
+    ]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let mut written: Vec<String> = std::fs::read_dir(&out_dir)
+        .expect("worlds written")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["default-seed-1.toml", "default-seed-3.toml"]);
+}
+
+#[test]
 fn a_planted_bug_is_found_by_seed_and_shrunk_into_a_scenario_that_replays_it() {
     let out_dir = scratch("explore-planted");
     let out = wsim(&[

@@ -12,6 +12,7 @@ mod loopback;
 mod proxy_control;
 mod proxy_idle;
 mod raw_frames;
+mod readme;
 mod seed_client;
 mod serve;
 mod slow_reader;

@@ -1,5 +1,5 @@
 //! Runs the example chat server on a real network: `example-chat-server [ADDR]` (default
-//! `127.0.0.1:8080`), then connect to `ws://ADDR/ws?room=…&username=…&client_id=…`.
+//! `127.0.0.1:9100`), then connect to `ws://ADDR/ws?room=…&username=…&client_id=…`.
 
 #[allow(clippy::disallowed_methods)] // real use: keys need real randomness, not a seed
 fn key_seed() -> u64 {
@@ -11,7 +11,7 @@ fn key_seed() -> u64 {
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
+        .unwrap_or_else(|| "127.0.0.1:9100".into());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -116,9 +116,6 @@ pub fn explore(
         let path = path.display().to_string();
         let scenario = crate::scenario::parse(&path, &text)
             .map_err(|source| ExploreError::World { seed, source })?;
-        if exploration.write_all {
-            write(&path, &text)?;
-        }
         scenarios.push(SweepScenario::new(
             format!("{}-{seed}", profile.name),
             path,
@@ -128,6 +125,12 @@ pub fn explore(
         texts.push(text);
     }
     let jobs = plan::jobs(&scenarios, exploration.shard);
+    if exploration.write_all {
+        // Only this shard's worlds: another machine writes the rest.
+        for job in &jobs {
+            write(&scenarios[job.scenario].path, &texts[job.scenario])?;
+        }
+    }
     let result = sweep::execute(&scenarios, &jobs, &exploration.options, &NoReports);
     let space = Space::of(&scenarios, &result.records);
     let mut found = Vec::new();
