@@ -247,7 +247,8 @@ impl NoSpuriousDisconnect {
 
 impl NoSpuriousDisconnect {
     /// Whether the proxy's idle kill of `client`'s connection explains a disconnect at `t`: a
-    /// closed connection is seen at once, a blackholed one by keepalive within its bound.
+    /// closed connection is seen at once, a blackholed one by the client's keepalive or
+    /// silence watchdog within their bound.
     ///
     /// The bound counts from when the client could last hear its server through the killed
     /// connection: a frame sent before the kill but held by a fault on the client's path (a
