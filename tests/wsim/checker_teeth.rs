@@ -70,6 +70,28 @@ fn no_spurious_disconnect_catches_a_hair_trigger_timeout() {
     assert!(failed.contains(&"no_spurious_disconnect"), "{failed:?}");
 }
 
+/// A partition during a latency spike on another hop explains a silence neither explains
+/// alone, and no more: a client whose watchdog fires before the partition begins, with only
+/// the spike under way (its round trip short of the patience the scenario promises), is
+/// caught.
+#[test]
+fn no_spurious_disconnect_catches_a_drop_the_spike_alone_does_not_explain() {
+    let intended = scenario("regressions/spurious-partition-during-latency-spike.toml");
+    let mut broken = intended.clone();
+    broken.client.server_silence = OptDur(Some(Duration::from_secs(6)));
+    for seed in 1..=10 {
+        assert!(
+            failed_checks(&intended, &intended, seed).is_empty(),
+            "seed {seed}"
+        );
+        let failed = failed_checks(&intended, &broken, seed);
+        assert!(
+            failed.contains(&"no_spurious_disconnect"),
+            "seed {seed}: {failed:?}"
+        );
+    }
+}
+
 /// A server without de-duplication accepts a re-sent message twice when its ack was lost:
 /// `delivery` sees it in the server's events, `room_log` from the clients' alone (the message's
 /// second number is a gap in every receiver's log).

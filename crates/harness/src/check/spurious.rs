@@ -80,6 +80,8 @@ impl NoSpuriousDisconnect {
             .merged_partition(w, host, client)
             .or_else(|| self.merged_slowdown(w, host, client));
         let w = merged.as_ref().unwrap_or(w);
+        let slowed = self.slowed_partition(w, host, client);
+        let w = slowed.as_ref().unwrap_or(w);
         let connecting = matches!(
             reason,
             DisconnectReason::ConnectTimeout | DisconnectReason::ConnectFailed
@@ -156,32 +158,8 @@ impl NoSpuriousDisconnect {
     /// one-way delay it overlaps on each hop, summed over the hops (`None` if `w` is neither
     /// or overlaps nothing on another hop).
     fn merged_slowdown(&self, w: &Window, host: &str, client: &str) -> Option<Window> {
-        // The hop a slowdown is on, and its one-way delay.
-        let hop = |d: &FaultDesc| match d {
-            FaultDesc::Latency { a, b, max_ms, .. } => {
-                let (x, y) = if a <= b { (a, b) } else { (b, a) };
-                Some((format!("{x}|{y}"), *max_ms))
-            }
-            FaultDesc::ProxyConn {
-                action: ConnAction::Delay,
-                delay_ms,
-                ..
-            } => Some(("proxy-delay".to_string(), *delay_ms)),
-            _ => None,
-        };
-        let (own_hop, _) = hop(&w.desc)?;
-        let planned = |o: &Window| o.start + o.desc.duration();
-        let (start, end) = (w.start, planned(w));
-        let mut per_hop: BTreeMap<String, u64> = BTreeMap::new();
-        for o in &self.faults {
-            let Some((h, delay)) = hop(&o.desc) else {
-                continue;
-            };
-            if o.start <= end && planned(o) >= start && self.ctx.affects(&o.desc, host, client) {
-                let d = per_hop.entry(h).or_default();
-                *d = (*d).max(delay);
-            }
-        }
+        let (own_hop, _) = slowdown_hop(&w.desc)?;
+        let per_hop = self.slowdowns_per_hop(host, client, w.start, w.start + w.desc.duration());
         if per_hop.keys().all(|h| *h == own_hop) {
             return None;
         }
@@ -218,6 +196,71 @@ impl NoSpuriousDisconnect {
             desc,
             start: w.start,
             end: w.end,
+        })
+    }
+
+    /// The largest one-way delay of the slowdowns on `client`'s path planned to overlap
+    /// `start..end`, per hop.
+    fn slowdowns_per_hop(
+        &self,
+        host: &str,
+        client: &str,
+        start: Duration,
+        end: Duration,
+    ) -> BTreeMap<String, u64> {
+        let mut per_hop: BTreeMap<String, u64> = BTreeMap::new();
+        for o in &self.faults {
+            let Some((h, delay)) = slowdown_hop(&o.desc) else {
+                continue;
+            };
+            let planned_end = o.start + o.desc.duration();
+            if o.start <= end && planned_end >= start && self.ctx.affects(&o.desc, host, client) {
+                let d = per_hop.entry(h).or_default();
+                *d = (*d).max(delay);
+            }
+        }
+        per_hop
+    }
+
+    /// A partition and slowdowns on `client`'s path that overlap it add up too: a ping slowed
+    /// on one hop (its answer too) is then held by the partition on another, so the client
+    /// hears nothing for the partition plus the round trips the slowdowns stretch — a 3.9 s
+    /// partition of the client's link during a 2.3 s spike on the proxy's outlasts a 6 s
+    /// patience neither outlasts alone. `w` (a partition, merged or not) held longer by twice
+    /// the largest delay it overlaps on each hop, summed over the hops, and ending with the
+    /// last of them (`None` if `w` is no partition or overlaps no slowdown).
+    fn slowed_partition(&self, w: &Window, host: &str, client: &str) -> Option<Window> {
+        let FaultDesc::Partition { a, b, duration_ms } = &w.desc else {
+            return None;
+        };
+        let planned_end = w.start + Duration::from_millis(*duration_ms);
+        let per_hop = self.slowdowns_per_hop(host, client, w.start, planned_end);
+        if per_hop.is_empty() {
+            return None;
+        }
+        let mut end = w.end;
+        for o in &self.faults {
+            let overlaps = o.start <= planned_end && o.start + o.desc.duration() >= w.start;
+            if overlaps
+                && slowdown_hop(&o.desc).is_some()
+                && self.ctx.affects(&o.desc, host, client)
+            {
+                end = match (o.end, end) {
+                    (Some(x), Some(cur)) => Some(x.max(cur)),
+                    _ => None,
+                };
+            }
+        }
+        let stretch: u64 = per_hop.values().map(|d| 2 * d).sum();
+        Some(Window {
+            id: w.id,
+            desc: FaultDesc::Partition {
+                a: a.clone(),
+                b: b.clone(),
+                duration_ms: duration_ms.saturating_add(stretch),
+            },
+            start: w.start,
+            end,
         })
     }
 
@@ -294,6 +337,23 @@ impl NoSpuriousDisconnect {
             }
         }
         Some(heard)
+    }
+}
+
+/// The hop a slowdown (a latency spike, a proxy's delay of a connection) is on, and its
+/// one-way delay in milliseconds; `None` for any other fault.
+fn slowdown_hop(d: &FaultDesc) -> Option<(String, u64)> {
+    match d {
+        FaultDesc::Latency { a, b, max_ms, .. } => {
+            let (x, y) = if a <= b { (a, b) } else { (b, a) };
+            Some((format!("{x}|{y}"), *max_ms))
+        }
+        FaultDesc::ProxyConn {
+            action: ConnAction::Delay,
+            delay_ms,
+            ..
+        } => Some(("proxy-delay".to_string(), *delay_ms)),
+        _ => None,
     }
 }
 
