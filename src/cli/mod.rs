@@ -93,10 +93,10 @@ enum Command {
         /// how to check that, and how to run a system that does not announce its timers).
         #[arg(long)]
         every_tick: bool,
-        /// Run the floor of the scenario's chat traffic instead: its clients, starts, message
-        /// period, tick and latencies on bare turmoil + tokio-tungstenite and a byte-copying
-        /// proxy, with no protocol, state machine, event or checker (what any system costs at
-        /// least; faults are left out).
+        /// Run the floor of the scenario's traffic instead: its clients, starts, message
+        /// period, backoff, tick, latencies and crashes on bare turmoil + tokio-tungstenite and
+        /// a byte-copying proxy, with no protocol, state machine, event or checker (what any
+        /// system costs at least; faults other than crashes are left out).
         #[arg(long, conflicts_with_all = ["format", "report", "server", "client", "every_tick"])]
         floor: bool,
         /// Run the system under test with every event discarded at its source: no timeline,

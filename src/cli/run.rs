@@ -76,8 +76,9 @@ pub(crate) fn floor(path: &Path, seed: u64) -> ExitCode {
             let wall = wall.elapsed().as_secs_f64();
             let simulated = floor.elapsed.as_secs_f64();
             println!(
-                "FLOOR {} seed={seed}: {} frames read in {} steps (bare turmoil + tungstenite)",
-                scenario.name, floor.frames, floor.steps
+                "FLOOR {} seed={seed}: {} frames read over {} connections in {} steps (bare \
+                 turmoil + tungstenite)",
+                scenario.name, floor.frames, floor.connections, floor.steps
             );
             println!(
                 "  simulated {simulated:.3}s in {wall:.3}s wall ({:.0}x real time)",
