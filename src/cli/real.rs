@@ -72,7 +72,9 @@ pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitC
             .local_addr()
             .map_or_else(|_| listen.to_string(), |a| a.to_string());
         eprintln!("wsim serve: listening on ws://{bound}/ws");
-        let sink = wsim::route::server_sink(&printer(format).sink("server"));
+        // The printer lives as long as the server: its sinks reach it by name, not by owning it.
+        let printer = printer(format);
+        let sink = wsim::route::server_sink(&printer.sink("server"));
         let machine = ServerMachine::new(config, wsim_proto::seed::os_rng());
         wsim_server::serve(listener, machine, sink).await;
         ExitCode::from(EXIT_PASS)
@@ -112,7 +114,8 @@ pub(crate) fn client(
             MonoTime::ZERO,
             std::time::Duration::ZERO,
         );
-        let sink = wsim::route::client_sink(&printer(format).sink("client"), &client_id);
+        let printer = printer(format);
+        let sink = wsim::route::client_sink(&printer.sink("client"), &client_id);
         let io = ClientIo {
             sink: Some(sink),
             app_events: true,

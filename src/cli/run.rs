@@ -29,8 +29,8 @@ impl Overrides {
     }
 
     /// The system under test for `scenario` (overrides applied), stepped as they say.
-    fn system(self, scenario: &wsim::scenario::ScenarioFile) -> wsim::System {
-        let system = wsim::System::for_scenario(scenario);
+    fn system(self, scenario: &wsim::scenario::ScenarioFile) -> wsim::sim::System {
+        let system = wsim::sim::System::for_scenario(scenario);
         if self.every_tick {
             system.with_stepping(wsim::sim::Stepping::EveryTick)
         } else {

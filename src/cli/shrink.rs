@@ -103,6 +103,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
                 path: out.display().to_string(),
                 scenario,
                 seeds: seeds.clone(),
+                replay: None,
             },
             &shrunk.target,
             sweeping::default_workers(),

@@ -18,7 +18,7 @@ const ALLOWED: &[&str] = &[
     "httparse",
 ];
 
-const PRODUCT: &[&str] = &["proto", "client", "server", "proxy"];
+const PRODUCT: &[&str] = &["time", "proto", "client", "server", "proxy"];
 
 /// The names under `[dependencies]` of a Cargo.toml.
 fn dependencies(manifest: &str) -> Vec<String> {

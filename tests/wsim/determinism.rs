@@ -88,7 +88,7 @@ fn judging_on_its_own_thread_changes_no_verdict() {
         .expect("scenario loads");
     scenario.system.server = wsim::scenario::model::Implementation::Naive;
     scenario.system.client = wsim::scenario::model::Implementation::Naive;
-    let system = wsim::System::for_scenario(&scenario);
+    let system = wsim::sim::System::for_scenario(&scenario);
     for seed in [1, 2] {
         let inline = run_keeping(&scenario, &system, seed, String::new(), Keep::Verdict);
         let pipelined = run_pipelined(&scenario, &system, seed, String::new(), Keep::Verdict);

@@ -27,8 +27,8 @@ fn a_server_that_keeps_its_promises_passes() {
         .run()
         .expect("the suite runs");
     assert_eq!(outcome.records.len(), 4);
-    assert!(outcome.passed(), "{:?}", outcome.failure_report("t"));
-    assert_eq!(outcome.failure_report("t"), None);
+    assert!(outcome.passed(), "{:?}", outcome.failure_report());
+    assert_eq!(outcome.failure_report(), None);
 }
 
 #[test]
@@ -43,9 +43,7 @@ fn a_broken_server_is_named_by_seed_with_its_replay_line_and_report() {
         })
         .report_dir(scratch("suite-fail"));
     let outcome = suite.run().expect("the suite runs");
-    let report = outcome
-        .failure_report("suite::my_test")
-        .expect("the naive server fails");
+    let report = outcome.failure_report().expect("the naive server fails");
     println!("{report}");
     assert!(
         report.contains("15-flap-within-grace.toml seed 2"),
@@ -56,7 +54,10 @@ fn a_broken_server_is_named_by_seed_with_its_replay_line_and_report() {
         "{report}"
     );
     assert!(
-        report.contains("replay: WSIM_SEED=2 cargo test suite::my_test"),
+        report.contains(
+            "replay: WSIM_SEED=2 cargo test --test wsim -- --exact \
+             suite::a_broken_server_is_named_by_seed_with_its_replay_line_and_report"
+        ),
         "{report}"
     );
     assert!(report.contains("timeline.html"), "{report}");
@@ -233,13 +234,11 @@ fn a_timer_hidden_from_the_idle_skip_fails_the_run_and_an_honest_system_steps_ev
             .report_dir(scratch("suite-hidden-timer"))
     };
     let caught = suite(true).run().expect("the suite runs");
-    let report = caught
-        .failure_report("t")
-        .expect("the hidden timer is caught");
+    let report = caught.failure_report().expect("the hidden timer is caught");
     assert!(
         report.contains("host server woke at 2.5") && report.contains("inside an idle skip"),
         "{report}"
     );
     let honest = suite(false).run().expect("the suite runs");
-    assert!(honest.passed(), "{:?}", honest.failure_report("t"));
+    assert!(honest.passed(), "{:?}", honest.failure_report());
 }

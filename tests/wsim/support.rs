@@ -64,7 +64,7 @@ fn outputs_judged(
 ) -> (String, String) {
     let s = wsim::scenario::load(path).expect("scenario loads");
     let name = path.file_name().expect("a file").to_string_lossy();
-    let system = wsim::System::for_scenario(&s).with_stepping(stepping);
+    let system = wsim::sim::System::for_scenario(&s).with_stepping(stepping);
     let repro = wsim::verdict::repro_command(&format!("scenarios/{name}"), seed);
     let mut outcome = match judge {
         Judge::Inline => wsim::judge::run_system(&s, &system, seed, repro),

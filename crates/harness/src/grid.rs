@@ -129,6 +129,7 @@ impl Grid {
                 path: variant_path.display().to_string(),
                 scenario,
                 seeds: seeds.to_vec(),
+                replay: None,
             });
         }
         Ok(Grid {

@@ -3,13 +3,14 @@
 //! logs them, a simulator stamps them with simulated time and records them in its timeline.
 
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
-/// A handle for emitting events of type `E`. Cheap to clone; every clone reaches the same
-/// callback.
+/// A handle for emitting events of type `E`. Cheap to clone (one `Arc`); every clone reaches
+/// the same callback. `Send + Sync`, so it can live in shared state (an axum `State`) and in
+/// `tokio::spawn`ed tasks.
 pub struct EventSink<E> {
     /// `None`: the sink discards (so whoever would build events for it can skip that).
-    deliver: Option<Rc<dyn Fn(E)>>,
+    deliver: Option<Arc<dyn Fn(E) + Send + Sync>>,
 }
 
 impl<E> Clone for EventSink<E> {
@@ -29,9 +30,9 @@ impl<E> fmt::Debug for EventSink<E> {
 impl<E: 'static> EventSink<E> {
     /// A sink that hands every event to `deliver`, in the order they are emitted.
     #[must_use]
-    pub fn new(deliver: impl Fn(E) + 'static) -> Self {
+    pub fn new(deliver: impl Fn(E) + Send + Sync + 'static) -> Self {
         EventSink {
-            deliver: Some(Rc::new(deliver)),
+            deliver: Some(Arc::new(deliver)),
         }
     }
 
@@ -58,21 +59,26 @@ impl<E: 'static> EventSink<E> {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
+    use std::sync::Mutex;
 
     use super::*;
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // a sink is Send: shown on a real thread
     fn clones_deliver_to_the_same_callback_in_order() {
-        let seen = Rc::new(RefCell::new(Vec::new()));
-        let log = Rc::clone(&seen);
-        let sink = EventSink::new(move |e: u32| log.borrow_mut().push(e));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let sink = EventSink::new(move |e: u32| log.lock().unwrap().push(e));
+        let elsewhere = sink.clone();
+        std::thread::spawn(move || elsewhere.emit(0))
+            .join()
+            .unwrap();
         let other = sink.clone();
         sink.emit(1);
         other.emit(2);
         let discard = EventSink::<u32>::discard();
         discard.emit(3);
-        assert_eq!(*seen.borrow(), [1, 2]);
+        assert_eq!(*seen.lock().unwrap(), [0, 1, 2]);
         assert!(discard.is_discarding() && discard.clone().is_discarding());
         assert!(!sink.is_discarding());
     }

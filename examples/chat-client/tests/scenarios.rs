@@ -7,12 +7,10 @@ use std::rc::Rc;
 use example_chat_client::{
     start, Connect, Event, Handle, Identity, PlantedBug, Power, Reason, Settings, Setup,
 };
-use wsim::sim::net::{SimStream, TurmoilConnector};
-use wsim::sim::types::{
-    ClientEvent, Connector, DisconnectReason, EventSink, HeartbeatMode, HostSleep, RngCore,
+use wsim::{
+    ClientApp, ClientEvent, ClientHost, ClientUnderTest, Connector, DisconnectReason, EventSink,
+    HeartbeatMode, HostSleep, RngCore, SimStream, Suite, TurmoilConnector,
 };
-use wsim::sim::{ClientApp, ClientHost, ClientUnderTest};
-use wsim::Suite;
 
 /// The example client for each simulated user.
 struct ChatClient {
@@ -163,17 +161,12 @@ fn is_deterministic() {
         .assert_deterministic(1);
 }
 
-/// The long-partition scenario of wsim's standard suite, where a forgetful buffer loses
-/// what the dying link swallowed.
-const PARTITION: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../scenarios/02-partition-60s.toml"
-);
-
 #[test]
 fn forgetting_on_write_is_caught_by_seed_and_replayed() {
+    // The long-partition scenario of wsim's standard suite, where a forgetful buffer loses
+    // what the dying link swallowed.
     let report = Suite::new()
-        .scenarios(PARTITION)
+        .standard_scenario("02-partition-60s")
         .seeds(1..=3)
         .client(|| ChatClient {
             bug: Some(PlantedBug::ForgetOnWrite),

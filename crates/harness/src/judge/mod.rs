@@ -158,7 +158,7 @@ fn conclude(
 
 /// The verdict of a run whose simulation panicked.
 #[must_use]
-pub fn panicked(scenario: &ScenarioFile, path: &str, seed: u64, detail: &str) -> Verdict {
+pub fn panicked(scenario: &ScenarioFile, repro: &str, seed: u64, detail: &str) -> Verdict {
     let failed = CheckOutcome {
         name: "simulation",
         passed: false,
@@ -168,7 +168,7 @@ pub fn panicked(scenario: &ScenarioFile, path: &str, seed: u64, detail: &str) ->
     verdict(
         scenario,
         seed,
-        repro_command(path, seed),
+        repro.to_string(),
         vec![failed],
         Duration::ZERO,
         Duration::ZERO,

@@ -35,6 +35,7 @@ use crate::proxy::{Fate, ProxyControl};
 use crate::scenario::duration::DurRange;
 use crate::sim::link_faults::{Effect, LinkFaults};
 use crate::sim::plan::{self, PlannedFault, Step};
+use crate::timeline::Recorder;
 use crate::wallclock::WallClock;
 use wsim_proto::EventSink;
 
@@ -46,6 +47,9 @@ pub struct Handles<'w> {
     pub clocks: &'w BTreeMap<String, Rc<WallClock>>,
     /// Every client host's sleep switch.
     pub sleeps: &'w BTreeMap<String, Rc<HostSleep>>,
+    /// The run's timeline: what a crashed host's software emits as it is dropped is held and
+    /// recorded in a fixed order ([`Recorder::hold`]).
+    pub recorder: &'w Recorder,
 }
 
 /// Applies a planned schedule in time order.
@@ -127,6 +131,7 @@ impl FaultExecutor {
                 if already_down {
                     // Nothing more to bring down; the last of the crashes restarts it.
                 } else if *silent {
+                    let _held = world.recorder.hold();
                     // A power-off: whatever the host's stack would send as it dies is lost.
                     let others: Vec<String> =
                         clocks.keys().filter(|h| *h != host).cloned().collect();
@@ -140,6 +145,7 @@ impl FaultExecutor {
                     // The repair must not end another fault's hold or drop on those links.
                     self.links.reapply(sim, self.base_latency, host);
                 } else {
+                    let _held = world.recorder.hold();
                     sim.crash(host.as_str());
                 }
             }
@@ -147,6 +153,7 @@ impl FaultExecutor {
                 let down = self.crashed.entry(host.clone()).or_default();
                 *down = down.saturating_sub(1);
                 if *down == 0 {
+                    let _held = world.recorder.hold();
                     sim.bounce(host.as_str());
                 }
             }

@@ -6,8 +6,8 @@
 //! result is the same run, event for event, as stepping tick by tick: a test replays every
 //! standard scenario both ways and compares the timelines byte for byte.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use wsim_proto::clock::timer::TimerLedger;
@@ -16,9 +16,11 @@ use crate::clock;
 
 /// The simulated deadlines of every pending announced timer of one run. Bounded by the
 /// timers the hosts hold pending at once (an entry leaves when its timer fires or is dropped).
+/// Behind a lock only because [`TimerLedger`]s must be `Send + Sync` (timers live in
+/// `tokio::spawn`ed tasks too): a run touches it from its one thread, so it is never contended.
 #[derive(Debug, Default)]
 pub(crate) struct RunLedger {
-    state: RefCell<LedgerState>,
+    state: Mutex<LedgerState>,
 }
 
 #[derive(Debug, Default)]
@@ -31,7 +33,7 @@ struct LedgerState {
 impl TimerLedger for RunLedger {
     fn announce(&self, deadline: tokio::time::Instant) -> u64 {
         let at = clock::sim_time_of(deadline);
-        let mut s = self.state.borrow_mut();
+        let mut s = self.lock();
         let entry = s.next_entry;
         s.next_entry += 1;
         s.by_entry.insert(entry, at);
@@ -40,7 +42,7 @@ impl TimerLedger for RunLedger {
     }
 
     fn withdraw(&self, entry: u64) {
-        let mut s = self.state.borrow_mut();
+        let mut s = self.lock();
         if let Some(at) = s.by_entry.remove(&entry) {
             s.deadlines.remove(&(at, entry));
         }
@@ -48,17 +50,23 @@ impl TimerLedger for RunLedger {
 }
 
 impl RunLedger {
+    fn lock(&self) -> MutexGuard<'_, LedgerState> {
+        // A panic elsewhere in the run cannot leave the ledger half-updated: each change is
+        // one insertion or removal pair under the lock.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The earliest pending deadline at or after `now`. An entry before `now` belongs to a
     /// timer created but never awaited (nothing can fire for it), so it does not hold the run.
     pub(crate) fn next_deadline(&self, now: Duration) -> Option<Duration> {
-        let s = self.state.borrow();
+        let s = self.lock();
         s.deadlines.range((now, 0)..).next().map(|&(at, _)| at)
     }
 
     /// How many timers are pending.
     #[cfg(test)]
     pub(crate) fn pending(&self) -> usize {
-        self.state.borrow().by_entry.len()
+        self.lock().by_entry.len()
     }
 }
 

@@ -3,6 +3,8 @@
 //! seeded fault schedule ([`plan`]) and its executor ([`faults`]), `turmoil::net` behind the
 //! product's network seam ([`net`]), and the loop that steps it all ([`run`]), skipping idle ticks ([`idle`]). It only simulates: [`crate::judge`] judges.
 
+#[cfg(feature = "axum")]
+mod axum;
 pub(crate) mod faults;
 pub mod floor;
 pub mod guarantee;
@@ -15,6 +17,8 @@ pub mod seam;
 pub mod system;
 pub(crate) mod topology;
 
+#[cfg(feature = "axum")]
+pub use axum::SimHttpStream;
 pub use run::{
     simulate, simulate_into, simulate_system, simulate_unjudged, Simulated, Simulation, Stepping,
 };

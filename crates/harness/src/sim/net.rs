@@ -74,14 +74,48 @@ impl SimListener {
 impl Listener for SimListener {
     type Stream = SimStream;
     async fn accept(&mut self) -> io::Result<(Self::Stream, String)> {
-        let (stream, peer) = self.0.accept().await?;
+        let (stream, peer) = SimListener::accept(self).await?;
         let host = turmoil::reverse_lookup(peer.ip()).unwrap_or_else(|| peer.ip().to_string());
-        Ok((SimStream(stream), host))
+        Ok((stream, host))
     }
 
     fn local_label(&self) -> String {
         self.0
             .local_addr()
             .map_or_else(|e| e.to_string(), |a| a.to_string())
+    }
+}
+
+impl SimListener {
+    /// Waits for the next connection: the stream and the peer's simulated address (an inherent
+    /// method, so a user's code needs no trait in scope; wsim's own server goes through the
+    /// product's [`Listener`] seam instead).
+    ///
+    /// # Errors
+    /// When the simulated host's listener fails.
+    pub async fn accept(&mut self) -> io::Result<(SimStream, std::net::SocketAddr)> {
+        let (stream, peer) = self.0.accept().await?;
+        Ok((SimStream(stream), peer))
+    }
+
+    /// The simulated address this listener is bound to.
+    ///
+    /// # Errors
+    /// When the socket is gone.
+    pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send + 'static>() {}
+
+    #[test]
+    fn streams_and_listeners_can_move_into_spawned_tasks() {
+        assert_send::<SimStream>();
+        assert_send::<SimListener>();
     }
 }

@@ -3,6 +3,7 @@
 //! judges: that is [`crate::judge`]'s job.
 
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock;
@@ -83,11 +84,11 @@ pub fn simulate_into(
         };
     }
     let ledger = (stepping == Stepping::SkipIdle && system.announces_timers())
-        .then(|| Rc::new(RunLedger::default()));
+        .then(|| Arc::new(RunLedger::default()));
     let outer_ledger = timer::install_ledger(
         ledger
             .as_ref()
-            .map(|l| Rc::clone(l) as Rc<dyn timer::TimerLedger>),
+            .map(|l| Arc::clone(l) as Arc<dyn timer::TimerLedger>),
     );
     let topology::World {
         mut sim,
@@ -99,6 +100,7 @@ pub fn simulate_into(
         proxy: &proxy,
         clocks: &clocks,
         sleeps: &sleeps,
+        recorder,
     };
     let mut faults = FaultExecutor::new(
         &plan_faults(scenario, seed),
@@ -141,7 +143,12 @@ pub fn simulate_into(
         }
     }
     let elapsed = sim.elapsed();
-    drop(sim);
+    {
+        // The hosts' tasks are dropped in tokio's order, not the seed's: what they emit as
+        // they go is recorded in a fixed one.
+        let _held = recorder.hold();
+        drop(sim);
+    }
     timer::install_ledger(outer_ledger);
     clock::set_sim_fallback(None);
     Simulated { error, elapsed }

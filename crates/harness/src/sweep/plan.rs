@@ -44,6 +44,9 @@ pub struct SweepScenario {
     pub scenario: ScenarioFile,
     /// The seeds to run, ascending.
     pub seeds: Vec<u64>,
+    /// The command that replays one seed, with `{seed}` for the seed, when it is not
+    /// `wsim run <path> --seed N` (a user's test, run through the Suite).
+    pub replay: Option<String>,
 }
 
 impl SweepScenario {
@@ -59,6 +62,16 @@ impl SweepScenario {
             path,
             scenario,
             seeds,
+            replay: None,
+        }
+    }
+
+    /// The command that reproduces this scenario's run with `seed`.
+    #[must_use]
+    pub fn repro(&self, seed: u64) -> String {
+        match &self.replay {
+            Some(template) => template.replace("{seed}", &seed.to_string()),
+            None => crate::verdict::repro_command(&self.path, seed),
         }
     }
 }
@@ -253,6 +266,7 @@ mod tests {
             path: "t.toml".into(),
             scenario: file,
             seeds: (1..=seeds).collect(),
+            replay: None,
         }
     }
 

@@ -115,7 +115,7 @@ fn run_one(
 ) -> RunRecord {
     let result = catch_unwind(AssertUnwindSafe(|| {
         let system = systems(&scenario.scenario);
-        let repro = crate::verdict::repro_command(&scenario.path, job.seed);
+        let repro = scenario.repro(job.seed);
         let mut outcome = judge::run_keeping(
             &scenario.scenario,
             &system,
@@ -145,7 +145,12 @@ fn run_one(
                 .unwrap_or_else(|| "the simulation panicked".into());
             RunRecord {
                 job,
-                verdict: judge::panicked(&scenario.scenario, &scenario.path, job.seed, &detail),
+                verdict: judge::panicked(
+                    &scenario.scenario,
+                    &scenario.repro(job.seed),
+                    job.seed,
+                    &detail,
+                ),
                 stats: RunStats::default(),
                 report: None,
             }

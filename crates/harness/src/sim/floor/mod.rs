@@ -53,8 +53,10 @@ pub struct Floor {
 /// # Errors
 /// When a host of the floor fails (which would be a bug in it).
 pub fn simulate_floor(scenario: &ScenarioFile, seed: u64) -> Result<Floor, String> {
-    let ledger = Rc::new(RunLedger::default());
-    let outer = timer::install_ledger(Some(Rc::clone(&ledger) as Rc<dyn timer::TimerLedger>));
+    let ledger = std::sync::Arc::new(RunLedger::default());
+    let outer = timer::install_ledger(Some(
+        std::sync::Arc::clone(&ledger) as std::sync::Arc<dyn timer::TimerLedger>
+    ));
     let mut sim = sim_builder(scenario, seed).build();
     sim.host("server", || async {
         room::server().await;

@@ -40,6 +40,10 @@ pub(crate) struct World {
     /// Run duration for each host on every step.
     // TODO: Remove this once we've cleaned up the loopback implementation hacks
     pub(crate) tick_duration: Duration,
+
+    /// wsim patch: while a host's software is torn down, the segments it sends
+    /// (see `teardown.rs`).
+    pub(crate) teardown: Option<crate::teardown::Teardown>,
 }
 
 scoped_thread_local!(static CURRENT: RefCell<World>);
@@ -60,6 +64,7 @@ impl World {
             current: None,
             rng,
             tick_duration,
+            teardown: None, // wsim patch
         }
     }
 
@@ -266,6 +271,11 @@ impl World {
         dst: SocketAddr,
         message: Protocol,
     ) -> Result<()> {
+        // wsim patch: a host being torn down sends in a fixed order afterwards.
+        if let Some(teardown) = &mut self.teardown {
+            teardown.push(src, dst, message);
+            return Ok(());
+        }
         self.topology
             .enqueue_message(&mut self.rng, src, dst, message)
     }

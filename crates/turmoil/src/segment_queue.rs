@@ -46,7 +46,9 @@ pub(crate) fn channel<T>(capacity: usize) -> (SegmentSender<T>, SegmentReceiver<
 }
 
 fn lock<T>(inner: &Mutex<Inner<T>>) -> MutexGuard<'_, Inner<T>> {
-    inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    inner
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl<T> SegmentSender<T> {

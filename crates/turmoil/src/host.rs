@@ -5,9 +5,9 @@ use crate::net::tcp::stream::BidiFlowControl;
 use crate::net::{SocketPair, TcpListener, UdpSocket};
 use crate::{Envelope, TRACING_TARGET};
 
-use bytes::Bytes;
 use crate::fast_hash::FastIndexMap; // wsim patch
 use crate::segment_queue::{self, NotReady, SegmentReceiver, SegmentSender}; // wsim patch
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::io;

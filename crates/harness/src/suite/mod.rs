@@ -31,6 +31,9 @@
 //! (`target/wsim-reports/<scenario>/seed-<N>/timeline.html`). Runs go in parallel over seeds,
 //! one simulation per worker thread; `WSIM_JOBS=1` runs them one at a time.
 
+mod harness;
+mod snapshot;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -55,6 +58,12 @@ pub struct Suite {
     client: Option<Factory<dyn ClientUnderTest>>,
     jobs: Option<usize>,
     report_dir: Option<PathBuf>,
+    /// Standard scenarios chosen by name (`None` with `standard`: all of them).
+    standard_names: Vec<String>,
+    /// The seed whose digest is kept as an insta snapshot of each scenario, if any.
+    snapshot_seed: Option<u64>,
+    /// The test that runs this suite, for replay lines (default: the running test's name).
+    test_name: Option<String>,
 }
 
 impl Suite {
@@ -76,6 +85,24 @@ impl Suite {
     #[must_use]
     pub fn standard(mut self) -> Self {
         self.standard = true;
+        self
+    }
+
+    /// Adds one scenario of wsim's standard suite by its file stem (`"15-flap-within-grace"`);
+    /// an unknown name fails the run, listing the known ones.
+    #[must_use]
+    pub fn standard_scenario(mut self, name: &str) -> Self {
+        self.standard_names
+            .push(name.trim_end_matches(".toml").to_string());
+        self
+    }
+
+    /// Keeps the digest of each scenario's run with `seed` as an insta snapshot in the
+    /// calling crate (`tests/snapshots/wsim__<scenario>.seed-<N>.snap`), so a change in your
+    /// system's behaviour shows up in `cargo insta review`. The run must also pass.
+    #[must_use]
+    pub fn snapshots(mut self, seed: u64) -> Self {
+        self.snapshot_seed = Some(seed);
         self
     }
 
@@ -128,12 +155,26 @@ impl Suite {
     /// what happened.
     ///
     /// # Errors
-    /// When no scenario is given, a path cannot be read, a scenario file is broken, or
-    /// `WSIM_SEED` is not a number: every problem, one per line.
+    /// When this build cannot simulate deterministically (built without
+    /// `--cfg tokio_unstable`: the message gives the `.cargo/config.toml` lines), no scenario
+    /// is given, a path cannot be read, a scenario file is broken, or `WSIM_SEED` is not a
+    /// number: every problem, one per line.
     pub fn run(&self) -> Result<SuiteOutcome, String> {
+        // Refused once, with the fix, before any run (and no report of runs that never ran).
+        crate::sim::guarantee::check_build().map_err(|e| e.to_string())?;
         let env_seed = std::env::var("WSIM_SEED").ok();
         let seeds = seeds_to_run(self.seeds.as_deref(), env_seed.as_deref())?;
         let scenarios = self.load(seeds.as_deref())?;
+        let test = self.test_name.clone().unwrap_or_else(test_name);
+        Ok(self.run_loaded(scenarios, &test))
+    }
+
+    /// Runs `scenarios` (loaded by [`Suite::load`]) as test `test` would.
+    fn run_loaded(&self, mut scenarios: Vec<SweepScenario>, test: &str) -> SuiteOutcome {
+        let template = replay_template(test);
+        for scenario in &mut scenarios {
+            scenario.replay = Some(template.clone());
+        }
         let jobs = plan::jobs(&scenarios, None);
         let workers = self
             .jobs
@@ -153,10 +194,10 @@ impl Suite {
         };
         let systems = |scenario: &ScenarioFile| self.system(scenario);
         let result = sweep::execute_systems(&scenarios, &jobs, &options, &systems, &reports);
-        Ok(SuiteOutcome {
+        SuiteOutcome {
             scenarios,
             records: result.records,
-        })
+        }
     }
 
     /// Runs the suite and panics unless every run passed, naming each failure with its seed,
@@ -166,9 +207,10 @@ impl Suite {
     /// When a run fails, or the suite cannot run (see [`Suite::run`]).
     pub fn assert_pass(&self) {
         let outcome = self.run().unwrap_or_else(|e| panic!("wsim: {e}"));
-        if let Some(report) = outcome.failure_report(&test_name()) {
+        if let Some(report) = outcome.failure_report() {
             panic!("{report}");
         }
+        self.assert_snapshots(&outcome.scenarios);
     }
 
     /// Runs the suite and panics unless it *fails* — and replaying the first failing run's
@@ -180,7 +222,7 @@ impl Suite {
     /// When every run passes, when the replay differs, or the suite cannot run.
     pub fn assert_caught(&self) -> String {
         let outcome = self.run().unwrap_or_else(|e| panic!("wsim: {e}"));
-        let Some(report) = outcome.failure_report(&test_name()) else {
+        let Some(report) = outcome.failure_report() else {
             panic!(
                 "wsim: all {} runs passed: the bug was not caught",
                 outcome.records.len()
@@ -193,7 +235,7 @@ impl Suite {
             .expect("a failure report names a failed run");
         let planned = &outcome.scenarios[failed.job.scenario];
         let seed = failed.job.seed;
-        let repro = crate::verdict::repro_command(&planned.path, seed);
+        let repro = planned.repro(seed);
         let again = crate::judge::run_system(
             &planned.scenario,
             &self.system(&planned.scenario),
@@ -236,6 +278,7 @@ impl Suite {
     /// # Errors
     /// When the suite cannot run (see [`Suite::run`]).
     pub fn first_nondeterminism(&self, seed: u64) -> Result<Option<String>, String> {
+        crate::sim::guarantee::check_build().map_err(|e| e.to_string())?;
         for sweep_scenario in self.load(Some(&[seed]))? {
             let scenario = sweep_scenario.scenario;
             let path = sweep_scenario.path;
@@ -258,15 +301,37 @@ impl Suite {
 
     /// The suite's scenarios, parsed, each with `seeds` (or its own).
     fn load(&self, seeds: Option<&[u64]>) -> Result<Vec<SweepScenario>, String> {
-        if self.paths.is_empty() && !self.standard {
+        if self.paths.is_empty() && !self.standard && self.standard_names.is_empty() {
             return Err(
                 "no scenarios: add some with Suite::scenarios(path) or Suite::standard()".into(),
             );
         }
         let mut errors = Vec::new();
         let mut scenarios = Vec::new();
-        if self.standard {
-            for (name, text) in crate::standard::SCENARIOS {
+        for wanted in &self.standard_names {
+            if !crate::standard::SCENARIOS
+                .iter()
+                .any(|(name, _)| name.trim_end_matches(".toml") == wanted)
+            {
+                let known: Vec<&str> = crate::standard::SCENARIOS
+                    .iter()
+                    .map(|(name, _)| name.trim_end_matches(".toml"))
+                    .collect();
+                errors.push(format!(
+                    "no standard scenario {wanted:?}; the standard ones are {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        let chosen = |name: &str| {
+            self.standard
+                || self
+                    .standard_names
+                    .iter()
+                    .any(|w| w == name.trim_end_matches(".toml"))
+        };
+        if self.standard || !self.standard_names.is_empty() {
+            for (name, text) in crate::standard::SCENARIOS.iter().filter(|(n, _)| chosen(n)) {
                 let path = format!("standard/{name}");
                 match crate::scenario::parse(&path, text) {
                     Ok(scenario) => scenarios.push(SweepScenario::new(
@@ -324,9 +389,9 @@ impl SuiteOutcome {
     }
 
     /// For a failed suite: each failing run's scenario file, seed, failing checks with their
-    /// first violation, the line that replays it in test `test` and its report.
+    /// first violation, the command that replays it (the test that ran it) and its report.
     #[must_use]
-    pub fn failure_report(&self, test: &str) -> Option<String> {
+    pub fn failure_report(&self) -> Option<String> {
         let failed: Vec<&RunRecord> = self.records.iter().filter(|r| !r.verdict.passed).collect();
         if failed.is_empty() {
             return None;
@@ -342,10 +407,7 @@ impl SuiteOutcome {
             for c in r.verdict.checks.iter().filter(|c| !c.passed) {
                 out.push_str(&format!("    {}: {}\n", c.name, c.detail));
             }
-            out.push_str(&format!(
-                "    replay: WSIM_SEED={} cargo test {test}\n",
-                r.job.seed
-            ));
+            out.push_str(&format!("    replay: {}\n", scenario.repro(r.job.seed)));
             if let Some(dir) = &r.report {
                 out.push_str(&format!(
                     "    report: {}\n",
@@ -391,6 +453,51 @@ fn test_name() -> String {
         .name()
         .filter(|n| *n != "main")
         .map_or_else(|| "<test name>".into(), str::to_string)
+}
+
+/// The command that runs test `test` of this test binary again with one seed (`{seed}`):
+/// `cargo test` or `cargo nextest run`, in this binary's profile, for its test target.
+fn replay_template(test: &str) -> String {
+    let exe = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let stem = exe
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let target_name = strip_hash(&stem);
+    let crate_name = std::env::var("CARGO_CRATE_NAME")
+        .or_else(|_| std::env::var("CARGO_PKG_NAME"))
+        .unwrap_or_default()
+        .replace('-', "_");
+    let target = if target_name.is_empty() {
+        String::new()
+    } else if target_name == crate_name {
+        " --lib".to_string()
+    } else {
+        format!(" --test {target_name}")
+    };
+    let release = if exe.components().any(|c| c.as_os_str() == "release") {
+        " --release"
+    } else {
+        ""
+    };
+    if std::env::var_os("NEXTEST").is_some() {
+        format!("WSIM_SEED={{seed}} cargo nextest run{release}{target} -E 'test(={test})'")
+    } else {
+        format!("WSIM_SEED={{seed}} cargo test{release}{target} -- --exact {test}")
+    }
+}
+
+/// A test binary's target name: its file stem without cargo's `-<16 hex digits>`.
+fn strip_hash(stem: &str) -> &str {
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            name
+        }
+        _ => stem,
+    }
 }
 
 #[cfg(test)]

@@ -171,6 +171,7 @@ impl<'a> Sim<'a> {
 
             self.world.borrow_mut().current = Some(h);
 
+            self.world.borrow_mut().teardown = Some(Default::default()); // wsim patch
             World::enter(&self.world, || {
                 rt.crash();
 
@@ -185,9 +186,22 @@ impl<'a> Sim<'a> {
 
                 tracing::trace!(target: TRACING_TARGET, addr = ?h, "Crash");
             });
+            self.send_teardown(); // wsim patch
         }
 
         self.world.borrow_mut().current = None;
+    }
+
+    /// wsim patch: sends what a torn-down host's sockets sent as they were dropped, in a fixed
+    /// order (`teardown.rs`).
+    fn send_teardown(&mut self) {
+        let mut world = self.world.borrow_mut();
+        let Some(teardown) = world.teardown.take() else {
+            return;
+        };
+        for (src, dst, message) in teardown.into_ordered() {
+            let _ = world.send_message(src, dst, message);
+        }
     }
 
     /// Bounces the resolved hosts. The software is restarted.
@@ -207,7 +221,9 @@ impl<'a> Sim<'a> {
 
             self.world.borrow_mut().current = Some(h);
 
+            self.world.borrow_mut().teardown = Some(Default::default()); // wsim patch
             World::enter(&self.world, || f(h, rt));
+            self.send_teardown(); // wsim patch
         }
 
         self.world.borrow_mut().current = None;
@@ -387,7 +403,11 @@ impl<'a> Sim<'a> {
     /// yet handed to it, counts as deliverable now.
     pub fn next_delivery(&self) -> Option<Duration> {
         let world = self.world.borrow();
-        let running = |addr: &IpAddr| self.rts.get(addr).is_some_and(|rt| rt.is_software_running());
+        let running = |addr: &IpAddr| {
+            self.rts
+                .get(addr)
+                .is_some_and(|rt| rt.is_software_running())
+        };
         world
             .topology
             .next_delivery(running)

@@ -21,10 +21,11 @@ use tokio::{
 use crate::{
     envelope::{Envelope, Protocol, Segment, Syn},
     host::{is_same, SequencedSegment},
-    segment_queue::SegmentReceiver, // wsim patch
     net::SocketPair,
+    segment_queue::SegmentReceiver, // wsim patch
     world::World,
-    ToSocketAddrs, TRACING_TARGET,
+    ToSocketAddrs,
+    TRACING_TARGET,
 };
 
 use super::split_owned::{OwnedReadHalf, OwnedWriteHalf};
