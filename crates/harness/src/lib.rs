@@ -25,7 +25,7 @@
 //! What a user writes is re-exported here: the [`Suite`]; the three systems under test
 //! ([`ServerUnderTest`], [`ClientUnderTest`], [`ProxyUnderTest`]) and the hosts they are handed,
 //! with every type a host holds; the events a client reports ([`ClientEvent`]); loading a
-//! scenario ([`load`]) and judging one run ([`run`], [`Verdict`]). With the `axum` feature,
+//! scenario ([`load()`]) and judging one run ([`run()`], [`Verdict`]). With the `axum` feature,
 //! `axum::serve(host.listener, app)` runs an axum `Router` on the server host.
 //!
 //! Everything else (the scenario model, the simulator, the checkers, sweep, explore, shrink,
@@ -36,6 +36,12 @@
 //! every component's events into one timeline; checkers read the timeline and a verdict sums
 //! them up. The data flows one way: scenario → world → events → checkers → verdict → report.
 #![warn(missing_docs)]
+
+/// The repository README's Rust snippets, compiled as doctests (`cargo test -p wsim --features
+/// axum --doc`: one of them is the axum recipe).
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
 
 use wsim_client as client;
 use wsim_proto::{keepalive, net, seed, wslink};

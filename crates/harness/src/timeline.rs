@@ -2,7 +2,7 @@
 //!
 //! A run creates one [`Recorder`]; each host gets an [`EventSink`] bound to its name (the
 //! components' own event types are routed into it by [`crate::route`]). Emitting
-//! stamps the event with [`crate::clock::event_time`], mirrors it to `tracing`, and appends it
+//! stamps the event with `crate::clock::event_time`, mirrors it to `tracing`, and appends it
 //! to the timeline (in simulation) or hands it to a live printer (on a real network).
 //!
 //! Sinks are `Send + Sync` (a user's server keeps one in shared state and emits from

@@ -79,7 +79,7 @@ impl Flat<'_> {
 }
 
 impl<'a> Flat<'a> {
-    /// The record of a frame [`flat_scan::scan`] read (`None` without a `type`, which serde
+    /// The record of a frame `flat_scan::scan` read (`None` without a `type`, which serde
     /// would refuse too).
     fn from_scan(fields: flat_scan::Fields<'a>) -> Option<Flat<'a>> {
         let own = |s: Option<&str>| s.map(str::to_owned);
@@ -103,7 +103,7 @@ impl<'a> Flat<'a> {
 }
 
 /// Parses one server frame: as [`protocol::decode`] would, faster. A plain flat frame is
-/// scanned without serde ([`flat_scan`]); any other goes through serde into the flat record;
+/// scanned without serde (`flat_scan`); any other goes through serde into the flat record;
 /// what that cannot take goes to [`protocol::decode`].
 pub fn decode_server(text: &str) -> Result<ServerMessage, DecodeError> {
     if let Some(fields) = flat_scan::scan(text) {

@@ -1,6 +1,6 @@
 //! The numbers the judge gives an event's names, once for every checker: the client the event
 //! is about, and the message — (sender, id) — it names. A checker that keys its state by client
-//! or message maps the judge's numbers to its own through a [`Renumber`] (a vector index), so a
+//! or message maps the judge's numbers to its own through a `Renumber` (a vector index), so a
 //! name is hashed once per event for all checkers instead of once per checker.
 //!
 //! Numbers are given in first-seen order and never reused; the judge numbers every event

@@ -1,5 +1,5 @@
 //! Real networks: a scenario's faults on the wall clock ([`faults`]), applied through wsim's
-//! proxy to a server in any language, and `wsim drive` ([`drive`]), which runs the
+//! proxy to a server in any language, and `wsim drive` (`drive`), which runs the
 //! scenario's client fleet against such a server and judges what the clients observed. A
 //! real run takes its fault times from the seed but is not byte-replayable.
 

@@ -1,5 +1,5 @@
 //! Scenario files: the TOML format ([`model`], its `[expect]` section in [`expect`]),
-//! durations and seeded ranges ([`duration`]), loading with precise errors ([`load`],
+//! durations and seeded ranges ([`duration`]), loading with precise errors ([`load()`],
 //! [`error`]), and the component settings a scenario implies.
 
 pub mod duration;

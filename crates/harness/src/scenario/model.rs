@@ -368,7 +368,7 @@ impl Default for BackoffSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientGroup {
-    /// Prefix of the client ids: `<name>-0`, `<name>-1`, ... (default "c<group index>").
+    /// Prefix of the client ids: `<name>-0`, `<name>-1`, ... (default `c<group index>`).
     #[serde(default)]
     pub name: Option<String>,
     /// How many clients.

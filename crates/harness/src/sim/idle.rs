@@ -2,7 +2,7 @@
 //! are idle (every client waiting for its next ping, nothing on the wire). When every system
 //! under test announces its timers ([`wsim_proto::clock::timer`]), the run keeps them in a
 //! [`TimerLedger`] and [`ticks_until_work`] says how many ticks nothing can happen in, so one
-//! step covers them all (turmoil's patched `Sim::step_ticks`, vendor/turmoil/PATCH.md). The
+//! step covers them all (turmoil's patched `Sim::step_ticks`, crates/turmoil/PATCH.md). The
 //! result is the same run, event for event, as stepping tick by tick: a test replays every
 //! standard scenario both ways and compares the timelines byte for byte.
 
