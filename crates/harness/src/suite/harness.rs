@@ -78,8 +78,8 @@ impl Suite {
     }
 }
 
-/// A scenario's test name: its path without `.toml`.
-fn trial_name(scenario: &SweepScenario) -> String {
+/// A scenario's test name: its path without `.toml` (and without a leading `./`).
+pub(super) fn trial_name(scenario: &SweepScenario) -> String {
     scenario
         .path
         .trim_end_matches(".toml")

@@ -45,11 +45,7 @@ fn snapshot_dir() -> PathBuf {
         .join("snapshots")
 }
 
-/// A scenario's name as a file name: its path without `.toml`, `/` as `__`.
+/// A scenario's test name as a file name: `/` as `__`.
 fn snapshot_label(scenario: &SweepScenario) -> String {
-    scenario
-        .path
-        .trim_end_matches(".toml")
-        .trim_start_matches("./")
-        .replace(['/', '\\'], "__")
+    super::harness::trial_name(scenario).replace(['/', '\\'], "__")
 }
