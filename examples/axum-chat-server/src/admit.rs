@@ -46,10 +46,16 @@ pub(crate) async fn upgrade(
         return refused(refusal, &shared);
     }
     let max = shared.settings().max_message_bytes;
-    ws.max_message_size(max)
+    // tungstenite's default read buffer (128 KiB) is zeroed on every read and is most of an
+    // idle connection's memory; chat frames are small, and a larger one still arrives whole.
+    ws.read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| conn::run(shared, socket, req))
 }
+
+/// Bytes of each connection's WebSocket read buffer.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// The answer to an attempt [`crate::state::State`] will not honour.
 fn refused(refusal: Refusal, shared: &Shared) -> Response {
