@@ -3,12 +3,10 @@
 //! Exit codes: 0 success (every check passed), 1 a check failed, 2 bad input (arguments or
 //! scenario file).
 
-mod bench;
 mod choices;
 mod drive;
 mod explore;
 mod grid;
-mod memory;
 mod proxy;
 mod real;
 mod run;
@@ -61,7 +59,7 @@ pub enum RunFormat {
     /// store.
     Digest,
     /// Only the verdict and the count of events: the run is judged as it goes and keeps no
-    /// timeline, so memory does not grow with simulated time (what `wsim bench` measures).
+    /// timeline, so memory does not grow with simulated time (what `wsim-dev bench` measures).
     Verdict,
 }
 
@@ -93,17 +91,6 @@ enum Command {
         /// how to check that, and how to run a system that does not announce its timers).
         #[arg(long)]
         every_tick: bool,
-        /// Run the floor of the scenario's traffic instead: its clients, starts, message
-        /// period, backoff, tick, latencies and crashes on bare turmoil + tokio-tungstenite and
-        /// a byte-copying proxy, with no protocol, state machine, event or checker (what any
-        /// system costs at least; faults other than crashes are left out).
-        #[arg(long, conflicts_with_all = ["format", "report", "server", "client", "every_tick"])]
-        floor: bool,
-        /// Run the system under test with every event discarded at its source: no timeline,
-        /// no checker, no verdict — what the client, server and proxy cost in the simulation
-        /// without wsim's judging (between the floor and a judged run).
-        #[arg(long, conflicts_with_all = ["format", "report", "floor"])]
-        unjudged: bool,
     },
     /// Run scenarios over many seeds in parallel: a table with a row per scenario, every failure with its
     /// reproduction command, reports under reports/, optional JUnit XML.
@@ -155,13 +142,6 @@ enum Command {
     /// Drive a running server in any language: the scenario's client fleet and fault schedule
     /// in real time through wsim's proxy, judged by the black-box checkers, with reports.
     Drive(drive::DriveArgs),
-    /// Measure what an idle session costs a real server: open N sessions to `wsim serve` on
-    /// loopback and print its resident memory per session.
-    Memory(memory::MemoryArgs),
-    /// Benchmark the simulation: a fixed set of runs, each timed in a child process, with
-    /// simulated:wall ratio, events per second and peak memory (`--baseline` compares another
-    /// wsim binary).
-    Bench(bench::BenchArgs),
     /// Interactive chat client on a real network: stdin lines become messages.
     Client {
         /// Server (or proxy) URL.
@@ -209,37 +189,12 @@ pub fn main() -> ExitCode {
         Command::Run {
             scenario,
             seed,
-            floor: true,
-            ..
-        } => run::floor(&scenario, seed),
-        Command::Run {
-            scenario,
-            seed,
-            server,
-            client,
-            every_tick,
-            unjudged: true,
-            ..
-        } => run::unjudged(
-            &scenario,
-            seed,
-            run::Overrides {
-                server: server.map(Into::into),
-                client: client.map(Into::into),
-                every_tick,
-            },
-        ),
-        Command::Run {
-            scenario,
-            seed,
             format,
             report,
             report_dir,
             server,
             client,
             every_tick,
-            floor: false,
-            unjudged: false,
         } => run::run(
             &scenario,
             seed,
@@ -255,8 +210,6 @@ pub fn main() -> ExitCode {
         Command::Explore(args) => explore::explore(args),
         Command::Shrink(args) => shrink::shrink(args),
         Command::Grid(args) => grid::grid(args),
-        Command::Memory(args) => memory::memory(args),
-        Command::Bench(args) => bench::bench(args),
         Command::Serve {
             listen,
             grace,

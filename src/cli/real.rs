@@ -17,23 +17,7 @@ use wsim_proto::net::TokioConnector;
 use wsim_proto::wallclock::WallSource;
 use wsim_server::{ServerConfig, ServerMachine};
 
-/// Raises this process's open-file limit to its hard limit: a server (or a load generator)
-/// holds one descriptor per connection, and the usual soft limit of 1024 is far too low.
-pub(crate) fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed by reference.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) == 0
-            && limit.rlim_cur < limit.rlim_max
-        {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
-        }
-    }
-}
+pub(crate) use wsim::real::raise_fd_limit;
 
 /// A recorder that prints each event as it happens.
 fn printer(format: Format) -> Rc<Recorder> {
@@ -45,17 +29,10 @@ fn printer(format: Format) -> Rc<Recorder> {
 
 /// Runs `f` on a single-threaded runtime inside a `LocalSet` (the drivers spawn local tasks).
 pub(crate) fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    tokio::task::LocalSet::new().block_on(&runtime, f)
+    wsim::real::block_on(f).unwrap_or_else(|e| {
+        eprintln!("error: cannot start the runtime: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
 }
 
 pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitCode {

@@ -64,63 +64,6 @@ fn load(path: &Path, overrides: Overrides) -> Result<wsim::scenario::ScenarioFil
     Ok(scenario)
 }
 
-/// `wsim run --floor`: the floor of a scenario's traffic, with its simulated and wall time.
-pub(crate) fn floor(path: &Path, seed: u64) -> ExitCode {
-    let scenario = match load(path, Overrides::default()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let wall = wsim::clock::Stopwatch::start();
-    match wsim::sim::floor::simulate_floor(&scenario, seed) {
-        Ok(floor) => {
-            let wall = wall.elapsed().as_secs_f64();
-            let simulated = floor.elapsed.as_secs_f64();
-            println!(
-                "FLOOR {} seed={seed}: {} frames read over {} connections in {} steps (bare \
-                 turmoil + tungstenite)",
-                scenario.name, floor.frames, floor.connections, floor.steps
-            );
-            println!(
-                "  simulated {simulated:.3}s in {wall:.3}s wall ({:.0}x real time)",
-                simulated / wall.max(1e-9)
-            );
-            println!("  recorded {} events (frames read)", floor.frames);
-            ExitCode::from(EXIT_PASS)
-        }
-        Err(e) => {
-            eprintln!("error: the floor run failed: {e}");
-            ExitCode::from(EXIT_FAIL)
-        }
-    }
-}
-
-/// `wsim run --unjudged`: the system under test with its events discarded at the source, with
-/// its simulated and wall time (how it ended, not a verdict: nothing was checked).
-pub(crate) fn unjudged(path: &Path, seed: u64, overrides: Overrides) -> ExitCode {
-    let scenario = match load(path, overrides) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let system = overrides.system(&scenario);
-    let wall = wsim::clock::Stopwatch::start();
-    let simulated = wsim::sim::simulate_unjudged(&scenario, seed, &system);
-    let wall = wall.elapsed().as_secs_f64();
-    let elapsed = simulated.elapsed.as_secs_f64();
-    if let Some(error) = &simulated.error {
-        eprintln!("error: the unjudged run failed: {error}");
-        return ExitCode::from(EXIT_FAIL);
-    }
-    println!(
-        "UNJUDGED {} seed={seed}: events discarded at their source, nothing checked",
-        scenario.name
-    );
-    println!(
-        "  simulated {elapsed:.3}s in {wall:.3}s wall ({:.0}x real time)",
-        elapsed / wall.max(1e-9)
-    );
-    ExitCode::from(EXIT_PASS)
-}
-
 pub(crate) fn run(
     path: &Path,
     seed: u64,

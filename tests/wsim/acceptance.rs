@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wsim::event::{EventKind, FaultDesc};
+use wsim::event::{ClientEvent, EventKind, FaultDesc, ServerEvent};
 
 use crate::support::{client_events, scenario};
 
@@ -92,7 +92,10 @@ fn five_second_partition_goes_unnoticed_and_loses_nothing() {
         let sent: Vec<&str> = events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::MessageSent { msg_id, .. } => Some(msg_id.as_str()),
+                EventKind::Client {
+                    event: ClientEvent::MessageSent { msg_id, .. },
+                    ..
+                } => Some(msg_id.as_str()),
                 _ => None,
             })
             .collect();
@@ -100,7 +103,7 @@ fn five_second_partition_goes_unnoticed_and_loses_nothing() {
         for id in sent {
             let accepted = events
                 .iter()
-                .filter(|e| matches!(&e.kind, EventKind::MessageAccepted { msg_id, .. } if msg_id == id))
+                .filter(|e| matches!(&e.kind, EventKind::Server(ServerEvent::MessageAccepted { msg_id, .. }) if msg_id == id))
                 .count();
             assert_eq!(
                 accepted, 1,
@@ -120,7 +123,10 @@ fn messages_sent_during_the_outage_arrive_exactly_once() {
     let buffered: Vec<&str> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::MessageBuffered { msg_id, .. } => Some(msg_id.as_str()),
+            EventKind::Client {
+                event: ClientEvent::MessageBuffered { msg_id, .. },
+                ..
+            } => Some(msg_id.as_str()),
             _ => None,
         })
         .collect();
@@ -133,13 +139,13 @@ fn messages_sent_during_the_outage_arrive_exactly_once() {
         let accepted = events
             .iter()
             .filter(
-                |e| matches!(&e.kind, EventKind::MessageAccepted { msg_id, .. } if msg_id == id),
+                |e| matches!(&e.kind, EventKind::Server(ServerEvent::MessageAccepted { msg_id, .. }) if msg_id == id),
             )
             .count();
         assert_eq!(accepted, 1, "{id} accepted {accepted} times");
         let acked = events
             .iter()
-            .any(|e| matches!(&e.kind, EventKind::MessageAcked { msg_id, .. } if msg_id == id));
+            .any(|e| matches!(&e.kind, EventKind::Client { event: ClientEvent::MessageAcked { msg_id, .. }, .. } if msg_id == id));
         assert!(acked, "{id} never acknowledged");
     }
 }
@@ -186,13 +192,17 @@ fn a_server_restart_is_reported_as_not_recovered_and_nothing_is_delivered_twice(
         let resumed: Vec<bool> = client_events(events, &client, "resumed")
             .iter()
             .filter(|e| e.t >= restart)
-            .map(|e| matches!(e.kind, EventKind::Resumed { recovered, .. } if recovered))
+            .map(|e| matches!(e.kind, EventKind::Client { event: ClientEvent::Resumed { recovered, .. }, .. } if recovered))
             .collect();
         assert_eq!(resumed.first(), Some(&false), "{client}: {resumed:?}");
     }
     let mut seen = std::collections::BTreeSet::new();
     for e in events {
-        if let EventKind::MessageReceived { client, msg_id, .. } = &e.kind {
+        if let EventKind::Client {
+            client,
+            event: ClientEvent::Message { msg_id, .. },
+        } = &e.kind
+        {
             assert!(
                 seen.insert((client.clone(), msg_id.clone())),
                 "{client} got {msg_id} twice"
@@ -227,7 +237,7 @@ fn grace_period_outcomes() {
         );
         let replay = client_events(events, &client, "history_replayed");
         assert!(
-            matches!(replay[0].kind, EventKind::HistoryReplayed { recovered: true, count, .. } if count > 0),
+            matches!(replay[0].kind, EventKind::Server(ServerEvent::HistoryReplayed { recovered: true, count, .. }) if count > 0),
             "{client}: {:?}",
             replay[0].kind
         );
@@ -245,8 +255,11 @@ fn grace_period_outcomes() {
             .iter()
             .any(|e| matches!(
                 e.kind,
-                EventKind::Resumed {
-                    recovered: false,
+                EventKind::Client {
+                    event: ClientEvent::Resumed {
+                        recovered: false,
+                        ..
+                    },
                     ..
                 }
             )));
@@ -271,14 +284,21 @@ fn ghost_sessions_are_resumed_by_the_clients_next_attempt() {
         let mut ghosts = 0;
         for e in &outcome.timeline {
             match &e.kind {
-                EventKind::SessionOpened { client, .. } => {
+                EventKind::Server(ServerEvent::SessionOpened { client, .. }) => {
                     unseen.insert(client.clone());
                 }
-                EventKind::Connected { client, .. } => {
+                EventKind::Client {
+                    client,
+                    event: ClientEvent::Connected { .. },
+                } => {
                     unseen.remove(client);
                 }
-                EventKind::UserAway { client, .. } if unseen.contains(client) => ghosts += 1,
-                EventKind::UserLeft { client, .. } => {
+                EventKind::Server(ServerEvent::UserAway { client, .. })
+                    if unseen.contains(client) =>
+                {
+                    ghosts += 1
+                }
+                EventKind::Server(ServerEvent::UserLeft { client, .. }) => {
                     panic!("seed {seed}: {client}'s session expired: it was locked out")
                 }
                 _ => {}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use wsim::event::EventKind;
+use wsim::event::{ClientEvent, EventKind, ServerEvent};
 use wsim::scenario::duration::{Dur, OptDur};
 use wsim::scenario::model::Implementation;
 use wsim::scenario::ScenarioFile;
@@ -227,7 +227,9 @@ fn delivery_catches_the_naive_clients_send_and_forget() {
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::MessageAccepted { client, msg_id, .. } => Some((&**client, &**msg_id)),
+            EventKind::Server(ServerEvent::MessageAccepted { client, msg_id, .. }) => {
+                Some((&**client, &**msg_id))
+            }
             _ => None,
         })
         .collect();
@@ -235,9 +237,10 @@ fn delivery_catches_the_naive_clients_send_and_forget() {
         .events
         .iter()
         .filter(|e| match &e.kind {
-            EventKind::MessageSent { client, msg_id } => {
-                !accepted.contains(&(client.as_str(), msg_id.as_str()))
-            }
+            EventKind::Client {
+                client,
+                event: ClientEvent::MessageSent { msg_id },
+            } => !accepted.contains(&(client.as_str(), msg_id.as_str())),
             _ => false,
         })
         .count();
@@ -258,12 +261,12 @@ fn delivery_catches_dedup_ids_shared_across_clients() {
     let mut cross_client = 0;
     for e in &sim.events {
         match &e.kind {
-            EventKind::MessageAccepted { client, msg_id, .. } => {
+            EventKind::Server(ServerEvent::MessageAccepted { client, msg_id, .. }) => {
                 accepted_from
                     .entry(msg_id.clone())
                     .or_insert(client.clone());
             }
-            EventKind::DuplicateDropped { client, msg_id }
+            EventKind::Server(ServerEvent::DuplicateDropped { client, msg_id })
                 if accepted_from
                     .get(msg_id)
                     .is_some_and(|first| first != client) =>

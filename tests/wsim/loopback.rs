@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use wsim::event::{DisconnectReason, Event, EventKind};
+use wsim::event::{ClientEvent, DisconnectReason, Event, EventKind, ServerEvent};
 use wsim::timeline::Recorder;
 use wsim_client::handshake::WsUrl;
 use wsim_client::{Client, ClientConfig, ClientIdentity, ClientIo, ClientMachine};
@@ -96,24 +96,24 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
             };
             clients.push(Client::spawn(machine, TokioConnector, url.clone(), io));
             wait_for(&mut rx, |e| {
-                matches!(&e.kind, EventKind::Connected { client, .. } if client == name)
+                matches!(&e.kind, EventKind::Client { client, event: ClientEvent::Connected { .. } } if client == name)
             })
             .await;
         }
         let id = clients[0].send("hello bob").expect("sent");
-        let got = wait_for(&mut rx, |e| matches!(&e.kind, EventKind::MessageReceived { .. })).await;
-        assert_eq!(
-            got.kind,
-            EventKind::MessageReceived {
-                client: "bob".into(),
-                msg_id: id.clone(),
-                seq: 1,
-                from: "alice".into()
-            }
+        let got = wait_for(&mut rx, |e| matches!(&e.kind, EventKind::Client { event: ClientEvent::Message { .. }, .. })).await;
+        assert!(
+            matches!(
+                &got.kind,
+                EventKind::Client { client, event: ClientEvent::Message { msg_id, seq: 1, from, text, .. } }
+                    if client == "bob" && *msg_id == id && from == "alice" && text == "hello bob"
+            ),
+            "{:?}",
+            got.kind
         );
         if clients[0].pending() > 0 {
             wait_for(&mut rx, |e| {
-                matches!(&e.kind, EventKind::MessageAcked { msg_id, .. } if *msg_id == id)
+                matches!(&e.kind, EventKind::Client { event: ClientEvent::MessageAcked { msg_id, .. }, .. } if *msg_id == id)
             })
             .await;
         }
@@ -126,28 +126,28 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
         let mut detected = std::collections::BTreeSet::new();
         while detected.len() < 2 {
             let e = wait_for(&mut rx, |e| {
-                matches!(&e.kind, EventKind::Disconnected { reason: DisconnectReason::PingTimeout, .. })
+                matches!(&e.kind, EventKind::Client { event: ClientEvent::Disconnected { reason: DisconnectReason::PingTimeout, .. }, .. })
             })
             .await;
-            if let EventKind::Disconnected { client, .. } = e.kind {
+            if let EventKind::Client { client, event: ClientEvent::Disconnected { .. } } = e.kind {
                 detected.insert(client);
             }
         }
         let mut back = std::collections::BTreeSet::new();
         while back.len() < 2 {
-            let e = wait_for(&mut rx, |e| matches!(&e.kind, EventKind::Connected { .. })).await;
-            if let EventKind::Connected { client, .. } = e.kind {
+            let e = wait_for(&mut rx, |e| matches!(&e.kind, EventKind::Client { event: ClientEvent::Connected { .. }, .. })).await;
+            if let EventKind::Client { client, event: ClientEvent::Connected { .. } } = e.kind {
                 back.insert(client);
             }
         }
         let id = clients[1].send("back again").expect("sent");
         wait_for(&mut rx, |e| {
-            matches!(&e.kind, EventKind::MessageReceived { client, msg_id, .. } if client == "alice" && *msg_id == id)
+            matches!(&e.kind, EventKind::Client { client, event: ClientEvent::Message { msg_id, .. } } if client == "alice" && *msg_id == id)
         })
         .await;
         clients[1].close();
         wait_for(&mut rx, |e| {
-            matches!(&e.kind, EventKind::SessionClosed { client, .. } if client == "bob")
+            matches!(&e.kind, EventKind::Server(ServerEvent::SessionClosed { client, .. }) if client == "bob")
         })
         .await;
     });

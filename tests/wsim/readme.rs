@@ -1,6 +1,6 @@
-//! The scenario files the README shows a newcomer are real: each `toml` block of README.md
-//! that is a whole scenario parses and passes, so the documentation cannot drift from the
-//! format or from what the checkers accept.
+//! The scenario files the documentation shows are real: each `toml` block of README.md and
+//! docs/scenarios.md that is a whole scenario parses and passes, so the documentation cannot
+//! drift from the format or from what the checkers accept.
 
 use std::path::Path;
 
@@ -22,20 +22,21 @@ fn toml_blocks(markdown: &str) -> Vec<String> {
     blocks
 }
 
-#[test]
-fn the_readmes_minimal_scenario_parses_and_passes() {
-    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let readme = std::fs::read_to_string(&readme_path).expect("README.md");
-    let scenarios: Vec<String> = toml_blocks(&readme)
+/// Every whole scenario (a `toml` block with `[[clients]]`) of the Markdown file at `path`,
+/// relative to the repository root, parses and passes on seeds 1 to 3; there is at least one.
+fn whole_scenarios_parse_and_pass(path: &str) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let markdown = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let scenarios: Vec<String> = toml_blocks(&markdown)
         .into_iter()
         .filter(|b| b.contains("[[clients]]"))
         .collect();
     assert!(
         !scenarios.is_empty(),
-        "README.md shows no whole scenario (a toml block with [[clients]])"
+        "{path} shows no whole scenario (a toml block with [[clients]])"
     );
     for (i, text) in scenarios.iter().enumerate() {
-        let name = format!("README.md toml block {}", i + 1);
+        let name = format!("{path} toml block {}", i + 1);
         let s = wsim::scenario::parse(&name, text)
             .unwrap_or_else(|e| panic!("{name} does not parse: {e}"));
         for seed in 1..=3 {
@@ -47,4 +48,14 @@ fn the_readmes_minimal_scenario_parses_and_passes() {
             );
         }
     }
+}
+
+#[test]
+fn the_readmes_minimal_scenario_parses_and_passes() {
+    whole_scenarios_parse_and_pass("README.md");
+}
+
+#[test]
+fn the_scenario_guides_whole_scenario_parses_and_passes() {
+    whole_scenarios_parse_and_pass("docs/scenarios.md");
 }

@@ -126,27 +126,3 @@ fn a_member_that_never_reads_costs_bounded_memory_and_nobody_else_service() {
         "the slow member was closed and its session went away"
     );
 }
-
-#[test]
-fn an_idle_session_costs_the_server_under_20_kb() {
-    // `wsim memory` starts its own `wsim serve`, opens the sessions, prints the figure.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsim"))
-        .args(["memory", "--sessions", "1000"])
-        .output()
-        .expect("wsim memory runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bytes: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("per session: "))
-        .and_then(|l| l.split('(').nth(1))
-        .and_then(|l| l.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no figure in: {text}"));
-    eprintln!("{text}");
-    assert!(bytes < 20_000, "{bytes} bytes per idle session");
-}

@@ -110,6 +110,28 @@ pub enum ClientEvent {
     },
 }
 
+impl ClientEvent {
+    /// The event's snake_case name, for logs.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientEvent::Connecting { .. } => "connecting",
+            ClientEvent::Connected { .. } => "connected",
+            ClientEvent::UpgradeRefused { .. } => "upgrade_refused",
+            ClientEvent::Disconnected { .. } => "disconnected",
+            ClientEvent::Reconnecting { .. } => "reconnecting",
+            ClientEvent::Resumed { .. } => "resumed",
+            ClientEvent::MessageBuffered { .. } => "message_buffered",
+            ClientEvent::MessageSent { .. } => "message_sent",
+            ClientEvent::MessageAcked { .. } => "message_acked",
+            ClientEvent::Message { .. } => "message",
+            ClientEvent::Presence { .. } => "presence",
+            ClientEvent::GaveUp { .. } => "gave_up",
+            ClientEvent::EventsDropped { .. } => "events_dropped",
+        }
+    }
+}
+
 /// Why a client's link ended (or a connection attempt failed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::event::{Event, EventKind};
+use crate::event::{ClientEvent, Event, EventKind, ProxyEvent, ServerEvent};
 use crate::render;
 use crate::verdict::Verdict;
 
@@ -24,13 +24,21 @@ struct Tally {
 fn is_traffic(event: &Event) -> bool {
     matches!(
         event.kind,
-        EventKind::MessageSent { .. }
-            | EventKind::MessageBuffered { .. }
-            | EventKind::MessageAcked { .. }
-            | EventKind::MessageReceived { .. }
-            | EventKind::MessageAccepted { .. }
-            | EventKind::ProxyConnOpened { .. }
-            | EventKind::ProxyConnClosed { .. }
+        EventKind::Client {
+            event: ClientEvent::MessageSent { .. },
+            ..
+        } | EventKind::Client {
+            event: ClientEvent::MessageBuffered { .. },
+            ..
+        } | EventKind::Client {
+            event: ClientEvent::MessageAcked { .. },
+            ..
+        } | EventKind::Client {
+            event: ClientEvent::Message { .. },
+            ..
+        } | EventKind::Server(ServerEvent::MessageAccepted { .. })
+            | EventKind::Proxy(ProxyEvent::ProxyConnOpened { .. })
+            | EventKind::Proxy(ProxyEvent::ProxyConnClosed { .. })
     )
 }
 
@@ -43,18 +51,30 @@ pub fn digest(timeline: &[Event], verdict: &Verdict) -> String {
     let mut proxy_conns = 0usize;
     for event in timeline {
         match &event.kind {
-            EventKind::MessageSent { client, .. } => tallies.entry(client).or_default().sent += 1,
-            EventKind::MessageBuffered { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::MessageSent { .. },
+            } => tallies.entry(client).or_default().sent += 1,
+            EventKind::Client {
+                client,
+                event: ClientEvent::MessageBuffered { .. },
+            } => {
                 tallies.entry(client).or_default().buffered += 1;
             }
-            EventKind::MessageAcked { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::MessageAcked { .. },
+            } => {
                 tallies.entry(client).or_default().acked += 1;
             }
-            EventKind::MessageReceived { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Message { .. },
+            } => {
                 tallies.entry(client).or_default().received += 1;
             }
-            EventKind::MessageAccepted { .. } => accepted += 1,
-            EventKind::ProxyConnOpened { .. } => proxy_conns += 1,
+            EventKind::Server(ServerEvent::MessageAccepted { .. }) => accepted += 1,
+            EventKind::Proxy(ProxyEvent::ProxyConnOpened { .. }) => proxy_conns += 1,
             _ => {}
         }
         if !is_traffic(event) {

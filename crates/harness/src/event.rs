@@ -1,17 +1,21 @@
 //! The one event type: everything that happens in a run — client, server, proxy, fault
-//! executor, checkers — is an [`Event`], recorded in order into one timeline. The components
-//! emit their own event types; [`crate::route`] maps them into [`EventKind`].
+//! executor, checkers — is an [`Event`], recorded in order into one timeline. The product's
+//! components emit their own event values ([`ClientEvent`], [`ServerEvent`], [`ProxyEvent`]),
+//! which the timeline carries as they are; the harness adds its own (faults, violations).
 //!
 //! Checkers, snapshots, the text timeline and the JSON Lines output all read this one stream.
 //! The JSON Lines form is a stable contract: `t_ms`, `host`, `event` (snake_case name), then the
-//! variant's fields in declaration order.
+//! event's fields in declaration order (a client event: `client` first).
 
 use std::time::Duration;
 
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-pub use wsim_client::DisconnectReason;
-pub use wsim_proxy::{IdleMode, ProxyCloseReason};
+pub use crate::fault::{ConnAction, FaultDesc};
+pub use wsim_client::{ClientEvent, DisconnectReason};
+pub use wsim_proxy::{IdleMode, ProxyCloseReason, ProxyEvent};
+pub use wsim_server::ServerEvent;
 
 /// A host name in events: shared, not copied per event.
 pub type Host = std::sync::Arc<str>;
@@ -53,385 +57,11 @@ impl Serialize for Event {
     }
 }
 
-/// What a `proxy_conn` fault does to one client's connection through the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnAction {
-    /// Swallow everything from now on, leaving both ends half-open.
-    Blackhole,
-    /// Hold every chunk back by `delay_ms` for the fault's duration.
-    Delay,
-    /// Drop the connection at once.
-    Reset,
-}
-
-/// A fault the simulation applies, as it appears in `fault_start`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "fault", rename_all = "snake_case")]
-pub enum FaultDesc {
-    /// Segments between `a` and `b` are held (both ways) and delivered when the fault ends, as
-    /// TCP retransmission would after a short network blip.
-    Partition {
-        /// One side.
-        a: String,
-        /// The other side.
-        b: String,
-        /// How long the segments are held.
-        duration_ms: u64,
-    },
-    /// Segments from `a` to `b` are dropped (the other direction flows); a stream that loses a
-    /// segment never recovers.
-    OneWay {
-        /// The side whose segments are lost.
-        a: String,
-        /// The side that stops hearing from `a`.
-        b: String,
-        /// How long it lasts.
-        duration_ms: u64,
-    },
-    /// A middlebox between `a` and `b` forgets every connection: in-flight segments are dropped
-    /// and established streams never recover; new connections fail until the fault ends.
-    StateLoss {
-        /// One side.
-        a: String,
-        /// The other side.
-        b: String,
-        /// How long new connections are refused.
-        duration_ms: u64,
-    },
-    /// `host` crashes (its connections are closed, unless `silent`) and restarts `duration_ms`
-    /// later with fresh state.
-    Crash {
-        /// The host (`target` in JSON: the event's own `host` is the fault executor, `sim`).
-        #[serde(rename = "target")]
-        host: String,
-        /// How long it stays down.
-        duration_ms: u64,
-        /// A power-off: its connections are not closed, their peers find out only by heartbeat.
-        silent: bool,
-    },
-    /// The proxy acts on `client`'s current connection alone.
-    ProxyConn {
-        /// The client.
-        client: String,
-        /// What it does.
-        action: ConnAction,
-        /// For `delay`: how long each chunk is held back.
-        delay_ms: u64,
-        /// For `delay`: how long it lasts (0 for the instantaneous actions).
-        duration_ms: u64,
-    },
-    /// Client host `host` sleeps: its clients are frozen and its network is held.
-    Sleep {
-        /// The host (`target` in JSON: the event's own `host` is the fault executor, `sim`).
-        #[serde(rename = "target")]
-        host: String,
-        /// How long it sleeps.
-        duration_ms: u64,
-    },
-    /// `host`'s wall clock steps by `by_ms` (negative: back). Timers do not notice.
-    ClockStep {
-        /// The host (`target` in JSON: the event's own `host` is the fault executor, `sim`).
-        #[serde(rename = "target")]
-        host: String,
-        /// The step, in milliseconds.
-        by_ms: i64,
-    },
-    /// `host`'s wall clock runs `ppm` parts per million fast (slow if negative) for a while.
-    ClockDrift {
-        /// The host (`target` in JSON: the event's own `host` is the fault executor, `sim`).
-        #[serde(rename = "target")]
-        host: String,
-        /// Parts per million.
-        ppm: i64,
-        /// How long it drifts.
-        duration_ms: u64,
-    },
-    /// The link between `a` and `b` gets the latency range `min_ms..=max_ms` for a while.
-    Latency {
-        /// One side.
-        a: String,
-        /// The other side.
-        b: String,
-        /// How long the spike lasts.
-        duration_ms: u64,
-        /// Lowest one-way latency during the spike.
-        min_ms: u64,
-        /// Highest one-way latency during the spike.
-        max_ms: u64,
-    },
-}
-
-impl FaultDesc {
-    /// The snake_case name of the fault kind.
-    #[must_use]
-    pub fn name(&self) -> &'static str {
-        match self {
-            FaultDesc::Partition { .. } => "partition",
-            FaultDesc::OneWay { .. } => "one_way",
-            FaultDesc::StateLoss { .. } => "state_loss",
-            FaultDesc::Latency { .. } => "latency",
-            FaultDesc::Crash { .. } => "crash",
-            FaultDesc::Sleep { .. } => "sleep",
-            FaultDesc::ProxyConn { .. } => "proxy_conn",
-            FaultDesc::ClockStep { .. } => "clock_step",
-            FaultDesc::ClockDrift { .. } => "clock_drift",
-        }
-    }
-
-    /// The two hosts whose link the fault affects (none for a crash).
-    #[must_use]
-    pub fn link(&self) -> Option<(&str, &str)> {
-        match self {
-            FaultDesc::Partition { a, b, .. }
-            | FaultDesc::OneWay { a, b, .. }
-            | FaultDesc::StateLoss { a, b, .. }
-            | FaultDesc::Latency { a, b, .. } => Some((a, b)),
-            FaultDesc::Crash { .. }
-            | FaultDesc::Sleep { .. }
-            | FaultDesc::ProxyConn { .. }
-            | FaultDesc::ClockStep { .. }
-            | FaultDesc::ClockDrift { .. } => None,
-        }
-    }
-
-    /// How long the fault lasts.
-    #[must_use]
-    pub fn duration(&self) -> Duration {
-        match self {
-            FaultDesc::Partition { duration_ms, .. }
-            | FaultDesc::OneWay { duration_ms, .. }
-            | FaultDesc::StateLoss { duration_ms, .. }
-            | FaultDesc::Latency { duration_ms, .. }
-            | FaultDesc::Crash { duration_ms, .. }
-            | FaultDesc::Sleep { duration_ms, .. }
-            | FaultDesc::ProxyConn { duration_ms, .. }
-            | FaultDesc::ClockDrift { duration_ms, .. } => Duration::from_millis(*duration_ms),
-            FaultDesc::ClockStep { .. } => Duration::ZERO,
-        }
-    }
-}
-
-/// What happened. Serialized with the snake_case variant name as `event`.
+/// What happened: a product component's own event, or the harness's. Serialized with the
+/// snake_case event name as `event`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
-    /// A client starts a connection attempt (TCP connect and WebSocket handshake).
-    Connecting {
-        /// The client.
-        client: String,
-        /// 1 for the first attempt after a healthy link (or the start), counting up.
-        attempt: u32,
-    },
-    /// A client's WebSocket handshake completed.
-    Connected {
-        /// The client.
-        client: String,
-        /// The attempt that succeeded.
-        attempt: u32,
-    },
-    /// The server answered a client's upgrade request with an HTTP error (the attempt fails:
-    /// `disconnected` with `connect_failed` follows).
-    UpgradeRefused {
-        /// The client.
-        client: String,
-        /// The HTTP status.
-        status: u16,
-    },
-    /// A client's link ended, or a connection attempt failed.
-    Disconnected {
-        /// The client.
-        client: String,
-        /// Why.
-        reason: DisconnectReason,
-    },
-    /// A client will try again after `delay_ms`.
-    ReconnectScheduled {
-        /// The client.
-        client: String,
-        /// The attempt that will be made.
-        attempt: u32,
-        /// The delay before it.
-        delay_ms: u64,
-    },
-    /// A client wrote a chat message to its link.
-    MessageSent {
-        /// The client.
-        client: String,
-        /// The message id, unique per client.
-        msg_id: String,
-    },
-    /// A client queued a message while offline.
-    MessageBuffered {
-        /// The client.
-        client: String,
-        /// The message id.
-        msg_id: String,
-        /// Messages waiting for an acknowledgement, this one included.
-        pending: usize,
-    },
-    /// The server acknowledged a client's message; it left the client's pending buffer.
-    MessageAcked {
-        /// The client.
-        client: String,
-        /// The message id.
-        msg_id: String,
-        /// The room sequence number the server gave it.
-        seq: u64,
-    },
-    /// A client reconnected and the server told it whether its session was recovered.
-    Resumed {
-        /// The client.
-        client: String,
-        /// False when the session or part of its history was lost (resync needed).
-        recovered: bool,
-        /// How many missed messages the server replays.
-        replayed: u64,
-    },
-    /// A client stopped retrying.
-    GaveUp {
-        /// The client.
-        client: String,
-        /// The reason of the last failure.
-        reason: DisconnectReason,
-    },
-    /// A client received a chat message broadcast by the server.
-    MessageReceived {
-        /// The receiving client.
-        client: String,
-        /// The message id given by its sender.
-        msg_id: String,
-        /// The room sequence number the server gave it.
-        seq: u64,
-        /// The sending client.
-        from: String,
-    },
-    /// The server accepted a WebSocket connection for a client: a new session, or an existing
-    /// one resumed with the right secret.
-    SessionOpened {
-        /// The client id the connection presented.
-        client: String,
-        /// The room it joined.
-        room: String,
-        /// The server's connection number.
-        conn: u64,
-        /// Whether an existing session was resumed.
-        resumed: bool,
-    },
-    /// The server refused a connection that claimed an existing session without its key.
-    ResumeRefused {
-        /// The client id it claimed.
-        client: String,
-    },
-    /// The server answered an upgrade request with an HTTP error instead of upgrading it.
-    HandshakeRefused {
-        /// The HTTP status.
-        status: u16,
-        /// Why, as sent to the client.
-        reason: String,
-    },
-    /// A connection of a client's session ended (the session itself may wait: `user_away`).
-    SessionClosed {
-        /// The client.
-        client: String,
-        /// Why (`closed_by_peer`, `heartbeat_timeout`, `reset`, `protocol_error`, ...).
-        reason: String,
-    },
-    /// A user joined a room (broadcast to the room as presence).
-    UserJoined {
-        /// The client.
-        client: String,
-        /// The room.
-        room: String,
-    },
-    /// A user's link dropped; the session waits for the grace period.
-    UserAway {
-        /// The client.
-        client: String,
-        /// The room.
-        room: String,
-    },
-    /// A user resumed their session within the grace period.
-    UserReconnected {
-        /// The client.
-        client: String,
-        /// The room.
-        room: String,
-    },
-    /// A user left a room, or their grace period expired (broadcast to the room as presence).
-    UserLeft {
-        /// The client.
-        client: String,
-        /// The room.
-        room: String,
-    },
-    /// The server accepted a chat message and numbered it in its room.
-    MessageAccepted {
-        /// The sending client.
-        client: String,
-        /// The message id.
-        msg_id: String,
-        /// The room sequence number.
-        seq: u64,
-    },
-    /// The server dropped a message it had already accepted from the same session (it
-    /// acknowledged it again).
-    DuplicateDropped {
-        /// The sending client.
-        client: String,
-        /// The message id.
-        msg_id: String,
-    },
-    /// The server answered a resume: how many missed messages it replays.
-    HistoryReplayed {
-        /// The client.
-        client: String,
-        /// Messages replayed.
-        count: u64,
-        /// False when the session was new or history was lost (the client must resync).
-        recovered: bool,
-    },
-    /// The server's heartbeat found a connection dead.
-    HeartbeatTimeout {
-        /// The client on that connection.
-        client: String,
-    },
-    /// The proxy accepted a connection and reached the upstream server.
-    ProxyConnOpened {
-        /// The proxy's connection number.
-        conn: u64,
-    },
-    /// The proxy killed a connection that carried no bytes for its idle timeout.
-    IdleKill {
-        /// The proxy's connection number.
-        conn: u64,
-        /// The client, as read from the upgrade request, if it could be.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        client: Option<String>,
-        /// How long the connection had been idle.
-        idle_ms: u64,
-        /// How it was killed.
-        mode: IdleMode,
-    },
-    /// The proxy stopped relaying a connection.
-    ProxyConnClosed {
-        /// The proxy's connection number.
-        conn: u64,
-        /// The client, as read from the upgrade request, if it could be.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        client: Option<String>,
-        /// Why.
-        reason: ProxyCloseReason,
-        /// Bytes relayed client → server.
-        bytes_up: u64,
-        /// Bytes relayed server → client.
-        bytes_down: u64,
-    },
-    /// A server started (at the beginning, or after a crash): it remembers nothing.
-    ServerStarted {
-        /// Where it listens.
-        listen: String,
-    },
     /// A scheduled fault begins.
     FaultStart {
         /// The fault's index in the scenario's `[[faults]]` list.
@@ -454,6 +84,21 @@ pub enum EventKind {
         /// What was violated, for a person.
         detail: String,
     },
+    /// What a client library reported (its presence news and dropped-event counts stay with
+    /// the application: they never reach the timeline).
+    #[serde(untagged, serialize_with = "client_line")]
+    Client {
+        /// The client.
+        client: String,
+        /// Its event.
+        event: ClientEvent,
+    },
+    /// What the server reported.
+    #[serde(untagged)]
+    Server(ServerEvent),
+    /// What the proxy reported.
+    #[serde(untagged)]
+    Proxy(ProxyEvent),
 }
 
 impl EventKind {
@@ -461,33 +106,9 @@ impl EventKind {
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
-            EventKind::Connecting { .. } => "connecting",
-            EventKind::Connected { .. } => "connected",
-            EventKind::UpgradeRefused { .. } => "upgrade_refused",
-            EventKind::Disconnected { .. } => "disconnected",
-            EventKind::ReconnectScheduled { .. } => "reconnect_scheduled",
-            EventKind::MessageSent { .. } => "message_sent",
-            EventKind::MessageBuffered { .. } => "message_buffered",
-            EventKind::MessageAcked { .. } => "message_acked",
-            EventKind::Resumed { .. } => "resumed",
-            EventKind::GaveUp { .. } => "gave_up",
-            EventKind::MessageReceived { .. } => "message_received",
-            EventKind::SessionOpened { .. } => "session_opened",
-            EventKind::SessionClosed { .. } => "session_closed",
-            EventKind::UserJoined { .. } => "user_joined",
-            EventKind::UserAway { .. } => "user_away",
-            EventKind::UserReconnected { .. } => "user_reconnected",
-            EventKind::UserLeft { .. } => "user_left",
-            EventKind::ResumeRefused { .. } => "resume_refused",
-            EventKind::HandshakeRefused { .. } => "handshake_refused",
-            EventKind::DuplicateDropped { .. } => "duplicate_dropped",
-            EventKind::HistoryReplayed { .. } => "history_replayed",
-            EventKind::MessageAccepted { .. } => "message_accepted",
-            EventKind::HeartbeatTimeout { .. } => "heartbeat_timeout",
-            EventKind::ProxyConnOpened { .. } => "proxy_conn_opened",
-            EventKind::ProxyConnClosed { .. } => "proxy_conn_closed",
-            EventKind::IdleKill { .. } => "idle_kill",
-            EventKind::ServerStarted { .. } => "server_started",
+            EventKind::Client { event, .. } => client_event_name(event),
+            EventKind::Server(event) => event.name(),
+            EventKind::Proxy(event) => event.name(),
             EventKind::FaultStart { .. } => "fault_start",
             EventKind::FaultEnd { .. } => "fault_end",
             EventKind::Violation { .. } => "violation",
@@ -498,39 +119,73 @@ impl EventKind {
     #[must_use]
     pub fn client(&self) -> Option<&str> {
         match self {
-            EventKind::Connecting { client, .. }
-            | EventKind::Connected { client, .. }
-            | EventKind::UpgradeRefused { client, .. }
-            | EventKind::Disconnected { client, .. }
-            | EventKind::ReconnectScheduled { client, .. }
-            | EventKind::MessageSent { client, .. }
-            | EventKind::MessageReceived { client, .. }
-            | EventKind::MessageBuffered { client, .. }
-            | EventKind::MessageAcked { client, .. }
-            | EventKind::Resumed { client, .. }
-            | EventKind::GaveUp { client, .. }
-            | EventKind::SessionOpened { client, .. }
-            | EventKind::SessionClosed { client, .. }
-            | EventKind::UserJoined { client, .. }
-            | EventKind::UserLeft { client, .. }
-            | EventKind::UserAway { client, .. }
-            | EventKind::UserReconnected { client, .. }
-            | EventKind::ResumeRefused { client }
-            | EventKind::DuplicateDropped { client, .. }
-            | EventKind::HistoryReplayed { client, .. }
-            | EventKind::MessageAccepted { client, .. }
-            | EventKind::HeartbeatTimeout { client, .. } => Some(client),
-            EventKind::IdleKill { client, .. } | EventKind::ProxyConnClosed { client, .. } => {
-                client.as_deref()
-            }
-            EventKind::ProxyConnOpened { .. }
-            | EventKind::HandshakeRefused { .. }
-            | EventKind::ServerStarted { .. }
-            | EventKind::FaultStart { .. }
+            EventKind::Client { client, .. } => Some(client),
+            EventKind::Server(event) => event.client(),
+            EventKind::Proxy(event) => event.client(),
+            EventKind::FaultStart { .. }
             | EventKind::FaultEnd { .. }
             | EventKind::Violation { .. } => None,
         }
     }
+}
+
+/// A client event's name in the timeline (two differ from the library's variant names:
+/// `reconnect_scheduled`, `message_received`).
+fn client_event_name(event: &ClientEvent) -> &'static str {
+    match event {
+        ClientEvent::Reconnecting { .. } => "reconnect_scheduled",
+        ClientEvent::Message { .. } => "message_received",
+        other => other.name(),
+    }
+}
+
+/// A client event as a timeline line: `event`, `client`, then the event's fields (a
+/// reconnection's delay in whole milliseconds as `delay_ms`; a received message's sender,
+/// not its text).
+fn client_line<S: Serializer>(client: &str, event: &ClientEvent, s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(None)?;
+    m.serialize_entry("event", client_event_name(event))?;
+    m.serialize_entry("client", client)?;
+    match event {
+        ClientEvent::Connecting { attempt } | ClientEvent::Connected { attempt } => {
+            m.serialize_entry("attempt", attempt)?;
+        }
+        ClientEvent::UpgradeRefused { status } => m.serialize_entry("status", status)?,
+        ClientEvent::Disconnected { reason } | ClientEvent::GaveUp { reason } => {
+            m.serialize_entry("reason", reason)?;
+        }
+        ClientEvent::Reconnecting { attempt, delay } => {
+            m.serialize_entry("attempt", attempt)?;
+            let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            m.serialize_entry("delay_ms", &delay_ms)?;
+        }
+        ClientEvent::Resumed {
+            recovered,
+            replayed,
+        } => {
+            m.serialize_entry("recovered", recovered)?;
+            m.serialize_entry("replayed", replayed)?;
+        }
+        ClientEvent::MessageBuffered { msg_id, pending } => {
+            m.serialize_entry("msg_id", msg_id)?;
+            m.serialize_entry("pending", pending)?;
+        }
+        ClientEvent::MessageSent { msg_id } => m.serialize_entry("msg_id", msg_id)?,
+        ClientEvent::MessageAcked { msg_id, seq } => {
+            m.serialize_entry("msg_id", msg_id)?;
+            m.serialize_entry("seq", seq)?;
+        }
+        ClientEvent::Message {
+            msg_id, seq, from, ..
+        } => {
+            m.serialize_entry("msg_id", msg_id)?;
+            m.serialize_entry("seq", seq)?;
+            m.serialize_entry("from", from)?;
+        }
+        ClientEvent::Presence { username, .. } => m.serialize_entry("username", username)?,
+        ClientEvent::EventsDropped { count } => m.serialize_entry("count", count)?,
+    }
+    m.end()
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub mod event;
 #[doc(hidden)]
 pub mod explore;
 #[doc(hidden)]
+pub mod fault;
+#[doc(hidden)]
 pub mod grid;
 #[doc(hidden)]
 pub mod judge;

@@ -72,7 +72,7 @@ pub fn secs(ms: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{DisconnectReason, EventKind};
+    use crate::event::{ClientEvent, DisconnectReason, EventKind};
     use std::time::Duration;
 
     #[test]
@@ -80,10 +80,12 @@ mod tests {
         let ev = Event {
             t: Duration::from_millis(61_234),
             host: "clients-1".into(),
-            kind: EventKind::ReconnectScheduled {
+            kind: EventKind::Client {
                 client: "web-0".into(),
-                attempt: 2,
-                delay_ms: 1000,
+                event: ClientEvent::Reconnecting {
+                    attempt: 2,
+                    delay: Duration::from_secs(1),
+                },
             },
         };
         assert_eq!(
@@ -106,9 +108,11 @@ mod tests {
         let ev = Event {
             t: Duration::ZERO,
             host: "c".into(),
-            kind: EventKind::Disconnected {
+            kind: EventKind::Client {
                 client: "x".into(),
-                reason: DisconnectReason::Reset,
+                event: ClientEvent::Disconnected {
+                    reason: DisconnectReason::Reset,
+                },
             },
         };
         assert!(text_line(&ev).ends_with("disconnected        reason=reset"));

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::event::{Event, EventKind};
+use crate::event::{ClientEvent, Event, EventKind, ProxyEvent, ServerEvent};
 
 /// The figures of one run (or, added up, of many).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,16 +37,22 @@ impl RunStats {
     pub fn observe(&mut self, event: &Event) {
         self.events += 1;
         match &event.kind {
-            EventKind::UserAway { .. } => self.away += 1,
-            EventKind::UserReconnected { .. } => self.reconnected += 1,
-            EventKind::UserLeft { .. } => self.left += 1,
-            EventKind::MessageAccepted { .. } => self.accepted += 1,
-            EventKind::MessageReceived { .. } => self.delivered += 1,
-            EventKind::DuplicateDropped { .. } => self.duplicates += 1,
-            EventKind::Disconnected { reason, .. } if !reason.is_connect_failure() => {
+            EventKind::Server(ServerEvent::UserAway { .. }) => self.away += 1,
+            EventKind::Server(ServerEvent::UserReconnected { .. }) => self.reconnected += 1,
+            EventKind::Server(ServerEvent::UserLeft { .. }) => self.left += 1,
+            EventKind::Server(ServerEvent::MessageAccepted { .. }) => self.accepted += 1,
+            EventKind::Client {
+                event: ClientEvent::Message { .. },
+                ..
+            } => self.delivered += 1,
+            EventKind::Server(ServerEvent::DuplicateDropped { .. }) => self.duplicates += 1,
+            EventKind::Client {
+                event: ClientEvent::Disconnected { reason, .. },
+                ..
+            } if !reason.is_connect_failure() => {
                 self.disconnects += 1;
             }
-            EventKind::IdleKill { .. } => self.idle_kills += 1,
+            EventKind::Proxy(ProxyEvent::IdleKill { .. }) => self.idle_kills += 1,
             _ => {}
         }
     }

@@ -44,6 +44,17 @@ pub enum ProxyEvent {
 }
 
 impl ProxyEvent {
+    /// The client on the connection, as read from its upgrade request, if it could be.
+    #[must_use]
+    pub fn client(&self) -> Option<&str> {
+        match self {
+            ProxyEvent::IdleKill { client, .. } | ProxyEvent::ProxyConnClosed { client, .. } => {
+                client.as_deref()
+            }
+            ProxyEvent::ProxyConnOpened { .. } => None,
+        }
+    }
+
     /// The snake_case event name (the JSON `event` field).
     #[must_use]
     pub fn name(&self) -> &'static str {

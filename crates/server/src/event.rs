@@ -107,6 +107,26 @@ pub enum ServerEvent {
 }
 
 impl ServerEvent {
+    /// The client the event is about (every event but `handshake_refused` and
+    /// `server_started`).
+    #[must_use]
+    pub fn client(&self) -> Option<&str> {
+        match self {
+            ServerEvent::SessionOpened { client, .. }
+            | ServerEvent::ResumeRefused { client }
+            | ServerEvent::SessionClosed { client, .. }
+            | ServerEvent::UserJoined { client, .. }
+            | ServerEvent::UserAway { client, .. }
+            | ServerEvent::UserReconnected { client, .. }
+            | ServerEvent::UserLeft { client, .. }
+            | ServerEvent::MessageAccepted { client, .. }
+            | ServerEvent::DuplicateDropped { client, .. }
+            | ServerEvent::HistoryReplayed { client, .. }
+            | ServerEvent::HeartbeatTimeout { client } => Some(client),
+            ServerEvent::HandshakeRefused { .. } | ServerEvent::ServerStarted { .. } => None,
+        }
+    }
+
     /// The snake_case event name (the JSON `event` field).
     #[must_use]
     pub fn name(&self) -> &'static str {

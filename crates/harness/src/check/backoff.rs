@@ -3,7 +3,7 @@
 //! `reconnect_scheduled` of attempt ≥ 2, 0 for attempt 1).
 
 use crate::check::{CheckContext, Checker, Violation};
-use crate::event::{Event, EventKind};
+use crate::event::{ClientEvent, Event, EventKind};
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -31,19 +31,19 @@ impl Checker for Backoff {
     }
 
     fn observe(&mut self, event: &Event) {
-        if let EventKind::ReconnectScheduled {
+        if let EventKind::Client {
             client,
-            attempt,
-            delay_ms,
+            event: ClientEvent::Reconnecting { attempt, delay },
         } = &event.kind
         {
             self.delays += 1;
+            let delay_ms = delay.as_millis();
             let ceiling = self
                 .ctx
                 .backoff
                 .ceiling(attempt.saturating_sub(2))
                 .as_millis();
-            if u128::from(*delay_ms) > ceiling {
+            if delay_ms > ceiling {
                 self.violations.push(Violation {
                     t: event.t,
                     detail: format!(

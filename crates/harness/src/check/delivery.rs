@@ -27,7 +27,7 @@ use crate::check::numbering::{Numbers, Renumber};
 use crate::check::reachable::Reachability;
 use crate::check::seq_runs::SeqRuns;
 use crate::check::{CheckContext, Checker, Requirement, Violation};
-use crate::event::{Event, EventKind};
+use crate::event::{ClientEvent, Event, EventKind, ServerEvent};
 
 /// A message: its sender's number in the high half, its id's number in the low half.
 type Msg = u64;
@@ -214,7 +214,7 @@ impl Checker for Delivery {
     fn observe_numbered(&mut self, event: &Event, numbers: Numbers) {
         self.reach.observe(&self.ctx, event);
         match &event.kind {
-            EventKind::ServerStarted { .. } => {
+            EventKind::Server(ServerEvent::ServerStarted { .. }) => {
                 self.accepted_now.clear();
                 self.sessions.clear();
                 self.owed.clear();
@@ -237,41 +237,37 @@ impl Checker for Delivery {
                         || accepted.contains(m)
                 });
             }
-            EventKind::Connected { client, .. } => {
+            EventKind::Client { client, event: ClientEvent::Connected { .. } } => {
                 let receiver = self.client(numbers.client, client);
                 if self.connected_in.insert(receiver, self.restarts) != Some(self.restarts) {
                     self.forget_last_seq(receiver);
                 }
             }
-            EventKind::SessionOpened { client, room, .. } => {
+            EventKind::Server(ServerEvent::SessionOpened { client, room, .. }) => {
                 let client = self.client(numbers.client, client);
                 let room = self.names.id(room);
                 self.sessions.insert(client, room);
             }
-            EventKind::UserLeft { client, .. } => {
+            EventKind::Server(ServerEvent::UserLeft { client, .. }) => {
                 let client = self.client(numbers.client, client);
                 self.sessions.remove(&client);
                 self.excuse(client);
             }
-            EventKind::Resumed {
-                client,
-                recovered: false,
-                ..
-            }
+            EventKind::Client { client, event: ClientEvent::Resumed { recovered: false, .. } }
             // The server's side of the same: it welcomed the client into its session saying
             // history was lost (a client whose first welcome this is — its session opened by
             // an attempt it abandoned — reports no `resumed`). Whether it may say so is
             // `resume`'s question.
-            | EventKind::HistoryReplayed {
+            | EventKind::Server(ServerEvent::HistoryReplayed {
                 client,
                 recovered: false,
                 ..
-            } => {
+            }) => {
                 let client = self.client(numbers.client, client);
                 self.excuse(client);
             }
-            EventKind::MessageSent { client, msg_id }
-            | EventKind::MessageBuffered { client, msg_id, .. } => {
+            EventKind::Client { client, event: ClientEvent::MessageSent { msg_id } }
+            | EventKind::Client { client, event: ClientEvent::MessageBuffered { msg_id, .. } } => {
                 let m = self.msg(numbers.msg, client, msg_id);
                 self.sent.entry(m).or_insert(event.t);
                 let sender = sender_of(m);
@@ -279,7 +275,7 @@ impl Checker for Delivery {
                     self.senders.insert(sender, event.host.clone());
                 }
             }
-            EventKind::MessageAccepted { client, msg_id, .. } if !msg_id.is_empty() => {
+            EventKind::Server(ServerEvent::MessageAccepted { client, msg_id, .. }) if !msg_id.is_empty() => {
                 let m = self.msg(numbers.msg, client, msg_id);
                 if !self.accepted_now.insert(m) {
                     self.violations.push(Violation {
@@ -299,12 +295,7 @@ impl Checker for Delivery {
                     }
                 }
             }
-            EventKind::MessageReceived {
-                client,
-                msg_id,
-                seq,
-                from,
-            } => {
+            EventKind::Client { client, event: ClientEvent::Message { msg_id, seq, from, .. } } => {
                 self.deliveries += 1;
                 let receiver = self.client(numbers.client, client);
                 let m = self.msg(numbers.msg, from, msg_id);
@@ -388,9 +379,9 @@ mod tests {
             c.observe(&ev(
                 0,
                 "h",
-                EventKind::Connected {
+                EventKind::Client {
                     client: client.into(),
-                    attempt: 1,
+                    event: ClientEvent::Connected { attempt: 1 },
                 },
             ));
         }
@@ -404,12 +395,12 @@ mod tests {
         ev(
             t,
             "server",
-            EventKind::SessionOpened {
+            EventKind::Server(ServerEvent::SessionOpened {
                 client: client.into(),
                 room: "r".into(),
                 conn: 1,
                 resumed: false,
-            },
+            }),
         )
     }
 
@@ -417,9 +408,9 @@ mod tests {
         ev(
             t,
             "h",
-            EventKind::MessageSent {
+            EventKind::Client {
                 client: "a".into(),
-                msg_id: id.into(),
+                event: ClientEvent::MessageSent { msg_id: id.into() },
             },
         )
     }
@@ -428,11 +419,11 @@ mod tests {
         ev(
             t,
             "server",
-            EventKind::MessageAccepted {
+            EventKind::Server(ServerEvent::MessageAccepted {
                 client: "a".into(),
                 msg_id: id.into(),
                 seq: 1,
-            },
+            }),
         )
     }
 
@@ -440,11 +431,15 @@ mod tests {
         ev(
             t,
             "h",
-            EventKind::MessageReceived {
+            EventKind::Client {
                 client: "b".into(),
-                msg_id: id.into(),
-                seq,
-                from: "a".into(),
+                event: ClientEvent::Message {
+                    msg_id: id.into(),
+                    seq,
+                    from: "a".into(),
+                    username: String::new(),
+                    text: String::new(),
+                },
             },
         )
     }
@@ -494,9 +489,11 @@ mod tests {
         let other = ev(
             1,
             "h",
-            EventKind::MessageSent {
+            EventKind::Client {
                 client: "c".into(),
-                msg_id: "a:1".into(),
+                event: ClientEvent::MessageSent {
+                    msg_id: "a:1".into(),
+                },
             },
         );
         let v = run(&[sent(1, "a:1"), other, accepted(2, "a:1")]);
@@ -515,20 +512,22 @@ mod tests {
         left.push(ev(
             3,
             "server",
-            EventKind::UserLeft {
+            EventKind::Server(ServerEvent::UserLeft {
                 client: "b".into(),
                 room: "r".into(),
-            },
+            }),
         ));
         assert!(run(&left).is_empty());
         let mut resync = base.to_vec();
         resync.push(ev(
             3,
             "h",
-            EventKind::Resumed {
+            EventKind::Client {
                 client: "b".into(),
-                recovered: false,
-                replayed: 0,
+                event: ClientEvent::Resumed {
+                    recovered: false,
+                    replayed: 0,
+                },
             },
         ));
         assert!(run(&resync).is_empty());
@@ -536,7 +535,7 @@ mod tests {
         restart.push(ev(
             3,
             "server",
-            EventKind::ServerStarted { listen: "x".into() },
+            EventKind::Server(ServerEvent::ServerStarted { listen: "x".into() }),
         ));
         restart.push(accepted(4, "a:1"));
         assert!(run(&restart).is_empty(), "a new server may accept it again");

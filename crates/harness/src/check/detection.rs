@@ -24,7 +24,7 @@ use crate::check::links::Links;
 /// ended, highest one-way latency, the one client it delays).
 type Spike = (u32, Duration, Option<Duration>, Duration, Option<String>);
 use crate::check::{ms, CheckContext, Checker, Violation};
-use crate::event::{ConnAction, Event, EventKind, FaultDesc};
+use crate::event::{ClientEvent, ConnAction, Event, EventKind, FaultDesc, ProxyEvent};
 use crate::proxy::IdleMode;
 use crate::stats::RunStats;
 
@@ -191,12 +191,12 @@ impl Detection {
                     });
                 }
             }
-            EventKind::IdleKill {
+            EventKind::Proxy(ProxyEvent::IdleKill {
                 conn,
                 client: Some(client),
                 mode: IdleMode::Blackhole,
                 idle_ms,
-            } => {
+            }) => {
                 // A blackholed connection is a break only heartbeats can find — for a client
                 // still on it.
                 let silent_since = event.t.saturating_sub(Duration::from_millis(*idle_ms));
@@ -276,20 +276,29 @@ impl Detection {
                     });
                 }
             }
-            EventKind::Connecting { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Connecting { .. },
+            } => {
                 self.attempt_began.insert(client.clone(), event.t);
             }
-            EventKind::ProxyConnOpened { conn } => {
+            EventKind::Proxy(ProxyEvent::ProxyConnOpened { conn }) => {
                 self.conn_opened.insert(*conn, event.t);
             }
-            EventKind::ProxyConnClosed { conn, .. } => {
+            EventKind::Proxy(ProxyEvent::ProxyConnClosed { conn, .. }) => {
                 self.conn_opened.remove(conn);
             }
-            EventKind::Connected { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Connected { .. },
+            } => {
                 let began = self.attempt_began.get(client).copied().unwrap_or(event.t);
                 self.link_began.insert(client.clone(), began);
             }
-            EventKind::Disconnected { client, reason } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Disconnected { reason },
+            } => {
                 if let Some(o) = self.open.remove(client) {
                     let took = event.t - o.start;
                     self.times.push(took);
@@ -381,9 +390,9 @@ mod tests {
         ev(
             t,
             "h1",
-            EventKind::Connected {
+            EventKind::Client {
                 client: "a".into(),
-                attempt: 1,
+                event: ClientEvent::Connected { attempt: 1 },
             },
         )
     }
@@ -407,9 +416,11 @@ mod tests {
         ev(
             t,
             "h1",
-            EventKind::Disconnected {
+            EventKind::Client {
                 client: "a".into(),
-                reason: DisconnectReason::PingTimeout,
+                event: ClientEvent::Disconnected {
+                    reason: DisconnectReason::PingTimeout,
+                },
             },
         )
     }
@@ -507,9 +518,9 @@ mod tests {
         let other = ev(
             0,
             "h2",
-            EventKind::Connected {
+            EventKind::Client {
                 client: "b".into(),
-                attempt: 1,
+                event: ClientEvent::Connected { attempt: 1 },
             },
         );
         let (v, _) = run(&[other, partition(1_000, 60_000)]);

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::check::{ms, CheckContext, Checker, Requirement, Violation};
-use crate::event::{Event, EventKind};
+use crate::event::{ClientEvent, Event, EventKind, ServerEvent};
 use crate::scenario::model::GraceOutcome;
 
 /// See the module documentation.
@@ -74,17 +74,20 @@ impl Checker for Grace {
     fn observe(&mut self, event: &Event) {
         let grace = self.ctx.grace;
         match &event.kind {
-            EventKind::ServerStarted { .. } => {
+            EventKind::Server(ServerEvent::ServerStarted { .. }) => {
                 self.away.clear();
                 self.ghosts.clear();
             }
-            EventKind::SessionOpened { client, .. } => {
+            EventKind::Server(ServerEvent::SessionOpened { client, .. }) => {
                 self.unseen.insert(client.clone());
             }
-            EventKind::Connected { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Connected { .. },
+            } => {
                 self.unseen.remove(client);
             }
-            EventKind::UserAway { client, .. } => {
+            EventKind::Server(ServerEvent::UserAway { client, .. }) => {
                 self.away.insert(client.clone(), event.t);
                 let ghost = self.unseen.contains(client);
                 if ghost {
@@ -99,7 +102,7 @@ impl Checker for Grace {
                     });
                 }
             }
-            EventKind::UserReconnected { client, .. } => {
+            EventKind::Server(ServerEvent::UserReconnected { client, .. }) => {
                 self.reconnected += 1;
                 if let Some(since) = self.away.remove(client) {
                     if event.t >= since + grace {
@@ -115,7 +118,7 @@ impl Checker for Grace {
                 }
                 self.expect(event.t, client, GraceOutcome::Reconnected);
             }
-            EventKind::UserLeft { client, .. } => {
+            EventKind::Server(ServerEvent::UserLeft { client, .. }) => {
                 if let Some(since) = self.away.remove(client) {
                     self.left += 1;
                     if event.t != since + grace {
@@ -171,30 +174,30 @@ mod tests {
         ev(
             t,
             "server",
-            EventKind::UserAway {
+            EventKind::Server(ServerEvent::UserAway {
                 client: "a".into(),
                 room: "r".into(),
-            },
+            }),
         )
     }
     fn back(t: u64) -> Event {
         ev(
             t,
             "server",
-            EventKind::UserReconnected {
+            EventKind::Server(ServerEvent::UserReconnected {
                 client: "a".into(),
                 room: "r".into(),
-            },
+            }),
         )
     }
     fn left(t: u64) -> Event {
         ev(
             t,
             "server",
-            EventKind::UserLeft {
+            EventKind::Server(ServerEvent::UserLeft {
                 client: "a".into(),
                 room: "r".into(),
-            },
+            }),
         )
     }
 
@@ -262,19 +265,19 @@ mod tests {
         let opened = ev(
             500,
             "server",
-            EventKind::SessionOpened {
+            EventKind::Server(ServerEvent::SessionOpened {
                 client: "a".into(),
                 room: "r".into(),
                 conn: 1,
                 resumed: false,
-            },
+            }),
         );
         let connected = ev(
             501,
             "clients",
-            EventKind::Connected {
+            EventKind::Client {
                 client: "a".into(),
-                attempt: 1,
+                event: ClientEvent::Connected { attempt: 1 },
             },
         );
         // Opened for an attempt the client had abandoned: away before the client saw it.

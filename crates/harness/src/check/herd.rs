@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::check::{CheckContext, Checker, Violation};
-use crate::event::{Event, EventKind};
+use crate::event::{ClientEvent, Event, EventKind};
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -53,7 +53,10 @@ impl Checker for Herd {
     fn observe(&mut self, event: &Event) {
         match &event.kind {
             EventKind::FaultStart { .. } => self.fault_seen = true,
-            EventKind::Connecting { .. } if self.fault_seen => {
+            EventKind::Client {
+                event: ClientEvent::Connecting { .. },
+                ..
+            } if self.fault_seen => {
                 self.most_burst = self.most_burst.max(slide(
                     &mut self.burst,
                     event.t,
@@ -112,9 +115,9 @@ mod tests {
         ev(
             t,
             "h",
-            EventKind::Connecting {
+            EventKind::Client {
                 client: "a".into(),
-                attempt: 1,
+                event: ClientEvent::Connecting { attempt: 1 },
             },
         )
     }

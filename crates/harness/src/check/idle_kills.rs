@@ -4,7 +4,7 @@
 //! 30 s load balancer).
 
 use crate::check::{CheckContext, Checker, Violation};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, ProxyEvent};
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -32,9 +32,9 @@ impl Checker for IdleKills {
     }
 
     fn observe(&mut self, event: &Event) {
-        if let EventKind::IdleKill {
+        if let EventKind::Proxy(ProxyEvent::IdleKill {
             client, idle_ms, ..
-        } = &event.kind
+        }) = &event.kind
         {
             self.kills += 1;
             if self.ctx.max_idle_kills.is_some_and(|cap| self.kills > cap) {

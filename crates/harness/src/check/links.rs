@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::event::{Event, EventKind, FaultDesc};
+use crate::event::{ClientEvent, Event, EventKind, FaultDesc};
 
 /// An active fault.
 #[derive(Debug, Clone)]
@@ -32,17 +32,26 @@ impl Links {
     /// Updates the bookkeeping with `event`.
     pub fn observe(&mut self, event: &Event) {
         match &event.kind {
-            EventKind::Connecting { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Connecting { .. },
+            } => {
                 self.clients
                     .entry(client.clone())
                     .or_insert_with(|| (event.host.to_string(), false));
             }
-            EventKind::Connected { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Connected { .. },
+            } => {
                 self.clients
                     .insert(client.clone(), (event.host.to_string(), true));
                 self.changes.entry(client.clone()).or_default().0 = Some(event.t);
             }
-            EventKind::Disconnected { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Disconnected { .. },
+            } => {
                 self.clients
                     .insert(client.clone(), (event.host.to_string(), false));
                 self.changes.entry(client.clone()).or_default().1 = Some(event.t);

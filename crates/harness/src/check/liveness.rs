@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::check::links::Links;
 use crate::check::{ms, CheckContext, Checker, Violation};
-use crate::event::{Event, EventKind, FaultDesc};
+use crate::event::{ClientEvent, Event, EventKind, FaultDesc, ServerEvent};
 
 #[derive(Debug, Clone)]
 struct Checkpoint {
@@ -184,19 +184,23 @@ impl Checker for Liveness {
             }
         }
         match &event.kind {
-            EventKind::UserAway { client, .. } => {
+            EventKind::Server(ServerEvent::UserAway { client, .. }) => {
                 self.away.insert(client.clone(), event.t);
             }
-            EventKind::UserReconnected { client, .. } | EventKind::SessionOpened { client, .. } => {
+            EventKind::Server(ServerEvent::UserReconnected { client, .. })
+            | EventKind::Server(ServerEvent::SessionOpened { client, .. }) => {
                 self.away.remove(client);
             }
-            EventKind::UserLeft { client, .. } => {
+            EventKind::Server(ServerEvent::UserLeft { client, .. }) => {
                 self.away.remove(client);
                 if self.restarted.contains_key(client) {
                     self.left.insert(client.clone(), event.t);
                 }
             }
-            EventKind::Connected { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Connected { .. },
+            } => {
                 self.restarted.remove(client);
                 self.left.remove(client);
                 for c in self.checkpoints.iter_mut().filter(|c| c.client == *client) {
@@ -286,9 +290,9 @@ mod tests {
         ev(
             t,
             "clients",
-            EventKind::Connected {
+            EventKind::Client {
                 client: "a".into(),
-                attempt: 1,
+                event: ClientEvent::Connected { attempt: 1 },
             },
         )
     }
@@ -296,9 +300,11 @@ mod tests {
         ev(
             t,
             "clients",
-            EventKind::Disconnected {
+            EventKind::Client {
                 client: "a".into(),
-                reason: DisconnectReason::PingTimeout,
+                event: ClientEvent::Disconnected {
+                    reason: DisconnectReason::PingTimeout,
+                },
             },
         )
     }

@@ -91,14 +91,8 @@ impl CheckContext {
             max_idle_kills: scenario.expect.max_idle_kills,
             end: scenario.duration.0,
             rooms: scenario
-                .clients
-                .iter()
-                .enumerate()
-                .flat_map(|(gi, group)| {
-                    let name = crate::scenario::load::group_name(gi, group.name.as_deref());
-                    let room: std::sync::Arc<str> = group.room.as_str().into();
-                    (0..group.count).map(move |i| (format!("{name}-{i}"), room.clone()))
-                })
+                .roster()
+                .map(|c| (c.id, c.group.room.as_str().into()))
                 .collect(),
         }
     }

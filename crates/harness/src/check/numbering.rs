@@ -9,7 +9,7 @@
 
 use crate::check::intern::{Id, Interner};
 use crate::check::lookup::LookupMap;
-use crate::event::EventKind;
+use crate::event::{ClientEvent, EventKind, ServerEvent};
 
 /// What the judge numbered in one event.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,12 +47,26 @@ impl Numbering {
         };
         let client = self.clients.id(client);
         let msg = match kind {
-            EventKind::MessageSent { msg_id, .. }
-            | EventKind::MessageBuffered { msg_id, .. }
-            | EventKind::MessageAcked { msg_id, .. }
-            | EventKind::MessageAccepted { msg_id, .. }
-            | EventKind::DuplicateDropped { msg_id, .. } => Some(self.msg(client, msg_id)),
-            EventKind::MessageReceived { from, msg_id, .. } => {
+            EventKind::Client {
+                event: ClientEvent::MessageSent { msg_id, .. },
+                ..
+            }
+            | EventKind::Client {
+                event: ClientEvent::MessageBuffered { msg_id, .. },
+                ..
+            }
+            | EventKind::Client {
+                event: ClientEvent::MessageAcked { msg_id, .. },
+                ..
+            }
+            | EventKind::Server(ServerEvent::MessageAccepted { msg_id, .. })
+            | EventKind::Server(ServerEvent::DuplicateDropped { msg_id, .. }) => {
+                Some(self.msg(client, msg_id))
+            }
+            EventKind::Client {
+                event: ClientEvent::Message { from, msg_id, .. },
+                ..
+            } => {
                 let sender = self.clients.id(from);
                 Some(self.msg(sender, msg_id))
             }
@@ -115,20 +129,24 @@ mod tests {
     use super::*;
 
     fn received(client: &str, from: &str, id: &str) -> EventKind {
-        EventKind::MessageReceived {
+        EventKind::Client {
             client: client.into(),
-            msg_id: id.into(),
-            seq: 1,
-            from: from.into(),
+            event: ClientEvent::Message {
+                msg_id: id.into(),
+                seq: 1,
+                from: from.into(),
+                username: String::new(),
+                text: String::new(),
+            },
         }
     }
 
     #[test]
     fn a_message_has_one_number_whoever_names_it_and_ids_are_per_sender() {
         let mut n = Numbering::default();
-        let sent = n.number(&EventKind::MessageSent {
+        let sent = n.number(&EventKind::Client {
             client: "a".into(),
-            msg_id: "1".into(),
+            event: ClientEvent::MessageSent { msg_id: "1".into() },
         });
         let got = n.number(&received("b", "a", "1"));
         let other_sender = n.number(&received("b", "c", "1"));
@@ -136,9 +154,9 @@ mod tests {
         assert_eq!(got.client, Some(1));
         assert_eq!(sent.msg, got.msg);
         assert_ne!(got.msg, other_sender.msg);
-        let connected = n.number(&EventKind::Connected {
+        let connected = n.number(&EventKind::Client {
             client: "a".into(),
-            attempt: 1,
+            event: ClientEvent::Connected { attempt: 1 },
         });
         assert_eq!(
             connected,
@@ -148,7 +166,9 @@ mod tests {
             }
         );
         assert_eq!(
-            n.number(&EventKind::ServerStarted { listen: "x".into() }),
+            n.number(&EventKind::Server(ServerEvent::ServerStarted {
+                listen: "x".into()
+            })),
             Numbers::NONE
         );
     }

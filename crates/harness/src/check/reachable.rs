@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::check::CheckContext;
-use crate::event::{Event, EventKind, FaultDesc};
+use crate::event::{ClientEvent, Event, EventKind, FaultDesc, ProxyEvent};
 use crate::proxy::IdleMode;
 
 /// Per-client windows of reachability, built from the event stream.
@@ -33,23 +33,29 @@ impl Reachability {
     /// Sees the next event.
     pub fn observe(&mut self, ctx: &CheckContext, event: &Event) {
         match &event.kind {
-            EventKind::Connected { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Connected { .. },
+            } => {
                 self.hosts.insert(client.clone(), event.host.to_string());
                 self.connected.insert(client.clone(), true);
                 self.dead.remove(client);
                 self.update(ctx, client, event.t);
             }
-            EventKind::IdleKill {
+            EventKind::Proxy(ProxyEvent::IdleKill {
                 client: Some(client),
                 mode: IdleMode::Blackhole,
                 ..
-            } if self.connected.get(client).copied().unwrap_or(false) => {
+            }) if self.connected.get(client).copied().unwrap_or(false) => {
                 // Perhaps a connection the client already left: counted dead all the same
                 // (a window missed is a check not made, never a false alarm).
                 self.dead.insert(client.clone());
                 self.update(ctx, client, event.t);
             }
-            EventKind::Disconnected { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Disconnected { .. },
+            } => {
                 self.connected.insert(client.clone(), false);
                 self.update(ctx, client, event.t);
             }
@@ -140,9 +146,9 @@ mod tests {
             ev(
                 1_000,
                 "clients",
-                EventKind::Connected {
+                EventKind::Client {
                     client: "a".into(),
-                    attempt: 1,
+                    event: ClientEvent::Connected { attempt: 1 },
                 },
             ),
             ev(

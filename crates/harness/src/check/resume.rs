@@ -28,7 +28,7 @@ use crate::check::lookup::LookupMap;
 use crate::check::numbering::Numbers;
 use crate::check::roster::Roster;
 use crate::check::{ms, CheckContext, Checker, Violation};
-use crate::event::{Event, EventKind, FaultDesc};
+use crate::event::{ClientEvent, Event, EventKind, FaultDesc};
 
 /// One of a client's connections, as far as the client saw it.
 #[derive(Debug, Default)]
@@ -167,8 +167,14 @@ impl Checker for Resume {
             view.host = event.host.clone();
         }
         match &event.kind {
-            EventKind::Connecting { .. } => view.attempt_began = t,
-            EventKind::Connected { .. } => {
+            EventKind::Client {
+                event: ClientEvent::Connecting { .. },
+                ..
+            } => view.attempt_began = t,
+            EventKind::Client {
+                event: ClientEvent::Connected { .. },
+                ..
+            } => {
                 if let Some(old) = view.live.take() {
                     view.previous = Some(old.served_until);
                 }
@@ -187,12 +193,18 @@ impl Checker for Resume {
                     });
                 }
             }
-            EventKind::MessageSent { msg_id, .. } => {
+            EventKind::Client {
+                event: ClientEvent::MessageSent { msg_id, .. },
+                ..
+            } => {
                 if let Some(conn) = &mut view.live {
                     conn.written.insert(msg_id.clone(), t);
                 }
             }
-            EventKind::MessageAcked { msg_id, seq, .. } => {
+            EventKind::Client {
+                event: ClientEvent::MessageAcked { msg_id, seq, .. },
+                ..
+            } => {
                 if let Some(conn) = &mut view.live {
                     if let Some(written) = conn.written.get(msg_id) {
                         conn.served_until = conn.served_until.max(*written);
@@ -200,13 +212,22 @@ impl Checker for Resume {
                 }
                 self.saw(t, index, client, *seq);
             }
-            EventKind::MessageReceived { seq, .. } => self.saw(t, index, client, *seq),
-            EventKind::Disconnected { .. } => {
+            EventKind::Client {
+                event: ClientEvent::Message { seq, .. },
+                ..
+            } => self.saw(t, index, client, *seq),
+            EventKind::Client {
+                event: ClientEvent::Disconnected { .. },
+                ..
+            } => {
                 if let Some(old) = view.live.take() {
                     view.previous = Some(old.served_until);
                 }
             }
-            EventKind::Resumed { recovered, .. } => {
+            EventKind::Client {
+                event: ClientEvent::Resumed { recovered, .. },
+                ..
+            } => {
                 let Some(served) = view.previous.take() else {
                     return;
                 };
@@ -275,22 +296,26 @@ mod tests {
 
     fn client(kind: &str, c: &str) -> EventKind {
         match kind {
-            "connecting" => EventKind::Connecting {
+            "connecting" => EventKind::Client {
                 client: c.into(),
-                attempt: 1,
+                event: ClientEvent::Connecting { attempt: 1 },
             },
-            "connected" => EventKind::Connected {
+            "connected" => EventKind::Client {
                 client: c.into(),
-                attempt: 1,
+                event: ClientEvent::Connected { attempt: 1 },
             },
-            "disconnected" => EventKind::Disconnected {
+            "disconnected" => EventKind::Client {
                 client: c.into(),
-                reason: crate::client::DisconnectReason::Reset,
+                event: ClientEvent::Disconnected {
+                    reason: crate::client::DisconnectReason::Reset,
+                },
             },
-            "lost" => EventKind::Resumed {
+            "lost" => EventKind::Client {
                 client: c.into(),
-                recovered: false,
-                replayed: 0,
+                event: ClientEvent::Resumed {
+                    recovered: false,
+                    replayed: 0,
+                },
             },
             _ => unreachable!(),
         }
@@ -305,18 +330,20 @@ mod tests {
             events.push(ev(
                 at,
                 "h",
-                EventKind::MessageSent {
+                EventKind::Client {
                     client: "c".into(),
-                    msg_id: "1".into(),
+                    event: ClientEvent::MessageSent { msg_id: "1".into() },
                 },
             ));
             events.push(ev(
                 at + 20,
                 "h",
-                EventKind::MessageAcked {
+                EventKind::Client {
                     client: "c".into(),
-                    msg_id: "1".into(),
-                    seq: 1,
+                    event: ClientEvent::MessageAcked {
+                        msg_id: "1".into(),
+                        seq: 1,
+                    },
                 },
             ));
         }

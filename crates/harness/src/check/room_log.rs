@@ -47,7 +47,7 @@ use crate::check::reachable::Reachability;
 use crate::check::roster::Roster;
 use crate::check::seq_runs::SeqRuns;
 use crate::check::{CheckContext, Checker, Violation};
-use crate::event::{Event, EventKind, FaultDesc};
+use crate::event::{ClientEvent, Event, EventKind, FaultDesc};
 
 /// (sender, message id).
 type Msg = (String, String);
@@ -271,8 +271,14 @@ impl Checker for RoomLog {
         let t = event.t;
         self.reach.observe(&self.ctx, event);
         match &event.kind {
-            EventKind::MessageSent { client, msg_id }
-            | EventKind::MessageBuffered { client, msg_id, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::MessageSent { msg_id },
+            }
+            | EventKind::Client {
+                client,
+                event: ClientEvent::MessageBuffered { msg_id, .. },
+            } => {
                 self.written
                     .entry((client.clone(), msg_id.clone()))
                     .or_insert(t);
@@ -280,7 +286,10 @@ impl Checker for RoomLog {
                     self.writers.insert(client.clone(), event.host.clone());
                 }
             }
-            EventKind::MessageAcked { client, msg_id, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::MessageAcked { msg_id, .. },
+            } => {
                 self.acked.insert((client.clone(), msg_id.clone()));
             }
             _ => {}
@@ -317,20 +326,36 @@ impl Checker for RoomLog {
             view.host = event.host.clone();
         }
         match &event.kind {
-            EventKind::Connecting { .. } => {
+            EventKind::Client {
+                event: ClientEvent::Connecting { .. },
+                ..
+            } => {
                 view.attempt_crashes = crashes;
                 return;
             }
-            EventKind::Connected { .. } => {
+            EventKind::Client {
+                event: ClientEvent::Connected { .. },
+                ..
+            } => {
                 view.conn_epoch = (view.attempt_crashes == crashes).then_some(crashes);
                 view.awaiting_resume = true;
                 return;
             }
-            EventKind::Disconnected { .. } => {
+            EventKind::Client {
+                event: ClientEvent::Disconnected { .. },
+                ..
+            } => {
                 view.conn_epoch = None;
                 return;
             }
-            EventKind::MessageSent { msg_id, .. } | EventKind::MessageBuffered { msg_id, .. } => {
+            EventKind::Client {
+                event: ClientEvent::MessageSent { msg_id, .. },
+                ..
+            }
+            | EventKind::Client {
+                event: ClientEvent::MessageBuffered { msg_id, .. },
+                ..
+            } => {
                 view.session.written.insert(msg_id.clone());
                 return;
             }
@@ -344,11 +369,21 @@ impl Checker for RoomLog {
             view.session.epoch = epoch;
         }
         let new_session = match &event.kind {
-            EventKind::Resumed { recovered, .. } => {
+            EventKind::Client {
+                event: ClientEvent::Resumed { recovered, .. },
+                ..
+            } => {
                 view.awaiting_resume = false;
                 !recovered || view.session.epoch != epoch
             }
-            EventKind::MessageAcked { .. } | EventKind::MessageReceived { .. } => {
+            EventKind::Client {
+                event: ClientEvent::MessageAcked { .. },
+                ..
+            }
+            | EventKind::Client {
+                event: ClientEvent::Message { .. },
+                ..
+            } => {
                 let awaiting = std::mem::take(&mut view.awaiting_resume);
                 awaiting || view.session.epoch != epoch
             }
@@ -360,7 +395,10 @@ impl Checker for RoomLog {
             view.session.started = t;
         }
         match &event.kind {
-            EventKind::MessageAcked { msg_id, seq, .. } => {
+            EventKind::Client {
+                event: ClientEvent::MessageAcked { msg_id, seq, .. },
+                ..
+            } => {
                 let view = self.views.state_mut(index);
                 view.session.written.insert(msg_id.clone());
                 if let Some(first) = view.session.acked.insert(msg_id.clone(), *seq) {
@@ -382,8 +420,12 @@ impl Checker for RoomLog {
                 let msg = (client, msg_id.as_str());
                 self.number(t, index, epoch, *seq, msg, numbers.msg, this_session);
             }
-            EventKind::MessageReceived {
-                msg_id, seq, from, ..
+            EventKind::Client {
+                event:
+                    ClientEvent::Message {
+                        msg_id, seq, from, ..
+                    },
+                ..
             } => {
                 let msg = (from.as_str(), msg_id.as_str());
                 self.number(t, index, epoch, *seq, msg, numbers.msg, true);

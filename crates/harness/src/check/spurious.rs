@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::check::{CheckContext, Checker, Violation};
-use crate::event::{ConnAction, DisconnectReason, Event, EventKind, FaultDesc};
+use crate::event::{
+    ClientEvent, ConnAction, DisconnectReason, Event, EventKind, FaultDesc, ProxyEvent, ServerEvent,
+};
 
 #[derive(Debug, Clone)]
 struct Window {
@@ -400,21 +402,32 @@ impl Checker for NoSpuriousDisconnect {
                     }
                 }
             }
-            EventKind::IdleKill {
+            EventKind::Proxy(ProxyEvent::IdleKill {
                 client: Some(client),
                 ..
-            } => self.kills.push((client.clone(), event.t)),
-            EventKind::Connecting { client, .. } => {
+            }) => self.kills.push((client.clone(), event.t)),
+            EventKind::Client {
+                client,
+                event: ClientEvent::Connecting { .. },
+            } => {
                 self.hosts.insert(client.clone(), event.host.to_string());
             }
-            EventKind::UpgradeRefused { client, status } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::UpgradeRefused { status },
+            } => {
                 self.refused.insert(client.clone(), *status);
             }
-            EventKind::Connected { client, .. } => {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Connected { .. },
+            } => {
                 self.dropped_for_cause.remove(client);
                 self.connected.insert(client.clone());
             }
-            EventKind::SessionClosed { client, reason } if reason != "replaced" => {
+            EventKind::Server(ServerEvent::SessionClosed { client, reason })
+                if reason != "replaced" =>
+            {
                 let host = self.hosts.get(client).map_or("", String::as_str);
                 let reason = DisconnectReason::ClosedByPeer;
                 let for_cause = self
@@ -425,9 +438,10 @@ impl Checker for NoSpuriousDisconnect {
                     self.dropped_for_cause.insert(client.clone());
                 }
             }
-            EventKind::Disconnected { client, reason }
-                if *reason != DisconnectReason::ClientClosed =>
-            {
+            EventKind::Client {
+                client,
+                event: ClientEvent::Disconnected { reason },
+            } if *reason != DisconnectReason::ClientClosed => {
                 self.connected.remove(client);
                 self.disconnects += 1;
                 let refused = self.refused.remove(client);

@@ -1,6 +1,7 @@
 //! Tests of the checkers' shared context and the check runner; helpers other checkers' tests use.
 
 use super::*;
+use crate::event::ProxyEvent;
 
 /// A context with 20 s + 20 s keepalive, 1-10 ms latency, a 100 s run.
 pub(crate) fn ctx() -> CheckContext {
@@ -95,8 +96,16 @@ fn violations_are_merged_into_the_timeline_in_time_order() {
         }
     }
     let events = vec![
-        ev(10, "a", EventKind::ProxyConnOpened { conn: 1 }),
-        ev(20, "a", EventKind::ProxyConnOpened { conn: 2 }),
+        ev(
+            10,
+            "a",
+            EventKind::Proxy(ProxyEvent::ProxyConnOpened { conn: 1 }),
+        ),
+        ev(
+            20,
+            "a",
+            EventKind::Proxy(ProxyEvent::ProxyConnOpened { conn: 2 }),
+        ),
     ];
     let (outcomes, timeline) = run_checks(vec![Box::new(Fails)], events);
     assert!(!outcomes[0].passed);

@@ -7,9 +7,11 @@ fn json_line_has_t_ms_host_event_then_fields_in_order() {
     let ev = Event {
         t: Duration::from_micros(12_345_678),
         host: "clients-1".into(),
-        kind: EventKind::Disconnected {
+        kind: EventKind::Client {
             client: "web-0".into(),
-            reason: DisconnectReason::PingTimeout,
+            event: ClientEvent::Disconnected {
+                reason: DisconnectReason::PingTimeout,
+            },
         },
     };
     assert_eq!(
@@ -76,10 +78,12 @@ fn a_host_fault_names_its_host_target_so_no_key_repeats() {
 
 #[test]
 fn name_matches_the_serialized_tag() {
-    let kind = EventKind::ReconnectScheduled {
+    let kind = EventKind::Client {
         client: "c".into(),
-        attempt: 2,
-        delay_ms: 10,
+        event: ClientEvent::Reconnecting {
+            attempt: 2,
+            delay: Duration::from_millis(10),
+        },
     };
     let v = serde_json::to_value(&kind).unwrap();
     assert_eq!(v["event"], kind.name());

@@ -16,6 +16,7 @@ use rand::Rng;
 use crate::explore::profile::Profile;
 use crate::scenario::model::FaultKind;
 use crate::scenario::model::Implementation;
+use crate::scenario::roster::client_id;
 use crate::seed::{derive_rng, SimRng};
 
 /// Which implementations a world runs (the scenario's `[system]` table).
@@ -178,8 +179,7 @@ impl<'r> World<'r> {
                 out,
                 "[[clients]]\nname = \"{name}\"\ncount = {count}\nhost = \"{host}\"\nroom = \"{room}\"\nsend_every = \"{send}\"\nstart = {{ min = \"0s\", max = \"{start}s\" }}\n"
             );
-            self.clients
-                .extend((0..count).map(|i| format!("{name}-{i}")));
+            self.clients.extend((0..count).map(|i| client_id(&name, i)));
             used.insert(host);
         }
         // Faults aim at hosts that exist: the ones some group runs on.

@@ -195,16 +195,16 @@ impl Drop for Closing<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::EventKind;
+    use crate::event::{ClientEvent, EventKind};
     use std::collections::BTreeSet;
 
     fn event(n: u32) -> Event {
         Event {
             t: std::time::Duration::from_millis(u64::from(n)),
             host: "h".into(),
-            kind: EventKind::Connecting {
+            kind: EventKind::Client {
                 client: format!("c{n}"),
-                attempt: n,
+                event: ClientEvent::Connecting { attempt: n },
             },
         }
     }
@@ -221,7 +221,11 @@ mod tests {
                 batches.each(|batch| {
                     seen.insert(batch.as_ptr() as usize);
                     for e in batch.iter() {
-                        let EventKind::Connecting { attempt, .. } = e.kind else {
+                        let EventKind::Client {
+                            event: ClientEvent::Connecting { attempt, .. },
+                            ..
+                        } = e.kind
+                        else {
                             panic!("another event");
                         };
                         assert_eq!(attempt, next, "out of order");

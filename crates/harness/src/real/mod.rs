@@ -5,6 +5,8 @@
 
 pub mod drive;
 pub mod faults;
+pub mod process;
 pub mod restart;
 
 pub use drive::{drive, parse_target, DriveError, DriveOptions};
+pub use process::{block_on, raise_fd_limit};

@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
-use crate::event::ConnAction;
+use crate::fault::ConnAction;
 use crate::scenario::duration::format_duration;
 use crate::scenario::error::{line_column, span_start, ScenarioError};
 use crate::scenario::model::{FaultKind, FaultSpec, ScenarioFile};
+use crate::scenario::roster::group_name;
 
 /// Hosts every topology has; client groups may not use these names.
 pub const RESERVED_HOSTS: [&str; 4] = ["server", "proxy", "sim", "check"];
@@ -232,15 +233,7 @@ fn validate(s: &ScenarioFile) -> Result<(), Problem> {
     if total > MAX_CLIENTS {
         return problem("clients", format!("{total} clients; at most {MAX_CLIENTS}"));
     }
-    let clients: Vec<String> = s
-        .clients
-        .iter()
-        .enumerate()
-        .flat_map(|(gi, g)| {
-            let name = group_name(gi, g.name.as_deref());
-            (0..g.count).map(move |i| format!("{name}-{i}"))
-        })
-        .collect();
+    let clients: Vec<String> = s.roster().map(|c| c.id).collect();
     for (i, f) in s.faults.iter().enumerate() {
         validate_fault(i, f, &hosts, s.duration.0, &clients)?;
     }
@@ -419,12 +412,6 @@ fn validate_fault(
         return problem(key("ppm"), "must be between -1000000 and 1000000");
     }
     Ok(())
-}
-
-/// The id prefix of client group `index`.
-#[must_use]
-pub fn group_name(index: usize, name: Option<&str>) -> String {
-    name.map_or_else(|| format!("c{index}"), str::to_string)
 }
 
 fn is_name(s: &str) -> bool {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod expect;
 pub mod load;
 pub mod model;
+pub mod roster;
 
 pub use error::ScenarioError;
 pub use load::{load, parse};

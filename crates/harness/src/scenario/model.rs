@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::client::HeartbeatMode;
 use crate::client::Jitter;
-use crate::event::ConnAction;
+use crate::fault::ConnAction;
 use crate::proxy::{IdleMeasure, IdleMode};
 use crate::scenario::duration::{Dur, DurRange, OptDur, SignedDur};
 use crate::server::KeylessResume;

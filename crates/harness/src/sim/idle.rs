@@ -19,7 +19,7 @@ use crate::clock;
 /// Behind a lock only because [`TimerLedger`]s must be `Send + Sync` (timers live in
 /// `tokio::spawn`ed tasks too): a run touches it from its one thread, so it is never contended.
 #[derive(Debug, Default)]
-pub(crate) struct RunLedger {
+pub struct RunLedger {
     state: Mutex<LedgerState>,
 }
 

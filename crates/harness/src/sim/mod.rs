@@ -6,7 +6,6 @@
 #[cfg(feature = "axum")]
 mod axum;
 pub(crate) mod faults;
-pub mod floor;
 pub mod guarantee;
 mod idle;
 pub(crate) mod link_faults;
@@ -14,17 +13,18 @@ pub mod net;
 pub mod plan;
 pub(crate) mod run;
 pub mod seam;
+#[doc(hidden)]
+pub mod stepper;
 pub mod system;
-pub(crate) mod topology;
+#[doc(hidden)]
+pub mod topology;
 
 #[cfg(feature = "axum")]
 pub use axum::SimHttpStream;
-pub use run::{
-    simulate, simulate_into, simulate_system, simulate_unjudged, Simulated, Simulation, Stepping,
-};
+pub use run::{simulate, simulate_into, simulate_system, simulate_unjudged, Simulated, Simulation};
 pub use seam::{
     ClientApp, ClientHost, ClientUnderTest, HostResult, ProxyHost, ProxyUnderTest, ServerHost,
-    ServerUnderTest, System,
+    ServerUnderTest, Stepping, System,
 };
 pub use system::{WsimClient, WsimProxy, WsimServer};
 pub use topology::{PROXY_PORT, SERVER_PORT};

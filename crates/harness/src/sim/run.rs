@@ -6,17 +6,16 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock;
 use crate::event::Event;
 use crate::scenario::ScenarioFile;
 use crate::sim::faults::{FaultExecutor, Handles};
 use crate::sim::guarantee;
-use crate::sim::idle::{self, NextWork, RunLedger};
+use crate::sim::idle::RunLedger;
 use crate::sim::plan::plan_faults;
-use crate::sim::seam::System;
+use crate::sim::seam::{Stepping, System};
+use crate::sim::stepper::{step_to_end, DueFaults, RunScope, Stepped};
 use crate::sim::topology;
 use crate::timeline::Recorder;
-use wsim_proto::clock::timer;
 
 /// The recorded events of a simulation, and the error that cut it short, if any.
 #[derive(Debug, Clone)]
@@ -50,8 +49,8 @@ pub fn simulate_system(scenario: &ScenarioFile, seed: u64, system: &System) -> S
 
 /// Simulates `scenario` with `seed` and `system` under test with every event discarded at its
 /// source: no timeline, no checker — what the system under test costs in the simulation
-/// without the harness's judging (`wsim run --unjudged`; compare with its floor,
-/// [`crate::sim::floor`]).
+/// without the harness's judging (`wsim-dev unjudged`; compare with its floor, `wsim-dev
+/// floor`).
 #[must_use]
 pub fn simulate_unjudged(scenario: &ScenarioFile, seed: u64, system: &System) -> Simulated {
     simulate_into(scenario, seed, system, &Recorder::discarding())
@@ -85,11 +84,7 @@ pub fn simulate_into(
     }
     let ledger = (stepping == Stepping::SkipIdle && system.announces_timers())
         .then(|| Arc::new(RunLedger::default()));
-    let outer_ledger = timer::install_ledger(
-        ledger
-            .as_ref()
-            .map(|l| Arc::clone(l) as Arc<dyn timer::TimerLedger>),
-    );
+    let scope = RunScope::enter(ledger.as_ref());
     let topology::World {
         mut sim,
         proxy,
@@ -102,67 +97,44 @@ pub fn simulate_into(
         sleeps: &sleeps,
         recorder,
     };
-    let mut faults = FaultExecutor::new(
-        &plan_faults(scenario, seed),
-        scenario.network.latency,
-        recorder.sink("sim"),
+    let mut faults = ScheduledFaults {
+        executor: FaultExecutor::new(
+            &plan_faults(scenario, seed),
+            scenario.network.latency,
+            recorder.sink("sim"),
+        ),
+        handles,
+    };
+    let Stepped { error, elapsed, .. } = step_to_end(
+        &mut sim,
+        scenario.duration.0,
+        ledger.as_deref(),
+        &mut faults,
     );
-    let mut error = None;
-    let end = scenario.duration.0;
-    let tick = sim.tick_duration();
-    while sim.elapsed() < end {
-        clock::set_sim_fallback(Some(sim.elapsed()));
-        let now = sim.elapsed();
-        // A fault may wake tasks (a restarted host's software, a woken client host) that no
-        // timer announced: the step after one, like the first, is a single tick.
-        let faulted = faults.apply_due(&mut sim, &handles, now);
-        let ticks = match &ledger {
-            Some(_) if faulted || now.is_zero() => 1,
-            Some(ledger) => idle::ticks_until_work(
-                now,
-                tick,
-                NextWork {
-                    timer: ledger.next_deadline(now),
-                    delivery: sim.next_delivery(),
-                    fault: faults.next_due(),
-                    end,
-                },
-            ),
-            None => 1,
-        };
-        if let Err(e) = sim.step_ticks(ticks) {
-            error = Some(e.to_string());
-            break;
-        }
-        if let Some((host, at)) = sim.take_early_wake() {
-            error = Some(format!(
-                "host {host} woke at {at:?} inside an idle skip: a system that announces its \
-                 timers set one without wsim_proto::clock::timer"
-            ));
-            break;
-        }
-    }
-    let elapsed = sim.elapsed();
     {
         // The hosts' tasks are dropped in tokio's order, not the seed's: what they emit as
         // they go is recorded in a fixed one.
         let _held = recorder.hold();
         drop(sim);
     }
-    timer::install_ledger(outer_ledger);
-    clock::set_sim_fallback(None);
+    drop(scope);
     Simulated { error, elapsed }
 }
 
-/// How a run advances simulated time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Stepping {
-    /// Skip idle ticks when every system under test announces its timers (the default):
-    /// the same run, event for event, as [`Stepping::EveryTick`], in far fewer steps.
-    #[default]
-    SkipIdle,
-    /// Step every tick (turmoil's own loop).
-    EveryTick,
+/// The fault executor with the world's handles it acts through.
+struct ScheduledFaults<'a> {
+    executor: FaultExecutor,
+    handles: Handles<'a>,
+}
+
+impl DueFaults for ScheduledFaults<'_> {
+    fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration) -> bool {
+        self.executor.apply_due(sim, &self.handles, now)
+    }
+
+    fn next_due(&self) -> Option<Duration> {
+        self.executor.next_due()
+    }
 }
 
 #[cfg(test)]

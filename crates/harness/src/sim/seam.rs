@@ -15,7 +15,6 @@ use wsim_proxy::{ProxyControl, ProxyEvent};
 use wsim_server::{ServerConfig, ServerEvent};
 
 use crate::sim::net::{SimListener, TurmoilConnector};
-use crate::sim::run::Stepping;
 
 /// How a host's run ends when it fails.
 pub type HostResult = Result<(), Box<dyn Error>>;
@@ -126,6 +125,17 @@ pub trait ProxyUnderTest {
     fn announces_timers(&self) -> bool {
         false
     }
+}
+
+/// How a run advances simulated time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stepping {
+    /// Skip idle ticks when every system under test announces its timers (the default):
+    /// the same run, event for event, as [`Stepping::EveryTick`], in far fewer steps.
+    #[default]
+    SkipIdle,
+    /// Step every tick (turmoil's own loop).
+    EveryTick,
 }
 
 /// The systems under test of one run.

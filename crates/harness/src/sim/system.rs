@@ -12,7 +12,7 @@ use wsim_server::{ServerConfig, ServerMachine};
 use crate::naive::{NaiveClient, NaiveServer};
 use crate::scenario::model::Implementation;
 use crate::scenario::ScenarioFile;
-use crate::sim::run::Stepping;
+use crate::sim::seam::Stepping;
 use crate::sim::seam::{
     ClientApp, ClientHost, ClientUnderTest, HostResult, ProxyHost, ProxyUnderTest, ServerHost,
     ServerUnderTest, System,

@@ -11,7 +11,6 @@ use wsim_client::HostSleep;
 use wsim_proxy::ProxyControl;
 
 use crate::route;
-use crate::scenario::load::group_name;
 use crate::scenario::ScenarioFile;
 use crate::seed::derive_rng;
 use crate::sim::net::{SimListener, TurmoilConnector};
@@ -27,10 +26,13 @@ pub const PROXY_PORT: u16 = 8080;
 
 /// One client to run, with its drawn start offset.
 #[derive(Debug, Clone)]
-pub(crate) struct ClientPlan {
-    pub(crate) identity: ClientIdentity,
-    pub(crate) start: Duration,
-    pub(crate) send_every: Option<Duration>,
+pub struct ClientPlan {
+    /// Who the client is: its id (also its username) and room.
+    pub identity: ClientIdentity,
+    /// When it starts, drawn from its group's range.
+    pub start: Duration,
+    /// How often it sends a chat message, if it does.
+    pub send_every: Option<Duration>,
 }
 
 /// A built simulation and the handles the fault executor acts through.
@@ -161,7 +163,7 @@ pub fn build<'a>(
 
 /// turmoil configured for `scenario` and `seed`: its tick, latencies, a fixed epoch, streams
 /// with room for 4,096 unread segments.
-pub(crate) fn sim_builder(scenario: &ScenarioFile, seed: u64) -> turmoil::Builder {
+pub fn sim_builder(scenario: &ScenarioFile, seed: u64) -> turmoil::Builder {
     let mut builder = turmoil::Builder::new();
     builder
         .rng_seed(seed)
@@ -217,38 +219,27 @@ pub(crate) async fn chat(
 }
 
 /// The clients of `host`, with ids `<group>-<i>` and start offsets drawn from the seed.
-pub(crate) fn client_plans(scenario: &ScenarioFile, seed: u64, host: &str) -> Vec<ClientPlan> {
+pub fn client_plans(scenario: &ScenarioFile, seed: u64, host: &str) -> Vec<ClientPlan> {
     let mut rng = derive_rng(seed, &format!("starts/{host}"));
-    let mut plans = Vec::new();
-    for (gi, group) in scenario.clients.iter().enumerate() {
-        if group.host != host {
-            continue;
-        }
-        let name = group_name(gi, group.name.as_deref());
-        for i in 0..group.count {
-            let client_id = format!("{name}-{i}");
-            plans.push(ClientPlan {
-                identity: ClientIdentity {
-                    username: client_id.clone(),
-                    client_id,
-                    room: group.room.clone(),
-                },
-                start: draw(&mut rng, group.start),
-                send_every: group.send_every.0,
-            });
-        }
-    }
-    plans
+    scenario
+        .roster()
+        .filter(|c| c.group.host == host)
+        .map(|c| ClientPlan {
+            identity: ClientIdentity {
+                username: c.id.clone(),
+                client_id: c.id,
+                room: c.group.room.clone(),
+            },
+            start: draw(&mut rng, c.group.start),
+            send_every: c.group.send_every.0,
+        })
+        .collect()
 }
 
 /// Every client id of `scenario` with the client host it runs on.
 pub(crate) fn host_of_client(scenario: &ScenarioFile) -> BTreeMap<String, String> {
-    let mut hosts = BTreeMap::new();
-    for (gi, group) in scenario.clients.iter().enumerate() {
-        let name = group_name(gi, group.name.as_deref());
-        for i in 0..group.count {
-            hosts.insert(format!("{name}-{i}"), group.host.clone());
-        }
-    }
-    hosts
+    scenario
+        .roster()
+        .map(|c| (c.id, c.group.host.clone()))
+        .collect()
 }

@@ -506,13 +506,13 @@ mod tests {
 
     #[test]
     fn the_first_difference_is_named_with_both_versions() {
-        use crate::event::EventKind;
+        use crate::event::{EventKind, ServerEvent};
         let started = |listen: &str| Event {
             t: std::time::Duration::from_millis(5),
             host: "server".into(),
-            kind: EventKind::ServerStarted {
+            kind: EventKind::Server(ServerEvent::ServerStarted {
                 listen: listen.into(),
-            },
+            }),
         };
         let a = vec![started("a"), started("b")];
         assert_eq!(first_difference(&a, &a), None);

@@ -7,10 +7,12 @@ fn acked(t: u64, c: &str, id: &str, seq: u64) -> Event {
     ev(
         t,
         "h",
-        EventKind::MessageAcked {
+        EventKind::Client {
             client: c.into(),
-            msg_id: id.into(),
-            seq,
+            event: ClientEvent::MessageAcked {
+                msg_id: id.into(),
+                seq,
+            },
         },
     )
 }
@@ -19,11 +21,15 @@ fn got(t: u64, c: &str, from: &str, id: &str, seq: u64) -> Event {
     ev(
         t,
         "h",
-        EventKind::MessageReceived {
+        EventKind::Client {
             client: c.into(),
-            msg_id: id.into(),
-            seq,
-            from: from.into(),
+            event: ClientEvent::Message {
+                msg_id: id.into(),
+                seq,
+                from: from.into(),
+                username: String::new(),
+                text: String::new(),
+            },
         },
     )
 }
@@ -32,10 +38,12 @@ fn resumed(t: u64, c: &str, recovered: bool) -> Event {
     ev(
         t,
         "h",
-        EventKind::Resumed {
+        EventKind::Client {
             client: c.into(),
-            recovered,
-            replayed: 0,
+            event: ClientEvent::Resumed {
+                recovered,
+                replayed: 0,
+            },
         },
     )
 }
@@ -46,17 +54,17 @@ fn run(events: &[Event]) -> Vec<Violation> {
         c.observe(&ev(
             0,
             "h",
-            EventKind::Connecting {
+            EventKind::Client {
                 client: client.into(),
-                attempt: 1,
+                event: ClientEvent::Connecting { attempt: 1 },
             },
         ));
         c.observe(&ev(
             1,
             "h",
-            EventKind::Connected {
+            EventKind::Client {
                 client: client.into(),
-                attempt: 1,
+                event: ClientEvent::Connected { attempt: 1 },
             },
         ));
     }
@@ -115,9 +123,9 @@ fn what_arrives_on_a_connection_begun_before_a_server_crash_is_not_judged() {
         ev(
             t,
             "h",
-            EventKind::Connecting {
+            EventKind::Client {
                 client: c.into(),
-                attempt: 1,
+                event: ClientEvent::Connecting { attempt: 1 },
             },
         )
     };
@@ -125,9 +133,9 @@ fn what_arrives_on_a_connection_begun_before_a_server_crash_is_not_judged() {
         ev(
             t,
             "h",
-            EventKind::Connected {
+            EventKind::Client {
                 client: c.into(),
-                attempt: 1,
+                event: ClientEvent::Connected { attempt: 1 },
             },
         )
     };
@@ -167,9 +175,9 @@ fn a_message_never_acknowledged_on_a_healthy_link_is_lost() {
         ev(
             t,
             "h",
-            EventKind::MessageSent {
+            EventKind::Client {
                 client: "a".into(),
-                msg_id: id.into(),
+                event: ClientEvent::MessageSent { msg_id: id.into() },
             },
         )
     };

@@ -275,7 +275,7 @@ svg text.w{{fill:#fff}}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{DisconnectReason as R, FaultDesc as F};
+    use crate::event::{ClientEvent, DisconnectReason as R, FaultDesc as F};
 
     fn ev(ms: u64, host: &str, kind: K) -> Event {
         let (t, host) = (Duration::from_millis(ms), host.to_string());
@@ -303,9 +303,9 @@ mod tests {
             ev(
                 10_000,
                 "clients-1",
-                K::Connected {
+                K::Client {
                     client: c.clone(),
-                    attempt: 1,
+                    event: ClientEvent::Connected { attempt: 1 },
                 },
             ),
             ev(15_000, "sim", K::FaultStart { id: 0, fault }),
@@ -320,9 +320,11 @@ mod tests {
             ev(
                 30_000,
                 "clients-1",
-                K::Disconnected {
+                K::Client {
                     client: c,
-                    reason: R::PingTimeout,
+                    event: ClientEvent::Disconnected {
+                        reason: R::PingTimeout,
+                    },
                 },
             ),
             ev(

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::event::{Event, EventKind as K};
+use crate::event::{ClientEvent, Event, EventKind as K, ProxyEvent, ServerEvent};
 use crate::render::text_line;
 
 use super::model::*;
@@ -46,29 +46,50 @@ pub(super) fn client_row(svg: &mut Svg, y: f64, name: &str, evs: &[&Event], cuts
     for &e in evs {
         let (x, t) = (svg.x(e.t), || text_line(e));
         match &e.kind {
-            K::ReconnectScheduled { delay_ms, .. } => {
-                let x1 = svg.x(e.t + Duration::from_millis(*delay_ms));
+            K::Client {
+                event: ClientEvent::Reconnecting { delay, .. },
+                ..
+            } => {
+                let x1 = svg.x(e.t + *delay);
                 svg.line("wait", (x, mid), (x1, mid), &t());
             }
-            K::Connecting { .. } => svg.line("tick", (x, y + 4.0), (x, y + 12.0), &t()),
-            K::Connected { .. } => connected = true,
-            K::Disconnected { reason, .. } if std::mem::take(&mut connected) => {
+            K::Client {
+                event: ClientEvent::Connecting { .. },
+                ..
+            } => svg.line("tick", (x, y + 4.0), (x, y + 12.0), &t()),
+            K::Client {
+                event: ClientEvent::Connected { .. },
+                ..
+            } => connected = true,
+            K::Client {
+                event: ClientEvent::Disconnected { reason, .. },
+                ..
+            } if std::mem::take(&mut connected) => {
                 let d = format!("M{:.1} {:.1}h10l-5 9z", x - 5.0, y + 3.0);
                 svg.path(&format!("r-{} dis", reason.as_str()), &d, &t());
             }
-            K::Disconnected { reason, .. } => {
+            K::Client {
+                event: ClientEvent::Disconnected { reason, .. },
+                ..
+            } => {
                 svg.circle(&format!("r-{}", reason.as_str()), (x, mid), 2.6, &t());
             }
-            K::GaveUp { .. } => {
+            K::Client {
+                event: ClientEvent::GaveUp { .. },
+                ..
+            } => {
                 let d = format!("M{:.1} {:.1}l8 8m0 -8l-8 8", x - 4.0, y + 4.0);
                 svg.path("gave", &d, &t());
             }
-            K::Resumed { recovered, .. } if !recovered => svg.circle("ring", (x, mid), 3.2, &t()),
-            K::UserLeft { .. } => {
+            K::Client {
+                event: ClientEvent::Resumed { recovered, .. },
+                ..
+            } if !recovered => svg.circle("ring", (x, mid), 3.2, &t()),
+            K::Server(ServerEvent::UserLeft { .. }) => {
                 let d = format!("M{:.1} {:.1}l6 6m0 -6l-6 6", x - 3.0, y + 11.0);
                 svg.path("left", &d, &t());
             }
-            K::IdleKill { .. } => {
+            K::Proxy(ProxyEvent::IdleKill { .. }) => {
                 let d = format!("M{x:.1} {:.1}l4 4l-4 4l-4 -4z", y + 4.0);
                 svg.path("kill", &d, &t());
             }
@@ -187,9 +208,9 @@ pub(super) fn server_row(svg: &mut Svg, y: f64, m: &Model<'_>) {
     let mut d = m.crashes("server");
     for e in &m.server {
         match e.kind {
-            K::SessionOpened { .. } => d.push((e.t, Some(1))),
-            K::SessionClosed { .. } => d.push((e.t, Some(-1))),
-            K::ServerStarted { .. } => d.push((e.t, None)),
+            K::Server(ServerEvent::SessionOpened { .. }) => d.push((e.t, Some(1))),
+            K::Server(ServerEvent::SessionClosed { .. }) => d.push((e.t, Some(-1))),
+            K::Server(ServerEvent::ServerStarted { .. }) => d.push((e.t, None)),
             _ => {}
         }
     }
@@ -213,8 +234,8 @@ pub(super) fn proxy_row(svg: &mut Svg, y: f64, m: &Model<'_>) {
     let mut d = m.crashes("proxy");
     for e in &m.proxy {
         match e.kind {
-            K::ProxyConnOpened { .. } => d.push((e.t, Some(1))),
-            K::ProxyConnClosed { .. } => d.push((e.t, Some(-1))),
+            K::Proxy(ProxyEvent::ProxyConnOpened { .. }) => d.push((e.t, Some(1))),
+            K::Proxy(ProxyEvent::ProxyConnClosed { .. }) => d.push((e.t, Some(-1))),
             _ => {}
         }
     }

@@ -1,5 +1,5 @@
-//! `wsim bench`: the benchmark. Runs a fixed set of simulations, each in a child process of
-//! this binary (and, with `--baseline`, of another wsim binary side by side), and prints per
+//! `wsim-dev bench`: the benchmark. Runs a fixed set of simulations, each in a child process
+//! of this binary (and, with `--baseline`, of another wsim-dev binary side by side), and prints per
 //! run the simulated time, the wall time, their ratio, events per second and peak memory (the
 //! child's maximum resident set, from `wait4`). No test times anything: figures come from here.
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use wsim::clock::Stopwatch;
 
-use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
+use crate::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
 
 /// The runs of the benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -27,10 +27,10 @@ pub(crate) enum BenchName {
     Scale10k,
     /// The full default sweep: every standard scenario over its seeds.
     Sweep,
-    /// The floors of the reference and crash-300 runs' traffic (`wsim run --floor`): the same
+    /// The floors of the reference and crash-300 runs' traffic (`wsim-dev floor`): the same
     /// clients and frames on bare turmoil + tokio-tungstenite, no system and no checker — the
-    /// most any run of that traffic can reach; and the same two runs unjudged (`wsim run
-    /// --unjudged`): wsim's client, server and proxy with their events discarded, no checker.
+    /// most any run of that traffic can reach; and the same two runs unjudged (`wsim-dev
+    /// unjudged`): wsim's client, server and proxy with their events discarded, no checker.
     /// Floor, unjudged and judged run side by side say what the network, the system under test
     /// and the harness each cost.
     Floor,
@@ -60,22 +60,22 @@ impl BenchName {
     /// The scenario file of a single-run bench.
     fn scenario(self) -> Option<&'static str> {
         match self {
-            BenchName::Reference => Some(include_str!("../../bench/reference.toml")),
-            BenchName::Quiet => Some(include_str!("../../bench/quiet.toml")),
-            BenchName::Crash300 => Some(include_str!("../../bench/crash-300.toml")),
-            BenchName::Scale10k => Some(include_str!("../../bench/scale-10k.toml")),
+            BenchName::Reference => Some(include_str!("../bench/reference.toml")),
+            BenchName::Quiet => Some(include_str!("../bench/quiet.toml")),
+            BenchName::Crash300 => Some(include_str!("../bench/crash-300.toml")),
+            BenchName::Scale10k => Some(include_str!("../bench/scale-10k.toml")),
             BenchName::Sweep | BenchName::Floor => None,
         }
     }
 }
 
-/// `wsim bench` arguments.
+/// `wsim-dev bench` arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BenchArgs {
     /// Only these runs (repeatable) [default: all].
     #[arg(long, value_enum)]
     only: Vec<BenchName>,
-    /// Another wsim binary (an older build) to run the same set with, side by side.
+    /// Another wsim-dev binary (an older build) to run the same set with, side by side.
     #[arg(long)]
     baseline: Option<PathBuf>,
     /// Sweep workers [default: one per core].
@@ -175,7 +175,6 @@ pub(crate) fn bench(args: BenchArgs) -> ExitCode {
                         all_passed &= m.passed;
                         println!("{}", row(label, m));
                     }
-                    Err(e) if e == NOT_IN_THIS_BUILD => println!("{label:<22} {e}"),
                     Err(e) => {
                         all_passed = false;
                         println!("{label:<22} error: {e}");
@@ -288,43 +287,25 @@ fn write_inputs(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Runs `wsim run FILE --seed 1` with `exe`: `--format verdict` when it has it (no timeline
-/// kept), else `--format digest` (an older binary).
+/// Runs `exe judged FILE --seed 1`: a judged run keeping no timeline.
 fn run_single(exe: &Path, file: &Path) -> Result<Measured, String> {
-    let format = if supports_verdict_format(exe) {
-        "verdict"
-    } else {
-        "digest"
-    };
     let file_arg = file.to_string_lossy();
-    measured_run(exe, &["run", &file_arg, "--seed", "1", "--format", format])
+    measured_run(exe, &["judged", &file_arg, "--seed", "1"])
 }
 
-/// Runs `wsim run FILE --seed 1 --floor` with `exe` (a binary without `--floor` fails it).
+/// Runs `exe floor FILE --seed 1`.
 fn run_floor(exe: &Path, file: &Path) -> Result<Measured, String> {
     let file_arg = file.to_string_lossy();
-    measured_run(exe, &["run", &file_arg, "--seed", "1", "--floor"])
+    measured_run(exe, &["floor", &file_arg, "--seed", "1"])
 }
 
-/// What a row says for a binary that cannot run it (an older build): not a failure.
-const NOT_IN_THIS_BUILD: &str = "not in this build";
-
-/// Runs `wsim run FILE --seed 1 --unjudged` with `exe` (an older binary without
-/// `--unjudged` gets a row saying so).
+/// Runs `exe unjudged FILE --seed 1`.
 fn run_unjudged(exe: &Path, file: &Path) -> Result<Measured, String> {
-    let has_it = Command::new(exe)
-        .args(["run", "--help"])
-        .stderr(Stdio::null())
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--unjudged"));
-    if !has_it {
-        return Err(NOT_IN_THIS_BUILD.to_string());
-    }
     let file_arg = file.to_string_lossy();
-    measured_run(exe, &["run", &file_arg, "--seed", "1", "--unjudged"])
+    measured_run(exe, &["unjudged", &file_arg, "--seed", "1"])
 }
 
-/// Runs `exe args` (a `wsim run`) and reads its verdict, simulated time and event count.
+/// Runs `exe args` (a single run) and reads its verdict, simulated time and event count.
 fn measured_run(exe: &Path, args: &[&str]) -> Result<Measured, String> {
     let (out, wall, peak_kib, code) = measure(exe, args)?;
     let verdict = out
@@ -378,19 +359,8 @@ fn run_sweep(exe: &Path, dir: &Path, jobs: usize) -> Result<Measured, String> {
         simulated += scenario.duration.0 * scenario.seeds;
     }
     let scenarios = dir.join("sweep").to_string_lossy().into_owned();
-    let reports = dir.join("reports").to_string_lossy().into_owned();
     let jobs = jobs.to_string();
-    let args = [
-        "sweep",
-        &scenarios,
-        "--jobs",
-        &jobs,
-        "--reports",
-        "none",
-        "--report-dir",
-        &reports,
-        "--quiet",
-    ];
+    let args = ["sweep", &scenarios, "--jobs", &jobs];
     let (out, wall, peak_kib, code) = measure(exe, &args)?;
     let verdict = out
         .lines()
@@ -408,15 +378,6 @@ fn run_sweep(exe: &Path, dir: &Path, jobs: usize) -> Result<Measured, String> {
         passed: code == 0,
         verdict,
     })
-}
-
-/// Whether `exe run` knows `--format verdict`.
-fn supports_verdict_format(exe: &Path) -> bool {
-    Command::new(exe)
-        .args(["run", "--help"])
-        .stderr(Stdio::null())
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("count of events"))
 }
 
 /// Runs `exe args`, its output to a file: (stdout, wall time, peak RSS in KiB, exit code).

@@ -1,6 +1,7 @@
-//! `wsim memory`: what one idle session costs a real server. Starts `wsim serve` (or measures
-//! a server already running), opens N real WebSocket sessions over loopback, and prints the
-//! server's resident memory before and after, per session.
+//! `wsim-dev memory`: what one idle session costs a real server. Starts wsim's server in a
+//! child process (`wsim-dev serve`), or measures a server already running (`wsim serve`, any
+//! server), opens N real WebSocket sessions over loopback, and prints the server's resident
+//! memory before and after, per session.
 
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
@@ -8,9 +9,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::cli::{EXIT_BAD_INPUT, EXIT_PASS};
+use crate::{EXIT_BAD_INPUT, EXIT_PASS};
 
-/// `wsim memory` arguments.
+/// `wsim-dev memory` arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct MemoryArgs {
     /// How many sessions to open.
@@ -19,7 +20,7 @@ pub(crate) struct MemoryArgs {
     /// Sessions per room (each join is announced to the room's other members).
     #[arg(long, default_value_t = 10)]
     room_size: usize,
-    /// Measure this running server (`host:port`) instead of starting `wsim serve`; needs
+    /// Measure this running server (`host:port`) instead of starting one; needs
     /// --server-pid.
     #[arg(long, requires = "server_pid")]
     server_addr: Option<String>,
@@ -37,7 +38,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// A `wsim serve` child on an ephemeral loopback port, killed on drop.
+/// A `wsim-dev serve` child on an ephemeral loopback port, killed on drop.
 struct ServerChild(Child);
 
 impl Drop for ServerChild {
@@ -50,11 +51,11 @@ impl Drop for ServerChild {
 fn start_server() -> Result<(ServerChild, String), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--format", "jsonl"])
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start wsim serve: {e}"))?;
+        .map_err(|e| format!("cannot start wsim-dev serve: {e}"))?;
     let mut banner = String::new();
     let stderr = child.stderr.take().ok_or("no stderr")?;
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut banner)
@@ -91,7 +92,7 @@ async fn open_session(addr: &str, i: usize, room_size: usize) -> std::io::Result
 }
 
 pub(crate) fn memory(args: MemoryArgs) -> ExitCode {
-    crate::cli::real::raise_fd_limit();
+    wsim::real::raise_fd_limit();
     let (_child, addr, pid) = match (&args.server_addr, args.server_pid) {
         (Some(addr), Some(pid)) => (None, addr.clone(), pid),
         _ => match start_server() {
@@ -105,7 +106,7 @@ pub(crate) fn memory(args: MemoryArgs) -> ExitCode {
             }
         },
     };
-    crate::cli::real::block_on(async move {
+    let measured = wsim::real::block_on(async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let Some(before) = rss_kib(pid) else {
             eprintln!("error: cannot read /proc/{pid}/status (Linux only)");
@@ -143,5 +144,9 @@ pub(crate) fn memory(args: MemoryArgs) -> ExitCode {
         );
         println!("per session: {:.1} KB ({per} bytes)", per as f64 / 1000.0);
         ExitCode::from(EXIT_PASS)
+    });
+    measured.unwrap_or_else(|e| {
+        eprintln!("error: cannot start the runtime: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
     })
 }

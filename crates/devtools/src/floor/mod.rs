@@ -6,8 +6,8 @@
 //! and writes it to every other member. A crash takes its host down and brings it back as
 //! the scenario plans; clients whose connection ends reconnect with the scenario's backoff
 //! and send what fell due meanwhile. Idle ticks are skipped as in a real run. Whatever system
-//! runs the scenario costs at least this much, so the floor bounds the ratio a `wsim bench`
-//! run can reach (`wsim bench --only floor`). Left out: every fault but crashes (they hold or
+//! runs the scenario costs at least this much, so the floor bounds the ratio a `wsim-dev bench`
+//! run can reach (`wsim-dev bench --only floor`). Left out: every fault but crashes (they hold or
 //! drop traffic, they add none), keepalive, resume and history replay.
 
 mod client;
@@ -18,16 +18,13 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use wsim_proto::clock::timer;
-
-use crate::clock;
-use crate::event::FaultDesc;
-use crate::scenario::ScenarioFile;
-use crate::seed::derive_rng;
-use crate::sim::idle::{self, NextWork, RunLedger};
-use crate::sim::plan::{plan_faults, steps, Step};
-use crate::sim::topology::{client_plans, sim_builder};
 use client::FloorClient;
+use wsim::event::FaultDesc;
+use wsim::scenario::ScenarioFile;
+use wsim::sim::plan::{plan_faults, steps, Step};
+use wsim::sim::stepper::{step_to_end, DueFaults, RunLedger, RunScope, Stepped};
+use wsim::sim::topology::{client_plans, sim_builder};
+use wsim_proto::seed::derive_rng;
 
 /// A chat frame as wsim's server broadcasts it: the floor's frames are this long.
 const CHAT_FRAME: &str = r#"{"type":"message","seq":12345,"id":"u-42:118","from":"u-42","username":"u-42","text":"message 118","ts":"2026-01-01T00:10:00.000Z"}"#;
@@ -54,9 +51,7 @@ pub struct Floor {
 /// When a host of the floor fails (which would be a bug in it).
 pub fn simulate_floor(scenario: &ScenarioFile, seed: u64) -> Result<Floor, String> {
     let ledger = std::sync::Arc::new(RunLedger::default());
-    let outer = timer::install_ledger(Some(
-        std::sync::Arc::clone(&ledger) as std::sync::Arc<dyn timer::TimerLedger>
-    ));
+    let scope = RunScope::enter(Some(&ledger));
     let mut sim = sim_builder(scenario, seed).build();
     sim.host("server", || async {
         room::server().await;
@@ -98,38 +93,13 @@ pub fn simulate_floor(scenario: &ScenarioFile, seed: u64) -> Result<Floor, Strin
         });
     }
     let mut crashes = Crashes::new(scenario, seed);
-    let end = scenario.duration.0;
-    let tick = sim.tick_duration();
-    let mut steps = 0u64;
-    let mut error = None;
-    while sim.elapsed() < end {
-        clock::set_sim_fallback(Some(sim.elapsed()));
-        let now = sim.elapsed();
-        // As in a real run, the step after a crash or a restart is a single tick.
-        let ticks = if crashes.apply_due(&mut sim, now) || now.is_zero() {
-            1
-        } else {
-            idle::ticks_until_work(
-                now,
-                tick,
-                NextWork {
-                    timer: ledger.next_deadline(now),
-                    delivery: sim.next_delivery(),
-                    fault: crashes.next_due(),
-                    end,
-                },
-            )
-        };
-        steps += 1;
-        if let Err(e) = sim.step_ticks(ticks) {
-            error = Some(e.to_string());
-            break;
-        }
-    }
-    let elapsed = sim.elapsed();
+    let Stepped {
+        error,
+        elapsed,
+        steps,
+    } = step_to_end(&mut sim, scenario.duration.0, Some(&ledger), &mut crashes);
     drop(sim);
-    timer::install_ledger(outer);
-    clock::set_sim_fallback(None);
+    drop(scope);
     match error {
         Some(e) => Err(e),
         None => Ok(Floor {
@@ -170,12 +140,13 @@ impl Crashes {
             down: BTreeMap::new(),
         }
     }
+}
 
+impl DueFaults for Crashes {
     fn next_due(&self) -> Option<Duration> {
         self.steps.get(self.next).map(|s| s.at)
     }
 
-    /// Applies every crash start and end due at `now`; whether there was any.
     fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration) -> bool {
         let mut applied = false;
         while let Some(step) = self.steps.get(self.next).filter(|s| s.at <= now) {
@@ -207,7 +178,7 @@ mod tests {
 
     #[test]
     fn every_message_is_acknowledged_to_its_sender_and_read_by_every_other_member() {
-        let scenario = crate::scenario::parse(
+        let scenario = wsim::scenario::parse(
             "floor.toml",
             r#"
 name = "floor"
@@ -245,7 +216,7 @@ send_every = "1s"
             } else {
                 ""
             };
-            crate::scenario::parse(
+            wsim::scenario::parse(
                 "floor.toml",
                 &format!(
                     "name = \"floor\"\nduration = \"20s\"\n[[clients]]\ncount = 3\nsend_every = \"1s\"\n{faults}"

@@ -16,7 +16,7 @@ use wsim_proto::wslink::ws_config;
 use wsim_proto::{HostClock, MonoTime, SimRng};
 
 use super::{Tally, CHAT_FRAME};
-use crate::sim::topology::PROXY_PORT;
+use wsim::sim::topology::PROXY_PORT;
 
 type Ws = WebSocketStream<turmoil::net::TcpStream>;
 

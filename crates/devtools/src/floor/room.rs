@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::{http, Message, Utf8Bytes};
 use wsim_proto::wslink::ws_config;
 
 use super::CHAT_FRAME;
-use crate::sim::topology::{PROXY_PORT, SERVER_PORT};
+use wsim::sim::topology::{PROXY_PORT, SERVER_PORT};
 
 /// The acknowledgement a sender gets.
 const ACK_FRAME: &str = r#"{"type":"ack","id":"u-42:118","seq":12345}"#;
