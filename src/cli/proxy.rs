@@ -149,7 +149,7 @@ pub(crate) fn proxy(args: ProxyArgs) -> ExitCode {
             control
                 .board()
                 .reseed(wsim_proto::derive_rng(args.seed, "proxy/impairments"));
-            let planned = wsim::sim::plan::plan_faults(scenario, args.seed);
+            let planned = wsim::schedule::plan::plan_faults(scenario, args.seed);
             let reach = Reach::default();
             for f in planned
                 .iter()

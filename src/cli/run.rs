@@ -85,12 +85,14 @@ pub(crate) fn run(
     };
     let system = overrides.system(&scenario);
     // With a second core, the checkers run on it while the simulation runs on this one.
-    let outcome = if std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) > 1
-    {
-        wsim::judge::run_pipelined(&scenario, &system, seed, repro, keep)
-    } else {
-        wsim::judge::run_keeping(&scenario, &system, seed, repro, keep)
-    };
+    let second_core =
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) > 1;
+    let outcome = wsim::Run::new(&scenario, seed)
+        .system(system)
+        .repro(repro)
+        .keep(keep)
+        .on_second_core(second_core)
+        .judge();
     if let Some(root) = report {
         let label = wsim::sweep::plan::label_of(path);
         match wsim::report::write_run_report(root, &label, &scenario, &outcome) {

@@ -14,7 +14,9 @@ fn sixty_second_partition_is_detected_within_the_bound_and_healed() {
     let s = scenario("02-partition-60s.toml");
     let bound = Duration::from_secs(40) + s.network.latency.max;
     for seed in [1, 2, 3] {
-        let outcome = wsim::judge::run(&s, "02-partition-60s.toml", seed);
+        let outcome = wsim::Run::new(&s, seed)
+            .named("02-partition-60s.toml")
+            .judge();
         assert!(
             outcome.verdict.passed,
             "seed {seed}: {:?}",
@@ -77,7 +79,7 @@ fn sixty_second_partition_is_detected_within_the_bound_and_healed() {
 fn five_second_partition_goes_unnoticed_and_loses_nothing() {
     let s = scenario("01-blip-5s.toml");
     for seed in [1, 2, 3] {
-        let outcome = wsim::judge::run(&s, "01-blip-5s.toml", seed);
+        let outcome = wsim::Run::new(&s, seed).named("01-blip-5s.toml").judge();
         assert!(
             outcome.verdict.passed,
             "seed {seed}: {:?}",
@@ -117,7 +119,7 @@ fn five_second_partition_goes_unnoticed_and_loses_nothing() {
 #[test]
 fn messages_sent_during_the_outage_arrive_exactly_once() {
     let s = scenario("02-partition-60s.toml");
-    let outcome = wsim::judge::run(&s, "02-partition-60s.toml", 2);
+    let outcome = wsim::Run::new(&s, 2).named("02-partition-60s.toml").judge();
     assert!(outcome.verdict.passed, "{:?}", outcome.verdict.checks);
     let events = &outcome.timeline;
     let buffered: Vec<&str> = events
@@ -157,7 +159,7 @@ fn a_reconnect_storm_spreads_out_with_jitter() {
     use wsim_client::Jitter;
     let s = scenario("09-reconnect-storm.toml");
     let most = |s: &wsim::scenario::ScenarioFile| {
-        let sim = wsim::sim::simulate(s, 1);
+        let sim = wsim::Run::new(s, 1).simulate();
         let mut herd = wsim::check::herd::Herd::new(wsim::check::CheckContext::from_scenario(s));
         for e in &sim.events {
             wsim::check::Checker::observe(&mut herd, e);
@@ -178,7 +180,9 @@ fn a_reconnect_storm_spreads_out_with_jitter() {
 #[test]
 fn a_server_restart_is_reported_as_not_recovered_and_nothing_is_delivered_twice() {
     let s = scenario("08-server-restart.toml");
-    let outcome = wsim::judge::run(&s, "08-server-restart.toml", 3);
+    let outcome = wsim::Run::new(&s, 3)
+        .named("08-server-restart.toml")
+        .judge();
     assert!(outcome.verdict.passed, "{:?}", outcome.verdict.checks);
     let events = &outcome.timeline;
     let restart = events
@@ -216,7 +220,7 @@ fn a_server_restart_is_reported_as_not_recovered_and_nothing_is_delivered_twice(
 #[test]
 fn grace_period_outcomes() {
     let inside = scenario("06-partition-inside-grace.toml");
-    let outcome = wsim::judge::run(&inside, "06", 1);
+    let outcome = wsim::Run::new(&inside, 1).named("06").judge();
     assert!(outcome.verdict.passed, "{:?}", outcome.verdict.checks);
     let events = &outcome.timeline;
     for i in 0..6 {
@@ -243,7 +247,7 @@ fn grace_period_outcomes() {
         );
     }
     let beyond = scenario("07-partition-beyond-grace.toml");
-    let outcome = wsim::judge::run(&beyond, "07", 1);
+    let outcome = wsim::Run::new(&beyond, 1).named("07").judge();
     assert!(outcome.verdict.passed, "{:?}", outcome.verdict.checks);
     let events = &outcome.timeline;
     for i in 0..6 {
@@ -274,7 +278,9 @@ fn grace_period_outcomes() {
 fn ghost_sessions_are_resumed_by_the_clients_next_attempt() {
     let s = scenario("22-ghost-session.toml");
     for seed in [1, 2, 3] {
-        let outcome = wsim::judge::run(&s, "22-ghost-session.toml", seed);
+        let outcome = wsim::Run::new(&s, seed)
+            .named("22-ghost-session.toml")
+            .judge();
         assert!(
             outcome.verdict.passed,
             "seed {seed}: {:?}",

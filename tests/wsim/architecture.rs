@@ -110,7 +110,7 @@ const LAYERS: &[&[&str]] = &[
         "wslink",
     ],
     &["scenario", "event", "stats", "standard"],
-    &["timeline", "render", "route", "trace"],
+    &["timeline", "render", "route", "trace", "schedule"],
     &["sim", "naive"],
     &["check"],
     &["verdict", "judge", "digest"],

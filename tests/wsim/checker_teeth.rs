@@ -14,7 +14,7 @@ use wsim::scenario::ScenarioFile;
 use crate::support::scenario;
 
 fn failed_checks(intended: &ScenarioFile, broken: &ScenarioFile, seed: u64) -> Vec<&'static str> {
-    let sim = wsim::sim::simulate(broken, seed);
+    let sim = wsim::Run::new(broken, seed).simulate();
     assert!(sim.error.is_none(), "{:?}", sim.error);
     let (outcomes, _) = wsim::judge::check(intended, sim.events);
     outcomes
@@ -175,7 +175,9 @@ fn caught_within_five_seeds(scenario_file: &str, server: bool, client: bool, che
         .find(|seed| failed_checks(&intended, &broken, *seed).contains(&check))
         .unwrap_or_else(|| panic!("{check} missed the bug on seeds 1..=5"));
     assert!(failed_checks(&intended, &intended, seed).is_empty());
-    let outcome = wsim::judge::run(&broken, &format!("scenarios/{scenario_file}"), seed);
+    let outcome = wsim::Run::new(&broken, seed)
+        .named(&format!("scenarios/{scenario_file}"))
+        .judge();
     let failed = outcome
         .verdict
         .checks
@@ -219,10 +221,8 @@ fn delivery_catches_the_naive_clients_send_and_forget() {
     let seed = caught_within_five_seeds("02-partition-60s.toml", false, true, "delivery");
     assert_eq!(seed, 1);
     // For the right reason: messages were written, left the buffer, and never arrived.
-    let sim = wsim::sim::simulate(
-        &naive(&scenario("02-partition-60s.toml"), false, true),
-        seed,
-    );
+    let broken = naive(&scenario("02-partition-60s.toml"), false, true);
+    let sim = wsim::Run::new(&broken, seed).simulate();
     let accepted: Vec<(&str, &str)> = sim
         .events
         .iter()
@@ -253,10 +253,8 @@ fn delivery_catches_the_naive_clients_send_and_forget() {
 fn delivery_catches_dedup_ids_shared_across_clients() {
     let seed = caught_within_five_seeds("06-partition-inside-grace.toml", true, true, "delivery");
     assert_eq!(seed, 1);
-    let sim = wsim::sim::simulate(
-        &naive(&scenario("06-partition-inside-grace.toml"), true, true),
-        seed,
-    );
+    let broken = naive(&scenario("06-partition-inside-grace.toml"), true, true);
+    let sim = wsim::Run::new(&broken, seed).simulate();
     let mut accepted_from: BTreeMap<String, String> = BTreeMap::new();
     let mut cross_client = 0;
     for e in &sim.events {

@@ -83,15 +83,18 @@ fn wsim_run_is_identical_across_processes() {
 /// their violations included (the seed article's naive server and client break several).
 #[test]
 fn judging_on_its_own_thread_changes_no_verdict() {
-    use wsim::judge::{run_keeping, run_pipelined, Keep};
+    use wsim::{Keep, Run};
     let mut scenario = wsim::scenario::load(&scenarios_dir().join("08-server-restart.toml"))
         .expect("scenario loads");
     scenario.system.server = wsim::scenario::model::Implementation::Naive;
     scenario.system.client = wsim::scenario::model::Implementation::Naive;
     let system = wsim::sim::System::for_scenario(&scenario);
     for seed in [1, 2] {
-        let inline = run_keeping(&scenario, &system, seed, String::new(), Keep::Verdict);
-        let pipelined = run_pipelined(&scenario, &system, seed, String::new(), Keep::Verdict);
+        let run = Run::new(&scenario, seed)
+            .system(system.clone())
+            .keep(Keep::Verdict);
+        let inline = run.clone().judge();
+        let pipelined = run.on_second_core(true).judge();
         assert!(!inline.verdict.passed, "the naive pair passes seed {seed}");
         assert_eq!(
             inline.verdict.checks, pipelined.verdict.checks,

@@ -40,7 +40,7 @@ fn whole_scenarios_parse_and_pass(path: &str) {
         let s = wsim::scenario::parse(&name, text)
             .unwrap_or_else(|e| panic!("{name} does not parse: {e}"));
         for seed in 1..=3 {
-            let outcome = wsim::judge::run(&s, &name, seed);
+            let outcome = wsim::Run::new(&s, seed).named(&name).judge();
             assert!(
                 outcome.verdict.passed,
                 "{name}, seed {seed}: {:?}",

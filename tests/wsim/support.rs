@@ -44,11 +44,11 @@ pub fn jsonl_every_tick(path: &Path, seed: u64) -> String {
 }
 
 /// Where a run's checkers run.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Judge {
     /// On the simulation's thread, as each event is recorded.
     Inline,
-    /// On a thread of their own ([`wsim::judge::run_pipelined`]).
+    /// On a thread of their own ([`wsim::Run::on_second_core`]).
     Pipelined,
 }
 
@@ -65,13 +65,11 @@ fn outputs_judged(
     let s = wsim::scenario::load(path).expect("scenario loads");
     let name = path.file_name().expect("a file").to_string_lossy();
     let system = wsim::sim::System::for_scenario(&s).with_stepping(stepping);
-    let repro = wsim::verdict::repro_command(&format!("scenarios/{name}"), seed);
-    let mut outcome = match judge {
-        Judge::Inline => wsim::judge::run_system(&s, &system, seed, repro),
-        Judge::Pipelined => {
-            wsim::judge::run_pipelined(&s, &system, seed, repro, wsim::judge::Keep::Timeline)
-        }
-    };
+    let mut outcome = wsim::Run::new(&s, seed)
+        .system(system)
+        .named(&format!("scenarios/{name}"))
+        .on_second_core(judge == Judge::Pipelined)
+        .judge();
     outcome.verdict.wall_ms = 0;
     let mut out: String = outcome
         .timeline

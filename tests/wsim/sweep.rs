@@ -65,7 +65,13 @@ fn failing_seeds_in_process() -> BTreeSet<u64> {
         .get_or_init(|| {
             let s = wsim::scenario::load(&root().join(PLANTED)).expect("loads");
             (1..=8)
-                .filter(|&seed| !wsim::judge::run(&s, PLANTED, seed).verdict.passed)
+                .filter(|&seed| {
+                    !wsim::Run::new(&s, seed)
+                        .named(PLANTED)
+                        .judge()
+                        .verdict
+                        .passed
+                })
                 .collect()
         })
         .clone()
@@ -254,7 +260,9 @@ fn shrink_keeps_the_failure_until_the_bug_is_removed() {
         "random ranges left in the schedule"
     );
     let failing = |s: &wsim::scenario::ScenarioFile| -> Vec<&'static str> {
-        wsim::judge::run(s, "regression.toml", seed)
+        wsim::Run::new(s, seed)
+            .named("regression.toml")
+            .judge()
             .verdict
             .checks
             .iter()

@@ -11,7 +11,6 @@ use wsim::judge::Keep;
 use wsim::report::policy::ReportPolicy;
 use wsim::report::RunReports;
 use wsim::scenario::ScenarioFile;
-use wsim::sim::System;
 use wsim::sweep::{self as sweeping, plan, summary, SweepOptions};
 
 use crate::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS};
@@ -34,14 +33,13 @@ pub(crate) fn judged(path: &Path, seed: u64) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let system = System::for_scenario(&scenario);
-    let repro = wsim::verdict::repro_command(&path.display().to_string(), seed);
-    let outcome = if std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) > 1
-    {
-        wsim::judge::run_pipelined(&scenario, &system, seed, repro, Keep::Verdict)
-    } else {
-        wsim::judge::run_keeping(&scenario, &system, seed, repro, Keep::Verdict)
-    };
+    let second_core =
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) > 1;
+    let outcome = wsim::Run::new(&scenario, seed)
+        .named(&path.display().to_string())
+        .keep(Keep::Verdict)
+        .on_second_core(second_core)
+        .judge();
     print!("{}", outcome.verdict.text());
     println!("  recorded {} events", outcome.stats.events);
     exit(outcome.verdict.passed)
@@ -84,9 +82,8 @@ pub(crate) fn unjudged(path: &Path, seed: u64) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let system = System::for_scenario(&scenario);
     let wall = Stopwatch::start();
-    let simulated = wsim::sim::simulate_unjudged(&scenario, seed, &system);
+    let simulated = wsim::Run::new(&scenario, seed).unjudged();
     let wall = wall.elapsed().as_secs_f64();
     let elapsed = simulated.elapsed.as_secs_f64();
     if let Some(error) = &simulated.error {

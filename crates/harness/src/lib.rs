@@ -52,7 +52,6 @@ use wsim_server as server;
 pub mod check;
 #[doc(hidden)]
 pub mod clock;
-mod conn_delays;
 #[doc(hidden)]
 pub mod digest;
 #[doc(hidden)]
@@ -78,6 +77,8 @@ pub mod route;
 #[doc(hidden)]
 pub mod scenario;
 #[doc(hidden)]
+pub mod schedule;
+#[doc(hidden)]
 pub mod shrink;
 #[doc(hidden)]
 pub mod sim;
@@ -99,7 +100,7 @@ pub mod verdict;
 pub mod wallclock;
 
 pub use event::{Event, EventKind};
-pub use judge::{run, RunOutcome};
+pub use judge::{Keep, Run, RunOutcome};
 pub use scenario::{load, ScenarioError, ScenarioFile};
 pub use suite::{Suite, SuiteOutcome};
 pub use verdict::Verdict;

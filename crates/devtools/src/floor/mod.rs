@@ -14,17 +14,19 @@ mod client;
 mod room;
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use client::FloorClient;
 use wsim::event::FaultDesc;
 use wsim::scenario::ScenarioFile;
-use wsim::sim::plan::{plan_faults, steps, Step};
+use wsim::schedule::{plan_faults, FaultExecutor, FaultTarget, PlannedFault};
 use wsim::sim::stepper::{step_to_end, DueFaults, RunLedger, RunScope, Stepped};
 use wsim::sim::topology::{client_plans, sim_builder};
+use wsim::wallclock::WallClock;
 use wsim_proto::seed::derive_rng;
+use wsim_proto::EventSink;
+use wsim_proxy::Fate;
 
 /// A chat frame as wsim's server broadcasts it: the floor's frames are this long.
 const CHAT_FRAME: &str = r#"{"type":"message","seq":12345,"id":"u-42:118","from":"u-42","username":"u-42","text":"message 118","ts":"2026-01-01T00:10:00.000Z"}"#;
@@ -120,13 +122,9 @@ struct Tally {
     sent: Cell<u64>,
 }
 
-/// The scenario's crashes, planned for the seed, as the fault executor applies them: a host
-/// goes down with the first of its overlapping crashes and restarts with the last.
-struct Crashes {
-    steps: Vec<Step>,
-    next: usize,
-    down: BTreeMap<String, u32>,
-}
+/// The scenario's crashes, planned for the seed, applied by wsim's fault executor: a host goes
+/// down with the first of its overlapping crashes and restarts with the last.
+struct Crashes(FaultExecutor);
 
 impl Crashes {
     fn new(scenario: &ScenarioFile, seed: u64) -> Self {
@@ -134,41 +132,40 @@ impl Crashes {
             .into_iter()
             .filter(|f| matches!(f.desc, FaultDesc::Crash { .. }))
             .collect();
-        Crashes {
-            steps: steps(&crashes),
-            next: 0,
-            down: BTreeMap::new(),
-        }
+        Crashes(FaultExecutor::new(&crashes, EventSink::discard()))
     }
 }
 
 impl DueFaults for Crashes {
     fn next_due(&self) -> Option<Duration> {
-        self.steps.get(self.next).map(|s| s.at)
+        self.0.next_due()
     }
 
     fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration) -> bool {
-        let mut applied = false;
-        while let Some(step) = self.steps.get(self.next).filter(|s| s.at <= now) {
-            self.next += 1;
-            applied = true;
-            let FaultDesc::Crash { host, .. } = &step.fault.desc else {
-                continue;
-            };
-            let down = self.down.entry(host.clone()).or_default();
-            if step.start {
-                *down += 1;
-                if *down == 1 {
-                    sim.crash(host.as_str());
-                }
-            } else {
-                *down = down.saturating_sub(1);
-                if *down == 0 {
-                    sim.bounce(host.as_str());
-                }
-            }
-        }
-        applied
+        self.0.apply_due(&mut Hosts(sim), now)
+    }
+}
+
+/// The floor's world as a fault target: only crashes reach it.
+struct Hosts<'a, 's>(&'a mut turmoil::Sim<'s>);
+
+impl FaultTarget for Hosts<'_, '_> {
+    fn link(&mut self, _: &PlannedFault, _: &str, _: &str, _: bool) {}
+
+    fn crash(&mut self, _: &PlannedFault, host: &str, _silent: bool) {
+        self.0.crash(host);
+    }
+
+    fn restart(&mut self, host: &str) {
+        self.0.bounce(host);
+    }
+
+    fn sleep(&mut self, _: &PlannedFault, _: &str, _: bool) {}
+
+    fn conn_fate(&mut self, _: &str, _: Fate) {}
+
+    fn clock(&self, _: &str) -> Option<&WallClock> {
+        None
     }
 }
 

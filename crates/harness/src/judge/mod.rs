@@ -14,13 +14,15 @@ use crate::check::{self, CheckContext, CheckOutcome, Checker};
 use crate::clock::Stopwatch;
 use crate::event::Event;
 use crate::scenario::{CheckName, ScenarioFile};
-use crate::sim::{self, Simulated, Simulation, System};
+use crate::sim::{self, Simulated, System};
 use crate::stats::RunStats;
 use crate::timeline::Recorder;
-use crate::verdict::{repro_command, Verdict};
+use crate::verdict::Verdict;
 
+mod builder;
 mod pipeline;
-pub use pipeline::run_pipelined;
+pub use builder::Run;
+pub(crate) use pipeline::run_pipelined;
 
 /// Everything a judged run produced.
 #[derive(Debug, Clone)]
@@ -31,32 +33,6 @@ pub struct RunOutcome {
     pub verdict: Verdict,
     /// What the run measured.
     pub stats: RunStats,
-}
-
-/// Simulates `scenario` with `seed` and judges it; `path` is how the user named the file, for
-/// the reproduction command.
-#[must_use]
-pub fn run(scenario: &ScenarioFile, path: &str, seed: u64) -> RunOutcome {
-    run_as(scenario, seed, repro_command(path, seed))
-}
-
-/// Simulates `scenario` with `seed` and judges it; `repro` is the command that reproduces
-/// the run (when it takes more than the file and the seed, e.g. `--server naive`).
-#[must_use]
-pub fn run_as(scenario: &ScenarioFile, seed: u64, repro: String) -> RunOutcome {
-    run_system(scenario, &System::for_scenario(scenario), seed, repro)
-}
-
-/// Simulates `scenario` with `seed` and `system` under test and judges it, keeping the
-/// timeline; `repro` is the command that reproduces the run.
-#[must_use]
-pub fn run_system(
-    scenario: &ScenarioFile,
-    system: &System,
-    seed: u64,
-    repro: String,
-) -> RunOutcome {
-    run_keeping(scenario, system, seed, repro, Keep::Timeline)
 }
 
 /// What a judged run keeps of its events.
@@ -73,7 +49,7 @@ pub enum Keep {
 /// Simulates `scenario` with `seed` and `system` under test, judging each event as it
 /// happens, and keeps what `keep` says.
 #[must_use]
-pub fn run_keeping(
+pub(crate) fn run_keeping(
     scenario: &ScenarioFile,
     system: &System,
     seed: u64,
@@ -93,32 +69,6 @@ pub fn run_keeping(
         .expect("the recorder is gone")
         .into_inner();
     conclude(scenario, seed, repro, judging, simulated, wall)
-}
-
-/// Judges `simulation`, a run of `scenario` with `seed` that `repro` reproduces; `wall` was
-/// started before it.
-#[must_use]
-pub fn judge(
-    scenario: &ScenarioFile,
-    seed: u64,
-    repro: String,
-    simulation: Simulation,
-    wall: Stopwatch,
-) -> RunOutcome {
-    let Simulation {
-        events,
-        error,
-        elapsed,
-    } = simulation;
-    let judging = Judging::over(scenario, events);
-    conclude(
-        scenario,
-        seed,
-        repro,
-        judging,
-        Simulated { error, elapsed },
-        wall,
-    )
 }
 
 fn conclude(
@@ -179,7 +129,7 @@ pub fn panicked(scenario: &ScenarioFile, repro: &str, seed: u64, detail: &str) -
 /// scenario's settings with real-network tolerances); `notes` go first among the checks
 /// (what the run could not do, said in the verdict).
 #[must_use]
-pub fn judge_real(
+pub(crate) fn judge_real(
     scenario: &ScenarioFile,
     ctx: CheckContext,
     seed: u64,

@@ -34,7 +34,7 @@ const IN_FLIGHT: usize = 8;
 /// # Panics
 /// Re-raises a panic of the simulation or of a checker.
 #[must_use]
-pub fn run_pipelined(
+pub(crate) fn run_pipelined(
     scenario: &ScenarioFile,
     system: &System,
     seed: u64,

@@ -25,8 +25,8 @@ use crate::real::restart::CommandRestarter;
 use crate::route;
 use crate::scenario::duration::DurRange;
 use crate::scenario::ScenarioFile;
+use crate::schedule::plan::plan_faults;
 use crate::seed::derive_rng;
-use crate::sim::plan::plan_faults;
 use crate::sim::topology::{chat, client_plans};
 use crate::timeline::Recorder;
 use crate::wallclock::{WallClock, SIM_EPOCH_UNIX_MS};
@@ -223,7 +223,7 @@ async fn run_fleet(
     options: &DriveOptions,
     upstream: String,
     path: String,
-    planned: Vec<crate::sim::plan::PlannedFault>,
+    planned: Vec<crate::schedule::plan::PlannedFault>,
     reach: Reach,
 ) -> Result<Vec<Event>, DriveError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

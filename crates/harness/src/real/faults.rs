@@ -1,5 +1,5 @@
 //! A scenario's fault schedule on the wall clock of a real network: the same planned faults
-//! (`at`, `duration` drawn from the seed, [`crate::sim::plan`]) applied as real time reaches
+//! (`at`, `duration` drawn from the seed, [`crate::schedule::plan`]) applied as real time reaches
 //! them, through the proxy's board of impairments, and logged as `fault_start` / `fault_end`
 //! exactly as a simulation logs them. The times come from the seed; what the network and the
 //! server do in between does not replay — a real run is not byte-replayable.
@@ -32,9 +32,8 @@ use wsim_proto::clock::{HostClock, MonoTime};
 use wsim_proto::EventSink;
 use wsim_proxy::{Direction, Fate, Impairment, ProxyControl, Scope, Side};
 
-use crate::conn_delays::ConnDelays;
-use crate::event::{ConnAction, EventKind, FaultDesc};
-use crate::sim::plan::{self, PlannedFault};
+use crate::event::{EventKind, FaultDesc};
+use crate::schedule::{FaultExecutor, FaultTarget, PlannedFault};
 use crate::wallclock::WallClock;
 
 /// Runs the server's restart when a `crash` of the server begins.
@@ -121,7 +120,10 @@ impl HostMap {
 /// The client hosts of `scenario`'s clients.
 #[must_use]
 pub fn client_hosts_of(scenario: &crate::scenario::ScenarioFile) -> HostMap {
-    let hosts = crate::sim::topology::host_of_client(scenario);
+    let hosts = scenario
+        .roster()
+        .map(|c| (c.id, c.group.host.clone()))
+        .collect();
     let all = scenario.client_hosts();
     HostMap {
         hosts,
@@ -171,8 +173,9 @@ fn link_scope(a: &str, b: &str) -> (Scope, Direction) {
     (scope, direction)
 }
 
-/// Applies `faults` on the wall clock (`clock` started with the run), recording each start
-/// and end into `sink`; returns when the last has ended or `end` is reached.
+/// Applies `faults` on the wall clock (`clock` started with the run) through the one
+/// executor, recording each start and end into `sink`; returns when the last has ended or
+/// `end` is reached.
 pub async fn run_schedule(
     faults: Vec<PlannedFault>,
     proxy: Rc<ProxyControl>,
@@ -181,162 +184,117 @@ pub async fn run_schedule(
     end: Duration,
     sink: EventSink<EventKind>,
 ) {
-    let mut board_ids: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
-    let mut delays = ConnDelays::default();
-    // In the simulation's order.
-    for plan::Step { at, start, fault } in plan::steps(&faults) {
-        if at > end {
-            break;
-        }
+    let mut executor = FaultExecutor::new(&faults, sink);
+    let mut target = ProxyTarget {
+        proxy: &proxy,
+        reach: &reach,
+        by_fault: BTreeMap::new(),
+        down: BTreeMap::new(),
+    };
+    while let Some(at) = executor.next_due().filter(|at| *at <= end) {
         clock.sleep_until(Some(MonoTime::ZERO + at)).await;
         let now = clock.now().saturating_since(MonoTime::ZERO);
-        if start {
-            let ids = apply_start(&fault, &proxy, &reach, &mut delays, now);
-            board_ids.insert(fault.id, ids);
-            sink.emit(EventKind::FaultStart {
-                id: fault.id,
-                fault: fault.desc.clone(),
-            });
-        } else {
-            for id in board_ids.remove(&fault.id).unwrap_or_default() {
-                proxy.board().end(id);
-            }
-            apply_end(&fault, &proxy, &reach, &mut delays, now);
-            sink.emit(EventKind::FaultEnd {
-                id: fault.id,
-                fault: fault.desc.name(),
-            });
+        executor.apply_due(&mut target, now);
+    }
+}
+
+/// A real network's proxy (and what else the run can reach) as the executor's target.
+struct ProxyTarget<'a> {
+    proxy: &'a ProxyControl,
+    reach: &'a Reach,
+    /// The impairments each active fault put on the proxy's board.
+    by_fault: BTreeMap<u32, Vec<u64>>,
+    /// The impairment keeping each crashed host down.
+    down: BTreeMap<String, u64>,
+}
+
+impl ProxyTarget<'_> {
+    /// Starts `impairment` on `scope` for `fault` (the board holds 1024 at once; a scenario
+    /// has far fewer).
+    fn start(&self, fault: &PlannedFault, impairment: Impairment, scope: Scope) -> Option<u64> {
+        let label = format!("scenario fault {}", fault.id);
+        self.proxy.start(impairment, scope, &label).ok()
+    }
+
+    fn end_all(&mut self, fault: &PlannedFault) {
+        for id in self.by_fault.remove(&fault.id).unwrap_or_default() {
+            self.proxy.board().end(id);
         }
     }
 }
 
-/// Starts `fault`; returns the impairments it put on the proxy's board.
-fn apply_start(
-    fault: &PlannedFault,
-    proxy: &ProxyControl,
-    reach: &Reach,
-    delays: &mut ConnDelays,
-    now: Duration,
-) -> Vec<u64> {
-    let label = format!("scenario fault {}", fault.id);
-    let start = |impairment: Impairment, scope: Scope| {
-        // The board holds 1024 at once; a scenario has far fewer.
-        proxy.start(impairment, scope, &label).ok()
-    };
-    let ids: Vec<Option<u64>> = match &fault.desc {
-        FaultDesc::Partition { a, b, .. } => vec![start(Impairment::Hold, link_scope(a, b).0)],
-        FaultDesc::OneWay { a, b, .. } => {
-            let (mut scope, direction) = link_scope(a, b);
-            scope.direction = Some(direction);
-            vec![start(Impairment::Drop, scope)]
+impl FaultTarget for ProxyTarget<'_> {
+    fn link(&mut self, fault: &PlannedFault, a: &str, b: &str, start: bool) {
+        if !start {
+            self.end_all(fault);
+            return;
         }
-        FaultDesc::StateLoss { a, b, .. } => vec![start(Impairment::StateLoss, link_scope(a, b).0)],
-        FaultDesc::Latency {
-            a,
-            b,
-            min_ms,
-            max_ms,
-            ..
-        } => vec![start(
-            Impairment::Latency {
+        let (mut scope, direction) = link_scope(a, b);
+        let impairment = match &fault.desc {
+            FaultDesc::OneWay { .. } => {
+                scope.direction = Some(direction);
+                Impairment::Drop
+            }
+            FaultDesc::StateLoss { .. } => Impairment::StateLoss,
+            FaultDesc::Latency { min_ms, max_ms, .. } => Impairment::Latency {
                 min_ms: *min_ms,
                 max_ms: *max_ms,
             },
-            link_scope(a, b).0,
-        )],
-        FaultDesc::ProxyConn {
-            client,
-            action,
-            delay_ms,
-            ..
-        } => match action {
-            ConnAction::Blackhole => {
-                proxy.set_client_fate(client, Fate::Blackhole);
-                vec![]
-            }
-            ConnAction::Reset => {
-                proxy.set_client_fate(client, Fate::Reset);
-                vec![]
-            }
-            ConnAction::Delay => {
-                // The client's current connection alone, as in a simulation.
-                let fate = delays.start(client, fault.id, Duration::from_millis(*delay_ms));
-                proxy.set_client_fate(client, fate);
-                vec![]
-            }
-        },
-        FaultDesc::Crash {
-            host,
-            duration_ms,
-            silent,
-        } => {
-            let side = match host.as_str() {
-                "server" => Side::Upstream,
-                "proxy" => Side::Client,
-                _ => return vec![],
-            };
-            if host == "server" {
-                if let Some(r) = &reach.restarter {
-                    r.restart(fault.id, Duration::from_millis(*duration_ms), *silent);
-                }
-            }
-            vec![start(
-                Impairment::Down { silent: *silent },
-                Scope {
-                    side: Some(side),
-                    ..Scope::default()
-                },
-            )]
-        }
-        FaultDesc::Sleep { host, .. } => match reach.sleeps.get(host) {
-            Some(sleep) => {
-                sleep.fall_asleep();
-                vec![start(Impairment::Hold, link_scope(host, "proxy").0)]
-            }
-            None => vec![],
-        },
-        FaultDesc::ClockStep { host, by_ms } => {
-            if let Some(c) = reach.clocks.get(host) {
-                c.step(*by_ms);
-            }
-            vec![]
-        }
-        FaultDesc::ClockDrift { host, ppm, .. } => {
-            if let Some(c) = reach.clocks.get(host) {
-                c.start_drift(now, *ppm as f64);
-            }
-            vec![]
-        }
-    };
-    ids.into_iter().flatten().collect()
-}
+            _ => Impairment::Hold,
+        };
+        let ids = self.start(fault, impairment, scope).into_iter().collect();
+        self.by_fault.insert(fault.id, ids);
+    }
 
-fn apply_end(
-    fault: &PlannedFault,
-    proxy: &ProxyControl,
-    reach: &Reach,
-    delays: &mut ConnDelays,
-    now: Duration,
-) {
-    match &fault.desc {
-        FaultDesc::ProxyConn {
-            client,
-            action: ConnAction::Delay,
-            ..
-        } => {
-            proxy.set_client_fate(client, delays.end(client, fault.id));
-        }
-        FaultDesc::Sleep { host, .. } => {
-            if let Some(sleep) = reach.sleeps.get(host) {
-                sleep.wake();
+    fn crash(&mut self, fault: &PlannedFault, host: &str, silent: bool) {
+        let side = match host {
+            "server" => Side::Upstream,
+            "proxy" => Side::Client,
+            _ => return, // refused before the run (`unreachable_faults`)
+        };
+        if host == "server" {
+            if let Some(r) = &self.reach.restarter {
+                r.restart(fault.id, fault.desc.duration(), silent);
             }
         }
-        FaultDesc::ClockDrift { host, .. } => {
-            if let Some(c) = reach.clocks.get(host) {
-                c.stop_drift(now);
-            }
+        let scope = Scope {
+            side: Some(side),
+            ..Scope::default()
+        };
+        if let Some(id) = self.start(fault, Impairment::Down { silent }, scope) {
+            self.down.insert(host.to_string(), id);
         }
-        _ => {}
+    }
+
+    fn restart(&mut self, host: &str) {
+        if let Some(id) = self.down.remove(host) {
+            self.proxy.board().end(id);
+        }
+    }
+
+    fn sleep(&mut self, fault: &PlannedFault, host: &str, asleep: bool) {
+        let Some(switch) = self.reach.sleeps.get(host) else {
+            return;
+        };
+        if asleep {
+            switch.fall_asleep();
+            let ids = self
+                .start(fault, Impairment::Hold, link_scope(host, "proxy").0)
+                .into_iter()
+                .collect();
+            self.by_fault.insert(fault.id, ids);
+        } else {
+            self.end_all(fault);
+            switch.wake();
+        }
+    }
+
+    fn conn_fate(&mut self, client: &str, fate: Fate) {
+        self.proxy.set_client_fate(client, fate);
+    }
+
+    fn clock(&self, host: &str) -> Option<&WallClock> {
+        self.reach.clocks.get(host).map(|c| &**c)
     }
 }
 

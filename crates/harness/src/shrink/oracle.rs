@@ -94,7 +94,9 @@ impl Oracle {
 /// The checks that fail when `scenario` runs with `seed`.
 #[must_use]
 pub fn failing_checks(scenario: &ScenarioFile, seed: u64) -> Vec<&'static str> {
-    crate::judge::run(scenario, "", seed)
+    crate::judge::Run::new(scenario, seed)
+        .named("")
+        .judge()
         .verdict
         .failed_checks()
 }

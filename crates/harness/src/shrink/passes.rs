@@ -9,8 +9,8 @@ use std::time::Duration;
 use crate::scenario::duration::format_duration;
 use crate::scenario::edit::ScenarioDoc;
 use crate::scenario::ScenarioFile;
+use crate::schedule::plan::plan_faults;
 use crate::shrink::oracle::Oracle;
-use crate::sim::plan::plan_faults;
 
 /// The state a pass works on.
 pub struct Work<'a> {

@@ -1,5 +1,5 @@
-//! The fault executor: applies planned faults to the turmoil world between steps and records
-//! `fault_start` / `fault_end` on the `sim` host.
+//! The simulated world as the fault executor's target ([`crate::schedule::FaultTarget`]): the
+//! executor decides what changes when; this file says how each change is made in turmoil.
 //!
 //! turmoil's TCP has no retransmission, so each scenario fault maps onto the turmoil operation
 //! that reproduces its real-world effect:
@@ -22,22 +22,23 @@
 //!
 //! Faults on one link compose ([`crate::sim::link_faults`]): a partition that ends while the
 //! client host still sleeps leaves the link held, two latency spikes nest. Crashes of one host
-//! compose too: it stays down until the last of them ends, and restarts once.
+//! compose in the executor: it stays down until the last of them ends, and restarts once.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use wsim_proto::EventSink;
+
 use crate::client::HostSleep;
-use crate::conn_delays::ConnDelays;
-use crate::event::{ConnAction, EventKind, FaultDesc};
+use crate::event::{EventKind, FaultDesc};
 use crate::proxy::{Fate, ProxyControl};
 use crate::scenario::duration::DurRange;
+use crate::schedule::{FaultExecutor, FaultTarget, PlannedFault};
 use crate::sim::link_faults::{Effect, LinkFaults};
-use crate::sim::plan::{self, PlannedFault, Step};
+use crate::sim::stepper::DueFaults;
 use crate::timeline::Recorder;
 use crate::wallclock::WallClock;
-use wsim_proto::EventSink;
 
 /// What the executor acts on besides turmoil itself.
 pub struct Handles<'w> {
@@ -52,181 +53,68 @@ pub struct Handles<'w> {
     pub recorder: &'w Recorder,
 }
 
-/// Applies a planned schedule in time order.
-pub struct FaultExecutor {
-    steps: Vec<Step>,
-    next: usize,
-    base_latency: DurRange,
-    sink: EventSink<EventKind>,
+/// A run's fault schedule on its simulated world: the executor, the world's handles and the
+/// composed state of every faulted link.
+pub struct SimFaults<'w> {
+    executor: FaultExecutor,
+    world: Handles<'w>,
     links: LinkFaults,
-    /// Host → crash faults active on it.
-    crashed: BTreeMap<String, u32>,
-    /// The `proxy_conn` delays active on each client.
-    delays: ConnDelays,
+    base_latency: DurRange,
 }
 
-impl FaultExecutor {
-    /// An executor for `faults` on a network whose normal latency is `base_latency`.
+impl<'w> SimFaults<'w> {
+    /// `faults` on `world`, whose links' normal latency is `base_latency`, recorded into `sink`.
     #[must_use]
     pub fn new(
         faults: &[PlannedFault],
+        world: Handles<'w>,
         base_latency: DurRange,
         sink: EventSink<EventKind>,
     ) -> Self {
-        let steps = plan::steps(faults);
-        FaultExecutor {
-            steps,
-            next: 0,
-            base_latency,
-            sink,
+        SimFaults {
+            executor: FaultExecutor::new(faults, sink),
+            world,
             links: LinkFaults::default(),
-            crashed: BTreeMap::new(),
-            delays: ConnDelays::default(),
+            base_latency,
         }
     }
+}
 
-    /// When the next change not yet applied is due, if any.
-    #[must_use]
-    pub fn next_due(&self) -> Option<Duration> {
-        self.steps.get(self.next).map(|s| s.at)
+impl DueFaults for SimFaults<'_> {
+    fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration) -> bool {
+        let mut target = SimTarget {
+            sim,
+            world: &self.world,
+            links: &mut self.links,
+            base_latency: self.base_latency,
+        };
+        self.executor.apply_due(&mut target, now)
     }
 
-    /// Applies every change due at or before `now`; returns whether there was any.
-    pub fn apply_due(
-        &mut self,
-        sim: &mut turmoil::Sim<'_>,
-        world: &Handles<'_>,
-        now: Duration,
-    ) -> bool {
-        let mut applied = false;
-        while let Some(step) = self.steps.get(self.next) {
-            if step.at > now {
-                break;
-            }
-            let step = step.clone();
-            self.next += 1;
-            self.apply(sim, world, now, &step);
-            applied = true;
-        }
-        applied
+    fn next_due(&self) -> Option<Duration> {
+        self.executor.next_due()
     }
+}
 
-    fn apply(
-        &mut self,
-        sim: &mut turmoil::Sim<'_>,
-        world: &Handles<'_>,
-        now: Duration,
-        step: &Step,
-    ) {
-        let (proxy, clocks) = (world.proxy, world.clocks);
-        let desc = &step.fault.desc;
-        let clock = |host: &str| clocks.get(host).expect("every host has a wall clock");
-        let sleep = |host: &str| world.sleeps.get(host).expect("validated: a client host");
-        match (desc, desc.link()) {
-            (FaultDesc::Crash { host, silent, .. }, _) if step.start => {
-                // Overlapping crashes of one host: it goes down with the first, up with the last.
-                let down = self.crashed.entry(host.clone()).or_default();
-                *down += 1;
-                let already_down = *down > 1;
-                if already_down {
-                    // Nothing more to bring down; the last of the crashes restarts it.
-                } else if *silent {
-                    let _held = world.recorder.hold();
-                    // A power-off: whatever the host's stack would send as it dies is lost.
-                    let others: Vec<String> =
-                        clocks.keys().filter(|h| *h != host).cloned().collect();
-                    for other in &others {
-                        sim.partition(host.as_str(), other.as_str());
-                    }
-                    sim.crash(host.as_str());
-                    for other in &others {
-                        sim.repair(host.as_str(), other.as_str());
-                    }
-                    // The repair must not end another fault's hold or drop on those links.
-                    self.links.reapply(sim, self.base_latency, host);
-                } else {
-                    let _held = world.recorder.hold();
-                    sim.crash(host.as_str());
-                }
-            }
-            (FaultDesc::Crash { host, .. }, _) => {
-                let down = self.crashed.entry(host.clone()).or_default();
-                *down = down.saturating_sub(1);
-                if *down == 0 {
-                    let _held = world.recorder.hold();
-                    sim.bounce(host.as_str());
-                }
-            }
-            (FaultDesc::Sleep { host, .. }, _) => {
-                let link = (host.as_str(), "proxy");
-                let id = step.fault.id;
-                self.links
-                    .change(sim, self.base_latency, link, id, Effect::Hold, step.start);
-                if step.start {
-                    sleep(host).fall_asleep();
-                } else {
-                    sleep(host).wake();
-                }
-            }
-            (
-                FaultDesc::ProxyConn {
-                    client,
-                    action,
-                    delay_ms,
-                    ..
-                },
-                _,
-            ) => {
-                let id = step.fault.id;
-                let fate = match (action, step.start) {
-                    (ConnAction::Blackhole, _) => Fate::Blackhole,
-                    (ConnAction::Reset, _) => Fate::Reset,
-                    (ConnAction::Delay, true) => {
-                        self.delays
-                            .start(client, id, Duration::from_millis(*delay_ms))
-                    }
-                    (ConnAction::Delay, false) => self.delays.end(client, id),
-                };
-                proxy.set_client_fate(client, fate);
-            }
-            (FaultDesc::ClockStep { host, by_ms }, _) if step.start => clock(host).step(*by_ms),
-            (FaultDesc::ClockDrift { host, ppm, .. }, _) if step.start => {
-                clock(host).start_drift(now, *ppm as f64);
-            }
-            (FaultDesc::ClockDrift { host, .. }, _) => clock(host).stop_drift(now),
-            (_, Some((a, b))) => self.apply_link(sim, proxy, desc, step, a, b),
-            (_, None) => {}
-        }
-        self.sink.emit(if step.start {
-            EventKind::FaultStart {
-                id: step.fault.id,
-                fault: desc.clone(),
-            }
-        } else {
-            EventKind::FaultEnd {
-                id: step.fault.id,
-                fault: desc.name(),
-            }
-        });
-    }
+/// One step's view of the world: turmoil, the handles, the links' composed state.
+struct SimTarget<'a, 's, 'w> {
+    sim: &'a mut turmoil::Sim<'s>,
+    world: &'a Handles<'w>,
+    links: &'a mut LinkFaults,
+    base_latency: DurRange,
+}
 
-    fn apply_link(
-        &mut self,
-        sim: &turmoil::Sim<'_>,
-        proxy: &ProxyControl,
-        desc: &FaultDesc,
-        step: &Step,
-        a: &str,
-        b: &str,
-    ) {
-        let effect = match desc {
-            FaultDesc::Partition { .. } => Effect::Hold,
+impl FaultTarget for SimTarget<'_, '_, '_> {
+    fn link(&mut self, fault: &PlannedFault, a: &str, b: &str, start: bool) {
+        let effect = match &fault.desc {
             FaultDesc::OneWay { .. } => Effect::OneWay,
             FaultDesc::StateLoss { .. } => {
-                if step.start {
+                if start {
                     // Every connection crosses proxy–server; a client host's only its own.
                     let client_host = [a, b].into_iter().find(|h| *h != "proxy" && *h != "server");
-                    proxy.blackhole(|peer| client_host.is_none_or(|h| h == peer));
+                    self.world
+                        .proxy
+                        .blackhole(|peer| client_host.is_none_or(|h| h == peer));
                 }
                 Effect::Drop
             }
@@ -234,19 +122,64 @@ impl FaultExecutor {
                 min: Duration::from_millis(*min_ms),
                 max: Duration::from_millis(*max_ms),
             }),
-            FaultDesc::Crash { .. }
-            | FaultDesc::Sleep { .. }
-            | FaultDesc::ProxyConn { .. }
-            | FaultDesc::ClockStep { .. }
-            | FaultDesc::ClockDrift { .. } => return,
+            _ => Effect::Hold,
         };
+        let base = self.base_latency;
+        self.links
+            .change(self.sim, base, (a, b), fault.id, effect, start);
+    }
+
+    fn crash(&mut self, _fault: &PlannedFault, host: &str, silent: bool) {
+        let _held = self.world.recorder.hold();
+        if silent {
+            // A power-off: whatever the host's stack would send as it dies is lost.
+            let others: Vec<&String> = self.world.clocks.keys().filter(|h| *h != host).collect();
+            for other in &others {
+                self.sim.partition(host, other.as_str());
+            }
+            self.sim.crash(host);
+            for other in &others {
+                self.sim.repair(host, other.as_str());
+            }
+            // The repair must not end another fault's hold or drop on those links.
+            self.links.reapply(self.sim, self.base_latency, host);
+        } else {
+            self.sim.crash(host);
+        }
+    }
+
+    fn restart(&mut self, host: &str) {
+        let _held = self.world.recorder.hold();
+        self.sim.bounce(host);
+    }
+
+    fn sleep(&mut self, fault: &PlannedFault, host: &str, asleep: bool) {
+        let base = self.base_latency;
         self.links.change(
-            sim,
-            self.base_latency,
-            (a, b),
-            step.fault.id,
-            effect,
-            step.start,
+            self.sim,
+            base,
+            (host, "proxy"),
+            fault.id,
+            Effect::Hold,
+            asleep,
         );
+        let switch = self
+            .world
+            .sleeps
+            .get(host)
+            .expect("validated: a client host");
+        if asleep {
+            switch.fall_asleep();
+        } else {
+            switch.wake();
+        }
+    }
+
+    fn conn_fate(&mut self, client: &str, fate: Fate) {
+        self.world.proxy.set_client_fate(client, fate);
+    }
+
+    fn clock(&self, host: &str) -> Option<&WallClock> {
+        self.world.clocks.get(host).map(|c| &**c)
     }
 }

@@ -10,7 +10,6 @@ pub mod guarantee;
 mod idle;
 pub(crate) mod link_faults;
 pub mod net;
-pub mod plan;
 pub(crate) mod run;
 pub mod seam;
 #[doc(hidden)]
@@ -21,7 +20,8 @@ pub mod topology;
 
 #[cfg(feature = "axum")]
 pub use axum::SimHttpStream;
-pub use run::{simulate, simulate_into, simulate_system, simulate_unjudged, Simulated, Simulation};
+pub(crate) use run::{simulate_into, simulate_system, simulate_unjudged};
+pub use run::{Simulated, Simulation};
 pub use seam::{
     ClientApp, ClientHost, ClientUnderTest, HostResult, ProxyHost, ProxyUnderTest, ServerHost,
     ServerUnderTest, Stepping, System,

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use crate::event::Event;
 use crate::scenario::ScenarioFile;
-use crate::sim::faults::{FaultExecutor, Handles};
+use crate::schedule::plan::plan_faults;
+use crate::sim::faults::{Handles, SimFaults};
 use crate::sim::guarantee;
 use crate::sim::idle::RunLedger;
-use crate::sim::plan::plan_faults;
 use crate::sim::seam::{Stepping, System};
-use crate::sim::stepper::{step_to_end, DueFaults, RunScope, Stepped};
+use crate::sim::stepper::{step_to_end, RunScope, Stepped};
 use crate::sim::topology;
 use crate::timeline::Recorder;
 
@@ -28,16 +28,9 @@ pub struct Simulation {
     pub elapsed: Duration,
 }
 
-/// Simulates `scenario` with `seed` and returns its events (no checking), with the systems
-/// the scenario's `[system]` table names under test.
-#[must_use]
-pub fn simulate(scenario: &ScenarioFile, seed: u64) -> Simulation {
-    simulate_system(scenario, seed, &System::for_scenario(scenario))
-}
-
 /// Simulates `scenario` with `seed` and `system` under test, and returns its events.
 #[must_use]
-pub fn simulate_system(scenario: &ScenarioFile, seed: u64, system: &System) -> Simulation {
+pub(crate) fn simulate_system(scenario: &ScenarioFile, seed: u64, system: &System) -> Simulation {
     let recorder = Recorder::in_memory();
     let Simulated { error, elapsed } = simulate_into(scenario, seed, system, &recorder);
     Simulation {
@@ -52,7 +45,7 @@ pub fn simulate_system(scenario: &ScenarioFile, seed: u64, system: &System) -> S
 /// without the harness's judging (`wsim-dev unjudged`; compare with its floor, `wsim-dev
 /// floor`).
 #[must_use]
-pub fn simulate_unjudged(scenario: &ScenarioFile, seed: u64, system: &System) -> Simulated {
+pub(crate) fn simulate_unjudged(scenario: &ScenarioFile, seed: u64, system: &System) -> Simulated {
     simulate_into(scenario, seed, system, &Recorder::discarding())
 }
 
@@ -69,7 +62,7 @@ pub struct Simulated {
 /// as it happens (a streaming recorder lets a run keep only what its checkers need). Time
 /// advances as `system.stepping` says.
 #[must_use]
-pub fn simulate_into(
+pub(crate) fn simulate_into(
     scenario: &ScenarioFile,
     seed: u64,
     system: &System,
@@ -97,14 +90,12 @@ pub fn simulate_into(
         sleeps: &sleeps,
         recorder,
     };
-    let mut faults = ScheduledFaults {
-        executor: FaultExecutor::new(
-            &plan_faults(scenario, seed),
-            scenario.network.latency,
-            recorder.sink("sim"),
-        ),
+    let mut faults = SimFaults::new(
+        &plan_faults(scenario, seed),
         handles,
-    };
+        scenario.network.latency,
+        recorder.sink("sim"),
+    );
     let Stepped { error, elapsed, .. } = step_to_end(
         &mut sim,
         scenario.duration.0,
@@ -119,22 +110,6 @@ pub fn simulate_into(
     }
     drop(scope);
     Simulated { error, elapsed }
-}
-
-/// The fault executor with the world's handles it acts through.
-struct ScheduledFaults<'a> {
-    executor: FaultExecutor,
-    handles: Handles<'a>,
-}
-
-impl DueFaults for ScheduledFaults<'_> {
-    fn apply_due(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration) -> bool {
-        self.executor.apply_due(sim, &self.handles, now)
-    }
-
-    fn next_due(&self) -> Option<Duration> {
-        self.executor.next_due()
-    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use wsim_proxy::ProxyControl;
 
 use crate::route;
 use crate::scenario::ScenarioFile;
+use crate::schedule::plan::draw;
 use crate::seed::derive_rng;
 use crate::sim::net::{SimListener, TurmoilConnector};
-use crate::sim::plan::draw;
 use crate::sim::seam::{ClientApp, ClientHost, ProxyHost, ServerHost, System};
 use crate::timeline::Recorder;
 use crate::wallclock::{self, WallClock, SIM_EPOCH_UNIX_MS};
@@ -233,13 +233,5 @@ pub fn client_plans(scenario: &ScenarioFile, seed: u64, host: &str) -> Vec<Clien
             start: draw(&mut rng, c.group.start),
             send_every: c.group.send_every.0,
         })
-        .collect()
-}
-
-/// Every client id of `scenario` with the client host it runs on.
-pub(crate) fn host_of_client(scenario: &ScenarioFile) -> BTreeMap<String, String> {
-    scenario
-        .roster()
-        .map(|c| (c.id, c.group.host.clone()))
         .collect()
 }

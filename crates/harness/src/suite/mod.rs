@@ -236,12 +236,10 @@ impl Suite {
         let planned = &outcome.scenarios[failed.job.scenario];
         let seed = failed.job.seed;
         let repro = planned.repro(seed);
-        let again = crate::judge::run_system(
-            &planned.scenario,
-            &self.system(&planned.scenario),
-            seed,
-            repro,
-        );
+        let again = crate::judge::Run::new(&planned.scenario, seed)
+            .system(self.system(&planned.scenario))
+            .repro(repro)
+            .judge();
         let first = |v: &crate::Verdict| {
             v.checks
                 .iter()
@@ -284,8 +282,11 @@ impl Suite {
             let path = sweep_scenario.path;
             let mut timelines = (0..2).map(|_| {
                 let system = self.system(&scenario);
-                let repro = crate::verdict::repro_command(&path, seed);
-                crate::judge::run_system(&scenario, &system, seed, repro).timeline
+                crate::judge::Run::new(&scenario, seed)
+                    .system(system)
+                    .named(&path)
+                    .judge()
+                    .timeline
             });
             let (a, b) = (timelines.next(), timelines.next());
             if let Some(difference) =

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::judge::{self, Keep};
+use crate::judge::Run;
 use crate::sweep::plan::SweepScenario;
 use crate::Suite;
 
@@ -21,13 +21,10 @@ impl Suite {
         settings.bind(|| {
             for scenario in scenarios {
                 let system = self.system(&scenario.scenario);
-                let outcome = judge::run_keeping(
-                    &scenario.scenario,
-                    &system,
-                    seed,
-                    scenario.repro(seed),
-                    Keep::Timeline,
-                );
+                let outcome = Run::new(&scenario.scenario, seed)
+                    .system(system)
+                    .repro(scenario.repro(seed))
+                    .judge();
                 let digest = crate::digest::digest(&outcome.timeline, &outcome.verdict);
                 let name = format!("wsim__{}.seed-{seed}", snapshot_label(scenario));
                 insta::assert_snapshot!(name, digest);

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use crate::judge::{self, Keep, RunOutcome};
+use crate::judge::{Keep, Run, RunOutcome};
 use crate::scenario::ScenarioFile;
 use crate::sim::System;
 use crate::stats::RunStats;
@@ -116,16 +116,12 @@ fn run_one(
     let result = catch_unwind(AssertUnwindSafe(|| {
         let system = systems(&scenario.scenario);
         let repro = scenario.repro(job.seed);
-        let mut outcome = judge::run_keeping(
-            &scenario.scenario,
-            &system,
-            job.seed,
-            repro.clone(),
-            Keep::Verdict,
-        );
+        let run = Run::new(&scenario.scenario, job.seed)
+            .system(system)
+            .repro(repro);
+        let mut outcome = run.clone().keep(Keep::Verdict).judge();
         if after_run.wants_timeline(scenario, &outcome.verdict) {
-            outcome =
-                judge::run_keeping(&scenario.scenario, &system, job.seed, repro, Keep::Timeline);
+            outcome = run.keep(Keep::Timeline).judge();
         }
         let report = after_run.after(scenario, &outcome);
         (outcome.verdict, outcome.stats, report)
@@ -145,7 +141,7 @@ fn run_one(
                 .unwrap_or_else(|| "the simulation panicked".into());
             RunRecord {
                 job,
-                verdict: judge::panicked(
+                verdict: crate::judge::panicked(
                     &scenario.scenario,
                     &scenario.repro(job.seed),
                     job.seed,

@@ -420,7 +420,7 @@ mod tests {
         ] {
             let path = format!("scenarios/{name}.toml");
             let scenario = load(&path);
-            let out = crate::judge::run(&scenario, &path, 3);
+            let out = crate::judge::Run::new(&scenario, 3).named(&path).judge();
             let verdict = out.verdict.text().trim().to_string();
             let title = format!("{name} · seed 3");
             let page = timeline_html(
@@ -436,8 +436,10 @@ mod tests {
         let intended = load("scenarios/02-partition-60s.toml");
         let mut broken = intended.clone();
         (broken.client.ping_timeout, broken.client.server_silence) = (OptDur(None), OptDur(None));
-        let (checks, timeline) =
-            crate::judge::check(&intended, crate::sim::simulate(&broken, 1).events);
+        let (checks, timeline) = crate::judge::check(
+            &intended,
+            crate::judge::Run::new(&broken, 1).simulate().events,
+        );
         let failed: Vec<_> = checks
             .iter()
             .filter(|c| !c.passed)
