@@ -160,9 +160,11 @@ fn a_reconnect_storm_spreads_out_with_jitter() {
     let s = scenario("09-reconnect-storm.toml");
     let most = |s: &wsim::scenario::ScenarioFile| {
         let sim = wsim::Run::new(s, 1).simulate();
-        let mut herd = wsim::check::herd::Herd::new(wsim::check::CheckContext::from_scenario(s));
+        let ctx = wsim::check::CheckContext::from_scenario(s);
+        let mut herd = wsim::check::herd::Herd::new(ctx.clone());
+        let mut view = wsim::check::view::RunView::new(&ctx);
         for e in &sim.events {
-            wsim::check::Checker::observe(&mut herd, e);
+            view.feed(e, [&mut herd as &mut dyn wsim::check::Checker]);
         }
         herd.most_per_second()
     };

@@ -2,6 +2,7 @@
 //! where `n` counts the failed attempts since the last healthy link (`n = attempt − 2` for a
 //! `reconnect_scheduled` of attempt ≥ 2, 0 for attempt 1).
 
+use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind};
 
@@ -30,7 +31,7 @@ impl Checker for Backoff {
         "backoff"
     }
 
-    fn observe(&mut self, event: &Event) {
+    fn observe(&mut self, event: &Event, _view: &RunView) {
         if let EventKind::Client {
             client,
             event: ClientEvent::Reconnecting { attempt, delay },
@@ -54,7 +55,7 @@ impl Checker for Backoff {
         }
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
         self.violations.clone()
     }
 

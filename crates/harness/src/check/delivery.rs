@@ -23,9 +23,9 @@ use std::time::Duration;
 
 use crate::check::intern::{Id, Interner};
 use crate::check::lookup::{LookupMap, LookupSet};
-use crate::check::numbering::{Numbers, Renumber};
-use crate::check::reachable::Reachability;
+use crate::check::numbering::Renumber;
 use crate::check::seq_runs::SeqRuns;
+use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Requirement, Violation};
 use crate::event::{ClientEvent, Event, EventKind, ServerEvent};
 
@@ -87,7 +87,6 @@ pub struct Delivery {
     connected_in: BTreeMap<Id, u32>,
     deliveries: usize,
     violations: Vec<Violation>,
-    reach: Reachability,
 }
 
 impl Delivery {
@@ -115,7 +114,6 @@ impl Delivery {
             connected_in: BTreeMap::new(),
             deliveries: 0,
             violations: Vec::new(),
-            reach: Reachability::default(),
         }
     }
 
@@ -207,12 +205,8 @@ impl Checker for Delivery {
         "delivery"
     }
 
-    fn observe(&mut self, event: &Event) {
-        self.observe_numbered(event, Numbers::NONE);
-    }
-
-    fn observe_numbered(&mut self, event: &Event, numbers: Numbers) {
-        self.reach.observe(&self.ctx, event);
+    fn observe(&mut self, event: &Event, view: &RunView) {
+        let numbers = view.numbers;
         match &event.kind {
             EventKind::Server(ServerEvent::ServerStarted { .. }) => {
                 self.accepted_now.clear();
@@ -321,13 +315,13 @@ impl Checker for Delivery {
         }
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, view: &RunView) -> Vec<Violation> {
         let (settle, end) = (self.ctx.settle(), self.ctx.end);
         // Reported in name order (sender, id; receiver, sender, id), whatever the numbering.
         let mut lost: Vec<(&str, &str)> = Vec::new();
         for (&m, t) in &self.sent {
             let (client, msg_id) = (self.names.name(sender_of(m)), self.msg_ids.name(id_of(m)));
-            if !self.accepted_ever.contains(&m) && self.reach.had_window(client, *t, settle, end) {
+            if !self.accepted_ever.contains(&m) && view.reach.had_window(client, *t, settle, end) {
                 lost.push((client, msg_id));
             }
         }
@@ -335,7 +329,7 @@ impl Checker for Delivery {
         let mut missing: Vec<(&str, &str, &str)> = Vec::new();
         for (&(receiver, m), t) in &self.owed {
             let receiver = self.names.name(receiver);
-            if self.reach.had_window(receiver, *t, settle, end) {
+            if view.reach.had_window(receiver, *t, settle, end) {
                 let (from, msg_id) = (self.names.name(sender_of(m)), self.msg_ids.name(id_of(m)));
                 missing.push((receiver, from, msg_id));
             }
@@ -370,25 +364,28 @@ impl Checker for Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::tests::{ctx, ev};
+    use crate::check::tests::{ctx, ev, feed_and_finish};
 
     /// Runs the checker over `events`, with clients a, b and c connected from the start.
     fn run(events: &[Event]) -> Vec<String> {
         let mut c = Delivery::new(ctx());
-        for client in ["a", "b", "c"] {
-            c.observe(&ev(
-                0,
-                "h",
-                EventKind::Client {
-                    client: client.into(),
-                    event: ClientEvent::Connected { attempt: 1 },
-                },
-            ));
-        }
-        for e in events {
-            c.observe(e);
-        }
-        c.finish().into_iter().map(|v| v.detail).collect()
+        let mut all: Vec<Event> = ["a", "b", "c"]
+            .map(|client| {
+                ev(
+                    0,
+                    "h",
+                    EventKind::Client {
+                        client: client.into(),
+                        event: ClientEvent::Connected { attempt: 1 },
+                    },
+                )
+            })
+            .to_vec();
+        all.extend_from_slice(events);
+        feed_and_finish(&mut c, &ctx(), &all)
+            .into_iter()
+            .map(|v| v.detail)
+            .collect()
     }
 
     fn opened(t: u64, client: &str) -> Event {

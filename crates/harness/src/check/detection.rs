@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::check::links::Links;
+use crate::check::view::RunView;
 
 /// A latency spike, or a proxy's delay of one client's connection: (fault id, start, end once
 /// ended, highest one-way latency, the one client it delays).
@@ -44,7 +45,6 @@ struct Obligation {
 #[derive(Debug)]
 pub struct Detection {
     ctx: CheckContext,
-    links: Links,
     open: BTreeMap<String, Obligation>,
     violations: Vec<Violation>,
     /// Detection time of every break, in order.
@@ -65,7 +65,6 @@ impl Detection {
     #[must_use]
     pub fn new(ctx: CheckContext) -> Self {
         Detection {
-            links: Links::default(),
             open: BTreeMap::new(),
             violations: Vec::new(),
             times: Vec::new(),
@@ -106,7 +105,7 @@ impl Detection {
 
     /// Opens, extends and settles obligations for `event` (the link bookkeeping is updated
     /// after, so a fault's end still sees the fault).
-    fn judge(&mut self, event: &Event) {
+    fn judge(&mut self, event: &Event, links: &Links) {
         match &event.kind {
             EventKind::FaultStart { id, fault } => {
                 match fault {
@@ -129,7 +128,6 @@ impl Detection {
                 if let FaultDesc::Crash { host, .. } = fault {
                     // A client whose own host crashed detects nothing: it is not running, and
                     // once restarted it has no link to find broken. Whatever it owed goes.
-                    let links = &self.links;
                     self.open
                         .retain(|client, _| links.host_of(client) != Some(host.as_str()));
                 }
@@ -165,8 +163,7 @@ impl Detection {
                     FaultDesc::Crash { host, .. } => Some(host.as_str()),
                     _ => None,
                 };
-                let affected: Vec<String> = self
-                    .links
+                let affected: Vec<String> = links
                     .clients()
                     .filter(|(client, host, up)| {
                         *up && Some(*host) != crashed_host && self.ctx.affects(fault, host, client)
@@ -209,7 +206,7 @@ impl Detection {
                     *began > silent_since || opened.is_some_and(|o| o < *began)
                 });
                 if let Some(bound) = self.bound() {
-                    if self.links.is_connected(client) && !moved_on {
+                    if links.is_connected(client) && !moved_on {
                         let ceiling = self.ceiling_at(event.t, client);
                         self.open.entry(client.clone()).or_insert(Obligation {
                             cause: format!("the blackhole of proxy connection {conn}"),
@@ -225,7 +222,7 @@ impl Detection {
                 for spike in self.spikes.iter_mut().filter(|s| s.0 == *id) {
                     spike.2 = Some(event.t);
                 }
-                let ended = self.links.active.get(id).map(|f| f.desc.clone());
+                let ended = links.active.get(id).map(|f| f.desc.clone());
                 if let (Some(desc @ FaultDesc::Partition { .. }), Some(bound)) =
                     (&ended, self.bound())
                 {
@@ -238,7 +235,7 @@ impl Detection {
                         .keys()
                         .map(|c| (c.clone(), self.ceiling_at(event.t, c)))
                         .collect();
-                    let (links, ctx) = (&self.links, &self.ctx);
+                    let ctx = &self.ctx;
                     for (client, ceiling) in ceilings {
                         let deadline = event.t + ceiling + bound + ctx.latency.max;
                         let host = links.host_of(&client).unwrap_or("");
@@ -255,7 +252,7 @@ impl Detection {
                         }
                     }
                 }
-                let woken = match self.links.active.get(id).map(|f| &f.desc) {
+                let woken = match links.active.get(id).map(|f| &f.desc) {
                     Some(FaultDesc::Sleep { host, .. }) => host.clone(),
                     _ => String::new(),
                 };
@@ -263,7 +260,6 @@ impl Detection {
                     // The host's clients ran no timer while it slept: their bound starts now.
                     // A break that heals within the bound of the waking needs no detecting.
                     let deadline = event.t + bound + self.ctx.latency.max;
-                    let links = &self.links;
                     self.open.retain(|client, o| {
                         if links.host_of(client) != Some(woken.as_str()) {
                             return true;
@@ -326,12 +322,11 @@ impl Checker for Detection {
         "detection"
     }
 
-    fn observe(&mut self, event: &Event) {
-        self.judge(event);
-        self.links.observe(event);
+    fn observe(&mut self, event: &Event, view: &RunView) {
+        self.judge(event, &view.links);
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
         for (client, o) in std::mem::take(&mut self.open) {
             if o.deadline <= self.ctx.end {
                 self.violations.push(Violation {
@@ -383,7 +378,7 @@ impl Checker for Detection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::tests::{ctx, ev};
+    use crate::check::tests::{ctx, ev, feed_and_finish};
     use crate::event::DisconnectReason;
 
     fn connected(t: u64) -> Event {
@@ -430,11 +425,8 @@ mod tests {
     }
 
     fn run_with(ctx: CheckContext, events: &[Event]) -> (Vec<Violation>, Vec<Duration>) {
-        let mut c = Detection::new(ctx);
-        for e in events {
-            c.observe(e);
-        }
-        let v = c.finish();
+        let mut c = Detection::new(ctx.clone());
+        let v = feed_and_finish(&mut c, &ctx, events);
         (v, c.times().to_vec())
     }
 

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::check::view::RunView;
 use crate::check::{ms, CheckContext, Checker, Requirement, Violation};
 use crate::event::{ClientEvent, Event, EventKind, ServerEvent};
 use crate::scenario::model::GraceOutcome;
@@ -71,7 +72,7 @@ impl Checker for Grace {
         "grace"
     }
 
-    fn observe(&mut self, event: &Event) {
+    fn observe(&mut self, event: &Event, _view: &RunView) {
         let grace = self.ctx.grace;
         match &event.kind {
             EventKind::Server(ServerEvent::ServerStarted { .. }) => {
@@ -138,7 +139,7 @@ impl Checker for Grace {
         }
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
         let overdue: Vec<(String, Duration)> = self
             .away
             .iter()
@@ -168,7 +169,7 @@ impl Checker for Grace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::tests::{ctx, ev};
+    use crate::check::tests::{ctx, ev, feed_and_finish};
 
     fn away(t: u64) -> Event {
         ev(
@@ -202,14 +203,15 @@ mod tests {
     }
 
     fn run(events: &[Event], outcome: Option<GraceOutcome>) -> Vec<String> {
-        let mut c = Grace::new(CheckContext {
+        let ctx = CheckContext {
             grace_outcome: outcome,
             ..ctx()
-        });
-        for e in events {
-            c.observe(e);
-        }
-        c.finish().into_iter().map(|v| v.detail).collect()
+        };
+        let mut c = Grace::new(ctx.clone());
+        feed_and_finish(&mut c, &ctx, events)
+            .into_iter()
+            .map(|v| v.detail)
+            .collect()
     }
 
     #[test]

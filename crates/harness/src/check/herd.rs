@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind};
 
@@ -50,7 +51,7 @@ impl Checker for Herd {
         "herd"
     }
 
-    fn observe(&mut self, event: &Event) {
+    fn observe(&mut self, event: &Event, _view: &RunView) {
         match &event.kind {
             EventKind::FaultStart { .. } => self.fault_seen = true,
             EventKind::Client {
@@ -71,7 +72,7 @@ impl Checker for Herd {
         }
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
         match self.ctx.max_connects_per_second {
             Some(cap) if self.most > cap => vec![Violation {
                 t: self.most_at,
@@ -108,7 +109,7 @@ fn slide(window: &mut VecDeque<Duration>, t: Duration, span: Duration) -> usize 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::tests::{ctx, ev};
+    use crate::check::tests::{ctx, ev, feed_and_finish};
     use crate::event::FaultDesc;
 
     fn connecting(t: u64) -> Event {
@@ -138,15 +139,14 @@ mod tests {
         );
         let mut events = vec![connecting(0), connecting(1), fault];
         events.extend([1_000, 1_500, 1_999, 2_000, 2_999, 3_500].map(connecting));
-        let mut c = Herd::new(CheckContext {
+        let ctx = CheckContext {
             max_connects_per_second: Some(2),
             ..ctx()
-        });
-        for e in &events {
-            c.observe(e);
-        }
+        };
+        let mut c = Herd::new(ctx.clone());
+        let found = feed_and_finish(&mut c, &ctx, &events);
         // 1.000 s and 2.000 s are a full second apart: at most three share a window.
         assert_eq!(c.most_per_second(), 3);
-        assert_eq!(c.finish().len(), 1);
+        assert_eq!(found.len(), 1);
     }
 }

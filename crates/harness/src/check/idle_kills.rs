@@ -3,6 +3,7 @@
 //! alive, while one equal to it races the proxy's timer (seed 002's 30 s heartbeat behind a
 //! 30 s load balancer).
 
+use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind, ProxyEvent};
 
@@ -31,7 +32,7 @@ impl Checker for IdleKills {
         "idle_kills"
     }
 
-    fn observe(&mut self, event: &Event) {
+    fn observe(&mut self, event: &Event, _view: &RunView) {
         if let EventKind::Proxy(ProxyEvent::IdleKill {
             client, idle_ms, ..
         }) = &event.kind
@@ -49,7 +50,7 @@ impl Checker for IdleKills {
         }
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
         self.violations.clone()
     }
 

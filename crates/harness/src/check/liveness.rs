@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::check::links::Links;
+use crate::check::view::RunView;
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind, FaultDesc, ServerEvent};
 
@@ -37,7 +38,6 @@ struct Checkpoint {
 #[derive(Debug)]
 pub struct Liveness {
     ctx: CheckContext,
-    links: Links,
     checkpoints: Vec<Checkpoint>,
     /// The earliest checkpoint's time: before it nothing is due, so an event costs nothing
     /// however many clients a fault left reconnecting.
@@ -58,7 +58,6 @@ impl Liveness {
     pub fn new(ctx: CheckContext) -> Self {
         Liveness {
             ctx,
-            links: Links::default(),
             checkpoints: Vec::new(),
             earliest: None,
             violations: Vec::new(),
@@ -70,7 +69,7 @@ impl Liveness {
     }
 
     /// Judges every checkpoint due before `now` against the current link states.
-    fn judge_until(&mut self, now: Duration, inclusive: bool) {
+    fn judge_until(&mut self, now: Duration, inclusive: bool, links: &Links) {
         let due = |c: &Checkpoint| c.at < now || (inclusive && c.at == now);
         if !self
             .earliest
@@ -83,15 +82,14 @@ impl Liveness {
             .partition(due);
         self.checkpoints = later;
         for mut c in ready {
-            let excused = self.links.active.values().any(|f| {
+            let excused = links.active.values().any(|f| {
                 self.ctx.affects(&f.desc, &c.host, &c.client)
                     && self.ctx.hinders_reconnecting(&f.desc)
             });
             if excused {
                 continue;
             }
-            let learned = self
-                .links
+            let learned = links
                 .last_disconnected(&c.client)
                 .filter(|&t| t > c.ended && c.connected_at_end && !c.recovered);
             if let Some(learned) = learned {
@@ -111,13 +109,13 @@ impl Liveness {
                 // HTTP 409, docs/protocol.md) until the server lets that session go: its
                 // reconnect clock starts then.
                 let at = free + self.ctx.reconnect_within;
-                if at > c.at && !self.links.is_connected(&c.client) {
+                if at > c.at && !links.is_connected(&c.client) {
                     c.at = at;
                     self.checkpoints.push(c);
                     continue;
                 }
             }
-            if self.links.is_connected(&c.client) || (c.recovered && c.knocked_down) {
+            if links.is_connected(&c.client) || (c.recovered && c.knocked_down) {
                 self.passed += 1;
             } else {
                 self.violations.push(Violation {
@@ -168,15 +166,16 @@ impl Checker for Liveness {
         "liveness"
     }
 
-    fn observe(&mut self, event: &Event) {
-        self.judge_until(event.t, false);
+    fn observe(&mut self, event: &Event, view: &RunView) {
+        let links = &view.links;
+        self.judge_until(event.t, false, links);
         if let EventKind::FaultStart {
             fault: FaultDesc::Crash { host, .. },
             ..
         } = &event.kind
         {
             // Its clients restart without their session keys (or never were: server, proxy).
-            for (client, h, _) in self.links.clients() {
+            for (client, h, _) in links.clients() {
                 if h == host {
                     self.restarted.insert(client.to_string(), event.t);
                     self.left.remove(client);
@@ -207,7 +206,7 @@ impl Checker for Liveness {
                     c.recovered = true;
                     // Back, but onto a path a fault already holds: if that fault drops the
                     // link again, its own checkpoint (made when it ends) judges the return.
-                    let (ctx, links) = (&self.ctx, &self.links);
+                    let ctx = &self.ctx;
                     if links.active.values().any(|f| {
                         ctx.hinders_reconnecting(&f.desc)
                             && ctx.affects(&f.desc, &c.host, &c.client)
@@ -226,7 +225,7 @@ impl Checker for Liveness {
             _ => {}
         }
         if let EventKind::FaultEnd { id, .. } = &event.kind {
-            if let Some(fault) = self.links.active.get(id) {
+            if let Some(fault) = links.active.get(id) {
                 if self.ctx.hinders_reconnecting(&fault.desc) {
                     // An earlier fault's checkpoint whose window this fault overlapped gives
                     // way to this fault's own, later one: the client could not reconnect
@@ -236,8 +235,7 @@ impl Checker for Liveness {
                         .retain(|c| c.recovered || !ctx.affects(desc, &c.host, &c.client));
                 }
                 let at = event.t + self.ctx.reconnect_within;
-                let affected: Vec<Checkpoint> = self
-                    .links
+                let affected: Vec<Checkpoint> = links
                     .clients()
                     .filter(|(client, host, _)| self.ctx.affects(&fault.desc, host, client))
                     .map(|(client, host, up)| Checkpoint {
@@ -255,12 +253,11 @@ impl Checker for Liveness {
                 self.note_earliest();
             }
         }
-        self.links.observe(event);
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, view: &RunView) -> Vec<Violation> {
         let end = self.ctx.end;
-        self.judge_until(end, true);
+        self.judge_until(end, true, &view.links);
         self.violations.clone()
     }
 
@@ -283,7 +280,7 @@ impl Checker for Liveness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::tests::{ctx, ev};
+    use crate::check::tests::{ctx, ev, feed_and_finish};
     use crate::event::{DisconnectReason, FaultDesc};
 
     fn connected(t: u64) -> Event {
@@ -331,10 +328,10 @@ mod tests {
 
     fn run(events: &[Event]) -> Vec<String> {
         let mut c = Liveness::new(ctx()); // reconnect_within 30 s, run ends at 100 s
-        for e in events {
-            c.observe(e);
-        }
-        c.finish().into_iter().map(|v| v.detail).collect()
+        feed_and_finish(&mut c, &ctx(), events)
+            .into_iter()
+            .map(|v| v.detail)
+            .collect()
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Checkers: each reads the event stream of a run, in order, and reports violations of one
-//! property. One checker per file; they share only [`CheckContext`] and the link bookkeeping
-//! in [`links`].
+//! property. One checker per file; they share [`CheckContext`] (the run's settings) and the
+//! [`view::RunView`] (what several of them need, kept once per event), and keep only the state
+//! of their own property.
 
 pub mod backoff;
 pub mod delivery;
@@ -19,6 +20,7 @@ pub mod room_log;
 pub(crate) mod roster;
 pub(crate) mod seq_runs;
 pub mod spurious;
+pub mod view;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -339,18 +341,10 @@ pub struct Violation {
 pub trait Checker: Send {
     /// The checker's name (as in scenario files).
     fn name(&self) -> &'static str;
-    /// Sees the next event; events arrive in time order.
-    fn observe(&mut self, event: &Event);
-    /// Sees the next event with the numbers the judge gave its client and message
-    /// ([`numbering`]): a checker that keys its state by them overrides this, and its
-    /// [`Checker::observe`] passes [`numbering::Numbers::NONE`]. A run feeds a checker one
-    /// way throughout. By default, [`Checker::observe`].
-    fn observe_numbered(&mut self, event: &Event, numbers: numbering::Numbers) {
-        let _ = numbers;
-        self.observe(event);
-    }
-    /// The run ended: report every violation found.
-    fn finish(&mut self) -> Vec<Violation>;
+    /// Sees the next event, in time order, with the run's view ([`view::RunView::feed`]).
+    fn observe(&mut self, event: &Event, view: &view::RunView);
+    /// The run ended (`view` has seen every event): report every violation found.
+    fn finish(&mut self, view: &view::RunView) -> Vec<Violation>;
     /// One line on what was checked and measured.
     fn summary(&self) -> String;
     /// Adds what the checker measured to the run's statistics (most measure nothing).
@@ -419,36 +413,29 @@ pub fn build(name: CheckName, ctx: &CheckContext) -> Box<dyn Checker> {
 #[cfg(test)]
 pub(crate) fn run_checks(
     mut checkers: Vec<Box<dyn Checker>>,
+    ctx: &CheckContext,
     events: Vec<Event>,
 ) -> (Vec<CheckOutcome>, Vec<Event>) {
+    let mut view = view::RunView::new(ctx);
     for event in &events {
-        for c in &mut checkers {
-            c.observe(event);
-        }
+        view.feed(event, checkers.iter_mut().map(|c| &mut **c));
     }
-    conclude(checkers, events)
-}
-
-/// Ends `checkers`, which have seen every one of `events`: their outcomes, and the timeline
-/// with their violations merged in as `violation` events on the `check` host.
-#[must_use]
-pub fn conclude(
-    checkers: Vec<Box<dyn Checker>>,
-    events: Vec<Event>,
-) -> (Vec<CheckOutcome>, Vec<Event>) {
-    let (outcomes, violations) = finish(checkers);
+    let (outcomes, violations) = finish(checkers, &view);
     (outcomes, merge(events, violations))
 }
 
-/// Ends `checkers`: their outcomes, and their violations as `violation` events on the `check`
-/// host, in time order.
+/// Ends `checkers` (`view` has seen every event): their outcomes, and their violations as
+/// `violation` events on the `check` host, in time order.
 #[must_use]
-pub fn finish(mut checkers: Vec<Box<dyn Checker>>) -> (Vec<CheckOutcome>, Vec<Event>) {
+pub fn finish(
+    mut checkers: Vec<Box<dyn Checker>>,
+    view: &view::RunView,
+) -> (Vec<CheckOutcome>, Vec<Event>) {
     let mut violations: Vec<Event> = Vec::new();
     let mut outcomes = Vec::new();
     let check_host: crate::event::Host = "check".into();
     for c in &mut checkers {
-        let found = c.finish();
+        let found = c.finish(view);
         outcomes.push(CheckOutcome {
             skipped: false,
             name: c.name(),

@@ -192,7 +192,7 @@ mod tests {
 /// same verdict and the same figures on runs full of faults and violations.
 #[cfg(test)]
 mod agreement {
-    use super::*;
+    use crate::check::view::RunView;
     use crate::check::{build, CheckContext};
     use crate::scenario::model::Implementation;
     use crate::scenario::CheckName;
@@ -216,16 +216,15 @@ mod agreement {
                 let system = crate::sim::System::for_scenario(&scenario);
                 let events = crate::sim::simulate_system(&scenario, 2, &system).events;
                 let ctx = CheckContext::from_scenario(&scenario);
-                let mut numbering = Numbering::default();
-                let numbers: Vec<Numbers> =
-                    events.iter().map(|e| numbering.number(&e.kind)).collect();
                 for name in CheckName::ALL {
                     let (mut plain, mut numbered) = (build(name, &ctx), build(name, &ctx));
-                    for (event, n) in events.iter().zip(&numbers) {
-                        plain.observe(event);
-                        numbered.observe_numbered(event, *n);
+                    let mut unnumbered_view = RunView::unnumbered(&ctx);
+                    let mut view = RunView::new(&ctx);
+                    for event in &events {
+                        unnumbered_view.feed(event, [&mut *plain]);
+                        view.feed(event, [&mut *numbered]);
                     }
-                    let (a, b) = (plain.finish(), numbered.finish());
+                    let (a, b) = (plain.finish(&unnumbered_view), numbered.finish(&view));
                     judged_violations += a.len();
                     assert_eq!(a, b, "{file} ({server:?}): {name:?}");
                     assert_eq!(plain.summary(), numbered.summary(), "{file}: {name:?}");

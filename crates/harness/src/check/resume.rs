@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use crate::check::intern::{Id, Interner};
 use crate::check::lookup::LookupMap;
-use crate::check::numbering::Numbers;
 use crate::check::roster::Roster;
+use crate::check::view::RunView;
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind, FaultDesc};
 
@@ -141,11 +141,8 @@ impl Checker for Resume {
         "resume"
     }
 
-    fn observe(&mut self, event: &Event) {
-        self.observe_numbered(event, Numbers::NONE);
-    }
-
-    fn observe_numbered(&mut self, event: &Event, numbers: Numbers) {
+    fn observe(&mut self, event: &Event, view: &RunView) {
+        let numbers = view.numbers;
         let t = event.t;
         if let EventKind::FaultStart {
             fault: FaultDesc::Crash { host, .. },
@@ -254,7 +251,7 @@ impl Checker for Resume {
         }
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
         let settle = self.ctx.settle();
         let limit = self.ctx.history_limit as u64;
         for (violation, incarnation, room, last) in std::mem::take(&mut self.suspects) {
@@ -284,14 +281,11 @@ impl Checker for Resume {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::tests::{ctx, ev};
+    use crate::check::tests::{ctx, ev, feed_and_finish};
 
     fn run(events: &[Event]) -> Vec<Violation> {
         let mut c = Resume::new(ctx());
-        for e in events {
-            c.observe(e);
-        }
-        c.finish()
+        feed_and_finish(&mut c, &ctx(), events)
     }
 
     fn client(kind: &str, c: &str) -> EventKind {

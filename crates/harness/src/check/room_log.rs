@@ -42,10 +42,10 @@ use std::time::Duration;
 
 use crate::check::intern::{Id, Interner};
 use crate::check::lookup::LookupMap;
-use crate::check::numbering::{Numbers, Renumber};
-use crate::check::reachable::Reachability;
+use crate::check::numbering::Renumber;
 use crate::check::roster::Roster;
 use crate::check::seq_runs::SeqRuns;
+use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind, FaultDesc};
 
@@ -108,7 +108,6 @@ pub struct RoomLog {
     acked: BTreeSet<Msg>,
     /// Client → the host it writes from (one entry per client).
     writers: BTreeMap<String, std::sync::Arc<str>>,
-    reach: Reachability,
     violations: Vec<Violation>,
 }
 
@@ -130,7 +129,6 @@ impl RoomLog {
             written: BTreeMap::new(),
             acked: BTreeSet::new(),
             writers: BTreeMap::new(),
-            reach: Reachability::default(),
             violations: Vec::new(),
         }
     }
@@ -263,13 +261,9 @@ impl Checker for RoomLog {
         "room_log"
     }
 
-    fn observe(&mut self, event: &Event) {
-        self.observe_numbered(event, Numbers::NONE);
-    }
-
-    fn observe_numbered(&mut self, event: &Event, numbers: Numbers) {
+    fn observe(&mut self, event: &Event, view: &RunView) {
+        let numbers = view.numbers;
         let t = event.t;
-        self.reach.observe(&self.ctx, event);
         match &event.kind {
             EventKind::Client {
                 client,
@@ -434,7 +428,7 @@ impl Checker for RoomLog {
         }
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, view: &RunView) -> Vec<Violation> {
         let mut sessions = std::mem::take(&mut self.ended);
         sessions.extend(self.views.by_name(|_| true).into_iter().map(|i| {
             (
@@ -450,7 +444,7 @@ impl Checker for RoomLog {
         let (settle, end) = (self.ctx.settle(), self.ctx.end);
         for (msg, t) in &self.written {
             let (client, id) = msg;
-            if !self.acked.contains(msg) && self.reach.had_window(client, *t, settle, end) {
+            if !self.acked.contains(msg) && view.reach.had_window(client, *t, settle, end) {
                 self.violations.push(Violation {
                     t: end,
                     detail: format!(

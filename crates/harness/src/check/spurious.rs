@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{
     ClientEvent, ConnAction, DisconnectReason, Event, EventKind, FaultDesc, ProxyEvent, ServerEvent,
@@ -364,7 +365,7 @@ impl Checker for NoSpuriousDisconnect {
         "no_spurious_disconnect"
     }
 
-    fn observe(&mut self, event: &Event) {
+    fn observe(&mut self, event: &Event, _view: &RunView) {
         match &event.kind {
             EventKind::FaultStart { id, fault } => {
                 // A fault that ends or kills a link (a crash closes it, a reset ends it, a
@@ -471,7 +472,7 @@ impl Checker for NoSpuriousDisconnect {
         }
     }
 
-    fn finish(&mut self) -> Vec<Violation> {
+    fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
         self.violations.clone()
     }
 

@@ -1,6 +1,7 @@
 //! Tests of the checkers' shared context and the check runner; helpers other checkers' tests use.
 
 use super::*;
+use crate::check::view::RunView;
 use crate::event::ProxyEvent;
 
 /// A context with 20 s + 20 s keepalive, 1-10 ms latency, a 100 s run.
@@ -84,8 +85,8 @@ fn violations_are_merged_into_the_timeline_in_time_order() {
         fn name(&self) -> &'static str {
             "fails"
         }
-        fn observe(&mut self, _: &Event) {}
-        fn finish(&mut self) -> Vec<Violation> {
+        fn observe(&mut self, _: &Event, _view: &RunView) {}
+        fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
             vec![Violation {
                 t: Duration::from_millis(15),
                 detail: "x".into(),
@@ -107,11 +108,24 @@ fn violations_are_merged_into_the_timeline_in_time_order() {
             EventKind::Proxy(ProxyEvent::ProxyConnOpened { conn: 2 }),
         ),
     ];
-    let (outcomes, timeline) = run_checks(vec![Box::new(Fails)], events);
+    let (outcomes, timeline) = run_checks(vec![Box::new(Fails)], &ctx(), events);
     assert!(!outcomes[0].passed);
     let names: Vec<&str> = timeline.iter().map(|e| e.kind.name()).collect();
     assert_eq!(
         names,
         ["proxy_conn_opened", "violation", "proxy_conn_opened"]
     );
+}
+
+/// Feeds `events` to `checker` through a run view, as the judge does, and ends it.
+pub(crate) fn feed_and_finish(
+    checker: &mut (dyn Checker + 'static),
+    ctx: &CheckContext,
+    events: &[Event],
+) -> Vec<Violation> {
+    let mut view = view::RunView::new(ctx);
+    for e in events {
+        view.feed(e, [&mut *checker]);
+    }
+    checker.finish(&view)
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::check::detection::Detection;
-use crate::check::numbering::Numbering;
+use crate::check::view::RunView;
 use crate::check::{self, CheckContext, CheckOutcome, Checker};
 use crate::clock::Stopwatch;
 use crate::event::Event;
@@ -174,8 +174,8 @@ struct Judging {
     seen: BTreeSet<&'static str>,
     /// The kind of the previous event (runs of one kind skip the set).
     last_kind: &'static str,
-    /// Numbers each event's client and message once, for every checker.
-    numbering: Numbering,
+    /// What several checkers need, kept once per event.
+    view: RunView,
     kept: Option<Vec<Event>>,
 }
 
@@ -198,7 +198,7 @@ impl Judging {
             stats: RunStats::default(),
             seen: BTreeSet::new(),
             last_kind: "",
-            numbering: Numbering::default(),
+            view: RunView::new(&ctx),
             kept: (keep == Keep::Timeline).then(Vec::new),
         }
     }
@@ -236,13 +236,9 @@ impl Judging {
             self.seen.insert(kind);
             self.last_kind = kind;
         }
-        let numbers = self.numbering.number(&event.kind);
-        for c in &mut self.checkers {
-            c.observe_numbered(event, numbers);
-        }
-        if let Some(d) = &mut self.measuring {
-            d.observe(event);
-        }
+        let measuring = self.measuring.as_mut().map(|d| d as &mut dyn Checker);
+        let checkers = self.checkers.iter_mut().map(|c| &mut **c);
+        self.view.feed(event, checkers.chain(measuring));
         self.stats.observe(event);
     }
 
@@ -255,6 +251,7 @@ impl Judging {
             mut stats,
             seen,
             kept,
+            view,
             ..
         } = self;
         for c in &checkers {
@@ -286,7 +283,7 @@ impl Judging {
                 }
             }
         }
-        let (judged, violations) = check::finish(judging);
+        let (judged, violations) = check::finish(judging, &view);
         let timeline = match kept {
             Some(events) => check::merge(events, violations),
             None => Vec::new(),

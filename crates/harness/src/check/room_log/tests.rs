@@ -1,7 +1,7 @@
 //! Unit tests of the `room_log` checker: each rule caught, and what it must excuse.
 
 use super::*;
-use crate::check::tests::{ctx, ev};
+use crate::check::tests::{ctx, ev, feed_and_finish};
 
 fn acked(t: u64, c: &str, id: &str, seq: u64) -> Event {
     ev(
@@ -50,8 +50,9 @@ fn resumed(t: u64, c: &str, recovered: bool) -> Event {
 
 fn run(events: &[Event]) -> Vec<Violation> {
     let mut c = RoomLog::new(ctx());
+    let mut all = Vec::new();
     for client in ["a", "b"] {
-        c.observe(&ev(
+        all.push(ev(
             0,
             "h",
             EventKind::Client {
@@ -59,7 +60,7 @@ fn run(events: &[Event]) -> Vec<Violation> {
                 event: ClientEvent::Connecting { attempt: 1 },
             },
         ));
-        c.observe(&ev(
+        all.push(ev(
             1,
             "h",
             EventKind::Client {
@@ -68,10 +69,8 @@ fn run(events: &[Event]) -> Vec<Violation> {
             },
         ));
     }
-    for e in events {
-        c.observe(e);
-    }
-    c.finish()
+    all.extend_from_slice(events);
+    feed_and_finish(&mut c, &ctx(), &all)
 }
 
 #[test]
