@@ -3,9 +3,10 @@
 //! backoff and full jitter, an offline buffer of messages kept until acknowledged, and resume
 //! of its session (its own session key, `attempt`, `last_seq`).
 //!
-//! It shares no code with wsim's client. It only needs a [`Connect`]or of byte streams,
-//! `tokio::time` and `tokio::task::spawn_local`, so it runs on a real network and, unchanged,
-//! inside wsim's simulation (`tests/scenarios.rs`).
+//! It shares no code with wsim's client. It only needs a [`Connect`]or of byte streams, timers
+//! (through `wsim_time`: tokio's own outside a simulation, seen by one inside) and
+//! `tokio::task::spawn_local`, so it runs on a real network and, unchanged, inside wsim's
+//! simulation (`tests/scenarios.rs`).
 
 mod link;
 mod random;

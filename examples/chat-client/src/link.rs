@@ -9,9 +9,9 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+use wsim_time::{sleep, sleep_until, timeout, Instant};
 
 use crate::{Client, Connect, Event, PlantedBug, Power, Reason};
 

@@ -60,6 +60,10 @@ impl ClientUnderTest for ChatClient {
         let handle = start(setup, move |event| report(&events, event));
         Box::new(App(handle))
     }
+
+    fn announces_timers(&self) -> bool {
+        true // every timer goes through wsim_time
+    }
 }
 
 /// The example's events, told to wsim as the client events its checkers read.

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use wsim_time::{sleep_until, timeout, Instant};
 
 use crate::admit;
 use crate::state::{Out, Server};
@@ -144,7 +144,7 @@ where
             server.settings.grace,
         );
         tokio::task::spawn_local(async move {
-            tokio::time::sleep(grace).await;
+            wsim_time::sleep(grace).await;
             server.expire(&client, epoch);
         });
     }

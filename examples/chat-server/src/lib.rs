@@ -4,7 +4,9 @@
 //!
 //! It shares no code with wsim's own server. It runs on a real network (`src/main.rs`) and,
 //! unchanged, inside wsim's simulation (`tests/scenarios.rs`), because it only needs an
-//! [`Accept`]or of byte streams, `tokio::time` and `tokio::task::spawn_local`.
+//! [`Accept`]or of byte streams, timers and `tokio::task::spawn_local`. Every timer goes through
+//! `wsim_time` (tokio's own timers outside a simulation), so a simulation can skip the time in
+//! which nothing is due.
 
 mod admit;
 mod conn;
@@ -97,7 +99,7 @@ pub async fn serve<A: Accept>(mut listener: A, settings: Settings, key_seed: u64
             Err(_) if failures < 100 => {
                 // Out of descriptors and the like: back off a little and keep serving.
                 failures += 1;
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                wsim_time::sleep(Duration::from_millis(10)).await;
             }
             Err(_) => return,
         }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::time::Instant;
+use wsim_time::Instant;
 
 use crate::admit::{Refusal, Request};
 use crate::wire::{self, ChatOut, Welcome};

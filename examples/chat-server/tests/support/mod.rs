@@ -30,6 +30,10 @@ impl ServerUnderTest for ChatServer {
             Ok(())
         })
     }
+
+    fn announces_timers(&self) -> bool {
+        true // every timer goes through wsim_time
+    }
 }
 
 /// wsim's simulated listener as the example's [`Accept`].
