@@ -110,7 +110,7 @@ const LAYERS: &[&[&str]] = &[
         "wslink",
     ],
     &["scenario", "event", "stats", "standard"],
-    &["timeline", "render", "route", "trace", "schedule"],
+    &["timeline", "render", "route", "trace", "schedule", "fault_model"],
     &["sim", "naive"],
     &["check"],
     &["verdict", "judge", "digest"],

@@ -61,6 +61,8 @@ pub mod explore;
 #[doc(hidden)]
 pub mod fault;
 #[doc(hidden)]
+pub mod fault_model;
+#[doc(hidden)]
 pub mod grid;
 #[doc(hidden)]
 pub mod judge;

@@ -2,7 +2,10 @@
 
 use super::*;
 use crate::check::view::RunView;
+use crate::event::FaultDesc;
 use crate::event::ProxyEvent;
+use crate::keepalive::KeepaliveConfig;
+use crate::scenario::duration::DurRange;
 
 /// A context with 20 s + 20 s keepalive, 1-10 ms latency, a 100 s run.
 pub(crate) fn ctx() -> CheckContext {
@@ -11,13 +14,15 @@ pub(crate) fn ctx() -> CheckContext {
         timeout: Some(Duration::from_secs(20)),
     };
     CheckContext {
-        keepalive,
-        server_heartbeat: keepalive,
-        server_silence: Some(Duration::from_secs(40)),
-        connect_timeout: Duration::from_secs(5),
-        latency: DurRange {
-            min: Duration::from_millis(1),
-            max: Duration::from_millis(10),
+        model: FaultModel {
+            keepalive,
+            server_heartbeat: keepalive,
+            server_silence: Some(Duration::from_secs(40)),
+            connect_timeout: Duration::from_secs(5),
+            latency: DurRange {
+                min: Duration::from_millis(1),
+                max: Duration::from_millis(10),
+            },
         },
         reconnect_within: Duration::from_secs(30),
         grace: Duration::from_secs(30),

@@ -27,7 +27,7 @@ pub use seam::{
     ServerUnderTest, Stepping, System,
 };
 pub use system::{WsimClient, WsimProxy, WsimServer};
-pub use topology::{PROXY_PORT, SERVER_PORT};
+pub use topology::{delivered_latency, PROXY_PORT, SERVER_PORT};
 pub use wsim_proto::LocalBoxFuture;
 
 /// What a system under test is handed and reports, re-exported so that a user's crate needs

@@ -11,6 +11,7 @@ use wsim_client::HostSleep;
 use wsim_proxy::ProxyControl;
 
 use crate::route;
+use crate::scenario::duration::DurRange;
 use crate::scenario::ScenarioFile;
 use crate::schedule::plan::draw;
 use crate::seed::derive_rng;
@@ -234,4 +235,21 @@ pub fn client_plans(scenario: &ScenarioFile, seed: u64, host: &str) -> Vec<Clien
             send_every: c.group.send_every.0,
         })
         .collect()
+}
+
+/// The one-way latency range links deliver with: segments are handed over on tick
+/// boundaries, so the scenario's highest latency rounds up to the tick.
+#[must_use]
+pub fn delivered_latency(scenario: &ScenarioFile) -> DurRange {
+    DurRange {
+        min: scenario.network.latency.min,
+        max: round_up(scenario.network.latency.max, scenario.tick.0),
+    }
+}
+
+/// `d` rounded up to a whole number of `tick`s.
+fn round_up(d: Duration, tick: Duration) -> Duration {
+    let tick_ns = tick.as_nanos().max(1);
+    let ticks = d.as_nanos().div_ceil(tick_ns);
+    Duration::from_nanos(u64::try_from(ticks * tick_ns).unwrap_or(u64::MAX))
 }
