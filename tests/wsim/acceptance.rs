@@ -162,9 +162,9 @@ fn a_reconnect_storm_spreads_out_with_jitter() {
         let sim = wsim::Run::new(s, 1).simulate();
         let ctx = wsim::check::CheckContext::from_scenario(s);
         let mut herd = wsim::check::herd::Herd::new(ctx.clone());
-        let mut view = wsim::check::view::RunView::new(&ctx);
+        let mut view = wsim::view::RunView::new(&ctx);
         for e in &sim.events {
-            view.feed(e, [&mut herd as &mut dyn wsim::check::Checker]);
+            view.feed(e, |v| wsim::check::Checker::observe(&mut herd, e, v));
         }
         herd.most_per_second()
     };

@@ -99,6 +99,8 @@ pub mod trace;
 #[doc(hidden)]
 pub mod verdict;
 #[doc(hidden)]
+pub mod view;
+#[doc(hidden)]
 pub mod wallclock;
 
 pub use event::{Event, EventKind};

@@ -2,9 +2,9 @@
 //! where `n` counts the failed attempts since the last healthy link (`n = attempt − 2` for a
 //! `reconnect_scheduled` of attempt ≥ 2, 0 for attempt 1).
 
-use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind};
+use crate::view::RunView;
 
 /// See the module documentation.
 #[derive(Debug)]

@@ -21,13 +21,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::check::intern::{Id, Interner};
-use crate::check::lookup::{LookupMap, LookupSet};
-use crate::check::numbering::Renumber;
 use crate::check::seq_runs::SeqRuns;
-use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Requirement, Violation};
 use crate::event::{ClientEvent, Event, EventKind, ServerEvent};
+use crate::view::intern::{Id, Interner};
+use crate::view::lookup::{LookupMap, LookupSet};
+use crate::view::numbering::Renumber;
+use crate::view::RunView;
 
 /// A message: its sender's number in the high half, its id's number in the low half.
 type Msg = u64;

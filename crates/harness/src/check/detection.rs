@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::check::links::Links;
-use crate::check::view::RunView;
+use crate::view::links::Links;
+use crate::view::RunView;
 
 /// A latency spike, or a proxy's delay of one client's connection: (fault id, start, end once
 /// ended, highest one-way latency, the one client it delays).

@@ -12,10 +12,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::check::view::RunView;
 use crate::check::{ms, CheckContext, Checker, Requirement, Violation};
 use crate::event::{ClientEvent, Event, EventKind, ServerEvent};
 use crate::scenario::model::GraceOutcome;
+use crate::view::RunView;
 
 /// See the module documentation.
 #[derive(Debug)]

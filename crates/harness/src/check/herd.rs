@@ -6,9 +6,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind};
+use crate::view::RunView;
 
 /// See the module documentation.
 #[derive(Debug)]

@@ -3,9 +3,9 @@
 //! alive, while one equal to it races the proxy's timer (seed 002's 30 s heartbeat behind a
 //! 30 s load balancer).
 
-use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{Event, EventKind, ProxyEvent};
+use crate::view::RunView;
 
 /// See the module documentation.
 #[derive(Debug)]

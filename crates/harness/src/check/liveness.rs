@@ -12,10 +12,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::check::links::Links;
-use crate::check::view::RunView;
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind, FaultDesc, ServerEvent};
+use crate::view::links::Links;
+use crate::view::RunView;
 
 #[derive(Debug, Clone)]
 struct Checkpoint {

@@ -1,6 +1,6 @@
 //! Checkers: each reads the event stream of a run, in order, and reports violations of one
 //! property. One checker per file; they share [`CheckContext`] (the run's settings) and the
-//! [`view::RunView`] (what several of them need, kept once per event), and keep only the state
+//! [`crate::view::RunView`] (what several of them need, kept once per event), and keep only the state
 //! of their own property.
 
 pub mod backoff;
@@ -9,18 +9,12 @@ pub mod detection;
 pub mod grace;
 pub mod herd;
 pub mod idle_kills;
-pub(crate) mod intern;
-pub mod links;
 pub mod liveness;
-pub(crate) mod lookup;
-pub mod numbering;
-pub mod reachable;
 pub mod resume;
 pub mod room_log;
 pub(crate) mod roster;
 pub(crate) mod seq_runs;
 pub mod spurious;
-pub mod view;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -124,10 +118,10 @@ pub struct Violation {
 pub trait Checker: Send {
     /// The checker's name (as in scenario files).
     fn name(&self) -> &'static str;
-    /// Sees the next event, in time order, with the run's view ([`view::RunView::feed`]).
-    fn observe(&mut self, event: &Event, view: &view::RunView);
+    /// Sees the next event, in time order, with the run's view ([`crate::view::RunView::feed`]).
+    fn observe(&mut self, event: &Event, view: &crate::view::RunView);
     /// The run ended (`view` has seen every event): report every violation found.
-    fn finish(&mut self, view: &view::RunView) -> Vec<Violation>;
+    fn finish(&mut self, view: &crate::view::RunView) -> Vec<Violation>;
     /// One line on what was checked and measured.
     fn summary(&self) -> String;
     /// Adds what the checker measured to the run's statistics (most measure nothing).
@@ -199,9 +193,13 @@ pub(crate) fn run_checks(
     ctx: &CheckContext,
     events: Vec<Event>,
 ) -> (Vec<CheckOutcome>, Vec<Event>) {
-    let mut view = view::RunView::new(ctx);
+    let mut view = crate::view::RunView::new(ctx);
     for event in &events {
-        view.feed(event, checkers.iter_mut().map(|c| &mut **c));
+        view.feed(event, |v| {
+            for c in &mut checkers {
+                c.observe(event, v);
+            }
+        });
     }
     let (outcomes, violations) = finish(checkers, &view);
     (outcomes, merge(events, violations))
@@ -212,7 +210,7 @@ pub(crate) fn run_checks(
 #[must_use]
 pub fn finish(
     mut checkers: Vec<Box<dyn Checker>>,
-    view: &view::RunView,
+    view: &crate::view::RunView,
 ) -> (Vec<CheckOutcome>, Vec<Event>) {
     let mut violations: Vec<Event> = Vec::new();
     let mut outcomes = Vec::new();

@@ -23,12 +23,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::check::intern::{Id, Interner};
-use crate::check::lookup::LookupMap;
 use crate::check::roster::Roster;
-use crate::check::view::RunView;
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind, FaultDesc};
+use crate::view::intern::{Id, Interner};
+use crate::view::lookup::LookupMap;
+use crate::view::RunView;
 
 /// One of a client's connections, as far as the client saw it.
 #[derive(Debug, Default)]

@@ -40,14 +40,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::check::intern::{Id, Interner};
-use crate::check::lookup::LookupMap;
-use crate::check::numbering::Renumber;
 use crate::check::roster::Roster;
 use crate::check::seq_runs::SeqRuns;
-use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind, FaultDesc};
+use crate::view::intern::{Id, Interner};
+use crate::view::lookup::LookupMap;
+use crate::view::numbering::Renumber;
+use crate::view::RunView;
 
 /// (sender, message id).
 type Msg = (String, String);

@@ -1,9 +1,9 @@
 //! The clients a checker keeps state for, in first-seen order: found by the judge's number for
-//! the client (a vector index, see [`crate::check::numbering`]) or by name, and listed in name
+//! the client (a vector index, see [`crate::view::numbering`]) or by name, and listed in name
 //! order wherever the order reaches output.
 
-use crate::check::lookup::LookupMap;
-use crate::check::numbering::Renumber;
+use crate::view::lookup::LookupMap;
+use crate::view::numbering::Renumber;
 
 /// Each client's name and state `V`, by index.
 #[derive(Debug)]

@@ -16,11 +16,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::check::view::RunView;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{
     ClientEvent, ConnAction, DisconnectReason, Event, EventKind, FaultDesc, ProxyEvent, ServerEvent,
 };
+use crate::view::RunView;
 
 #[derive(Debug, Clone)]
 struct Window {

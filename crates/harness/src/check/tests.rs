@@ -1,11 +1,11 @@
 //! Tests of the checkers' shared context and the check runner; helpers other checkers' tests use.
 
 use super::*;
-use crate::check::view::RunView;
 use crate::event::FaultDesc;
 use crate::event::ProxyEvent;
 use crate::keepalive::KeepaliveConfig;
 use crate::scenario::duration::DurRange;
+use crate::view::RunView;
 
 /// A context with 20 s + 20 s keepalive, 1-10 ms latency, a 100 s run.
 pub(crate) fn ctx() -> CheckContext {
@@ -128,9 +128,9 @@ pub(crate) fn feed_and_finish(
     ctx: &CheckContext,
     events: &[Event],
 ) -> Vec<Violation> {
-    let mut view = view::RunView::new(ctx);
+    let mut view = RunView::new(ctx);
     for e in events {
-        view.feed(e, [&mut *checker]);
+        view.feed(e, |v| checker.observe(e, v));
     }
     checker.finish(&view)
 }

@@ -9,7 +9,6 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::check::detection::Detection;
-use crate::check::view::RunView;
 use crate::check::{self, CheckContext, CheckOutcome, Checker};
 use crate::clock::Stopwatch;
 use crate::event::Event;
@@ -18,6 +17,7 @@ use crate::sim::{self, Simulated, System};
 use crate::stats::RunStats;
 use crate::timeline::Recorder;
 use crate::verdict::Verdict;
+use crate::view::RunView;
 
 mod builder;
 mod pipeline;
@@ -236,9 +236,15 @@ impl Judging {
             self.seen.insert(kind);
             self.last_kind = kind;
         }
-        let measuring = self.measuring.as_mut().map(|d| d as &mut dyn Checker);
-        let checkers = self.checkers.iter_mut().map(|c| &mut **c);
-        self.view.feed(event, checkers.chain(measuring));
+        let (checkers, measuring) = (&mut self.checkers, &mut self.measuring);
+        self.view.feed(event, |view| {
+            for c in checkers.iter_mut() {
+                c.observe(event, view);
+            }
+            if let Some(d) = measuring {
+                d.observe(event, view);
+            }
+        });
         self.stats.observe(event);
     }
 

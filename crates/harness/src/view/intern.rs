@@ -1,7 +1,7 @@
 //! Names interned as small integers, so a checker's per-message and per-delivery state is keyed
 //! by numbers (cheap to compare and store) instead of cloned strings.
 
-use crate::check::lookup::LookupMap;
+use crate::view::lookup::LookupMap;
 
 /// A name's number in an [`Interner`].
 pub(crate) type Id = u32;

@@ -1,20 +1,26 @@
 //! The one view of a run that every checker reads, maintained once per event by whoever feeds
 //! the checkers (the judge, a test): the numbers of the event's client and message
-//! ([`numbering`](crate::check::numbering)), each client's link and the faults under way
-//! ([`Links`], as of the previous event), and when each client could reach the server
-//! ([`Reachability`], this event included). A checker keeps only the state of its own
-//! property; what several need is kept here, once.
+//! ([`numbering`]), each client's link and the faults under way ([`Links`], as of the previous
+//! event), and when each client could reach the server ([`Reachability`], this event
+//! included). A checker keeps only the state of its own property; what several need is kept
+//! here, once, below the checkers ([`crate::check`]).
 
-use crate::check::links::Links;
-use crate::check::numbering::{Numbering, Numbers};
-use crate::check::reachable::Reachability;
-use crate::check::{CheckContext, Checker};
+pub(crate) mod intern;
+pub mod links;
+pub(crate) mod lookup;
+pub mod numbering;
+pub mod reachable;
+
 use crate::event::Event;
+use crate::fault_model::FaultModel;
+use links::Links;
+use numbering::{Numbering, Numbers};
+use reachable::Reachability;
 
 /// What every checker sees besides the event itself.
 #[derive(Debug)]
 pub struct RunView {
-    ctx: CheckContext,
+    model: FaultModel,
     /// Numbers each event's names, unless the view is `unnumbered` (a test of the checkers'
     /// own lookups).
     numbering: Option<Numbering>,
@@ -28,11 +34,12 @@ pub struct RunView {
 }
 
 impl RunView {
-    /// The view of a run with settings `ctx`, before its first event.
+    /// The view of a run whose faults act as `model` says, before its first event (a
+    /// `&CheckContext` is one).
     #[must_use]
-    pub fn new(ctx: &CheckContext) -> Self {
+    pub fn new(model: &FaultModel) -> Self {
         RunView {
-            ctx: ctx.clone(),
+            model: model.clone(),
             numbering: Some(Numbering::default()),
             numbers: Numbers::NONE,
             links: Links::default(),
@@ -42,26 +49,21 @@ impl RunView {
 
     /// A view that gives no numbers ([`Numbers::NONE`]): each checker looks names up itself.
     #[cfg(test)]
-    pub(crate) fn unnumbered(ctx: &CheckContext) -> Self {
+    pub(crate) fn unnumbered(model: &FaultModel) -> Self {
         RunView {
             numbering: None,
-            ..RunView::new(ctx)
+            ..RunView::new(model)
         }
     }
 
-    /// Shows `event` to every checker in `checkers`, through the view: the one entry point.
-    pub fn feed<'c>(
-        &mut self,
-        event: &Event,
-        checkers: impl IntoIterator<Item = &'c mut (dyn Checker + 'static)>,
-    ) {
+    /// Takes in `event` and lets `show` hand it, with the view, to every checker: the one
+    /// entry point (links are updated after, so a checker sees them as of the previous event).
+    pub fn feed(&mut self, event: &Event, show: impl FnOnce(&RunView)) {
         if let Some(numbering) = &mut self.numbering {
             self.numbers = numbering.number(&event.kind);
         }
-        self.reach.observe(&self.ctx, event);
-        for c in checkers {
-            c.observe(event, self);
-        }
+        self.reach.observe(&self.model, event);
+        show(self);
         self.links.observe(event);
     }
 }

@@ -7,9 +7,9 @@
 //! before any checker sees it. A checker fed without the judge (its own tests) is given
 //! [`Numbers::NONE`] and looks names up itself: both ways give it the same numbers of its own.
 
-use crate::check::intern::{Id, Interner};
-use crate::check::lookup::LookupMap;
 use crate::event::{ClientEvent, EventKind, ServerEvent};
+use crate::view::intern::{Id, Interner};
+use crate::view::lookup::LookupMap;
 
 /// What the judge numbered in one event.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -192,10 +192,10 @@ mod tests {
 /// same verdict and the same figures on runs full of faults and violations.
 #[cfg(test)]
 mod agreement {
-    use crate::check::view::RunView;
     use crate::check::{build, CheckContext};
     use crate::scenario::model::Implementation;
     use crate::scenario::CheckName;
+    use crate::view::RunView;
 
     #[test]
     fn numbered_and_unnumbered_checkers_agree() {
@@ -221,8 +221,8 @@ mod agreement {
                     let mut unnumbered_view = RunView::unnumbered(&ctx);
                     let mut view = RunView::new(&ctx);
                     for event in &events {
-                        unnumbered_view.feed(event, [&mut *plain]);
-                        view.feed(event, [&mut *numbered]);
+                        unnumbered_view.feed(event, |v| plain.observe(event, v));
+                        view.feed(event, |v| numbered.observe(event, v));
                     }
                     let (a, b) = (plain.finish(&unnumbered_view), numbered.finish(&view));
                     judged_violations += a.len();

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::check::CheckContext;
 use crate::event::{ClientEvent, Event, EventKind, FaultDesc, ProxyEvent};
+use crate::fault_model::FaultModel;
 use crate::proxy::IdleMode;
 
 /// Per-client windows of reachability, built from the event stream.
@@ -31,7 +31,7 @@ pub struct Reachability {
 
 impl Reachability {
     /// Sees the next event.
-    pub fn observe(&mut self, ctx: &CheckContext, event: &Event) {
+    pub fn observe(&mut self, ctx: &FaultModel, event: &Event) {
         match &event.kind {
             EventKind::Client {
                 client,
@@ -79,14 +79,14 @@ impl Reachability {
         }
     }
 
-    fn update_all(&mut self, ctx: &CheckContext, t: Duration) {
+    fn update_all(&mut self, ctx: &FaultModel, t: Duration) {
         let clients: Vec<String> = self.connected.keys().cloned().collect();
         for c in clients {
             self.update(ctx, &c, t);
         }
     }
 
-    fn update(&mut self, ctx: &CheckContext, client: &str, t: Duration) {
+    fn update(&mut self, ctx: &FaultModel, client: &str, t: Duration) {
         let host = self.hosts.get(client).map_or("", String::as_str);
         let up = self.connected.get(client).copied().unwrap_or(false)
             && !self.dead.contains(client)
