@@ -25,7 +25,7 @@
 //! What a user writes is re-exported here: the [`Suite`]; the three systems under test
 //! ([`ServerUnderTest`], [`ClientUnderTest`], [`ProxyUnderTest`]) and the hosts they are handed,
 //! with every type a host holds; the events a client reports ([`ClientEvent`]); loading a
-//! scenario ([`load()`]) and judging one run ([`run()`], [`Verdict`]). With the `axum` feature,
+//! scenario ([`load()`]) and judging one run ([`Run`], [`Verdict`]). With the `axum` feature,
 //! `axum::serve(host.listener, app)` runs an axum `Router` on the server host.
 //!
 //! Everything else (the scenario model, the simulator, the checkers, sweep, explore, shrink,

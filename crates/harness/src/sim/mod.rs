@@ -1,7 +1,9 @@
-//! The simulation layer: one turmoil world per (scenario, seed) (`topology`) with the
+//! The simulation layer: one turmoil world per (scenario, seed) ([`topology`]) with the
 //! systems under test plugged in through the [`seam`] (wsim's own by default: [`system`]), the
-//! seeded fault schedule ([`plan`]) and its executor (`faults`), `turmoil::net` behind the
-//! product's network seam ([`net`]), and the loop that steps it all (`run`), skipping idle ticks (`idle`). It only simulates: [`crate::judge`] judges.
+//! seeded fault schedule ([`crate::schedule`]) applied to it (`faults`: the world as the fault
+//! executor's target), `turmoil::net` behind the product's network seam ([`net`]), and the one
+//! loop that steps it all ([`stepper`]), skipping idle ticks (`idle`). It only simulates:
+//! [`crate::judge`] judges.
 
 #[cfg(feature = "axum")]
 mod axum;
