@@ -105,8 +105,8 @@ fn client_reconnects_for_real_after_its_connections_are_killed() {
         assert!(
             matches!(
                 &got.kind,
-                EventKind::Client { client, event: ClientEvent::Message { msg_id, seq: 1, from, text, .. } }
-                    if client == "bob" && *msg_id == id && from == "alice" && text == "hello bob"
+                EventKind::Client { client, event: ClientEvent::Message { msg_id, seq: 1, from, .. } }
+                    if client == "bob" && *msg_id == id && from == "alice"
             ),
             "{:?}",
             got.kind

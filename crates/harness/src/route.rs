@@ -47,14 +47,26 @@ pub fn proxy_sink(timeline: &EventSink<EventKind>) -> EventSink<ProxyEvent> {
 }
 
 /// The timeline event for `client`'s event, if it belongs in the timeline (presence news
-/// and dropped-event counts are the application's business).
+/// and dropped-event counts are the application's business). A received message keeps what the
+/// timeline records (its id, number and sender): its text and username are let go here, not
+/// carried through the run's judging.
 #[must_use]
 pub fn client_event(client: &str, event: ClientEvent) -> Option<EventKind> {
-    match event {
-        ClientEvent::Presence { .. } | ClientEvent::EventsDropped { .. } => None,
-        event => Some(EventKind::Client {
-            client: client.to_string(),
-            event,
-        }),
-    }
+    let event = match event {
+        ClientEvent::Presence { .. } | ClientEvent::EventsDropped { .. } => return None,
+        ClientEvent::Message {
+            msg_id, seq, from, ..
+        } => ClientEvent::Message {
+            msg_id,
+            seq,
+            from,
+            username: String::new(),
+            text: String::new(),
+        },
+        event => event,
+    };
+    Some(EventKind::Client {
+        client: client.to_string(),
+        event,
+    })
 }
