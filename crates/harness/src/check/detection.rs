@@ -296,7 +296,7 @@ impl Detection {
                 event: ClientEvent::Disconnected { reason },
             } => {
                 if let Some(o) = self.open.remove(client) {
-                    let took = event.t - o.start;
+                    let took = event.t.saturating_sub(o.start);
                     self.times.push(took);
                     if event.t > o.deadline {
                         self.violations.push(Violation {

@@ -111,7 +111,7 @@ impl Checker for Grace {
                             t: event.t,
                             detail: format!(
                                 "{client} reconnected {} ms after going away; grace is {} ms",
-                                ms(event.t - since),
+                                ms(event.t.saturating_sub(since)),
                                 ms(grace)
                             ),
                         });
@@ -127,7 +127,7 @@ impl Checker for Grace {
                             t: event.t,
                             detail: format!(
                                 "{client} left {} ms after its last user_away; grace is {} ms",
-                                ms(event.t - since),
+                                ms(event.t.saturating_sub(since)),
                                 ms(grace)
                             ),
                         });

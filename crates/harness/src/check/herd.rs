@@ -97,9 +97,14 @@ impl Checker for Herd {
     }
 }
 
-/// Adds `t` to a sliding window of length `span`; returns how many times it holds.
+/// Adds `t` to a sliding window of length `span`; returns how many times it holds. Events of
+/// one step may come from several hosts a little out of time order (with a coarse tick, by up
+/// to a tick): an earlier `t` than the window's first counts as inside it.
 fn slide(window: &mut VecDeque<Duration>, t: Duration, span: Duration) -> usize {
-    while window.front().is_some_and(|first| t - *first >= span) {
+    while window
+        .front()
+        .is_some_and(|first| t.saturating_sub(*first) >= span)
+    {
         window.pop_front();
     }
     window.push_back(t);
@@ -148,5 +153,17 @@ mod tests {
         // 1.000 s and 2.000 s are a full second apart: at most three share a window.
         assert_eq!(c.most_per_second(), 3);
         assert_eq!(found.len(), 1);
+    }
+
+    #[test]
+    fn attempts_a_little_out_of_time_order_count_and_do_not_panic() {
+        // With a 10 ms tick, hosts stepped in one step report a few ms out of order.
+        let mut window = VecDeque::new();
+        let ms = Duration::from_millis;
+        assert_eq!(slide(&mut window, ms(1_005), ms(100)), 1);
+        assert_eq!(slide(&mut window, ms(1_001), ms(100)), 2);
+        assert_eq!(slide(&mut window, ms(1_009), ms(100)), 3);
+        // A later attempt still slides the old ones out.
+        assert_eq!(slide(&mut window, ms(1_200), ms(100)), 1);
     }
 }

@@ -240,7 +240,7 @@ impl Checker for Resume {
                              after the server was still serving its previous connection, \
                              inside the {} ms grace period (judged from the client's \
                              observations: latency only loosens the bound)",
-                            ms(t - served),
+                            ms(t.saturating_sub(served)),
                             ms(grace)
                         ),
                     };

@@ -147,7 +147,8 @@ impl NoSpuriousDisconnect {
             desc: FaultDesc::Partition {
                 a: a.clone(),
                 b: b.clone(),
-                duration_ms: u64::try_from((planned_end - start).as_millis()).unwrap_or(u64::MAX),
+                duration_ms: u64::try_from(planned_end.saturating_sub(start).as_millis())
+                    .unwrap_or(u64::MAX),
             },
             start,
             end,
