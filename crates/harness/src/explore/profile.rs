@@ -1,4 +1,5 @@
-//! `wsim explore` profiles: which fault kinds a world mixes, how many faults and clients it has.
+//! `wsim explore` profiles: which fault kinds a world mixes, how many faults and clients it
+//! has, on what tick.
 
 use crate::scenario::model::FaultKind;
 
@@ -17,10 +18,12 @@ pub struct Profile {
     pub clients_per_group: (u32, u32),
     /// Most client groups.
     pub max_groups: usize,
+    /// The simulation tick's range in milliseconds (1 to 100, as a scenario may set it).
+    pub ticks_ms: (u64, u64),
 }
 
 /// Every profile, the default first.
-pub const PROFILES: [Profile; 5] = [
+pub const PROFILES: [Profile; 6] = [
     Profile {
         name: "default",
         about: "every fault kind, one to five faults, up to 4 groups of up to 8 clients",
@@ -28,6 +31,7 @@ pub const PROFILES: [Profile; 5] = [
         faults: (1, 5),
         clients_per_group: (1, 8),
         max_groups: 4,
+        ticks_ms: (1, 1),
     },
     Profile {
         name: "partitions",
@@ -41,6 +45,7 @@ pub const PROFILES: [Profile; 5] = [
         faults: (2, 6),
         clients_per_group: (1, 8),
         max_groups: 4,
+        ticks_ms: (1, 1),
     },
     Profile {
         name: "clocks",
@@ -54,6 +59,7 @@ pub const PROFILES: [Profile; 5] = [
         faults: (2, 6),
         clients_per_group: (1, 8),
         max_groups: 4,
+        ticks_ms: (1, 1),
     },
     Profile {
         name: "crashes",
@@ -62,6 +68,7 @@ pub const PROFILES: [Profile; 5] = [
         faults: (1, 4),
         clients_per_group: (1, 8),
         max_groups: 4,
+        ticks_ms: (1, 1),
     },
     Profile {
         name: "scale",
@@ -70,6 +77,16 @@ pub const PROFILES: [Profile; 5] = [
         faults: (1, 3),
         clients_per_group: (10, 40),
         max_groups: 6,
+        ticks_ms: (1, 1),
+    },
+    Profile {
+        name: "coarse",
+        about: "every fault kind on a coarse tick (1 to 100 ms), as users set one for speed",
+        mix: &FaultKind::ALL,
+        faults: (1, 5),
+        clients_per_group: (1, 8),
+        max_groups: 4,
+        ticks_ms: (1, 100),
     },
 ];
 

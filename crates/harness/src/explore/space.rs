@@ -92,6 +92,7 @@ impl Space {
         self.worlds += 1;
         self.setting("duration", ms(s.duration.0));
         self.setting("latency max", ms(s.network.latency.max));
+        self.setting("tick", ms(s.tick.0));
         if let Some(p) = s.client.ping_interval.0 {
             self.setting("client ping interval", ms(p));
         }

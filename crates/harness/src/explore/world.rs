@@ -42,6 +42,13 @@ pub fn world(profile: &Profile, seed: u64, system: SystemChoice) -> String {
         profile.name
     );
     let _ = writeln!(out, "duration = \"{}s\"", w.duration_s);
+    let (low, high) = profile.ticks_ms;
+    if low != high {
+        // A stream of its own: the profiles on the default tick draw nothing here.
+        let tick =
+            derive_rng(seed, &format!("explore/{}/tick", profile.name)).random_range(low..=high);
+        let _ = writeln!(out, "tick = \"{tick}ms\"");
+    }
     out.push_str("seeds = 1\n\n");
     if system != SystemChoice::default() {
         let _ = writeln!(
@@ -471,5 +478,22 @@ mod tests {
             "{text}"
         );
         assert!(!world(&PROFILES[0], 7, SystemChoice::default()).contains("[system]"));
+    }
+
+    #[test]
+    fn the_coarse_profile_draws_ticks_users_may_write_and_the_others_keep_the_default() {
+        let coarse = crate::explore::profile::named("coarse").expect("a profile");
+        let ticks: std::collections::BTreeSet<u64> = (1..=40)
+            .map(|seed| {
+                let text = world(coarse, seed, SystemChoice::default());
+                let s = crate::scenario::parse("coarse.toml", &text).expect("a valid world");
+                u64::try_from(s.tick.0.as_millis()).expect("small")
+            })
+            .collect();
+        assert!(ticks.len() > 10, "{ticks:?}");
+        assert!(ticks.iter().all(|t| (1..=100).contains(t)), "{ticks:?}");
+        for profile in PROFILES.iter().filter(|p| p.name != "coarse") {
+            assert!(!world(profile, 3, SystemChoice::default()).contains("tick ="));
+        }
     }
 }
