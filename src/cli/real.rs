@@ -15,7 +15,7 @@ use wsim_client::{Client, ClientConfig, ClientEvent, ClientIdentity, ClientIo, C
 use wsim_proto::clock::MonoTime;
 use wsim_proto::net::TokioConnector;
 use wsim_proto::wallclock::WallSource;
-use wsim_server::{ServerConfig, ServerMachine};
+use wsim_server::ServerConfig;
 
 pub(crate) use wsim::real::raise_fd_limit;
 
@@ -38,23 +38,16 @@ pub(crate) fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitC
 pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitCode {
     raise_fd_limit();
     block_on(async {
-        let listener = match tokio::net::TcpListener::bind(listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: cannot listen on {listen}: {e}");
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        };
-        let bound = listener
-            .local_addr()
-            .map_or_else(|_| listen.to_string(), |a| a.to_string());
-        eprintln!("wsim serve: listening on ws://{bound}/ws");
         // The printer lives as long as the server: its sinks reach it by name, not by owning it.
         let printer = printer(format);
         let sink = wsim::route::server_sink(&printer.sink("server"));
-        let machine = ServerMachine::new(config, wsim_proto::seed::os_rng());
-        wsim_server::serve(listener, machine, sink).await;
-        ExitCode::from(EXIT_PASS)
+        match wsim::real::serve(listen, "wsim serve", config, sink).await {
+            Ok(()) => ExitCode::from(EXIT_PASS),
+            Err(e) => {
+                eprintln!("error: cannot listen on {listen}: {e}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
+        }
     })
 }
 

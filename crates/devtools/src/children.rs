@@ -142,23 +142,15 @@ pub(crate) fn sweep(dir: &Path, jobs: Option<usize>) -> ExitCode {
 pub(crate) fn serve(listen: &str) -> ExitCode {
     wsim::real::raise_fd_limit();
     let served = wsim::real::block_on(async {
-        let listener = match tokio::net::TcpListener::bind(listen).await {
-            Ok(l) => l,
+        let config = wsim_server::ServerConfig::default();
+        let sink = wsim_proto::EventSink::discard();
+        match wsim::real::serve(listen, "wsim-dev serve", config, sink).await {
+            Ok(()) => exit(true),
             Err(e) => {
                 eprintln!("error: cannot listen on {listen}: {e}");
-                return ExitCode::from(EXIT_BAD_INPUT);
+                ExitCode::from(EXIT_BAD_INPUT)
             }
-        };
-        let bound = listener
-            .local_addr()
-            .map_or_else(|_| listen.to_string(), |a| a.to_string());
-        eprintln!("wsim-dev serve: listening on ws://{bound}/ws");
-        let machine = wsim_server::ServerMachine::new(
-            wsim_server::ServerConfig::default(),
-            wsim_proto::seed::os_rng(),
-        );
-        wsim_server::serve(listener, machine, wsim_proto::EventSink::discard()).await;
-        exit(true)
+        }
     });
     served.unwrap_or_else(|e| {
         eprintln!("error: cannot start the runtime: {e}");

@@ -7,6 +7,8 @@ pub mod drive;
 pub mod faults;
 pub mod process;
 pub mod restart;
+pub mod serve;
 
 pub use drive::{drive, parse_target, DriveError, DriveOptions};
 pub use process::{block_on, raise_fd_limit};
+pub use serve::serve;
