@@ -7,7 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// Multiply-and-rotate hashing of machine words (the scheme rustc's own hasher uses).
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
+pub struct FastHasher(u64);
 
 const K: u64 = 0xf135_7aea_2e62_a9c5;
 

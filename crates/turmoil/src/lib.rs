@@ -194,8 +194,10 @@ pub use dns::{ToIpAddr, ToIpAddrs, ToSocketAddrs};
 
 mod envelope;
 
-// wsim patch: a fast hasher for the internal maps.
+// wsim patch: a fast hasher for the internal maps (wsim's checkers hash with it too).
 mod fast_hash;
+#[doc(hidden)]
+pub use fast_hash::FastHasher;
 
 // wsim patch: a stream's segments reach its reader through a single-threaded queue.
 mod segment_queue;
