@@ -18,16 +18,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::view::links::Links;
-use crate::view::RunView;
-
-/// A latency spike, or a proxy's delay of one client's connection: (fault id, start, end once
-/// ended, highest one-way latency, the one client it delays).
-type Spike = (u32, Duration, Option<Duration>, Duration, Option<String>);
 use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, ConnAction, Event, EventKind, FaultDesc, ProxyEvent};
 use crate::proxy::IdleMode;
 use crate::stats::RunStats;
+use crate::view::faults::FaultHistory;
+use crate::view::RunView;
 
 #[derive(Debug, Clone)]
 struct Obligation {
@@ -50,9 +46,6 @@ pub struct Detection {
     /// Detection time of every break, in order.
     times: Vec<Duration>,
     inconclusive: usize,
-    /// Latency spikes: (fault id, start, end once ended, highest one-way latency, the one
-    /// client it delays if it is a proxy's delay of one connection).
-    spikes: Vec<Spike>,
     /// Client → when its latest attempt began, and when the attempt of its current link did.
     attempt_began: BTreeMap<String, Duration>,
     link_began: BTreeMap<String, Duration>,
@@ -69,7 +62,6 @@ impl Detection {
             violations: Vec::new(),
             times: Vec::new(),
             inconclusive: 0,
-            spikes: Vec::new(),
             attempt_began: BTreeMap::new(),
             link_began: BTreeMap::new(),
             conn_opened: BTreeMap::new(),
@@ -87,15 +79,29 @@ impl Detection {
     /// spike on now or recent enough (three of its latencies) to still be delaying frames.
     ///
     /// A proxy's delay of `client`'s connection holds each frame back on top of the latency.
-    fn ceiling_at(&self, t: Duration, client: &str) -> Duration {
-        self.spikes
+    fn ceiling_at(&self, faults: &FaultHistory, t: Duration, client: &str) -> Duration {
+        faults
+            .windows()
             .iter()
-            .filter(|(_, start, end, max, only)| {
-                *start <= t
-                    && end.is_none_or(|e| e + *max * 3 >= t)
-                    && only.as_deref().is_none_or(|c| c == client)
+            .filter_map(|w| {
+                let (max, only) = match &w.desc {
+                    FaultDesc::Latency { max_ms, .. } => (Duration::from_millis(*max_ms), None),
+                    FaultDesc::ProxyConn {
+                        action: ConnAction::Delay,
+                        delay_ms,
+                        client,
+                        ..
+                    } => (
+                        self.ctx.latency.max + Duration::from_millis(*delay_ms),
+                        Some(client),
+                    ),
+                    _ => return None,
+                };
+                let on = w.start <= t
+                    && w.end.is_none_or(|e| e + max * 3 >= t)
+                    && only.is_none_or(|c| c == client);
+                on.then_some(max)
             })
-            .map(|s| s.3)
             .fold(self.ctx.latency.max, Duration::max)
     }
 
@@ -105,26 +111,10 @@ impl Detection {
 
     /// Opens, extends and settles obligations for `event` (the link bookkeeping is updated
     /// after, so a fault's end still sees the fault).
-    fn judge(&mut self, event: &Event, links: &Links) {
+    fn judge(&mut self, event: &Event, view: &RunView) {
+        let (links, faults) = (&view.links, &view.faults);
         match &event.kind {
             EventKind::FaultStart { id, fault } => {
-                match fault {
-                    FaultDesc::Latency { max_ms, .. } => {
-                        let spike = Duration::from_millis(*max_ms);
-                        self.spikes.push((*id, event.t, None, spike, None));
-                    }
-                    FaultDesc::ProxyConn {
-                        action: ConnAction::Delay,
-                        delay_ms,
-                        client,
-                        ..
-                    } => {
-                        let held = self.ctx.latency.max + Duration::from_millis(*delay_ms);
-                        self.spikes
-                            .push((*id, event.t, None, held, Some(client.clone())));
-                    }
-                    _ => {}
-                }
                 if let FaultDesc::Crash { host, .. } = fault {
                     // A client whose own host crashed detects nothing: it is not running, and
                     // once restarted it has no link to find broken. Whatever it owed goes.
@@ -171,7 +161,7 @@ impl Detection {
                     .map(|(c, _, _)| c.to_string())
                     .collect();
                 for client in affected {
-                    let ceiling = self.ceiling_at(event.t, &client);
+                    let ceiling = self.ceiling_at(faults, event.t, &client);
                     // The client's silence starts at the last frame in flight, as late as the
                     // ceiling after the break: a break that heals within the bound of that
                     // needs no detecting.
@@ -207,7 +197,7 @@ impl Detection {
                 });
                 if let Some(bound) = self.bound() {
                     if links.is_connected(client) && !moved_on {
-                        let ceiling = self.ceiling_at(event.t, client);
+                        let ceiling = self.ceiling_at(faults, event.t, client);
                         self.open.entry(client.clone()).or_insert(Obligation {
                             cause: format!("the blackhole of proxy connection {conn}"),
                             start: event.t,
@@ -219,9 +209,6 @@ impl Detection {
                 }
             }
             EventKind::FaultEnd { id, .. } => {
-                for spike in self.spikes.iter_mut().filter(|s| s.0 == *id) {
-                    spike.2 = Some(event.t);
-                }
                 let ended = links.active.get(id).map(|f| f.desc.clone());
                 if let (Some(desc @ FaultDesc::Partition { .. }), Some(bound)) =
                     (&ended, self.bound())
@@ -233,7 +220,7 @@ impl Detection {
                     let ceilings: Vec<(String, Duration)> = self
                         .open
                         .keys()
-                        .map(|c| (c.clone(), self.ceiling_at(event.t, c)))
+                        .map(|c| (c.clone(), self.ceiling_at(faults, event.t, c)))
                         .collect();
                     let ctx = &self.ctx;
                     for (client, ceiling) in ceilings {
@@ -323,7 +310,7 @@ impl Checker for Detection {
     }
 
     fn observe(&mut self, event: &Event, view: &RunView) {
-        self.judge(event, &view.links);
+        self.judge(event, view);
     }
 
     fn finish(&mut self, _view: &RunView) -> Vec<Violation> {

@@ -1,10 +1,12 @@
 //! The one view of a run that every checker reads, maintained once per event by whoever feeds
 //! the checkers (the judge, a test): the numbers of the event's client and message
 //! ([`numbering`]), each client's link and the faults under way ([`Links`], as of the previous
-//! event), and when each client could reach the server ([`Reachability`], this event
-//! included). A checker keeps only the state of its own property; what several need is kept
+//! event), when each client could reach the server ([`Reachability`]) and every fault with
+//! what the faults on a client's path add up to ([`FaultHistory`]), both this event included.
+//! A checker keeps only the state of its own property; what several need is kept
 //! here, once, below the checkers ([`crate::check`]).
 
+pub mod faults;
 pub(crate) mod intern;
 pub mod links;
 pub(crate) mod lookup;
@@ -13,6 +15,7 @@ pub mod reachable;
 
 use crate::event::Event;
 use crate::fault_model::FaultModel;
+use faults::FaultHistory;
 use links::Links;
 use numbering::{Numbering, Numbers};
 use reachable::Reachability;
@@ -31,6 +34,8 @@ pub struct RunView {
     pub links: Links,
     /// When each client could reach the server, the current event included.
     pub reach: Reachability,
+    /// Every fault so far with its start and end, the current event's included.
+    pub faults: FaultHistory,
 }
 
 impl RunView {
@@ -44,6 +49,7 @@ impl RunView {
             numbers: Numbers::NONE,
             links: Links::default(),
             reach: Reachability::default(),
+            faults: FaultHistory::default(),
         }
     }
 
@@ -63,6 +69,7 @@ impl RunView {
             self.numbers = numbering.number(&event.kind);
         }
         self.reach.observe(&self.model, event);
+        self.faults.observe(event);
         show(self);
         self.links.observe(event);
     }
