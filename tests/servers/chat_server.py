@@ -7,10 +7,12 @@ history for replay, de-duplication of message ids) and adds the protocol's incar
 (`epoch`) rules.
 
     python3 chat_server.py --host 127.0.0.1 --port 0 [--grace 30] [--ping-interval 20]
-        [--ping-timeout 20] [--pidfile PATH] [--port-file PATH] [--bug replay-nothing]
+        [--ping-timeout 20] [--pidfile PATH] [--port-file PATH] [--bug BUG]
 
-`--bug replay-nothing` plants a bug for wsim to find: a client resuming within the grace
+`--bug` plants a bug for wsim to find. `replay-nothing`: a client resuming within the grace
 period is told `recovered: true, replayed: 0` and misses what was sent while it was away.
+`left-while-connected`: a member back within the grace period is announced `user_left` a
+second later, while it is connected.
 
 Needs Python 3.11+ and `websockets` (13 or newer, its asyncio API); see requirements.txt.
 """
@@ -219,6 +221,11 @@ class ChatServer:
             self.broadcast(room, req.client_id, {"type": "user_joined", "username": session.username})
         elif was_away:
             self.broadcast(room, req.client_id, {"type": "user_reconnected", "username": session.username})
+            if self.bug == "left-while-connected":
+                # The planted bug: a stale expiry announces the member gone a second after it
+                # came back, while it is connected.
+                left = {"type": "user_left", "username": session.username}
+                asyncio.get_running_loop().call_later(1.0, self.broadcast, room, req.client_id, left)
         # else a takeover: presence does not change
         return True
 
@@ -393,7 +400,7 @@ if __name__ == "__main__":
     parser.add_argument("--ping-timeout", type=seconds_or_none, default=20.0, help="seconds; 0 or none disables")
     parser.add_argument("--pidfile")
     parser.add_argument("--port-file")
-    parser.add_argument("--bug", choices=["replay-nothing"], help="plant a bug for wsim to find")
+    parser.add_argument("--bug", choices=["replay-nothing", "left-while-connected"], help="plant a bug for wsim to find")
     # A client giving up mid-handshake (its connect timeout, a partition) is routine here.
     logging.getLogger("websockets.server").addFilter(lambda r: r.getMessage() != "opening handshake failed")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # until the event loop takes over

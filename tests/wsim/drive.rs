@@ -145,13 +145,18 @@ impl Driven {
 }
 
 fn drive(server: &Restartable, dir: &Path) -> Driven {
+    drive_at(server, &server.url(), dir)
+}
+
+/// `wsim drive` against `url`, `server` restarting at a crash.
+fn drive_at(server: &Restartable, url: &str, dir: &Path) -> Driven {
     let reports = dir.join("reports");
     let mut child = Command::new(wsim())
         .arg("drive")
         .arg(scenario())
         .args([
             "--target",
-            &server.url(),
+            url,
             "--seed",
             "3",
             "--format",
@@ -204,8 +209,17 @@ fn assert_passed_with_faults(run: &Driven, server: &Restartable, first_pid: &str
         let c = run.check(name);
         assert!(c["passed"] == true && c["skipped"].is_null(), "{name}: {c}");
     }
-    // A black box: what needs the server's own events says so instead of passing.
-    assert_eq!(run.check("grace")["skipped"], true);
+    // A black box: presence is judged from what its clients were told; what needs the
+    // server's own events says so instead of passing.
+    let grace = run.check("grace");
+    assert!(
+        grace["passed"] == true && grace["skipped"].is_null(),
+        "{grace}"
+    );
+    assert!(
+        run.count("presence") >= 1,
+        "the clients recorded no presence frame"
+    );
     assert_eq!(run.check("real_network")["skipped"], true);
     assert!(run.count("fault_start") >= 2 && run.count("fault_end") >= 2);
     assert!(run.count("idle_kill") >= 1, "no idle kill happened");
@@ -351,6 +365,72 @@ fn drive_catches_a_python_server_that_resumes_without_replaying() {
     let room_log = run.check("room_log");
     assert_eq!(room_log["passed"], false, "{room_log}");
     assert!(run.report.join("timeline.html").is_file());
+}
+
+#[test]
+fn drive_catches_a_python_server_that_announces_a_connected_member_left() {
+    let Some(py) = python() else { return };
+    let dir = scratch("python-left");
+    let server = python_server(&dir, &py, Some("left-while-connected"));
+    let run = drive(&server, &dir);
+    assert!(
+        !run.passed,
+        "the planted bug went unnoticed: {}",
+        run.verdict
+    );
+    let grace = run.check("grace");
+    assert_eq!(grace["passed"], false, "{grace}");
+    assert!(
+        grace["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("told user_left for away-")),
+        "{grace}"
+    );
+}
+
+#[test]
+fn drive_ends_early_against_a_server_that_does_not_speak_the_protocol() {
+    let Some(py) = python() else { return };
+    let dir = scratch("python-echo");
+    let port = free_port();
+    let script = repo().join("tests/servers/echo_server.py");
+    let start = format!(
+        "exec {} {} --host 127.0.0.1 --port {port}",
+        py.display(),
+        script.display()
+    );
+    let server = Restartable::start(&dir, start, port);
+    let run = drive(&server, &dir);
+    assert!(!run.passed, "an echo server passed: {}", run.verdict);
+    let target = run.check("target");
+    assert!(
+        target["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("sent no welcome") && d.contains("docs/protocol.md")),
+        "{target}"
+    );
+    let wall_ms = run.verdict["wall_ms"].as_u64().unwrap_or(u64::MAX);
+    assert!(wall_ms < 10_000, "the run went on for {wall_ms} ms");
+    assert!(run.report.join("events.jsonl").is_file(), "no report");
+}
+
+#[test]
+fn drive_ends_early_when_every_upgrade_is_refused() {
+    let dir = scratch("wrong-path");
+    let port = free_port();
+    let start = format!("exec {} serve --listen 127.0.0.1:{port}", wsim());
+    let server = Restartable::start(&dir, start, port);
+    let run = drive_at(&server, &format!("ws://127.0.0.1:{port}/nope"), &dir);
+    assert!(!run.passed, "{}", run.verdict);
+    let target = run.check("target");
+    assert!(
+        target["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("refused every upgrade with HTTP 404")),
+        "{target}"
+    );
+    let wall_ms = run.verdict["wall_ms"].as_u64().unwrap_or(u64::MAX);
+    assert!(wall_ms < 10_000, "the run went on for {wall_ms} ms");
 }
 
 #[test]

@@ -18,6 +18,7 @@ struct Tally {
     buffered: usize,
     acked: usize,
     received: usize,
+    presence: usize,
 }
 
 /// Whether `event` is message traffic (tallied, not listed).
@@ -35,6 +36,9 @@ fn is_traffic(event: &Event) -> bool {
             ..
         } | EventKind::Client {
             event: ClientEvent::Message { .. },
+            ..
+        } | EventKind::Client {
+            event: ClientEvent::Presence { .. },
             ..
         } | EventKind::Server(ServerEvent::MessageAccepted { .. })
             | EventKind::Proxy(ProxyEvent::ProxyConnOpened { .. })
@@ -73,6 +77,12 @@ pub fn digest(timeline: &[Event], verdict: &Verdict) -> String {
             } => {
                 tallies.entry(client).or_default().received += 1;
             }
+            EventKind::Client {
+                client,
+                event: ClientEvent::Presence { .. },
+            } => {
+                tallies.entry(client).or_default().presence += 1;
+            }
             EventKind::Server(ServerEvent::MessageAccepted { .. }) => accepted += 1,
             EventKind::Proxy(ProxyEvent::ProxyConnOpened { .. }) => proxy_conns += 1,
             _ => {}
@@ -89,8 +99,8 @@ pub fn digest(timeline: &[Event], verdict: &Verdict) -> String {
     for (client, t) in &tallies {
         let _ = writeln!(
             out,
-            "  {client:<12} sent={:<4} buffered={:<4} acked={:<4} received={}",
-            t.sent, t.buffered, t.acked, t.received
+            "  {client:<12} sent={:<4} buffered={:<4} acked={:<4} received={:<4} presence={}",
+            t.sent, t.buffered, t.acked, t.received, t.presence
         );
     }
     out.push_str(&verdict.checks_text());

@@ -13,7 +13,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 pub use crate::fault::{ConnAction, FaultDesc};
-pub use wsim_client::{ClientEvent, DisconnectReason};
+pub use wsim_client::{ClientEvent, DisconnectReason, PresenceKind};
 pub use wsim_proxy::{IdleMode, ProxyCloseReason, ProxyEvent};
 pub use wsim_server::ServerEvent;
 
@@ -84,8 +84,8 @@ pub enum EventKind {
         /// What was violated, for a person.
         detail: String,
     },
-    /// What a client library reported (its presence news and dropped-event counts stay with
-    /// the application: they never reach the timeline).
+    /// What a client library reported (its dropped-event counts stay with the application:
+    /// they never reach the timeline).
     #[serde(untagged, serialize_with = "client_line")]
     Client {
         /// The client.
@@ -139,6 +139,16 @@ fn client_event_name(event: &ClientEvent) -> &'static str {
     }
 }
 
+/// A presence change's name in the timeline: the frame's type.
+fn presence_kind(kind: PresenceKind) -> &'static str {
+    match kind {
+        PresenceKind::Joined => "user_joined",
+        PresenceKind::Away => "user_away",
+        PresenceKind::Reconnected => "user_reconnected",
+        PresenceKind::Left => "user_left",
+    }
+}
+
 /// A client event as a timeline line: `event`, `client`, then the event's fields (a
 /// reconnection's delay in whole milliseconds as `delay_ms`; a received message's sender,
 /// not its text).
@@ -182,7 +192,10 @@ fn client_line<S: Serializer>(client: &str, event: &ClientEvent, s: S) -> Result
             m.serialize_entry("seq", seq)?;
             m.serialize_entry("from", from)?;
         }
-        ClientEvent::Presence { username, .. } => m.serialize_entry("username", username)?,
+        ClientEvent::Presence { kind, username } => {
+            m.serialize_entry("kind", presence_kind(*kind))?;
+            m.serialize_entry("username", username)?;
+        }
         ClientEvent::EventsDropped { count } => m.serialize_entry("count", count)?,
     }
     m.end()

@@ -46,14 +46,14 @@ pub fn proxy_sink(timeline: &EventSink<EventKind>) -> EventSink<ProxyEvent> {
     EventSink::new(move |event: ProxyEvent| timeline.emit(EventKind::Proxy(event)))
 }
 
-/// The timeline event for `client`'s event, if it belongs in the timeline (presence news
-/// and dropped-event counts are the application's business). A received message keeps what the
+/// The timeline event for `client`'s event, if it belongs in the timeline (dropped-event
+/// counts are the application's business). A received message keeps what the
 /// timeline records (its id, number and sender): its text and username are let go here, not
 /// carried through the run's judging.
 #[must_use]
 pub fn client_event(client: &str, event: ClientEvent) -> Option<EventKind> {
     let event = match event {
-        ClientEvent::Presence { .. } | ClientEvent::EventsDropped { .. } => return None,
+        ClientEvent::EventsDropped { .. } => return None,
         ClientEvent::Message {
             msg_id, seq, from, ..
         } => ClientEvent::Message {

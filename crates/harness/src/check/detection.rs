@@ -46,9 +46,6 @@ pub struct Detection {
     /// Detection time of every break, in order.
     times: Vec<Duration>,
     inconclusive: usize,
-    /// Client → when its latest attempt began, and when the attempt of its current link did.
-    attempt_began: BTreeMap<String, Duration>,
-    link_began: BTreeMap<String, Duration>,
     /// Live proxy connection → when the proxy opened it.
     conn_opened: BTreeMap<u64, Duration>,
 }
@@ -62,8 +59,6 @@ impl Detection {
             violations: Vec::new(),
             times: Vec::new(),
             inconclusive: 0,
-            attempt_began: BTreeMap::new(),
-            link_began: BTreeMap::new(),
             conn_opened: BTreeMap::new(),
             ctx,
         }
@@ -192,9 +187,9 @@ impl Detection {
                 // Or the connection was opened before that attempt began: the attempt's
                 // handshake crossed the proxy on a newer one.
                 let opened = self.conn_opened.get(conn).copied();
-                let moved_on = self.link_began.get(client).is_some_and(|began| {
-                    *began > silent_since || opened.is_some_and(|o| o < *began)
-                });
+                let moved_on = links
+                    .link_began(client)
+                    .is_some_and(|began| began > silent_since || opened.is_some_and(|o| o < began));
                 if let Some(bound) = self.bound() {
                     if links.is_connected(client) && !moved_on {
                         let ceiling = self.ceiling_at(faults, event.t, client);
@@ -259,24 +254,11 @@ impl Detection {
                     });
                 }
             }
-            EventKind::Client {
-                client,
-                event: ClientEvent::Connecting { .. },
-            } => {
-                self.attempt_began.insert(client.clone(), event.t);
-            }
             EventKind::Proxy(ProxyEvent::ProxyConnOpened { conn }) => {
                 self.conn_opened.insert(*conn, event.t);
             }
             EventKind::Proxy(ProxyEvent::ProxyConnClosed { conn, .. }) => {
                 self.conn_opened.remove(conn);
-            }
-            EventKind::Client {
-                client,
-                event: ClientEvent::Connected { .. },
-            } => {
-                let began = self.attempt_began.get(client).copied().unwrap_or(event.t);
-                self.link_began.insert(client.clone(), began);
             }
             EventKind::Client {
                 client,

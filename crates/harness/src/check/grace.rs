@@ -8,11 +8,15 @@
 //! completed as the connect timeout fired), which goes away before the client ever saw it
 //! connected — is the client's own session all the same and must obey the grace timing, but
 //! its outcome depends on when the client next tries, not on the scenario's faults.
+//!
+//! The server's events give the exact timing; what the room's clients were told is judged too
+//! ([`crate::check::presence`]), and is all that is judged of a server that reports no events.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::check::{ms, CheckContext, Checker, Requirement, Violation};
+use crate::check::presence::SeenPresence;
+use crate::check::{ms, CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind, ServerEvent};
 use crate::scenario::model::GraceOutcome;
 use crate::view::RunView;
@@ -29,6 +33,10 @@ pub struct Grace {
     ghosts: BTreeSet<String>,
     reconnected: usize,
     left: usize,
+    /// Whether the server reports its session events.
+    server_reports: bool,
+    /// The presence rules as the clients saw presence.
+    seen: SeenPresence,
     violations: Vec<Violation>,
 }
 
@@ -37,12 +45,14 @@ impl Grace {
     #[must_use]
     pub fn new(ctx: CheckContext) -> Self {
         Grace {
-            ctx,
+            ctx: ctx.clone(),
             away: BTreeMap::new(),
             unseen: BTreeSet::new(),
             ghosts: BTreeSet::new(),
             reconnected: 0,
             left: 0,
+            server_reports: false,
+            seen: SeenPresence::new(ctx.clone()),
             violations: Vec::new(),
         }
     }
@@ -64,15 +74,12 @@ impl Grace {
 }
 
 impl Checker for Grace {
-    fn requires(&self) -> Option<Requirement> {
-        Some(Requirement::SERVER_SESSIONS)
-    }
-
     fn name(&self) -> &'static str {
         "grace"
     }
 
-    fn observe(&mut self, event: &Event, _view: &RunView) {
+    fn observe(&mut self, event: &Event, view: &RunView) {
+        self.seen.observe(event, view);
         let grace = self.ctx.grace;
         match &event.kind {
             EventKind::Server(ServerEvent::ServerStarted { .. }) => {
@@ -80,6 +87,7 @@ impl Checker for Grace {
                 self.ghosts.clear();
             }
             EventKind::Server(ServerEvent::SessionOpened { client, .. }) => {
+                self.server_reports = true;
                 self.unseen.insert(client.clone());
             }
             EventKind::Client {
@@ -139,7 +147,9 @@ impl Checker for Grace {
         }
     }
 
-    fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
+    fn finish(&mut self, view: &RunView) -> Vec<Violation> {
+        self.seen.finish(view);
+        self.violations.append(&mut self.seen.violations);
         let overdue: Vec<(String, Duration)> = self
             .away
             .iter()
@@ -157,12 +167,24 @@ impl Checker for Grace {
     }
 
     fn summary(&self) -> String {
-        format!(
-            "{} sessions reconnected within the {} ms grace, {} left exactly at its end",
-            self.reconnected,
-            ms(self.ctx.grace),
-            self.left
-        )
+        let [joined, away, back, left] = self.seen.seen;
+        let clients_saw = format!(
+            "clients were told {joined} user_joined, {away} user_away, {back} user_reconnected, \
+             {left} user_left"
+        );
+        if self.server_reports {
+            format!(
+                "{} sessions reconnected within the {} ms grace, {} left exactly at its end; {clients_saw}",
+                self.reconnected,
+                ms(self.ctx.grace),
+                self.left
+            )
+        } else {
+            format!(
+                "judged from what clients saw ({clients_saw}); exact timing needs the server's \
+                 session events, which it does not report"
+            )
+        }
     }
 }
 

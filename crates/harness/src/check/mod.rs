@@ -10,6 +10,7 @@ pub mod grace;
 pub mod herd;
 pub mod idle_kills;
 pub mod liveness;
+pub(crate) mod presence;
 pub mod resume;
 pub mod room_log;
 pub(crate) mod roster;

@@ -22,6 +22,7 @@ use crate::event::Event;
 use crate::judge::{self, RunOutcome};
 use crate::real::faults::{self, Reach, Restarter};
 use crate::real::restart::CommandRestarter;
+use crate::real::target_watch::TargetWatch;
 use crate::route;
 use crate::scenario::duration::DurRange;
 use crate::scenario::ScenarioFile;
@@ -173,14 +174,15 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         .build()
         .map_err(DriveError::Runtime)?;
     let wall = Stopwatch::start();
-    let events = tokio::task::LocalSet::new().block_on(
+    let fleet = tokio::task::LocalSet::new().block_on(
         &runtime,
         run_fleet(scenario, options, upstream, path, planned, reach),
     )?;
     // The restart commands are reaped (or killed) before the verdict, which names any that
     // failed: the server crashes of the scenario then did not happen as written.
     let restart_problems = restarter.map(|r| r.finish()).unwrap_or_default();
-    let ctx = real_context(scenario, options.tolerance);
+    let mut ctx = real_context(scenario, options.tolerance);
+    ctx.end = fleet.ran;
     let mut detail = format!(
         "skipped: a real-network run of seed {} (fault times from the seed; the network and the server in real time, not byte-replayable); clock and sleep faults apply to wsim's client hosts only; checkers allow {} ms for the network",
         options.seed,
@@ -196,6 +198,18 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         detail,
         skipped: true,
     }];
+    if let Some(why) = fleet.wrong_target {
+        notes.push(CheckOutcome {
+            name: "target",
+            passed: false,
+            detail: format!(
+                "{why} (the run ended after {} ms of the scenario's {} ms)",
+                fleet.ran.as_millis(),
+                scenario.duration.0.as_millis()
+            ),
+            skipped: false,
+        });
+    }
     if !restart_problems.is_empty() {
         notes.push(CheckOutcome {
             name: "restart_cmd",
@@ -212,7 +226,7 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         ctx,
         options.seed,
         options.repro.clone(),
-        events,
+        fleet.events,
         notes,
         wall,
     ))
@@ -225,15 +239,22 @@ async fn run_fleet(
     path: String,
     planned: Vec<crate::schedule::plan::PlannedFault>,
     reach: Reach,
-) -> Result<Vec<Event>, DriveError> {
+) -> Result<Fleet, DriveError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(DriveError::Listen)?;
     let proxy_addr = listener.local_addr().map_err(DriveError::Listen)?;
     let kept = Rc::new(RefCell::new(Vec::new()));
+    let client_config = scenario.client_config();
+    let watch = Rc::new(RefCell::new(TargetWatch::new(
+        client_config.connect_timeout,
+    )));
     let recorder = {
-        let kept = Rc::clone(&kept);
-        Recorder::live(move |event| kept.borrow_mut().push(event.clone()))
+        let (kept, watch) = (Rc::clone(&kept), Rc::clone(&watch));
+        Recorder::live(move |event| {
+            watch.borrow_mut().observe(event);
+            kept.borrow_mut().push(event.clone());
+        })
     };
     let clock = HostClock::start();
     let start_unix_ms = wsim_proto::clock::real_unix_ms();
@@ -254,7 +275,6 @@ async fn run_fleet(
     ));
 
     let url = format!("ws://{proxy_addr}{path}");
-    let client_config = scenario.client_config();
     let mut clients = Vec::new();
     for host in scenario.client_hosts() {
         let sleep = Rc::clone(&reach.sleeps[&host]);
@@ -297,14 +317,45 @@ async fn run_fleet(
         end,
         recorder.sink("sim"),
     ));
-    clock.sleep_until(Some(MonoTime::ZERO + end)).await;
+    // Until the scenario's end, unless the target turns out not to be one wsim can judge.
+    let mut wrong_target = None;
+    loop {
+        let now = clock.now().saturating_since(MonoTime::ZERO);
+        if now >= end {
+            break;
+        }
+        let welcomed = clients.iter().any(|c| c.has_session());
+        wrong_target = watch.borrow().verdict(now, welcomed);
+        if wrong_target.is_some() {
+            break;
+        }
+        let next = (now + WATCH_EVERY).min(end);
+        clock.sleep_until(Some(MonoTime::ZERO + next)).await;
+    }
+    let ran = clock.now().saturating_since(MonoTime::ZERO).min(end);
     for client in &clients {
         client.close();
     }
     drop(clients);
     drop(recorder);
     let events = std::mem::take(&mut *kept.borrow_mut());
-    Ok(events)
+    Ok(Fleet {
+        events,
+        wrong_target,
+        ran,
+    })
+}
+
+/// How often a drive asks whether its target can be judged at all.
+const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// What a drive's fleet recorded.
+struct Fleet {
+    events: Vec<Event>,
+    /// Why the run ended early: the target is not one wsim can judge.
+    wrong_target: Option<String>,
+    /// How long it ran.
+    ran: Duration,
 }
 
 /// A client shared between the workload and the run (which closes it at the end).

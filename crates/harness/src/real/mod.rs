@@ -8,6 +8,7 @@ pub mod faults;
 pub mod process;
 pub mod restart;
 pub mod serve;
+pub(crate) mod target_watch;
 
 pub use drive::{drive, parse_target, DriveError, DriveOptions};
 pub use process::{block_on, raise_fd_limit};

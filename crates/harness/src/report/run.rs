@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, ServerEvent};
 use crate::judge::RunOutcome;
 use crate::render;
 use crate::render::secs;
@@ -136,15 +136,38 @@ fn summary_md(
         secs(detection.first().copied()),
         secs(detection.last().copied())
     );
+    // A server that reports no session events leaves its figures unknown, not zero.
+    let server_reports = outcome.timeline.iter().any(|e| {
+        matches!(
+            e.kind,
+            EventKind::Server(ServerEvent::SessionOpened { .. } | ServerEvent::MessageAccepted { .. })
+        )
+    });
+    let known = |n: usize| {
+        if server_reports {
+            n.to_string()
+        } else {
+            "n/a".to_string()
+        }
+    };
     let _ = writeln!(
         md,
-        "- sessions away: {} — back within grace: {}, left: {}",
-        stats.away, stats.reconnected, stats.left
+        "- sessions away: {} — back within grace: {}, left: {}{}",
+        known(stats.away),
+        known(stats.reconnected),
+        known(stats.left),
+        if server_reports {
+            ""
+        } else {
+            " (the server reports no session events)"
+        }
     );
     let _ = writeln!(
         md,
         "- messages accepted: {}, delivered: {}, duplicates dropped: {}",
-        stats.accepted, stats.delivered, stats.duplicates
+        known(stats.accepted),
+        stats.delivered,
+        known(stats.duplicates)
     );
     let _ = writeln!(
         md,

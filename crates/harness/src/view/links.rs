@@ -1,5 +1,5 @@
 //! Link bookkeeping shared by checkers: which host each client runs on, whether it is
-//! connected, and which faults are active.
+//! connected (and since when, from which attempt), and which faults are active.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -26,6 +26,8 @@ pub struct Links {
     pub active: BTreeMap<u32, ActiveFault>,
     /// Client id → when it last connected and last disconnected.
     changes: BTreeMap<String, (Option<Duration>, Option<Duration>)>,
+    /// Client id → when its latest attempt began, and when the attempt of its latest link did.
+    attempts: BTreeMap<String, (Duration, Option<Duration>)>,
 }
 
 impl Links {
@@ -39,6 +41,8 @@ impl Links {
                 self.clients
                     .entry(client.clone())
                     .or_insert_with(|| (event.host.to_string(), false));
+                self.attempts
+                    .insert(client.clone(), (event.t, self.link_began(client)));
             }
             EventKind::Client {
                 client,
@@ -47,6 +51,11 @@ impl Links {
                 self.clients
                     .insert(client.clone(), (event.host.to_string(), true));
                 self.changes.entry(client.clone()).or_default().0 = Some(event.t);
+                let attempt = self
+                    .attempts
+                    .entry(client.clone())
+                    .or_insert((event.t, None));
+                attempt.1 = Some(attempt.0);
             }
             EventKind::Client {
                 client,
@@ -100,6 +109,13 @@ impl Links {
     #[must_use]
     pub fn last_connected(&self, client: &str) -> Option<Duration> {
         self.changes.get(client).and_then(|c| c.0)
+    }
+
+    /// When the attempt of `client`'s latest link began (its `connecting`), if it has
+    /// connected: its handshake crossed the proxy and reached the server after that.
+    #[must_use]
+    pub fn link_began(&self, client: &str) -> Option<Duration> {
+        self.attempts.get(client).and_then(|a| a.1)
     }
 
     /// When `client` last disconnected, if it has.
