@@ -132,6 +132,6 @@ fn server_settings(scenario: &wsim::ScenarioFile) -> String {
     );
     let grace = format!("{}ms", config.grace.as_millis());
     format!(
-        "the checkers judge the target by the scenario's [server] settings: grace {grace}, heartbeat ping after {interval} of silence, timeout {timeout} (for wsim serve: --grace {grace} --ping-interval {interval} --ping-timeout {timeout})"
+        "the checkers judge the target by the scenario's [server] settings: grace {grace}, heartbeat ping after {interval} of silence, timeout {timeout} (for wsim serve: --grace {grace} --ping-interval {interval} --ping-timeout {timeout}; `wsim settings FILE` prints them all, as flags, environment variables or JSON)"
     )
 }

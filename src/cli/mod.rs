@@ -10,6 +10,7 @@ mod grid;
 mod proxy;
 mod real;
 mod run;
+mod settings;
 mod shrink;
 mod sweep;
 
@@ -142,6 +143,9 @@ enum Command {
     /// Drive a running server in any language: the scenario's client fleet and fault schedule
     /// in real time through wsim's proxy, judged by the black-box checkers, with reports.
     Drive(drive::DriveArgs),
+    /// Print a scenario's [server] settings (as `wsim serve` flags, environment variables or
+    /// JSON), to start a server under test with what `wsim drive` judges it by.
+    Settings(settings::SettingsArgs),
     /// Interactive chat client on a real network: stdin lines become messages.
     Client {
         /// Server (or proxy) URL.
@@ -242,6 +246,7 @@ pub fn main() -> ExitCode {
         }
         Command::Proxy(args) => proxy::proxy(args),
         Command::Drive(args) => drive::drive(args),
+        Command::Settings(args) => settings::settings_command(args),
         Command::Client {
             url,
             room,

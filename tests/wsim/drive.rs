@@ -154,15 +154,7 @@ fn drive_at(server: &Restartable, url: &str, dir: &Path) -> Driven {
     let mut child = Command::new(wsim())
         .arg("drive")
         .arg(scenario())
-        .args([
-            "--target",
-            url,
-            "--seed",
-            "3",
-            "--format",
-            "jsonl",
-            "-q",
-        ])
+        .args(["--target", url, "--seed", "3", "--format", "jsonl", "-q"])
         .arg("--restart-cmd")
         .arg(server.restart_cmd())
         .arg("--report-dir")
@@ -530,4 +522,42 @@ duration = "1s"
         detail.contains("crash 0") && detail.contains("exit status: 3"),
         "{detail}"
     );
+}
+
+#[test]
+fn settings_print_a_scenarios_server_settings_as_flags_env_and_json() {
+    let settings = |format: &str| {
+        let out = Command::new(wsim())
+            .args(["settings", "--format", format])
+            .arg(scenario())
+            .output()
+            .expect("wsim settings runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let flags = settings("flags");
+    assert!(
+        flags.starts_with("--grace 10000ms --ping-interval 4000ms --ping-timeout 2000ms "),
+        "{flags}"
+    );
+    assert!(flags.contains("--keyless-resume client_id"), "{flags}");
+    let env = settings("env");
+    for line in [
+        "WSIM_GRACE_MS=10000",
+        "WSIM_PING_TIMEOUT_MS=2000",
+        "WSIM_HISTORY_LIMIT=1000",
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line} in {env}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&settings("json")).expect("JSON");
+    assert_eq!(json["grace_ms"], 10_000);
+    assert_eq!(json["ping_interval_ms"], 4_000);
+    assert_eq!(json["keyless_resume"], "client_id");
+    // A broken file is bad input, named.
+    let out = Command::new(wsim())
+        .args(["settings", "no-such-file.toml"])
+        .output()
+        .expect("wsim settings runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-file.toml"));
 }

@@ -65,13 +65,7 @@ impl Verdict {
         for c in &self.checks {
             out.push_str(&format!(
                 "  {:<4} {:<24} {}\n",
-                if c.skipped {
-                    "skip"
-                } else if c.passed {
-                    "ok"
-                } else {
-                    "FAIL"
-                },
+                c.status(),
                 c.name,
                 c.detail
             ));

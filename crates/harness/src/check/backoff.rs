@@ -59,6 +59,10 @@ impl Checker for Backoff {
         self.violations.clone()
     }
 
+    fn vacuous(&self) -> bool {
+        self.delays == 0
+    }
+
     fn summary(&self) -> String {
         format!("{} reconnect delays, each within its ceiling", self.delays)
     }

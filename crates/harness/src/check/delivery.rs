@@ -351,6 +351,10 @@ impl Checker for Delivery {
         self.violations.clone()
     }
 
+    fn vacuous(&self) -> bool {
+        self.sent.is_empty() && self.accepted_ever.is_empty() && self.deliveries == 0
+    }
+
     fn summary(&self) -> String {
         format!(
             "{} messages sent, {} accepted, {} deliveries, each once and in order",

@@ -318,6 +318,10 @@ impl Checker for Detection {
         stats.set_detection_times(&self.times);
     }
 
+    fn vacuous(&self) -> bool {
+        self.times.is_empty() && self.inconclusive == 0
+    }
+
     fn summary(&self) -> String {
         let Some(bound) = self.bound() else {
             return "keepalive and silence watchdog disabled: nothing to detect".into();

@@ -10,7 +10,7 @@
 //! its outcome depends on when the client next tries, not on the scenario's faults.
 //!
 //! The server's events give the exact timing; what the room's clients were told is judged too
-//! ([`crate::check::presence`]), and is all that is judged of a server that reports no events.
+//! (`check/presence.rs`), and is all that is judged of a server that reports no events.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -164,6 +164,11 @@ impl Checker for Grace {
         }
         self.violations.sort_by_key(|v| v.t);
         self.violations.clone()
+    }
+
+    fn vacuous(&self) -> bool {
+        let [_, away, back, left] = self.seen.seen;
+        self.reconnected + self.left == 0 && self.away.is_empty() && away + back + left == 0
     }
 
     fn summary(&self) -> String {

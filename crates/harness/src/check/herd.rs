@@ -85,13 +85,17 @@ impl Checker for Herd {
         }
     }
 
+    fn vacuous(&self) -> bool {
+        self.ctx.max_connects_per_second.is_none()
+    }
+
     fn summary(&self) -> String {
-        let cap = self
-            .ctx
-            .max_connects_per_second
-            .map_or_else(String::new, |c| format!(" (cap {c})"));
+        let cap = self.ctx.max_connects_per_second.map_or_else(
+            || " (no expect.max_connects_per_second to hold it to)".to_string(),
+            |c| format!(" (cap {c})"),
+        );
         format!(
-            "most connects in one second: {}{cap}; in 100 ms: {}",
+            "most connects in one second: {}; in 100 ms: {}{cap}",
             self.most, self.most_burst
         )
     }

@@ -54,11 +54,15 @@ impl Checker for IdleKills {
         self.violations.clone()
     }
 
+    fn vacuous(&self) -> bool {
+        self.ctx.max_idle_kills.is_none()
+    }
+
     fn summary(&self) -> String {
-        let cap = self
-            .ctx
-            .max_idle_kills
-            .map_or_else(String::new, |c| format!(" (cap {c})"));
+        let cap = self.ctx.max_idle_kills.map_or_else(
+            || " (no expect.max_idle_kills to hold them to)".to_string(),
+            |c| format!(" (cap {c})"),
+        );
         format!("{} idle kills by the proxy{cap}", self.kills)
     }
 }

@@ -261,6 +261,10 @@ impl Checker for Liveness {
         self.violations.clone()
     }
 
+    fn vacuous(&self) -> bool {
+        self.passed == 0
+    }
+
     fn summary(&self) -> String {
         let mut s = format!(
             "{} client recoveries within {} ms of a fault ending",

@@ -125,6 +125,12 @@ pub trait Checker: Send {
     fn finish(&mut self, view: &crate::view::RunView) -> Vec<Violation>;
     /// One line on what was checked and measured.
     fn summary(&self) -> String;
+    /// Whether the run gave the checker nothing to judge (no break to detect, no resume, no
+    /// cap to hold a count to): its pass would prove nothing, and the verdict says `vacuous`
+    /// instead of `ok`. Asked only of a checker that found no violation.
+    fn vacuous(&self) -> bool {
+        false
+    }
     /// Adds what the checker measured to the run's statistics (most measure nothing).
     fn measure(&self, _stats: &mut RunStats) {}
     /// What the checker reads that not every system under test reports: the event names of
@@ -165,6 +171,26 @@ pub struct CheckOutcome {
     /// that reports no session events, say). Never a silent pass: `detail` says why.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub skipped: bool,
+    /// The check passed without judging anything: the run gave it nothing to judge (`detail`
+    /// says what it saw). Not a failure, and not evidence either.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub vacuous: bool,
+}
+
+impl CheckOutcome {
+    /// The outcome's word in a verdict line: `ok`, `FAIL`, `skip` or `n/a` (vacuous).
+    #[must_use]
+    pub fn status(&self) -> &'static str {
+        if self.skipped {
+            "skip"
+        } else if !self.passed {
+            "FAIL"
+        } else if self.vacuous {
+            "n/a"
+        } else {
+            "ok"
+        }
+    }
 }
 
 /// Builds the checker called `name`.
@@ -218,11 +244,14 @@ pub fn finish(
     let check_host: crate::event::Host = "check".into();
     for c in &mut checkers {
         let found = c.finish(view);
+        let vacuous = found.is_empty() && c.vacuous();
         outcomes.push(CheckOutcome {
             skipped: false,
+            vacuous,
             name: c.name(),
             passed: found.is_empty(),
             detail: match found.first() {
+                None if vacuous => format!("vacuous: {}", c.summary()),
                 None => c.summary(),
                 Some(v) if found.len() == 1 => v.detail.clone(),
                 Some(v) => format!("{} (and {} more)", v.detail, found.len() - 1),

@@ -222,7 +222,7 @@ impl SeenPresence {
             .last_connected(member)
             .filter(|_| view.links.is_connected(member));
         if let (Some(told), Some(since)) = (told_back, connected_since) {
-            if since <= told && !self.closed.get(member).is_some_and(|c| *c >= since) {
+            if since <= told && self.closed.get(member).is_none_or(|c| *c < since) {
                 self.violations.push(Violation {
                     t,
                     detail: format!(

@@ -273,6 +273,10 @@ impl Checker for Resume {
         std::mem::take(&mut self.violations)
     }
 
+    fn vacuous(&self) -> bool {
+        self.judged == 0
+    }
+
     fn summary(&self) -> String {
         format!("{} resumes judged from client observations", self.judged)
     }

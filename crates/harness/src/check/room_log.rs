@@ -4,8 +4,10 @@
 //!
 //! - **One message per number**: no two messages are given the same sequence number in a room
 //!   (between server restarts).
-//! - **One number per message and session**: a client that retries a message within its session
-//!   is acknowledged with the number the message first got (de-duplication).
+//! - **One number per message**: a message is numbered once per server incarnation — a retry
+//!   is acknowledged with the number the message first got (de-duplication). A message seen
+//!   under two numbers is reported once as accepted twice, and the gap its second copy leaves
+//!   at clients that drop it by id is not reported again.
 //! - **No gaps inside a session**: a client whose session continues (every reconnect said
 //!   `recovered: true`) sees — as a delivery, a replay, or an ack of its own — every number
 //!   between two numbers it saw. A number is excused when it belongs to one of the client's own
@@ -52,6 +54,19 @@ use crate::view::RunView;
 /// (sender, message id).
 type Msg = (String, String);
 
+/// A message: who sent it, its id, and the numbers it was seen under.
+#[derive(Debug)]
+struct MsgInfo {
+    from: String,
+    id: String,
+    /// The first server incarnation seen numbering it.
+    first_epoch: u32,
+    /// The first number it was seen under in the latest incarnation that numbered it.
+    number: (u32, u64),
+    /// Seen under a second number in one incarnation (reported once).
+    accepted_twice: bool,
+}
+
 /// What one client saw in one session.
 #[derive(Debug, Default, Clone)]
 struct Session {
@@ -93,8 +108,8 @@ pub struct RoomLog {
     /// Sender → message id → the message's number (looked up only, by borrowed names: an
     /// observation allocates nothing once the message is known).
     msg_ids: LookupMap<String, LookupMap<String, Id>>,
-    /// Message number → (sender, id, the first server incarnation seen numbering it).
-    msgs: Vec<(String, String, u32)>,
+    /// Message number → what is known of the message.
+    msgs: Vec<MsgInfo>,
     /// The judge's message numbers → this checker's.
     messages: Renumber<Id>,
     /// Every client seen.
@@ -184,16 +199,38 @@ impl RoomLog {
                 None => {
                     let m = Id::try_from(msgs.len()).expect("fewer than 2^32 messages");
                     by_sender.insert(msg.1.to_string(), m);
-                    msgs.push((msg.0.to_string(), msg.1.to_string(), epoch));
+                    msgs.push(MsgInfo {
+                        from: msg.0.to_string(),
+                        id: msg.1.to_string(),
+                        first_epoch: epoch,
+                        number: (epoch, seq),
+                        accepted_twice: false,
+                    });
                     m
                 }
             }
         });
-        let first = &mut self.msgs[m as usize].2;
-        *first = (*first).min(epoch);
+        let info = &mut self.msgs[m as usize];
+        info.first_epoch = info.first_epoch.min(epoch);
+        let (numbered_in, first_seq) = info.number;
+        if numbered_in < epoch {
+            info.number = (epoch, seq); // accepted again by a restarted server: a new number
+        } else if numbered_in == epoch && first_seq != seq && !info.accepted_twice {
+            info.accepted_twice = true;
+            let (from, id) = (&info.from, &info.id);
+            self.violations.push(Violation {
+                t,
+                detail: format!(
+                    "{from}'s message {id} was numbered twice in room {:?}: seq {first_seq}, then \
+                     seq {seq} (seen by {client}) — one message accepted twice, a retry numbered \
+                     anew",
+                    self.rooms.name(room)
+                ),
+            });
+        }
         match self.numbered.get(&(epoch, room, seq)) {
             Some(&other) if other != m => {
-                let (from, id, _) = &self.msgs[other as usize];
+                let MsgInfo { from, id, .. } = &self.msgs[other as usize];
                 self.violations.push(Violation {
                     t,
                     detail: format!(
@@ -227,10 +264,13 @@ impl RoomLog {
                     .and_then(|r| self.numbered.get(&(session.epoch, r, seq)))
                     .map(|&m| &self.msgs[m as usize]);
                 match owner {
-                    Some((from, _, _)) if from == client => continue,
+                    Some(info) if info.from == client => continue,
                     // Accepted again by a restarted server: a client that read it from the
                     // earlier incarnation drops the repeat (one message, shown once).
-                    Some((_, _, first_epoch)) if *first_epoch < session.epoch => continue,
+                    Some(info) if info.first_epoch < session.epoch => continue,
+                    // Accepted twice (reported as such): the client showed it once, under its
+                    // first number, and dropped the copy by its id.
+                    Some(info) if info.accepted_twice => continue,
                     None if unowned_allowed > 0 => {
                         unowned_allowed -= 1;
                         continue;
@@ -239,7 +279,7 @@ impl RoomLog {
                 }
                 let whose = owner.map_or_else(
                     || "a message nobody saw".to_string(),
-                    |(from, id, _)| format!("{from}/{id}"),
+                    |info| format!("{}/{}", info.from, info.id),
                 );
                 return Some(Violation {
                     t: hole.next_at,
@@ -395,17 +435,8 @@ impl Checker for RoomLog {
             } => {
                 let view = self.views.state_mut(index);
                 view.session.written.insert(msg_id.clone());
-                if let Some(first) = view.session.acked.insert(msg_id.clone(), *seq) {
-                    if first != *seq {
-                        self.violations.push(Violation {
-                            t,
-                            detail: format!(
-                                "{client}'s message {msg_id} was acknowledged as seq {first} \
-                                 and again as seq {seq} in one session (a retry numbered anew)"
-                            ),
-                        });
-                    }
-                }
+                // A second number for it is reported by `number`, once per message.
+                view.session.acked.insert(msg_id.clone(), *seq);
                 // A retry of a message written in an earlier session is acknowledged with the
                 // number it got then: no observation of this session's log.
                 let written = self.written.get(&(client.to_string(), msg_id.clone()));
@@ -458,6 +489,10 @@ impl Checker for RoomLog {
         let mut violations = std::mem::take(&mut self.violations);
         violations.sort_by_key(|v| v.t);
         violations
+    }
+
+    fn vacuous(&self) -> bool {
+        self.observed == 0 && self.written.is_empty()
     }
 
     fn summary(&self) -> String {

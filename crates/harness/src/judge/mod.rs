@@ -88,6 +88,7 @@ fn conclude(
                 passed: false,
                 detail: error,
                 skipped: false,
+                vacuous: false,
             },
         );
     }
@@ -114,6 +115,7 @@ pub fn panicked(scenario: &ScenarioFile, repro: &str, seed: u64, detail: &str) -
         passed: false,
         detail: format!("panicked: {detail}"),
         skipped: false,
+        vacuous: false,
     };
     verdict(
         scenario,
@@ -281,6 +283,7 @@ impl Judging {
                             need.reported_by
                         ),
                         skipped: true,
+                        vacuous: false,
                     });
                 }
                 _ => {

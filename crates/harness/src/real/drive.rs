@@ -197,6 +197,7 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         passed: true,
         detail,
         skipped: true,
+        vacuous: false,
     }];
     if let Some(why) = fleet.wrong_target {
         notes.push(CheckOutcome {
@@ -208,6 +209,7 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
                 scenario.duration.0.as_millis()
             ),
             skipped: false,
+            vacuous: false,
         });
     }
     if !restart_problems.is_empty() {
@@ -219,6 +221,7 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
                 restart_problems.join("; ")
             ),
             skipped: false,
+            vacuous: false,
         });
     }
     Ok(judge::judge_real(

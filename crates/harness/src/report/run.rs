@@ -12,6 +12,29 @@ use crate::render::secs;
 use crate::scenario::ScenarioFile;
 use crate::stats::RunStats;
 
+/// A directory of its own under `parent` for a real-network run of `seed`: `seed-N`, or
+/// `seed-N.run-K` for the first K free. A real run does not replay, so a rerun never replaces
+/// the report of another (a simulated run's report is the same every time, and is replaced).
+fn fresh_dir(parent: &Path, seed: u64) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    for k in 1u32..=u32::MAX {
+        let name = if k == 1 {
+            format!("seed-{seed}")
+        } else {
+            format!("seed-{seed}.run-{k}")
+        };
+        let dir = parent.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(
+        "every report directory name of this seed is taken",
+    ))
+}
+
 /// Writes the report of `outcome` (a run of `scenario`, labelled `label`) under `root` and
 /// returns its directory.
 pub fn write_run_report(
@@ -21,8 +44,13 @@ pub fn write_run_report(
     outcome: &RunOutcome,
 ) -> std::io::Result<PathBuf> {
     let verdict = &outcome.verdict;
-    let dir = root.join(label).join(format!("seed-{}", verdict.seed));
-    std::fs::create_dir_all(&dir)?;
+    let dir = if verdict.real_time {
+        fresh_dir(&root.join(label), verdict.seed)?
+    } else {
+        let dir = root.join(label).join(format!("seed-{}", verdict.seed));
+        std::fs::create_dir_all(&dir)?;
+        dir
+    };
 
     let mut text = String::new();
     let mut jsonl = String::new();
@@ -94,12 +122,11 @@ fn summary_md(
             md,
             "| {} | {} | {} |",
             c.name,
-            if c.skipped {
-                "skipped"
-            } else if c.passed {
-                "ok"
-            } else {
-                "**FAIL**"
+            match c.status() {
+                "skip" => "skipped",
+                "FAIL" => "**FAIL**",
+                "n/a" => "vacuous",
+                _ => "ok",
             },
             c.detail.replace('|', "\\|")
         );
@@ -140,7 +167,9 @@ fn summary_md(
     let server_reports = outcome.timeline.iter().any(|e| {
         matches!(
             e.kind,
-            EventKind::Server(ServerEvent::SessionOpened { .. } | ServerEvent::MessageAccepted { .. })
+            EventKind::Server(
+                ServerEvent::SessionOpened { .. } | ServerEvent::MessageAccepted { .. }
+            )
         )
     });
     let known = |n: usize| {
@@ -208,4 +237,26 @@ fn summary_md(
          - [events.jsonl](events.jsonl): JSON Lines (`wsim run --format jsonl`)\n",
     );
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_run_never_takes_another_runs_report_directory() {
+        let parent = std::env::temp_dir().join(format!("wsim-fresh-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        let names: Vec<String> = (0..3)
+            .map(|_| {
+                let dir = fresh_dir(&parent, 3).expect("a directory");
+                dir.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(names, ["seed-3", "seed-3.run-2", "seed-3.run-3"]);
+        let _ = std::fs::remove_dir_all(&parent);
+    }
 }

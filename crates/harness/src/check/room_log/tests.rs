@@ -189,3 +189,24 @@ fn a_message_never_acknowledged_on_a_healthy_link_is_lost() {
     );
     assert!(run(&[sent(97_000, "3")]).is_empty(), "too late to judge");
 }
+
+#[test]
+fn a_message_numbered_twice_is_one_duplicate_acceptance_not_a_gap_at_every_client() {
+    // a's message 1 is acked as seq 1; the server accepts its retry again as seq 3; b shows
+    // seq 1, drops the copy numbered 3 by its id, and goes on to seq 4.
+    let v = run(&[
+        acked(10, "a", "1", 1),
+        got(11, "b", "a", "1", 1),
+        got(12, "a", "x", "2", 2),
+        got(12, "b", "x", "2", 2),
+        acked(20, "a", "1", 3),
+        got(30, "a", "x", "4", 4),
+        got(30, "b", "x", "4", 4),
+    ]);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert!(
+        v[0].detail
+            .contains("a's message 1 was numbered twice in room \"\": seq 1, then seq 3"),
+        "{v:?}"
+    );
+}
