@@ -193,6 +193,7 @@ fn assert_passed_with_faults(run: &Driven, server: &Restartable, first_pid: &str
     for name in [
         "detection",
         "liveness",
+        "delivery",
         "resume",
         "room_log",
         "no_spurious_disconnect",

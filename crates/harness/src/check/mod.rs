@@ -4,6 +4,7 @@
 //! of their own property.
 
 pub mod backoff;
+pub(crate) mod contained;
 pub mod delivery;
 pub mod detection;
 pub mod grace;
@@ -193,9 +194,15 @@ impl CheckOutcome {
     }
 }
 
-/// Builds the checker called `name`.
+/// Builds the checker called `name`, contained: a panic in it fails its check as `<name>
+/// crashed: …` and nothing else (`contained.rs`).
 #[must_use]
 pub fn build(name: CheckName, ctx: &CheckContext) -> Box<dyn Checker> {
+    Box::new(contained::Contained::new(build_bare(name, ctx)))
+}
+
+/// The checker called `name`, uncontained.
+fn build_bare(name: CheckName, ctx: &CheckContext) -> Box<dyn Checker> {
     match name {
         CheckName::Detection => Box::new(detection::Detection::new(ctx.clone())),
         CheckName::Liveness => Box::new(liveness::Liveness::new(ctx.clone())),

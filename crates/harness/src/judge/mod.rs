@@ -326,3 +326,68 @@ fn verdict(
         real_time: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::contained::{tests::Panicking, Contained};
+
+    /// A checker that panics mid-run, with the standard checkers, over a simulated scenario:
+    /// its check fails as crashed, the others judge, the timeline is whole, the report is
+    /// written.
+    #[test]
+    fn a_checker_that_panics_fails_its_check_and_the_run_its_timeline_and_report_go_on() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let scenario =
+            crate::scenario::load(&root.join("scenarios/06-partition-inside-grace.toml"))
+                .expect("the scenario loads");
+        let sim = Run::new(&scenario, 1).simulate();
+        let events = sim.events.len();
+        let mut judging = Judging::new(&scenario, Keep::Timeline);
+        judging
+            .checkers
+            .push(Box::new(Contained::new(Box::new(Panicking::new(100)))));
+        for event in sim.events {
+            judging.observe(event);
+        }
+        let (checks, timeline, stats) = judging.finish();
+        let crashed = checks.last().expect("the panicking checker's outcome");
+        assert!(!crashed.passed);
+        assert!(crashed
+            .detail
+            .starts_with("panicking crashed: checker bug on event 100"));
+        assert!(
+            checks[..checks.len() - 1].iter().all(|c| c.passed),
+            "{checks:?}"
+        );
+        assert_eq!(timeline.len(), events + 1, "every event and the crash");
+        let verdict = verdict(
+            &scenario,
+            1,
+            "repro".into(),
+            checks,
+            sim.elapsed,
+            Duration::ZERO,
+        );
+        assert!(!verdict.passed);
+        let outcome = RunOutcome {
+            timeline,
+            verdict,
+            stats,
+        };
+        let dir = std::env::temp_dir().join(format!("wsim-crash-report-{}", std::process::id()));
+        let written = crate::report::write_run_report(&dir, "crash", &scenario, &outcome)
+            .expect("the report is written");
+        for file in [
+            "timeline.html",
+            "summary.md",
+            "events.jsonl",
+            "timeline.txt",
+        ] {
+            assert!(written.join(file).is_file(), "{file}");
+        }
+        let summary = std::fs::read_to_string(written.join("summary.md")).unwrap_or_default();
+        assert!(summary.contains("panicking crashed"), "{summary}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
