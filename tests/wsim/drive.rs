@@ -357,6 +357,13 @@ fn drive_catches_a_python_server_that_resumes_without_replaying() {
     // The partitioned clients resumed "recovered" and silently missed what the room said.
     let room_log = run.check("room_log");
     assert_eq!(room_log["passed"], false, "{room_log}");
+    // Named as its cause: a resume that promised the history and sent none.
+    assert!(
+        room_log["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("saying recovered: true and was replayed nothing")),
+        "{room_log}"
+    );
     assert!(run.report.join("timeline.html").is_file());
 }
 

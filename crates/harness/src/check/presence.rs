@@ -420,21 +420,25 @@ mod tests {
         assert_eq!(judge(&events).len(), 1);
     }
 
-    #[test]
-    fn left_before_grace_or_after_coming_back_within_it() {
-        // Away at 20 s; grace 30 s: left at 45 s is early.
+    /// Both connected; "a" drops at 19.99 s and "b" is told it went away at 20 s.
+    fn away_at_20s() -> Vec<Event> {
         let mut events = both_connected();
         events.push(drop(19_990, "a"));
         events.push(told(20_000, PresenceKind::Away));
+        events
+    }
+
+    #[test]
+    fn left_before_grace_or_after_coming_back_within_it() {
+        // Away at 20 s; grace 30 s: left at 45 s is early.
+        let mut events = away_at_20s();
         events.push(told(45_000, PresenceKind::Left));
         let found = judge(&events);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("25000 ms after user_away"), "{found:?}");
 
         // Back 10 s after the away, then announced left anyway.
-        let mut events = both_connected();
-        events.push(drop(19_990, "a"));
-        events.push(told(20_000, PresenceKind::Away));
+        let mut events = away_at_20s();
         events.extend(connect(29_995, "a"));
         events.push(drop(31_000, "a"));
         events.push(told(50_000, PresenceKind::Left));
@@ -443,9 +447,7 @@ mod tests {
         assert!(found[0].contains("user_reconnected"), "{found:?}");
 
         // Announced back: nothing owed. Never announced: owed by the end of the run.
-        let mut events = both_connected();
-        events.push(drop(19_990, "a"));
-        events.push(told(20_000, PresenceKind::Away));
+        let mut events = away_at_20s();
         events.extend(connect(29_995, "a"));
         let mut announced = events.clone();
         announced.push(told(30_010, PresenceKind::Reconnected));

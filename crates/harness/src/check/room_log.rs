@@ -79,6 +79,10 @@ struct Session {
     /// Own messages written, and acknowledged.
     written: BTreeSet<String>,
     acked: BTreeMap<String, u64>,
+    /// Resumes that said `recovered: true` and replayed nothing: when, and the first number
+    /// seen after each (a gap that ends there is the history the server promised and did not
+    /// send). One per reconnect of the session.
+    empty_replays: Vec<(Duration, Option<u64>)>,
 }
 
 #[derive(Debug, Default)]
@@ -179,6 +183,9 @@ impl RoomLog {
         let (client, view) = self.views.entry_mut(index);
         if this_session {
             view.session.seen.insert(seq, t);
+            if let Some((_, first @ None)) = view.session.empty_replays.last_mut() {
+                *first = Some(seq);
+            }
         }
         let room = match view.room {
             Some(room) => room,
@@ -281,11 +288,24 @@ impl RoomLog {
                     || "a message nobody saw".to_string(),
                     |info| format!("{}/{}", info.from, info.id),
                 );
+                let cause = session
+                    .empty_replays
+                    .iter()
+                    .find(|(_, first)| *first == Some(hole.next))
+                    .map_or_else(String::new, |(at, _)| {
+                        format!(
+                            ": it resumed at {} ms saying recovered: true and was replayed \
+                             nothing, then its first number was {} — the server promised the \
+                             missed history and did not send it",
+                            at.as_millis(),
+                            hole.next
+                        )
+                    });
                 return Some(Violation {
                     t: hole.next_at,
                     detail: format!(
                         "{client} never saw seq {seq} ({whose}) of room {room:?}, though it saw \
-                         seq {} and {} in the same session (no resync in between)",
+                         seq {} and {} in the same session (no resync in between){cause}",
                         seq - 1,
                         hole.next
                     ),
@@ -427,6 +447,18 @@ impl Checker for RoomLog {
             self.end_session(index, epoch, t);
         } else if new_session {
             view.session.started = t;
+        }
+        if let EventKind::Client {
+            event:
+                ClientEvent::Resumed {
+                    recovered: true,
+                    replayed: 0,
+                },
+            ..
+        } = &event.kind
+        {
+            let session = &mut self.views.state_mut(index).session;
+            session.empty_replays.push((t, None));
         }
         match &event.kind {
             EventKind::Client {

@@ -210,3 +210,32 @@ fn a_message_numbered_twice_is_one_duplicate_acceptance_not_a_gap_at_every_clien
         "{v:?}"
     );
 }
+
+#[test]
+fn a_gap_right_after_a_resume_that_replayed_nothing_names_that_cause() {
+    let events = [
+        got(10, "b", "a", "1", 1),
+        got(11, "b", "a", "2", 2),
+        resumed(20, "b", true),
+        got(30, "b", "a", "5", 5),
+    ];
+    let v = run(&events);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert!(
+        v[0].detail.contains("b never saw seq 3")
+            && v[0]
+                .detail
+                .contains("resumed at 20 ms saying recovered: true and was replayed nothing"),
+        "{v:?}"
+    );
+    // A gap the resume did not end is not blamed on it.
+    let later = [
+        got(10, "b", "a", "1", 1),
+        resumed(20, "b", true),
+        got(30, "b", "a", "2", 2),
+        got(40, "b", "a", "5", 5),
+    ];
+    let v = run(&later);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert!(!v[0].detail.contains("resumed at"), "{v:?}");
+}
