@@ -6,6 +6,8 @@ pub mod duration;
 pub mod edit;
 pub mod error;
 pub mod expect;
+#[cfg(test)]
+mod fuzz;
 pub mod load;
 pub mod model;
 pub mod roster;
