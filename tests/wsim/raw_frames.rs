@@ -141,6 +141,111 @@ fn malformed_frames_get_their_close_code_at_once_and_only_their_connection_suffe
     );
 }
 
+/// A seeded stream of test bytes (splitmix64): the fuzz inputs replay from their case number.
+struct Bytes(u64);
+
+impl Bytes {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// One frame's bytes: a random first byte, mask bit and length (short, 16- or 64-bit,
+    /// sometimes lying), and a payload of random bytes or a mangled protocol message.
+    fn frame(&mut self) -> Vec<u8> {
+        let first = if self.below(3) == 0 {
+            0x81
+        } else {
+            self.next() as u8
+        };
+        let payload: Vec<u8> = match self.below(3) {
+            0 => (0..self.below(300)).map(|_| self.next() as u8).collect(),
+            1 => {
+                let texts = [
+                    r#"{"type":"chat","id":"m1","text":"hi"}"#,
+                    r#"{"type":"ping"}"#,
+                    r#"{"type":"pong"}"#,
+                    r#"{"type":"chat","id":"","text":""}"#,
+                    r#"{"type":"chat","id":1,"text":null}"#,
+                    r#"{"type":"nope"}"#,
+                    "[]",
+                    "null",
+                ];
+                let mut t = texts[self.below(texts.len() as u64) as usize]
+                    .as_bytes()
+                    .to_vec();
+                if !t.is_empty() && self.below(2) == 0 {
+                    let i = self.below(t.len() as u64) as usize;
+                    t[i] = self.next() as u8;
+                }
+                t
+            }
+            _ => Vec::new(),
+        };
+        let mut out = frame(first, &payload, self.below(8) != 0);
+        if self.below(10) == 0 {
+            // A length that lies: the header announces more (or less) than follows.
+            out[1] = (out[1] & 0x80) | (self.below(128) as u8);
+        }
+        if self.below(10) == 0 {
+            out.truncate(self.below(out.len() as u64 + 1) as usize);
+        }
+        out
+    }
+}
+
+/// Fuzz: connections that send random frames after a valid join (random opcodes, mask bits,
+/// lying lengths, mangled protocol messages), then end their side, are each ended by the
+/// server within 2 s — a close frame or the end of the stream — and a witness in the same room
+/// is served throughout. 20 connections at a time; `WSIM_FUZZ_CASES=N` sends N instead of 100.
+#[test]
+fn random_frames_end_only_their_own_connection() {
+    let cases: u64 = std::env::var("WSIM_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100);
+    // No heartbeat: the witness reads only between batches.
+    let server = Server::start_with(&["--ping-interval", "none"]);
+    let one = |case: u64| {
+        let server = &server;
+        async move {
+            let mut bytes = Bytes(case);
+            let mut tcp = raw_join(server, &format!("fuzz-{case}")).await;
+            for _ in 0..=bytes.below(4) {
+                if tcp.write_all(&bytes.frame()).await.is_err() {
+                    break; // already closed by the server
+                }
+            }
+            let _ = tcp.shutdown().await;
+            let mut rest = Vec::new();
+            let ended =
+                tokio::time::timeout(Duration::from_secs(2), tcp.read_to_end(&mut rest)).await;
+            assert!(
+                ended.is_ok(),
+                "case {case}: the server kept the connection open"
+            );
+        }
+    };
+    block_on(async {
+        let mut witness = connect(&server.url("room=r&username=W&client_id=w")).await;
+        assert_eq!(next_json(&mut witness).await["type"], "welcome");
+        let mut case = 0;
+        while case < cases {
+            let batch = (case..cases.min(case + 20)).map(one);
+            futures_util::future::join_all(batch).await;
+            case += 20;
+            assert_still_served(&mut witness).await;
+        }
+    });
+}
+
 /// Sends `request` raw and returns the HTTP response (status line, then the body).
 async fn http(server: &Server, request: &[u8]) -> (String, String) {
     let mut tcp = TcpStream::connect(&server.addr).await.expect("tcp");

@@ -242,6 +242,94 @@ mod tests {
         assert_eq!(status(&huge), 431);
     }
 
+    /// Fuzz: valid joins mutated by a seeded stream (bytes changed, cut, doubled; header
+    /// lines dropped; random bytes) are answered — upgraded, refused with a 4xx status and a
+    /// reason, or waited on while short of a head — never with a panic. `WSIM_FUZZ_CASES=N`
+    /// runs N inputs instead of 20,000.
+    #[test]
+    fn any_bytes_are_upgraded_refused_or_waited_on_never_a_panic() {
+        use rand::Rng;
+        let cases: usize = std::env::var("WSIM_FUZZ_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000);
+        let mut rng = wsim_proto::seed::derive_rng(1, "fuzz/upgrade");
+        let valid = request(
+            "/ws?room=r&username=u%20v&client_id=c&last_seq=4&epoch=e",
+            "",
+        );
+        let (mut upgraded, mut refused, mut waiting) = (0, 0, 0);
+        for case in 0..cases {
+            let mut buf = valid.clone().into_bytes();
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..buf.len().max(1));
+                match rng.random_range(0..6) {
+                    0 => {
+                        let i = at.min(buf.len() - 1);
+                        buf[i] = rng.random();
+                    }
+                    1 => buf.truncate(at),
+                    2 => {
+                        let tail = buf[at..].to_vec();
+                        buf.extend_from_slice(&tail);
+                    }
+                    3 => {
+                        let junk: Vec<u8> =
+                            (0..rng.random_range(0..64)).map(|_| rng.random()).collect();
+                        buf.splice(at..at, junk);
+                    }
+                    4 => {
+                        buf = (0..rng.random_range(0..512))
+                            .map(|_| rng.random())
+                            .collect()
+                    }
+                    _ => {
+                        let text = String::from_utf8_lossy(&buf).into_owned();
+                        let lines: Vec<&str> = text.split("\r\n").collect();
+                        let drop = rng.random_range(0..lines.len());
+                        let kept: Vec<&str> = lines
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i != drop)
+                            .map(|(_, l)| *l)
+                            .collect();
+                        buf = kept.join("\r\n").into_bytes();
+                    }
+                }
+                if buf.is_empty() {
+                    break;
+                }
+            }
+            let outcome = std::panic::catch_unwind(|| parse(&buf, "/ws"));
+            match outcome {
+                Err(_) => panic!(
+                    "case {case} panicked on {:?}",
+                    String::from_utf8_lossy(&buf)
+                ),
+                Ok(Ok(Some(_))) => upgraded += 1,
+                Ok(Ok(None)) => {
+                    assert!(
+                        buf.len() < MAX_HEAD_BYTES,
+                        "case {case}: waits on a full head"
+                    );
+                    waiting += 1;
+                }
+                Ok(Err(refusal)) => {
+                    assert!(
+                        (400..500).contains(&refusal.status),
+                        "case {case}: {refusal:?}"
+                    );
+                    assert!(!refusal.reason.is_empty(), "case {case}: no reason");
+                    refused += 1;
+                }
+            }
+        }
+        assert!(
+            upgraded > 0 && refused > 0 && waiting > 0,
+            "{upgraded} {refused} {waiting}"
+        );
+    }
+
     #[test]
     fn a_refusal_is_a_complete_http_response_with_its_reason() {
         let text = String::from_utf8(HttpRefusal::new(404, "no such path").response()).unwrap();
