@@ -239,3 +239,51 @@ fn a_timer_hidden_from_the_idle_skip_fails_the_run_and_an_honest_system_steps_ev
     let honest = suite(false).run().expect("the suite runs");
     assert!(honest.passed(), "{:?}", honest.failure_report());
 }
+
+/// A server whose software panics 2 s into the run, in a task of its own.
+struct PanickingServer;
+
+impl wsim::sim::ServerUnderTest for PanickingServer {
+    fn run(&self, host: wsim::sim::ServerHost) -> wsim::sim::LocalBoxFuture<wsim::sim::HostResult> {
+        let inner = WsimServer {
+            config: wsim_server::ServerConfig::default(),
+        };
+        tokio::task::spawn_local(async {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            panic!("the server's own bug");
+        });
+        wsim::sim::ServerUnderTest::run(&inner, host)
+    }
+}
+
+#[test]
+fn a_panic_in_the_system_under_test_is_its_own_failure_named_with_its_host() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let outcome = Suite::new()
+        .scenarios(root.join("scenarios/01-blip-5s.toml"))
+        .seeds([1, 2])
+        .server(|| PanickingServer)
+        .report_dir(scratch("suite-panicking"))
+        .run()
+        .expect("the suite runs");
+    // Every seed ran (the first one's panic did not stop the suite), each failing its
+    // simulation with the host named; no checker is blamed.
+    assert_eq!(outcome.records.len(), 2);
+    for record in &outcome.records {
+        let verdict = &record.verdict;
+        assert!(!verdict.passed);
+        let simulation = verdict
+            .checks
+            .iter()
+            .find(|c| c.name == "simulation")
+            .unwrap_or_else(|| panic!("no simulation line: {verdict:?}"));
+        assert!(
+            simulation.detail.starts_with("host server: "),
+            "{simulation:?}"
+        );
+        assert!(
+            verdict.checks.iter().all(|c| !c.detail.contains("crashed")),
+            "{verdict:?}"
+        );
+    }
+}

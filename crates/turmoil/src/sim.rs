@@ -516,11 +516,17 @@ impl<'a> Sim<'a> {
                 world.current_host_mut().timer.now(rt.now());
             }
 
+            // wsim: a host's failure, or a panic in its software, is an error naming the host.
+            let nodename = Arc::clone(&rt.nodename);
+            let on_host = |e: Box<dyn std::error::Error>| format!("host {nodename}: {e}");
+            let world = &self.world;
             let is_software_finished = if ticks == 1 {
-                World::enter(&self.world, || rt.tick(tick))?
+                contain(&nodename, || World::enter(world, || rt.tick(tick)))?.map_err(on_host)?
             } else {
-                let (finished, early) =
-                    World::enter(&self.world, || rt.tick_idle(tick, ticks - 1))?;
+                let (finished, early) = contain(&nodename, || {
+                    World::enter(world, || rt.tick_idle(tick, ticks - 1))
+                })?
+                .map_err(on_host)?;
                 if let (Some(offset), None) = (early, &self.early_wake) {
                     self.early_wake = Some((rt.nodename.to_string(), self.elapsed + offset));
                 }
@@ -557,6 +563,19 @@ impl<'a> Sim<'a> {
 
         Ok(is_finished)
     }
+}
+
+/// wsim: runs one host's tick, turning a panic that escapes its software (a task that panicked
+/// under `unhandled_panic = ShutdownRuntime`) into an error that names the host.
+fn contain<T>(nodename: &str, tick: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(tick)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string());
+        format!("host {nodename}: {message} (the panic's own message is on stderr)").into()
+    })
 }
 
 #[cfg(test)]
