@@ -496,4 +496,104 @@ mod tests {
             404
         );
     }
+
+    /// Fuzz: requests mangled by a seeded stream (valid fault bodies with values replaced,
+    /// random methods and paths, random bytes) are answered with a status and a JSON body —
+    /// 2xx, or 4xx with an `error` — never with a panic. `WSIM_FUZZ_CASES=N` sends N instead
+    /// of 20,000.
+    #[test]
+    fn any_request_is_answered_never_a_panic() {
+        use rand::Rng;
+        let cases: u64 = std::env::var("WSIM_FUZZ_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000);
+        let mut rng = wsim_proto::seed::derive_rng(1, "fuzz/proxy-api");
+        let bodies = [
+            r#"{"kind":"latency","min_ms":100,"max_ms":300,"side":"client","client":"web-1","direction":"down"}"#,
+            r#"{"kind":"partition","host":"phones","side":"client","label":"x"}"#,
+            r#"{"kind":"one_way","direction":"up"}"#,
+            r#"{"kind":"delay","delay_ms":50}"#,
+            r#"{"kind":"down","silent":true}"#,
+            r#"{"kind":"state_loss","side":"upstream"}"#,
+            r#"{"client":"web-1"}"#,
+        ];
+        let odd = [
+            "0",
+            "-1",
+            "18446744073709551615",
+            "1e400",
+            "null",
+            "\"\"",
+            "[]",
+            "{}",
+            "true",
+            "\"🦀\"",
+        ];
+        let paths = [
+            "/faults",
+            "/faults/1",
+            "/connections",
+            "/connections/reset",
+            "/connections/7/reset",
+            "/reset",
+            "/",
+            "//faults//",
+            "/faults/-1",
+            "/faults/99999999999999999999",
+        ];
+        let methods = ["GET", "POST", "DELETE", "PUT", ""];
+        let control = ProxyControl::new();
+        let sink = EventSink::discard();
+        for case in 0..cases {
+            let mut body = bodies[rng.random_range(0..bodies.len())].to_string();
+            match rng.random_range(0..4) {
+                0 => {
+                    let colons: Vec<usize> = body.match_indices(':').map(|(i, _)| i).collect();
+                    let at = colons[rng.random_range(0..colons.len())];
+                    let end = body[at..].find([',', '}']).map_or(body.len(), |e| at + e);
+                    body = format!(
+                        "{}:{}{}",
+                        &body[..at],
+                        odd[rng.random_range(0..odd.len())],
+                        &body[end..]
+                    );
+                }
+                1 => {
+                    let cut = rng.random_range(0..=body.len());
+                    body.truncate(cut);
+                }
+                2 => {
+                    body = (0..rng.random_range(0..40))
+                        .map(|_| char::from(rng.random_range(0u8..128)))
+                        .collect()
+                }
+                _ => {}
+            }
+            let req = request(
+                methods[rng.random_range(0..methods.len())],
+                paths[rng.random_range(0..paths.len())],
+                &body,
+            );
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                route(&control, &sink, &req)
+            }));
+            let Ok((status, answer)) = outcome else {
+                panic!("case {case} panicked on {req:?}");
+            };
+            assert!(
+                (200..300).contains(&status) || (400..500).contains(&status),
+                "case {case}: {status} {answer}"
+            );
+            if status >= 400 {
+                assert!(
+                    answer["error"].is_string(),
+                    "case {case}: {status} {answer}"
+                );
+            }
+            if rng.random_bool(0.01) {
+                control.reset();
+            }
+        }
+    }
 }
