@@ -18,7 +18,8 @@ pub struct ExploreArgs {
     /// Seeds, one random world each: N, A..B (both included) or a list "1..5,9".
     #[arg(long, default_value = "1..100")]
     pub seeds: String,
-    /// Which worlds: default, partitions, clocks, crashes, scale, coarse (ticks of 1 to 100 ms).
+    /// Which worlds: default, partitions, clocks, crashes, scale, coarse (ticks of 1 to 100 ms),
+    /// satellite (100 to 600 ms links).
     #[arg(long, default_value = "default")]
     pub profile: String,
     /// Simulations run at once [default: one per core].

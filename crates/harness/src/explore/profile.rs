@@ -20,10 +20,13 @@ pub struct Profile {
     pub max_groups: usize,
     /// The simulation tick's range in milliseconds (1 to 100, as a scenario may set it).
     pub ticks_ms: (u64, u64),
+    /// The one-way latency's range in milliseconds, if not the usual 1 to 50 (a world's
+    /// `[network] latency` is drawn inside it, its timeouts to match).
+    pub latency_ms: Option<(u64, u64)>,
 }
 
 /// Every profile, the default first.
-pub const PROFILES: [Profile; 6] = [
+pub const PROFILES: [Profile; 7] = [
     Profile {
         name: "default",
         about: "every fault kind, one to five faults, up to 4 groups of up to 8 clients",
@@ -32,6 +35,7 @@ pub const PROFILES: [Profile; 6] = [
         clients_per_group: (1, 8),
         max_groups: 4,
         ticks_ms: (1, 1),
+        latency_ms: None,
     },
     Profile {
         name: "partitions",
@@ -46,6 +50,7 @@ pub const PROFILES: [Profile; 6] = [
         clients_per_group: (1, 8),
         max_groups: 4,
         ticks_ms: (1, 1),
+        latency_ms: None,
     },
     Profile {
         name: "clocks",
@@ -60,6 +65,7 @@ pub const PROFILES: [Profile; 6] = [
         clients_per_group: (1, 8),
         max_groups: 4,
         ticks_ms: (1, 1),
+        latency_ms: None,
     },
     Profile {
         name: "crashes",
@@ -69,6 +75,7 @@ pub const PROFILES: [Profile; 6] = [
         clients_per_group: (1, 8),
         max_groups: 4,
         ticks_ms: (1, 1),
+        latency_ms: None,
     },
     Profile {
         name: "scale",
@@ -78,6 +85,7 @@ pub const PROFILES: [Profile; 6] = [
         clients_per_group: (10, 40),
         max_groups: 6,
         ticks_ms: (1, 1),
+        latency_ms: None,
     },
     Profile {
         name: "coarse",
@@ -87,6 +95,18 @@ pub const PROFILES: [Profile; 6] = [
         clients_per_group: (1, 8),
         max_groups: 4,
         ticks_ms: (1, 100),
+        latency_ms: None,
+    },
+    Profile {
+        name: "satellite",
+        about:
+            "every fault kind over satellite-like links (100 to 600 ms one way), timeouts to match",
+        mix: &FaultKind::ALL,
+        faults: (1, 5),
+        clients_per_group: (1, 6),
+        max_groups: 3,
+        ticks_ms: (1, 1),
+        latency_ms: Some((100, 600)),
     },
 ];
 

@@ -115,8 +115,16 @@ impl<'r> World<'r> {
     /// faults.
     fn settings(&mut self, out: &mut String, tuning: &mut SimRng) {
         let rng = &mut *self.rng;
-        let lat_min = rng.random_range(1..=5u64);
-        let lat_max = lat_min + rng.random_range(0..=45u64);
+        let (lat_min, lat_max) = match self.profile.latency_ms {
+            None => {
+                let lat_min = rng.random_range(1..=5u64);
+                (lat_min, lat_min + rng.random_range(0..=45u64))
+            }
+            Some((low, high)) => {
+                let lat_min = rng.random_range(low..=(low + high) / 2);
+                (lat_min, rng.random_range(lat_min..=high))
+            }
+        };
         let _ = writeln!(
             out,
             "[network]\nlatency = {{ min = \"{lat_min}ms\", max = \"{lat_max}ms\" }}\n"
@@ -136,7 +144,18 @@ impl<'r> World<'r> {
         let initial_ms = rng.random_range(200..=2000u64);
         let max_s = rng.random_range(5..=60u64);
         let factor = [1.5, 2.0, 2.5, 3.0][rng.random_range(0..4usize)];
-        let t = Tuning::draw(tuning, ping, server_ping);
+        let mut t = Tuning::draw(tuning, ping, server_ping);
+        if self.profile.latency_ms.is_some() {
+            // Timeouts to match the links: a handshake crosses two links four times, a close
+            // waits for its answer over them.
+            let round_trips_s = (8 * lat_max).div_ceil(1000);
+            if let Some(c) = &mut t.connect_timeout {
+                *c = (*c).max(round_trips_s + 1);
+            }
+            if let Some(c) = &mut t.close_timeout_ms {
+                *c = (*c).max(4 * lat_max);
+            }
+        }
         let server_pong = t.server_pong.unwrap_or(server_ping);
         let _ = writeln!(
             out,
