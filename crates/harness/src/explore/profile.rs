@@ -23,10 +23,12 @@ pub struct Profile {
     /// The one-way latency's range in milliseconds, if not the usual 1 to 50 (a world's
     /// `[network] latency` is drawn inside it, its timeouts to match).
     pub latency_ms: Option<(u64, u64)>,
+    /// The run's length in seconds, if not the usual 180 to 360.
+    pub duration_s: Option<(u64, u64)>,
 }
 
 /// Every profile, the default first.
-pub const PROFILES: [Profile; 7] = [
+pub const PROFILES: [Profile; 8] = [
     Profile {
         name: "default",
         about: "every fault kind, one to five faults, up to 4 groups of up to 8 clients",
@@ -36,6 +38,7 @@ pub const PROFILES: [Profile; 7] = [
         max_groups: 4,
         ticks_ms: (1, 1),
         latency_ms: None,
+        duration_s: None,
     },
     Profile {
         name: "partitions",
@@ -51,6 +54,7 @@ pub const PROFILES: [Profile; 7] = [
         max_groups: 4,
         ticks_ms: (1, 1),
         latency_ms: None,
+        duration_s: None,
     },
     Profile {
         name: "clocks",
@@ -66,6 +70,7 @@ pub const PROFILES: [Profile; 7] = [
         max_groups: 4,
         ticks_ms: (1, 1),
         latency_ms: None,
+        duration_s: None,
     },
     Profile {
         name: "crashes",
@@ -76,6 +81,7 @@ pub const PROFILES: [Profile; 7] = [
         max_groups: 4,
         ticks_ms: (1, 1),
         latency_ms: None,
+        duration_s: None,
     },
     Profile {
         name: "scale",
@@ -86,6 +92,7 @@ pub const PROFILES: [Profile; 7] = [
         max_groups: 6,
         ticks_ms: (1, 1),
         latency_ms: None,
+        duration_s: None,
     },
     Profile {
         name: "coarse",
@@ -96,6 +103,7 @@ pub const PROFILES: [Profile; 7] = [
         max_groups: 4,
         ticks_ms: (1, 100),
         latency_ms: None,
+        duration_s: None,
     },
     Profile {
         name: "satellite",
@@ -107,6 +115,18 @@ pub const PROFILES: [Profile; 7] = [
         max_groups: 3,
         ticks_ms: (1, 1),
         latency_ms: Some((100, 600)),
+        duration_s: None,
+    },
+    Profile {
+        name: "long",
+        about: "runs of one to three hours with three to twelve faults spread over them",
+        mix: &FaultKind::ALL,
+        faults: (3, 12),
+        clients_per_group: (1, 6),
+        max_groups: 3,
+        ticks_ms: (1, 1),
+        latency_ms: None,
+        duration_s: Some((3_600, 10_800)),
     },
 ];
 

@@ -90,7 +90,8 @@ fn ms(d: u64) -> String {
 
 impl<'r> World<'r> {
     fn new(rng: &'r mut SimRng, profile: &'r Profile) -> Self {
-        let duration_s = rng.random_range(180..=360);
+        let (shortest, longest) = profile.duration_s.unwrap_or((180, 360));
+        let duration_s = rng.random_range(shortest..=longest);
         let host_count = rng.random_range(1..=3usize);
         let hosts = (1..=host_count).map(|h| format!("clients-{h}")).collect();
         World {
