@@ -14,6 +14,8 @@
 pub mod clock;
 mod flat_scan;
 pub mod frame;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 pub mod keepalive;
 pub mod local_split;
 pub mod net;

@@ -518,18 +518,6 @@ mod tests {
             r#"{"kind":"state_loss","side":"upstream"}"#,
             r#"{"client":"web-1"}"#,
         ];
-        let odd = [
-            "0",
-            "-1",
-            "18446744073709551615",
-            "1e400",
-            "null",
-            "\"\"",
-            "[]",
-            "{}",
-            "true",
-            "\"🦀\"",
-        ];
         let paths = [
             "/faults",
             "/faults/1",
@@ -548,17 +536,7 @@ mod tests {
         for case in 0..cases {
             let mut body = bodies[rng.random_range(0..bodies.len())].to_string();
             match rng.random_range(0..4) {
-                0 => {
-                    let colons: Vec<usize> = body.match_indices(':').map(|(i, _)| i).collect();
-                    let at = colons[rng.random_range(0..colons.len())];
-                    let end = body[at..].find([',', '}']).map_or(body.len(), |e| at + e);
-                    body = format!(
-                        "{}:{}{}",
-                        &body[..at],
-                        odd[rng.random_range(0..odd.len())],
-                        &body[end..]
-                    );
-                }
+                0 => body = wsim_proto::fuzz::replace_a_value(&body, &mut rng),
                 1 => {
                     let cut = rng.random_range(0..=body.len());
                     body.truncate(cut);

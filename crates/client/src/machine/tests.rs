@@ -544,17 +544,6 @@ fn any_frames_from_the_server_never_panic_the_client() {
         r#"{"type":"ping"}"#,
         r#"{"type":"error","message":"no"}"#,
     ];
-    let odd = [
-        "0",
-        "-1",
-        "18446744073709551615",
-        "1e400",
-        "null",
-        "\"\"",
-        "[]",
-        "{}",
-        "true",
-    ];
     let mut m = connected(ClientConfig::default(), 1_000);
     let mut now = 1_000;
     let mut connected_frames = 0;
@@ -572,11 +561,7 @@ fn any_frames_from_the_server_never_panic_the_client() {
             4 => {
                 // A value replaced: a number, string or structure where another belongs.
                 let base = valid[rng.random_range(0..valid.len())];
-                let colons: Vec<usize> = base.match_indices(':').map(|(i, _)| i).collect();
-                let at = colons[rng.random_range(0..colons.len())];
-                let end = base[at..].find([',', '}']).map_or(base.len(), |e| at + e);
-                let value = odd[rng.random_range(0..odd.len())];
-                text(&format!("{}:{value}{}", &base[..at], &base[end..]))
+                text(&wsim_proto::fuzz::replace_a_value(base, &mut rng))
             }
             _ => {
                 let base = valid[rng.random_range(0..valid.len())];
