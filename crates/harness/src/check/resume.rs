@@ -113,9 +113,15 @@ impl Resume {
         }
     }
 
-    /// `client` (at `index`) saw room number `seq` at `t`.
+    /// `client` (at `index`) saw room number `seq` at `t`. A number read on a connection
+    /// whose attempt began before the server's latest crash may be the crashed server's (a
+    /// frame in flight when it died): it counts for no incarnation.
     fn saw(&mut self, t: Duration, index: usize, client: &str, seq: u64) {
+        let last_crash = self.last_server_crash;
         let view = self.clients.state_mut(index);
+        if last_crash.is_some_and(|crash| view.attempt_began <= crash) {
+            return;
+        }
         view.last_seq = view.last_seq.max(seq);
         let room = match view.room {
             Some(room) => room,
@@ -383,5 +389,67 @@ mod tests {
             ),
         );
         assert!(run(&events).is_empty());
+    }
+
+    #[test]
+    fn a_number_from_the_crashed_server_arriving_late_counts_for_no_incarnation() {
+        // c's old link delivers the crashed server's seq 500 after the crash; on its new link
+        // it reads seq 3, then resyncs inside grace while the room has run 9 numbers past 3:
+        // a history of 5 explains it, whatever the late 500 said.
+        let got = |t, c: &str, seq| {
+            let event = ClientEvent::Message {
+                msg_id: format!("m{seq}"),
+                seq,
+                from: "x".into(),
+                username: String::new(),
+                text: String::new(),
+            };
+            ev(
+                t,
+                "h",
+                EventKind::Client {
+                    client: c.into(),
+                    event,
+                },
+            )
+        };
+        let crash = FaultDesc::Crash {
+            host: "server".into(),
+            duration_ms: 100,
+            silent: true,
+        };
+        let events = vec![
+            ev(1_000, "h", client("connecting", "c")),
+            ev(1_010, "h", client("connected", "c")),
+            ev(
+                5_000,
+                "sim",
+                EventKind::FaultStart {
+                    id: 0,
+                    fault: crash,
+                },
+            ),
+            got(5_010, "c", 500),
+            ev(6_000, "h", client("disconnected", "c")),
+            ev(6_100, "h", client("connecting", "c")),
+            ev(6_110, "h", client("connected", "c")),
+            ev(6_200, "h", client("connecting", "d")),
+            ev(6_210, "h", client("connected", "d")),
+            got(7_000, "c", 3),
+            ev(20_000, "h", client("disconnected", "c")),
+            ev(20_100, "h", client("connecting", "c")),
+            ev(20_110, "h", client("connected", "c")),
+            ev(20_120, "h", client("lost", "c")),
+            got(20_130, "d", 12),
+        ];
+        let mut ctx = ctx();
+        ctx.history_limit = 5;
+        let mut checker = Resume::new(ctx.clone());
+        let found = feed_and_finish(&mut checker, &ctx, &events);
+        assert!(found.is_empty(), "{found:?}");
+        // Without the history to explain it, the resync is a session lost inside grace.
+        ctx.history_limit = 50;
+        let mut checker = Resume::new(ctx.clone());
+        assert_eq!(feed_and_finish(&mut checker, &ctx, &events).len(), 1);
     }
 }
