@@ -19,7 +19,8 @@ pub struct ExploreArgs {
     #[arg(long, default_value = "1..100")]
     pub seeds: String,
     /// Which worlds: default, partitions, clocks, crashes, scale, coarse (ticks of 1 to 100 ms),
-    /// satellite (100 to 600 ms links), long (runs of 1 to 3 hours).
+    /// satellite (100 to 600 ms links), long (runs of 1 to 3 hours), heartbeats (every
+    /// heartbeat kind against every idle measure).
     #[arg(long, default_value = "default")]
     pub profile: String,
     /// Simulations run at once [default: one per core].

@@ -25,10 +25,14 @@ pub struct Profile {
     pub latency_ms: Option<(u64, u64)>,
     /// The run's length in seconds, if not the usual 180 to 360.
     pub duration_s: Option<(u64, u64)>,
+    /// Whether every world sets both the clients' heartbeat kind (`ws` or `app`) and the
+    /// proxy's idle measure (`either`, `client_to_server`, `server_to_client`), drawn
+    /// uniformly, instead of leaving them at their defaults more often than not.
+    pub heartbeat_mix: bool,
 }
 
 /// Every profile, the default first.
-pub const PROFILES: [Profile; 8] = [
+pub const PROFILES: [Profile; 9] = [
     Profile {
         name: "default",
         about: "every fault kind, one to five faults, up to 4 groups of up to 8 clients",
@@ -39,6 +43,7 @@ pub const PROFILES: [Profile; 8] = [
         ticks_ms: (1, 1),
         latency_ms: None,
         duration_s: None,
+        heartbeat_mix: false,
     },
     Profile {
         name: "partitions",
@@ -55,6 +60,7 @@ pub const PROFILES: [Profile; 8] = [
         ticks_ms: (1, 1),
         latency_ms: None,
         duration_s: None,
+        heartbeat_mix: false,
     },
     Profile {
         name: "clocks",
@@ -71,6 +77,7 @@ pub const PROFILES: [Profile; 8] = [
         ticks_ms: (1, 1),
         latency_ms: None,
         duration_s: None,
+        heartbeat_mix: false,
     },
     Profile {
         name: "crashes",
@@ -82,6 +89,7 @@ pub const PROFILES: [Profile; 8] = [
         ticks_ms: (1, 1),
         latency_ms: None,
         duration_s: None,
+        heartbeat_mix: false,
     },
     Profile {
         name: "scale",
@@ -93,6 +101,7 @@ pub const PROFILES: [Profile; 8] = [
         ticks_ms: (1, 1),
         latency_ms: None,
         duration_s: None,
+        heartbeat_mix: false,
     },
     Profile {
         name: "coarse",
@@ -104,6 +113,7 @@ pub const PROFILES: [Profile; 8] = [
         ticks_ms: (1, 100),
         latency_ms: None,
         duration_s: None,
+        heartbeat_mix: false,
     },
     Profile {
         name: "satellite",
@@ -116,6 +126,7 @@ pub const PROFILES: [Profile; 8] = [
         ticks_ms: (1, 1),
         latency_ms: Some((100, 600)),
         duration_s: None,
+        heartbeat_mix: false,
     },
     Profile {
         name: "long",
@@ -127,6 +138,19 @@ pub const PROFILES: [Profile; 8] = [
         ticks_ms: (1, 1),
         latency_ms: None,
         duration_s: Some((3_600, 10_800)),
+        heartbeat_mix: false,
+    },
+    Profile {
+        name: "heartbeats",
+        about: "every heartbeat kind (ws, app) against every idle measure of the proxy, under every fault kind",
+        mix: &FaultKind::ALL,
+        faults: (1, 5),
+        clients_per_group: (1, 8),
+        max_groups: 4,
+        ticks_ms: (1, 1),
+        latency_ms: None,
+        duration_s: None,
+        heartbeat_mix: true,
     },
 ];
 

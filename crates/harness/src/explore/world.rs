@@ -133,7 +133,7 @@ impl<'r> World<'r> {
         // Keepalive well inside the proxy's idle timeout: a setting that must survive it.
         let ping = rng.random_range(5..=25u64);
         let pong = rng.random_range(5..=25u64);
-        let heartbeat = if rng.random_bool(0.3) { "app" } else { "ws" };
+        let mut heartbeat = if rng.random_bool(0.3) { "app" } else { "ws" };
         let server_ping = rng.random_range(10..=30u64);
         let grace = rng.random_range(10..=60u64);
         let idle = if rng.random_bool(0.2) {
@@ -146,6 +146,14 @@ impl<'r> World<'r> {
         let max_s = rng.random_range(5..=60u64);
         let factor = [1.5, 2.0, 2.5, 3.0][rng.random_range(0..4usize)];
         let mut t = Tuning::draw(tuning, ping, server_ping);
+        if self.profile.heartbeat_mix {
+            // Both always set, from a stream of their own: every pairing is drawn.
+            let mut mix = derive_rng(u64::from(tuning.random::<u32>()), "explore/heartbeats/mix");
+            heartbeat = ["ws", "app"][mix.random_range(0..2usize)];
+            t.idle_measure = Some(
+                ["either", "client_to_server", "server_to_client"][mix.random_range(0..3usize)],
+            );
+        }
         if self.profile.latency_ms.is_some() {
             // Timeouts to match the links: a handshake crosses two links four times, a close
             // waits for its answer over them.
@@ -465,6 +473,25 @@ impl Tuning {
 mod tests {
     use super::*;
     use crate::explore::profile::PROFILES;
+
+    #[test]
+    fn the_heartbeats_profile_draws_every_heartbeat_kind_against_every_idle_measure() {
+        let profile = crate::explore::profile::named("heartbeats").expect("a profile");
+        let mut pairs = std::collections::BTreeSet::new();
+        for seed in 1..=60 {
+            let text = world(profile, seed, SystemChoice::default());
+            let value = |key: &str| {
+                text.lines().find_map(|l| l.strip_prefix(key)).map(|v| {
+                    v.trim_matches(|c| c == ' ' || c == '=' || c == '"')
+                        .to_string()
+                })
+            };
+            let pair = (value("heartbeat"), value("idle_measure"));
+            assert!(pair.0.is_some() && pair.1.is_some(), "seed {seed}:\n{text}");
+            pairs.insert(pair);
+        }
+        assert_eq!(pairs.len(), 6, "{pairs:?}");
+    }
 
     #[test]
     fn a_seed_always_draws_the_same_valid_world_and_seeds_differ() {
