@@ -207,10 +207,7 @@ impl Bytes {
 /// is served throughout. 20 connections at a time; `WSIM_FUZZ_CASES=N` sends N instead of 100.
 #[test]
 fn random_frames_end_only_their_own_connection() {
-    let cases: u64 = std::env::var("WSIM_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100);
+    let cases = wsim_proto::fuzz::budget("WSIM_FUZZ_CASES", 100);
     // No heartbeat: the witness reads only between batches.
     let server = Server::start_with(&["--ping-interval", "none"]);
     let one = |case: u64| {

@@ -406,4 +406,6 @@ mod outbox;
 mod recent;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

@@ -30,3 +30,13 @@ pub fn replace_a_value(json: &str, rng: &mut impl Rng) -> String {
     let value = ODD_JSON_VALUES[rng.random_range(0..ODD_JSON_VALUES.len())];
     format!("{}:{value}{}", &json[..at], &json[end..])
 }
+
+/// How many inputs a fuzz test tries: the environment variable `var` (`WSIM_FUZZ_CASES`, say)
+/// when set to a number, to run it longer by hand; `default` in `cargo test`.
+#[must_use]
+pub fn budget(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}

@@ -504,10 +504,7 @@ mod tests {
     #[test]
     fn any_request_is_answered_never_a_panic() {
         use rand::Rng;
-        let cases: u64 = std::env::var("WSIM_FUZZ_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(20_000);
+        let cases = wsim_proto::fuzz::budget("WSIM_FUZZ_CASES", 20_000);
         let mut rng = wsim_proto::seed::derive_rng(1, "fuzz/proxy-api");
         let bodies = [
             r#"{"kind":"latency","min_ms":100,"max_ms":300,"side":"client","client":"web-1","direction":"down"}"#,

@@ -249,10 +249,8 @@ mod tests {
     #[test]
     fn any_bytes_are_upgraded_refused_or_waited_on_never_a_panic() {
         use rand::Rng;
-        let cases: usize = std::env::var("WSIM_FUZZ_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(20_000);
+        let cases: usize = usize::try_from(wsim_proto::fuzz::budget("WSIM_FUZZ_CASES", 20_000))
+            .unwrap_or(usize::MAX);
         let mut rng = wsim_proto::seed::derive_rng(1, "fuzz/upgrade");
         let valid = request(
             "/ws?room=r&username=u%20v&client_id=c&last_seq=4&epoch=e",

@@ -38,7 +38,7 @@ impl Contained {
         match catch_unwind(AssertUnwindSafe(|| f(inner))) {
             Ok(r) => Some(r),
             Err(payload) => {
-                self.crashed = Some((t, message(payload.as_ref())));
+                self.crashed = Some((t, panic_message(payload.as_ref())));
                 None
             }
         }
@@ -46,7 +46,7 @@ impl Contained {
 }
 
 /// A panic's message, as `panic!` gave it.
-fn message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -91,7 +91,11 @@ impl Checker for Contained {
         }
         let inner = &*self.inner;
         catch_unwind(AssertUnwindSafe(|| inner.summary())).unwrap_or_else(|p| {
-            format!("{} crashed summing up: {}", self.name, message(p.as_ref()))
+            format!(
+                "{} crashed summing up: {}",
+                self.name,
+                panic_message(p.as_ref())
+            )
         })
     }
 

@@ -91,11 +91,11 @@ impl SeenPresence {
     /// heartbeat). Presence about such a member is not judged.
     fn may_hold_an_older_session(&self, view: &RunView, member: &str, now: Duration) -> bool {
         let host = view.links.host_of(member).unwrap_or("");
-        let hb = self.ctx.server_heartbeat;
-        let gone_after = hb
-            .interval
-            .zip(hb.timeout)
-            .map(|(i, t)| i + t + self.ctx.grace + self.transit());
+        let gone_after = self
+            .ctx
+            .server_heartbeat
+            .detection_bound()
+            .map(|noticed| noticed + self.ctx.grace + self.transit());
         view.faults.windows().iter().any(|w| match &w.desc {
             FaultDesc::Crash { host: crashed, .. } if crashed == host && w.start <= now => {
                 gone_after.is_none_or(|after| now <= w.end.unwrap_or(now) + after)

@@ -31,20 +31,23 @@ pub struct Profile {
     pub heartbeat_mix: bool,
 }
 
+/// What a profile leaves as the default profile has it.
+const DEFAULT: Profile = Profile {
+    name: "default",
+    about: "every fault kind, one to five faults, up to 4 groups of up to 8 clients",
+    mix: &FaultKind::ALL,
+    faults: (1, 5),
+    clients_per_group: (1, 8),
+    max_groups: 4,
+    ticks_ms: (1, 1),
+    latency_ms: None,
+    duration_s: None,
+    heartbeat_mix: false,
+};
+
 /// Every profile, the default first.
 pub const PROFILES: [Profile; 9] = [
-    Profile {
-        name: "default",
-        about: "every fault kind, one to five faults, up to 4 groups of up to 8 clients",
-        mix: &FaultKind::ALL,
-        faults: (1, 5),
-        clients_per_group: (1, 8),
-        max_groups: 4,
-        ticks_ms: (1, 1),
-        latency_ms: None,
-        duration_s: None,
-        heartbeat_mix: false,
-    },
+    DEFAULT,
     Profile {
         name: "partitions",
         about: "network faults only: partitions, one-way loss, state loss, latency spikes",
@@ -55,12 +58,7 @@ pub const PROFILES: [Profile; 9] = [
             FaultKind::Latency,
         ],
         faults: (2, 6),
-        clients_per_group: (1, 8),
-        max_groups: 4,
-        ticks_ms: (1, 1),
-        latency_ms: None,
-        duration_s: None,
-        heartbeat_mix: false,
+        ..DEFAULT
     },
     Profile {
         name: "clocks",
@@ -72,85 +70,51 @@ pub const PROFILES: [Profile; 9] = [
             FaultKind::Sleep,
         ],
         faults: (2, 6),
-        clients_per_group: (1, 8),
-        max_groups: 4,
-        ticks_ms: (1, 1),
-        latency_ms: None,
-        duration_s: None,
-        heartbeat_mix: false,
+        ..DEFAULT
     },
     Profile {
         name: "crashes",
         about: "server and proxy crashes (clean and silent) with partitions and connection faults",
         mix: &[FaultKind::Crash, FaultKind::Partition, FaultKind::ProxyConn],
         faults: (1, 4),
-        clients_per_group: (1, 8),
-        max_groups: 4,
-        ticks_ms: (1, 1),
-        latency_ms: None,
-        duration_s: None,
-        heartbeat_mix: false,
+        ..DEFAULT
     },
     Profile {
         name: "scale",
         about: "many clients (up to 6 groups of 10 to 40) under every fault kind",
-        mix: &FaultKind::ALL,
         faults: (1, 3),
         clients_per_group: (10, 40),
         max_groups: 6,
-        ticks_ms: (1, 1),
-        latency_ms: None,
-        duration_s: None,
-        heartbeat_mix: false,
+        ..DEFAULT
     },
     Profile {
         name: "coarse",
         about: "every fault kind on a coarse tick (1 to 100 ms), as users set one for speed",
-        mix: &FaultKind::ALL,
-        faults: (1, 5),
-        clients_per_group: (1, 8),
-        max_groups: 4,
         ticks_ms: (1, 100),
-        latency_ms: None,
-        duration_s: None,
-        heartbeat_mix: false,
+        ..DEFAULT
     },
     Profile {
         name: "satellite",
-        about:
-            "every fault kind over satellite-like links (100 to 600 ms one way), timeouts to match",
-        mix: &FaultKind::ALL,
-        faults: (1, 5),
+        about: "every fault kind over satellite-like links (100 to 600 ms one way), timeouts to match",
         clients_per_group: (1, 6),
         max_groups: 3,
-        ticks_ms: (1, 1),
         latency_ms: Some((100, 600)),
-        duration_s: None,
-        heartbeat_mix: false,
+        ..DEFAULT
     },
     Profile {
         name: "long",
         about: "runs of one to three hours with three to twelve faults spread over them",
-        mix: &FaultKind::ALL,
         faults: (3, 12),
         clients_per_group: (1, 6),
         max_groups: 3,
-        ticks_ms: (1, 1),
-        latency_ms: None,
         duration_s: Some((3_600, 10_800)),
-        heartbeat_mix: false,
+        ..DEFAULT
     },
     Profile {
         name: "heartbeats",
         about: "every heartbeat kind (ws, app) against every idle measure of the proxy, under every fault kind",
-        mix: &FaultKind::ALL,
-        faults: (1, 5),
-        clients_per_group: (1, 8),
-        max_groups: 4,
-        ticks_ms: (1, 1),
-        latency_ms: None,
-        duration_s: None,
         heartbeat_mix: true,
+        ..DEFAULT
     },
 ];
 

@@ -139,10 +139,8 @@ fn derive_everything(scenario: &crate::scenario::ScenarioFile) {
 
 #[test]
 fn mutated_scenario_files_load_or_are_refused_by_file_line_and_field_never_with_a_panic() {
-    let cases: usize = std::env::var("WSIM_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(3_000);
+    let cases: usize =
+        usize::try_from(wsim_proto::fuzz::budget("WSIM_FUZZ_CASES", 3_000)).unwrap_or(usize::MAX);
     let files = scenario_files();
     assert!(files.len() >= 20, "the scenarios are found: {files:?}");
     let texts: Vec<(String, String)> = files
@@ -195,10 +193,8 @@ fn mutated_scenario_files_load_or_are_refused_by_file_line_and_field_never_with_
 
 #[test]
 fn mutated_scenario_files_that_load_also_run_and_are_judged_without_a_panic() {
-    let runs: usize = std::env::var("WSIM_FUZZ_RUNS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(12);
+    let runs: usize =
+        usize::try_from(wsim_proto::fuzz::budget("WSIM_FUZZ_RUNS", 12)).unwrap_or(usize::MAX);
     let texts: Vec<(String, String)> = scenario_files()
         .iter()
         .map(|f| {

@@ -134,11 +134,7 @@ fn run_one(
             report,
         },
         Err(panic) => {
-            let detail = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                .unwrap_or_else(|| "the simulation panicked".into());
+            let detail = crate::check::contained::panic_message(panic.as_ref());
             RunRecord {
                 job,
                 verdict: crate::judge::panicked(
