@@ -77,70 +77,131 @@ pub(crate) fn run(
     };
     let repro =
         wsim::verdict::repro_command(&path.display().to_string(), seed) + &overrides.flags();
-    // `--format verdict` prints no event: the run keeps none (unless a report needs them).
-    let keep = if format == Format::Verdict && report.is_none() {
-        wsim::judge::Keep::Verdict
+    // Nothing keeps the events: each is printed (or counted into the digest) and written to the
+    // report as it is judged; a report keeps only what its summary and swimlanes draw.
+    let keep = if report.is_some() {
+        wsim::judge::Keep::Report
     } else {
-        wsim::judge::Keep::Timeline
+        wsim::judge::Keep::Verdict
+    };
+    let report = match report {
+        Some(root) => {
+            let label = wsim::sweep::plan::label_of(path);
+            match wsim::report::ReportWriter::create(root, &label, seed, false) {
+                Ok(writer) => Some(writer),
+                Err(e) => {
+                    eprintln!("error: creating the report under {}: {e}", root.display());
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            }
+        }
+        None => None,
+    };
+    let printed = Printed {
+        format,
+        out: io::BufWriter::new(io::stdout()),
+        digest: (format == Format::Digest).then(wsim::digest::Digest::default),
+        report,
+        error: None,
     };
     let system = overrides.system(&scenario);
     // With a second core, the checkers run on it while the simulation runs on this one.
     let second_core =
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) > 1;
-    let outcome = wsim::Run::new(&scenario, seed)
+    let (outcome, printed) = wsim::Run::new(&scenario, seed)
         .system(system)
         .repro(repro)
         .keep(keep)
         .on_second_core(second_core)
-        .judge();
-    if let Some(root) = report {
-        let label = wsim::sweep::plan::label_of(path);
-        match wsim::report::write_run_report(root, &label, &scenario, &outcome) {
-            Ok(dir) => eprintln!("report: {}", dir.join("timeline.html").display()),
-            Err(e) => eprintln!("warning: writing the report: {e}"),
-        }
-    }
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    let written = (|| -> io::Result<()> {
-        if format == Format::Verdict {
-            write!(out, "{}", outcome.verdict.text())?;
-            writeln!(out, "  recorded {} events", outcome.stats.events)?;
-            return out.flush();
-        }
-        if format == Format::Digest {
-            write!(
-                out,
-                "{}",
-                wsim::digest::digest(&outcome.timeline, &outcome.verdict)
-            )?;
-            return out.flush();
-        }
-        for event in &outcome.timeline {
-            match format {
-                Format::Text => writeln!(out, "{}", render::text_line(event))?,
-                Format::Jsonl | Format::Digest | Format::Verdict => {
-                    writeln!(out, "{}", render::json_line(event))?
-                }
-            }
-        }
-        match format {
-            Format::Text => write!(out, "{}", outcome.verdict.text())?,
-            Format::Jsonl | Format::Digest | Format::Verdict => {
-                writeln!(out, "{}", outcome.verdict.json_line())?
-            }
-        }
-        out.flush()
-    })();
-    // A closed pipe (`wsim run … | head`) is not an error of the run.
-    if let Err(e) = written {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("error: writing output: {e}");
-        }
-    }
+        .judge_into(printed);
+    printed.finish(&scenario, &outcome);
     ExitCode::from(if outcome.verdict.passed {
         EXIT_PASS
     } else {
         EXIT_FAIL
     })
+}
+
+/// What `wsim run` prints and writes, as the run goes: the timeline in its format (or the
+/// digest, built as it goes), and the report's streams.
+struct Printed {
+    format: Format,
+    out: io::BufWriter<io::Stdout>,
+    digest: Option<wsim::digest::Digest>,
+    report: Option<wsim::report::ReportWriter>,
+    /// The first failed write to standard output (nothing more is printed).
+    error: Option<io::Error>,
+}
+
+impl Printed {
+    fn print(&mut self, event: &wsim::Event) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = match self.format {
+            Format::Text => writeln!(self.out, "{}", render::text_line(event)),
+            Format::Jsonl => writeln!(self.out, "{}", render::json_line(event)),
+            Format::Digest | Format::Verdict => Ok(()),
+        };
+        self.error = written.err();
+    }
+
+    /// Closes the output with the verdict and finishes the report.
+    fn finish(mut self, scenario: &wsim::ScenarioFile, outcome: &wsim::RunOutcome) {
+        if let Some(report) = self.report.take() {
+            match report.finish(scenario, outcome) {
+                Ok(dir) => eprintln!("report: {}", dir.join("timeline.html").display()),
+                Err(e) => eprintln!("warning: writing the report: {e}"),
+            }
+        }
+        let verdict = &outcome.verdict;
+        let digest = self.digest.take();
+        let out = &mut self.out;
+        let written = self.error.take().map_or_else(
+            || {
+                match self.format {
+                    Format::Text => write!(out, "{}", verdict.text()),
+                    Format::Jsonl => writeln!(out, "{}", verdict.json_line()),
+                    Format::Digest => {
+                        let digest = digest.map(|d| d.finish(verdict)).unwrap_or_default();
+                        write!(out, "{digest}")
+                    }
+                    Format::Verdict => write!(out, "{}", verdict.text())
+                        .and_then(|()| writeln!(out, "  recorded {} events", outcome.stats.events)),
+                }
+                .and_then(|()| out.flush())
+            },
+            Err,
+        );
+        // A closed pipe (`wsim run … | head`) is not an error of the run.
+        if let Err(e) = written {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                eprintln!("error: writing output: {e}");
+            }
+        }
+    }
+}
+
+impl wsim::judge::RunOutput for Printed {
+    fn event(&mut self, event: &wsim::Event) {
+        self.print(event);
+        if let Some(digest) = &mut self.digest {
+            digest.event(event);
+        }
+        if let Some(report) = &mut self.report {
+            report.event(event);
+        }
+    }
+
+    fn violations(&mut self, violations: &[wsim::Event]) {
+        for v in violations {
+            self.print(v);
+        }
+        if let Some(digest) = &mut self.digest {
+            digest.violations(violations);
+        }
+        if let Some(report) = &mut self.report {
+            report.violations(violations);
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! and shrink. `judge()` simulates and judges; `simulate()` records without judging;
 //! `unjudged()` discards every event at its source.
 
-use crate::judge::{run_keeping, run_pipelined, Keep, RunOutcome};
+use crate::judge::{run_keeping, run_pipelined, Keep, RunOutcome, RunOutput};
 use crate::scenario::ScenarioFile;
 use crate::sim::{self, Simulated, Simulation, System};
 use crate::verdict::repro_command;
@@ -95,15 +95,24 @@ impl<'s> Run<'s> {
     /// Simulates and judges the run.
     #[must_use]
     pub fn judge(&self) -> RunOutcome {
+        self.judge_into(()).0
+    }
+
+    /// Simulates and judges the run, handing each event to `output` as it is judged (and the
+    /// violations at the end); returns the outcome and the output. With [`Keep::Verdict`] or
+    /// [`Keep::Report`], the run's memory does not grow with its events however much
+    /// `output` writes.
+    #[must_use]
+    pub fn judge_into<O: RunOutput + 'static>(&self, output: O) -> (RunOutcome, O) {
         let system = self.system_or_default();
         let repro = self
             .repro
             .clone()
             .unwrap_or_else(|| repro_command(&format!("{}.toml", self.scenario.name), self.seed));
         if self.second_core {
-            run_pipelined(self.scenario, &system, self.seed, repro, self.keep)
+            run_pipelined(self.scenario, &system, self.seed, repro, self.keep, output)
         } else {
-            run_keeping(self.scenario, &system, self.seed, repro, self.keep)
+            run_keeping(self.scenario, &system, self.seed, repro, self.keep, output)
         }
     }
 

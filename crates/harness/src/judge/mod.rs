@@ -12,6 +12,7 @@ use crate::check::detection::Detection;
 use crate::check::{self, CheckContext, CheckOutcome, Checker};
 use crate::clock::Stopwatch;
 use crate::event::Event;
+use crate::report::html::marks::TrafficMarks;
 use crate::scenario::{CheckName, ScenarioFile};
 use crate::sim::{self, Simulated, System};
 use crate::stats::RunStats;
@@ -20,19 +21,25 @@ use crate::verdict::Verdict;
 use crate::view::RunView;
 
 mod builder;
+mod output;
 mod pipeline;
 pub use builder::Run;
+pub use output::RunOutput;
 pub(crate) use pipeline::run_pipelined;
 
 /// Everything a judged run produced.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
-    /// Every event, with checker violations merged in time order.
+    /// The events kept (every one with [`Keep::Timeline`]; see [`Keep`]), with checker
+    /// violations merged in time order.
     pub timeline: Vec<Event>,
     /// The verdict.
     pub verdict: Verdict,
     /// What the run measured.
     pub stats: RunStats,
+    /// With [`Keep::Report`]: the message traffic left out of `timeline`, as the report draws
+    /// it.
+    pub(crate) marks: Option<TrafficMarks>,
 }
 
 /// What a judged run keeps of its events.
@@ -44,20 +51,26 @@ pub enum Keep {
     /// outcome's timeline is empty (memory grows with what the checkers track, not with
     /// simulated time). Sweeps and suites judge this way and replay a run that needs a report.
     Verdict,
+    /// What a report draws: every event but message traffic (sent, buffered, acknowledged,
+    /// received, presence told, accepted), which is kept as per-client marks on the report's
+    /// time scale. Memory follows the run's connections and faults, not its messages; a
+    /// [`RunOutput`] given to [`Run::judge_into`] writes the whole stream as it goes.
+    Report,
 }
 
 /// Simulates `scenario` with `seed` and `system` under test, judging each event as it
 /// happens, and keeps what `keep` says.
 #[must_use]
-pub(crate) fn run_keeping(
+pub(crate) fn run_keeping<O: RunOutput + 'static>(
     scenario: &ScenarioFile,
     system: &System,
     seed: u64,
     repro: String,
     keep: Keep,
-) -> RunOutcome {
+    output: O,
+) -> (RunOutcome, O) {
     let wall = Stopwatch::start();
-    let judging = Rc::new(RefCell::new(Judging::new(scenario, keep)));
+    let judging = Rc::new(RefCell::new(Judging::new(scenario, keep, output)));
     let recorder = {
         let judging = Rc::clone(&judging);
         Recorder::streaming(move |event| judging.borrow_mut().observe(event))
@@ -71,15 +84,16 @@ pub(crate) fn run_keeping(
     conclude(scenario, seed, repro, judging, simulated, wall)
 }
 
-fn conclude(
+fn conclude<O: RunOutput>(
     scenario: &ScenarioFile,
     seed: u64,
     repro: String,
-    judging: Judging,
+    mut judging: Judging<O>,
     simulated: Simulated,
     wall: Stopwatch,
-) -> RunOutcome {
-    let (mut checks, timeline, stats) = judging.finish();
+) -> (RunOutcome, O) {
+    let marks = judging.marks.take();
+    let (mut checks, timeline, stats, output) = judging.finish();
     if let Some(error) = simulated.error {
         checks.insert(
             0,
@@ -100,11 +114,13 @@ fn conclude(
         simulated.elapsed,
         wall.elapsed(),
     );
-    RunOutcome {
+    let outcome = RunOutcome {
         timeline,
         verdict,
         stats,
-    }
+        marks,
+    };
+    (outcome, output)
 }
 
 /// The verdict of a run whose simulation panicked.
@@ -141,11 +157,11 @@ pub(crate) fn judge_real(
     wall: Stopwatch,
 ) -> RunOutcome {
     let elapsed = events.last().map_or(Duration::ZERO, |e| e.t);
-    let mut judging = Judging::with_context(scenario, &ctx, Keep::Timeline);
+    let mut judging = Judging::with_context(scenario, &ctx, Keep::Timeline, ());
     for event in events {
         judging.observe(event);
     }
-    let (checks, timeline, stats) = judging.finish();
+    let (checks, timeline, stats, ()) = judging.finish();
     let checks = notes.into_iter().chain(checks).collect();
     let elapsed = elapsed.max(scenario.duration.0.min(wall.elapsed()));
     let mut verdict = verdict(scenario, seed, repro, checks, elapsed, wall.elapsed());
@@ -154,6 +170,7 @@ pub(crate) fn judge_real(
         timeline,
         verdict,
         stats,
+        marks: None,
     }
 }
 
@@ -162,14 +179,14 @@ pub(crate) fn judge_real(
 #[must_use]
 pub fn check(scenario: &ScenarioFile, events: Vec<Event>) -> (Vec<CheckOutcome>, Vec<Event>) {
     let judging = Judging::over(scenario, events);
-    let (outcomes, timeline, _) = judging.finish();
+    let (outcomes, timeline, _, ()) = judging.finish();
     (outcomes, timeline)
 }
 
 /// A run being judged: the expected checkers, the statistics, and — when detection is not
 /// among the expected checks — a detection checker that only measures, all fed one event at
-/// a time as the simulation records it.
-struct Judging {
+/// a time as the simulation records it; each judged event then goes to the run's output.
+struct Judging<O: RunOutput> {
     checkers: Vec<Box<dyn Checker>>,
     measuring: Option<Detection>,
     stats: RunStats,
@@ -179,14 +196,34 @@ struct Judging {
     /// What several checkers need, kept once per event.
     view: RunView,
     kept: Option<Vec<Event>>,
+    /// With [`Keep::Report`]: the traffic left out of `kept`.
+    marks: Option<TrafficMarks>,
+    output: O,
 }
 
-impl Judging {
-    fn new(scenario: &ScenarioFile, keep: Keep) -> Judging {
-        Judging::with_context(scenario, &CheckContext::from_scenario(scenario), keep)
+impl Judging<()> {
+    /// A judging that has seen every one of `events` and keeps them.
+    fn over(scenario: &ScenarioFile, events: Vec<Event>) -> Judging<()> {
+        let mut judging = Judging::new(scenario, Keep::Timeline, ());
+        for event in events {
+            judging.observe(event);
+        }
+        judging
+    }
+}
+
+impl<O: RunOutput> Judging<O> {
+    fn new(scenario: &ScenarioFile, keep: Keep, output: O) -> Judging<O> {
+        let ctx = CheckContext::from_scenario(scenario);
+        Judging::with_context(scenario, &ctx, keep, output)
     }
 
-    fn with_context(scenario: &ScenarioFile, ctx: &CheckContext, keep: Keep) -> Judging {
+    fn with_context(
+        scenario: &ScenarioFile,
+        ctx: &CheckContext,
+        keep: Keep,
+        output: O,
+    ) -> Judging<O> {
         let ctx = ctx.clone();
         Judging {
             checkers: scenario
@@ -201,17 +238,10 @@ impl Judging {
             seen: BTreeSet::new(),
             last_kind: "",
             view: RunView::new(&ctx),
-            kept: (keep == Keep::Timeline).then(Vec::new),
+            kept: (keep != Keep::Verdict).then(Vec::new),
+            marks: (keep == Keep::Report).then(|| TrafficMarks::new(scenario.duration.0)),
+            output,
         }
-    }
-
-    /// A judging that has seen every one of `events` and keeps them.
-    fn over(scenario: &ScenarioFile, events: Vec<Event>) -> Judging {
-        let mut judging = Judging::new(scenario, Keep::Timeline);
-        for event in events {
-            judging.observe(event);
-        }
-        judging
     }
 
     fn observe(&mut self, event: Event) {
@@ -224,10 +254,14 @@ impl Judging {
         self.kept.is_some()
     }
 
-    /// Keeps `event` (just judged) if the timeline is kept.
+    /// Keeps `event` (just judged) if the timeline is kept, or marks it if it is traffic
+    /// and the report's sketch is kept.
     fn keep(&mut self, event: Event) {
         if let Some(kept) = &mut self.kept {
-            kept.push(event);
+            let marked = self.marks.as_mut().is_some_and(|m| m.mark(&event));
+            if !marked {
+                kept.push(event);
+            }
         }
     }
 
@@ -248,11 +282,12 @@ impl Judging {
             }
         });
         self.stats.observe(event);
+        self.output.event(event);
     }
 
     /// The outcomes (a checker whose inputs never appeared says it could not judge instead of
     /// passing), the timeline with the violations merged in (empty unless kept), the figures.
-    fn finish(self) -> (Vec<CheckOutcome>, Vec<Event>, RunStats) {
+    fn finish(self) -> (Vec<CheckOutcome>, Vec<Event>, RunStats, O) {
         let Judging {
             checkers,
             measuring,
@@ -260,6 +295,7 @@ impl Judging {
             seen,
             kept,
             view,
+            mut output,
             ..
         } = self;
         for c in &checkers {
@@ -293,6 +329,7 @@ impl Judging {
             }
         }
         let (judged, violations) = check::finish(judging, &view);
+        output.violations(&violations);
         let timeline = match kept {
             Some(events) => check::merge(events, violations),
             None => Vec::new(),
@@ -302,7 +339,7 @@ impl Judging {
             .into_iter()
             .filter_map(|j| if j { judged.next() } else { skipped.next() })
             .collect();
-        (outcomes, timeline, stats)
+        (outcomes, timeline, stats, output)
     }
 }
 
@@ -343,14 +380,14 @@ mod tests {
                 .expect("the scenario loads");
         let sim = Run::new(&scenario, 1).simulate();
         let events = sim.events.len();
-        let mut judging = Judging::new(&scenario, Keep::Timeline);
+        let mut judging = Judging::new(&scenario, Keep::Timeline, ());
         judging
             .checkers
             .push(Box::new(Contained::new(Box::new(Panicking::new(100)))));
         for event in sim.events {
             judging.observe(event);
         }
-        let (checks, timeline, stats) = judging.finish();
+        let (checks, timeline, stats, ()) = judging.finish();
         let crashed = checks.last().expect("the panicking checker's outcome");
         assert!(!crashed.passed);
         assert!(crashed
@@ -374,6 +411,7 @@ mod tests {
             timeline,
             verdict,
             stats,
+            marks: None,
         };
         let dir = std::env::temp_dir().join(format!("wsim-crash-report-{}", std::process::id()));
         let written = crate::report::write_run_report(&dir, "crash", &scenario, &outcome)

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 
-use super::{conclude, Judging, Keep, RunOutcome};
+use super::{conclude, Judging, Keep, RunOutcome, RunOutput};
 use crate::clock::Stopwatch;
 use crate::event::Event;
 use crate::scenario::ScenarioFile;
@@ -34,20 +34,21 @@ const IN_FLIGHT: usize = 8;
 /// # Panics
 /// Re-raises a panic of the simulation or of a checker.
 #[must_use]
-pub(crate) fn run_pipelined(
+pub(crate) fn run_pipelined<O: RunOutput>(
     scenario: &ScenarioFile,
     system: &System,
     seed: u64,
     repro: String,
     keep: Keep,
-) -> RunOutcome {
+    output: O,
+) -> (RunOutcome, O) {
     let wall = Stopwatch::start();
     let (judging, simulated) = std::thread::scope(|scope| {
         let (feed, batches) = channel();
         let judge = std::thread::Builder::new()
             .name("wsim-judge".into())
             .spawn_scoped(scope, move || {
-                let mut judging = Judging::new(scenario, keep);
+                let mut judging = Judging::new(scenario, keep, output);
                 batches.each(|batch| {
                     for event in batch.iter() {
                         judging.judge(event);

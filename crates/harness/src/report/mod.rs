@@ -10,7 +10,7 @@ pub mod run;
 pub mod sweep;
 
 pub use policy::{ReportPolicy, RunReports};
-pub use run::write_run_report;
+pub use run::{write_run_report, ReportWriter};
 pub use sweep::write_sweep_report;
 
 /// Escapes text for XML and HTML content and attribute values; drops characters XML 1.0

@@ -3,14 +3,16 @@
 //! `timeline.html` (swimlanes).
 
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::event::{Event, EventKind, ServerEvent};
-use crate::judge::RunOutcome;
+use crate::judge::{RunOutcome, RunOutput};
 use crate::render;
 use crate::render::secs;
+use crate::report::html::marks::TrafficMarks;
 use crate::scenario::ScenarioFile;
-use crate::stats::RunStats;
 
 /// A directory of its own under `parent` for a real-network run of `seed`: `seed-N`, or
 /// `seed-N.run-K` for the first K free. A real run does not replay, so a rerun never replaces
@@ -35,8 +37,128 @@ fn fresh_dir(parent: &Path, seed: u64) -> std::io::Result<PathBuf> {
     ))
 }
 
-/// Writes the report of `outcome` (a run of `scenario`, labelled `label`) under `root` and
-/// returns its directory.
+/// The report of a run being written as the run goes: `timeline.txt` and `events.jsonl`
+/// take each event as it is judged (a [`RunOutput`]), the violations and the verdict at the
+/// end; [`ReportWriter::finish`] adds `summary.md` and `timeline.html`. Nothing of the stream
+/// is kept: with [`crate::judge::Keep::Report`] the run's memory follows its connections and
+/// faults, not its events.
+pub struct ReportWriter {
+    dir: PathBuf,
+    label: String,
+    text: BufWriter<File>,
+    jsonl: BufWriter<File>,
+    /// The first write that failed (later ones are not tried).
+    error: Option<std::io::Error>,
+}
+
+impl ReportWriter {
+    /// Starts the report of the run of `seed` labelled `label` under `root`:
+    /// `<root>/<label>/seed-<N>/`, replaced if there (a simulated run's report is the same
+    /// every time), or a fresh directory for a `real_time` run (which never replays).
+    pub fn create(root: &Path, label: &str, seed: u64, real_time: bool) -> std::io::Result<Self> {
+        let dir = if real_time {
+            fresh_dir(&root.join(label), seed)?
+        } else {
+            let dir = root.join(label).join(format!("seed-{seed}"));
+            std::fs::create_dir_all(&dir)?;
+            dir
+        };
+        let file = |name: &str| File::create(dir.join(name)).map(BufWriter::new);
+        Ok(ReportWriter {
+            text: file("timeline.txt")?,
+            jsonl: file("events.jsonl")?,
+            label: label.to_string(),
+            dir,
+            error: None,
+        })
+    }
+
+    /// The report's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn write(&mut self, event: &Event) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = writeln!(self.text, "{}", render::text_line(event))
+            .and_then(|()| writeln!(self.jsonl, "{}", render::json_line(event)));
+        self.error = written.err();
+    }
+
+    /// Ends the report with `outcome` (the run of `scenario` whose events it was given): the
+    /// verdict closes both streams, then `summary.md` and `timeline.html` are written from
+    /// what the outcome kept. Returns the report's directory.
+    pub fn finish(
+        mut self,
+        scenario: &ScenarioFile,
+        outcome: &RunOutcome,
+    ) -> std::io::Result<PathBuf> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let verdict = &outcome.verdict;
+        write!(self.text, "{}", verdict.text())?;
+        writeln!(self.jsonl, "{}", verdict.json_line())?;
+        self.text.flush()?;
+        self.jsonl.flush()?;
+        let (dir, label) = (self.dir, self.label);
+
+        let end = std::time::Duration::from_millis(verdict.sim_ms).max(scenario.duration.0);
+        let counted;
+        let marks = match &outcome.marks {
+            Some(marks) => marks,
+            None => {
+                counted = TrafficMarks::of(&outcome.timeline, end);
+                &counted
+            }
+        };
+        std::fs::write(
+            dir.join("summary.md"),
+            summary_md(&label, scenario, outcome, marks),
+        )?;
+
+        let failed = verdict.failed_checks();
+        let subtitle = if failed.is_empty() {
+            format!("PASS · {}", verdict.repro)
+        } else {
+            format!("FAIL: {} · {}", failed.join(", "), verdict.repro)
+        };
+        let title = format!("{label} · seed {}", verdict.seed);
+        let clock = if verdict.real_time {
+            crate::report::html::Clock::Real
+        } else {
+            crate::report::html::Clock::Simulated
+        };
+        let page = crate::report::html::timeline_html(
+            &title,
+            &subtitle,
+            &outcome.timeline,
+            marks,
+            end,
+            clock,
+        );
+        std::fs::write(dir.join("timeline.html"), page)?;
+        Ok(dir)
+    }
+}
+
+impl RunOutput for ReportWriter {
+    fn event(&mut self, event: &Event) {
+        self.write(event);
+    }
+
+    fn violations(&mut self, violations: &[Event]) {
+        for v in violations {
+            self.write(v);
+        }
+    }
+}
+
+/// Writes the report of `outcome` (a run of `scenario`, labelled `label`, that kept its whole
+/// timeline) under `root` and returns its directory.
 pub fn write_run_report(
     root: &Path,
     label: &str,
@@ -44,57 +166,11 @@ pub fn write_run_report(
     outcome: &RunOutcome,
 ) -> std::io::Result<PathBuf> {
     let verdict = &outcome.verdict;
-    let dir = if verdict.real_time {
-        fresh_dir(&root.join(label), verdict.seed)?
-    } else {
-        let dir = root.join(label).join(format!("seed-{}", verdict.seed));
-        std::fs::create_dir_all(&dir)?;
-        dir
-    };
-
-    let mut text = String::new();
-    let mut jsonl = String::new();
+    let mut report = ReportWriter::create(root, label, verdict.seed, verdict.real_time)?;
     for event in &outcome.timeline {
-        text.push_str(&render::text_line(event));
-        text.push('\n');
-        jsonl.push_str(&render::json_line(event));
-        jsonl.push('\n');
+        report.write(event);
     }
-    text.push_str(&verdict.text());
-    jsonl.push_str(&verdict.json_line());
-    jsonl.push('\n');
-    std::fs::write(dir.join("timeline.txt"), text)?;
-    std::fs::write(dir.join("events.jsonl"), jsonl)?;
-
-    let stats = &outcome.stats;
-    std::fs::write(
-        dir.join("summary.md"),
-        summary_md(label, scenario, outcome, stats),
-    )?;
-
-    let failed = verdict.failed_checks();
-    let subtitle = if failed.is_empty() {
-        format!("PASS · {}", verdict.repro)
-    } else {
-        format!("FAIL: {} · {}", failed.join(", "), verdict.repro)
-    };
-    let title = format!("{label} · seed {}", verdict.seed);
-    let end = std::time::Duration::from_millis(verdict.sim_ms).max(scenario.duration.0);
-    std::fs::write(
-        dir.join("timeline.html"),
-        crate::report::html::timeline_html(
-            &title,
-            &subtitle,
-            &outcome.timeline,
-            end,
-            if verdict.real_time {
-                crate::report::html::Clock::Real
-            } else {
-                crate::report::html::Clock::Simulated
-            },
-        ),
-    )?;
-    Ok(dir)
+    report.finish(scenario, outcome)
 }
 
 /// The run's summary in Markdown.
@@ -102,9 +178,9 @@ fn summary_md(
     label: &str,
     scenario: &ScenarioFile,
     outcome: &RunOutcome,
-    stats: &RunStats,
+    marks: &TrafficMarks,
 ) -> String {
-    let v = &outcome.verdict;
+    let (v, stats) = (&outcome.verdict, &outcome.stats);
     let mut md = String::new();
     let _ = writeln!(
         md,
@@ -164,14 +240,15 @@ fn summary_md(
         secs(detection.last().copied())
     );
     // A server that reports no session events leaves its figures unknown, not zero.
-    let server_reports = outcome.timeline.iter().any(|e| {
-        matches!(
-            e.kind,
-            EventKind::Server(
-                ServerEvent::SessionOpened { .. } | ServerEvent::MessageAccepted { .. }
+    let server_reports = marks.accepted() > 0
+        || outcome.timeline.iter().any(|e| {
+            matches!(
+                e.kind,
+                EventKind::Server(
+                    ServerEvent::SessionOpened { .. } | ServerEvent::MessageAccepted { .. }
+                )
             )
-        )
-    });
+        });
     let known = |n: usize| {
         if server_reports {
             n.to_string()

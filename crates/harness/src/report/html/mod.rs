@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::event::{Event, EventKind as K};
 use crate::render::{fields_text, text_line};
 
+pub(crate) mod marks;
 mod model;
 mod rows;
 mod style;
@@ -31,11 +32,12 @@ pub(crate) enum Clock {
 
 /// A self-contained HTML page (inline CSS + inline SVG, no scripts loaded from anywhere, no
 /// external resources) showing a run's timeline as swimlanes; its events are stamped with
-/// `clock`.
+/// `clock`. `traffic` draws the message traffic (`events` may leave it out).
 pub(crate) fn timeline_html(
     title: &str,
     subtitle: &str,
     events: &[Event],
+    traffic: &marks::TrafficMarks,
     end: Duration,
     clock: Clock,
 ) -> String {
@@ -136,7 +138,7 @@ pub(crate) fn timeline_html(
         match row {
             Row::Client(_, c) => {
                 let evs = m.by_client.get(c).map_or(&[][..], |v| v);
-                client_row(&mut svg, *y, c, evs, &server_crashes);
+                client_row(&mut svg, *y, c, evs, traffic, &server_crashes);
             }
             Row::Server => server_row(&mut svg, *y, &m),
             Row::Proxy => proxy_row(&mut svg, *y, &m),
@@ -350,6 +352,7 @@ mod tests {
             "t",
             "FAIL: detection",
             &events(),
+            &marks::TrafficMarks::of(&events(), Duration::from_secs(100)),
             Duration::from_secs(100),
             Clock::Simulated,
         );
@@ -380,6 +383,7 @@ mod tests {
             "a <b>",
             "PASS",
             &events(),
+            &marks::TrafficMarks::of(&events(), Duration::from_secs(240)),
             Duration::from_secs(240),
             Clock::Simulated,
         );
@@ -389,6 +393,7 @@ mod tests {
                 "a <b>",
                 "PASS",
                 &events(),
+                &marks::TrafficMarks::of(&events(), Duration::from_secs(240)),
                 Duration::from_secs(240),
                 Clock::Simulated
             )
@@ -427,6 +432,7 @@ mod tests {
                 &title,
                 &verdict,
                 &out.timeline,
+                &marks::TrafficMarks::of(&out.timeline, scenario.duration.0),
                 scenario.duration.0,
                 Clock::Simulated,
             );
@@ -450,6 +456,7 @@ mod tests {
             "02 without ping timeout · seed 1",
             &subtitle,
             &timeline,
+            &marks::TrafficMarks::of(&timeline, intended.duration.0),
             intended.duration.0,
             Clock::Simulated,
         );

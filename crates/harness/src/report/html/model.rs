@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::event::{Event, EventKind as K, FaultDesc as F};
 
+use super::marks::{Lane, TrafficMarks};
 use super::style::*;
 use super::svg::*;
 
@@ -211,10 +212,17 @@ pub(super) struct Dots {
 }
 
 impl Dots {
-    pub(super) fn add(&mut self, x: f64, t: Duration) {
-        self.first = if self.n == 0 { t } else { self.first };
-        (self.n, self.last) = (self.n + 1, t);
-        self.cells.insert((x / 2.0).floor() as i64);
+    /// The marks of `lane` on `svg`'s scale.
+    pub(super) fn of(marks: &TrafficMarks, lane: &Lane, svg: &Svg) -> Self {
+        Dots {
+            cells: marks
+                .times(lane)
+                .map(|t| (svg.x(t) / 2.0).floor() as i64)
+                .collect(),
+            n: lane.n,
+            first: lane.first,
+            last: lane.last,
+        }
     }
 
     pub(super) fn draw(&self, svg: &mut Svg, lane: usize, y: f64, client: &str) {

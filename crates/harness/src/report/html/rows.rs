@@ -7,13 +7,21 @@ use std::time::Duration;
 use crate::event::{ClientEvent, Event, EventKind as K, ProxyEvent, ServerEvent};
 use crate::render::text_line;
 
+use super::marks::TrafficMarks;
 use super::model::*;
 use super::style::*;
 use super::svg::*;
 
 /// One client's row: the server's view (present, away) behind the client's (connected,
 /// attempts, backoff waits), its messages, and markers on top.
-pub(super) fn client_row(svg: &mut Svg, y: f64, name: &str, evs: &[&Event], cuts: &[Duration]) {
+pub(super) fn client_row(
+    svg: &mut Svg,
+    y: f64,
+    name: &str,
+    evs: &[&Event],
+    marks: &TrafficMarks,
+    cuts: &[Duration],
+) {
     let (end, mid) = (Duration::from_secs_f64(svg.end), y + 8.0);
     let back = ["user_joined", "user_reconnected"];
     let gone = ["user_joined", "user_reconnected", "user_left"];
@@ -33,14 +41,11 @@ pub(super) fn client_row(svg: &mut Svg, y: f64, name: &str, evs: &[&Event], cuts
         let (x0, x1, title) = (svg.x(from.t), svg.x(until), span_title(from, to));
         svg.line("try", (x0, mid), (x1, mid), &title);
     }
-    let mut dots: [Dots; 4] = Default::default();
-    for e in evs {
-        if let Some(i) = MESSAGES.iter().position(|m| m.0 == e.kind.name()) {
-            dots[i].add(svg.x(e.t), e.t);
+    for (i, lane) in marks.lanes(name).into_iter().flatten().enumerate() {
+        if lane.n > 0 {
+            let dots = Dots::of(marks, lane, svg);
+            dots.draw(svg, i, y + MESSAGES[i].1, name);
         }
-    }
-    for (i, d) in dots.iter().enumerate().filter(|d| d.1.n > 0) {
-        d.draw(svg, i, y + MESSAGES[i].1, name);
     }
     let mut connected = false;
     for &e in evs {
