@@ -156,6 +156,26 @@ mod tests {
     use rand::{RngCore, SeedableRng};
     use std::collections::BTreeSet;
 
+    /// When the generations turn, the older one's bits are all cleared: it then holds only
+    /// what is added to it (a filter that kept stale bits would send ever more deliveries to
+    /// the scan).
+    #[test]
+    fn a_turning_generation_is_emptied() {
+        let mut recent = RecentFingerprints::new(4);
+        for fp in 1..=8u64 {
+            assert!(recent.remember(fp * 0x1234_5678_9abc));
+        }
+        // The ninth turns the generations: generation 0 (1..=4) is cleared and gets the ninth.
+        let ninth = 9 * 0x1234_5678_9abc_u64;
+        assert!(recent.remember(ninth));
+        assert_eq!(recent.current, 0);
+        let (index, mask) = RecentFingerprints::place(ninth, recent.filter.len());
+        for (i, block) in recent.filter.iter().enumerate() {
+            let expected: &[u64] = if i == index { &mask } else { &[0; 4] };
+            assert_eq!(block.half(0), expected, "block {i}");
+        }
+    }
+
     /// Against an exact model (the last `limit` fingerprints, in order) through 60,000
     /// deliveries: fresh ones, repeats of recent ones, of ones just forgotten, of ones long
     /// gone, fingerprints sharing their block, and zero.
