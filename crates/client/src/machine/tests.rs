@@ -555,7 +555,10 @@ fn an_attempt_times_out_at_its_deadline_not_before() {
     let deadline = m.poll_timeout().expect("the attempt's deadline");
     assert_eq!(deadline, t(5_500));
     m.handle_timeout(t(5_499));
-    assert!(events(&mut m).is_empty(), "still within the connect timeout");
+    assert!(
+        events(&mut m).is_empty(),
+        "still within the connect timeout"
+    );
     m.handle_timeout(deadline);
     assert_eq!(
         disconnect_reason(&events(&mut m)),

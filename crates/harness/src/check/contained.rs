@@ -65,6 +65,10 @@ impl Checker for Contained {
         self.guard(event.t, |c| c.observe(event, view));
     }
 
+    fn forget(&mut self, now: Duration, view: &RunView) {
+        self.guard(now, |c| c.forget(now, view));
+    }
+
     fn finish(&mut self, view: &RunView) -> Vec<Violation> {
         let found = self.guard(Duration::MAX, |c| c.finish(view));
         match (&self.crashed, found) {

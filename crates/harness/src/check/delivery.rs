@@ -29,7 +29,7 @@ use std::time::Duration;
 use crate::check::seq_runs::SeqRuns;
 use crate::check::{CheckContext, Checker, Violation};
 use crate::event::{ClientEvent, Event, EventKind, ServerEvent};
-use crate::view::intern::{Id, Interner};
+use crate::view::intern::{ForgettingInterner, Id, Interner};
 use crate::view::lookup::{LookupMap, LookupSet};
 use crate::view::numbering::Renumber;
 use crate::view::RunView;
@@ -56,27 +56,31 @@ pub struct Delivery {
     ctx: CheckContext,
     /// Client and room names.
     names: Interner,
-    /// Message ids.
-    msg_ids: Interner,
+    /// Message ids (forgotten with the messages they name).
+    msg_ids: ForgettingInterner,
     /// The judge's client numbers → this checker's.
     clients: Renumber<Id>,
     /// The judge's message numbers → this checker's.
     messages: Renumber<Msg>,
-    /// Message → first sent at.
+    /// Message → first sent at, until accepted.
     sent: BTreeMap<Msg, Duration>,
+    /// Messages sent, and accepted, in all (the summary's counts).
+    sent_total: usize,
+    accepted_total: usize,
     /// Sender → the host it sends from (one entry per sender).
     senders: BTreeMap<Id, std::sync::Arc<str>>,
-    /// Messages accepted in the current server epoch.
-    accepted_now: LookupSet<Msg>,
-    /// Messages ever accepted.
-    accepted_ever: LookupSet<Msg>,
+    /// Messages accepted in the current server epoch → when (forgotten one retention later).
+    accepted_now: LookupMap<Msg, Duration>,
+    /// Messages accepted → when (forgotten one retention later).
+    accepted_ever: LookupMap<Msg, Duration>,
     /// client → room, for clients with an open session.
     sessions: BTreeMap<Id, Id>,
     /// (receiver, message) → accepted at: deliveries still owed (the report sorts them).
     owed: LookupMap<(Id, Msg), Duration>,
     /// (receiver's room, message) → the message's ordinal in that room, in the order the room
-    /// first received them (dense per room, so what a receiver got is a few runs).
-    ordinals: LookupMap<(Id, Msg), u64>,
+    /// first received them (dense per room, so what a receiver got is a few runs), and when
+    /// it was last received (forgotten one retention later).
+    ordinals: LookupMap<(Id, Msg), (u64, Duration)>,
     /// Room → ordinals given so far.
     room_ordinals: LookupMap<Id, u64>,
     /// Receiver → its room (as the scenario assigns it), once looked up.
@@ -103,13 +107,15 @@ impl Delivery {
         Delivery {
             ctx,
             names: Interner::default(),
-            msg_ids: Interner::default(),
+            msg_ids: ForgettingInterner::default(),
             clients: Renumber::default(),
             messages: Renumber::default(),
             sent: BTreeMap::new(),
+            sent_total: 0,
+            accepted_total: 0,
             senders: BTreeMap::new(),
-            accepted_now: LookupSet::default(),
-            accepted_ever: LookupSet::default(),
+            accepted_now: LookupMap::default(),
+            accepted_ever: LookupMap::default(),
             sessions: BTreeMap::new(),
             owed: LookupMap::default(),
             ordinals: LookupMap::default(),
@@ -133,6 +139,14 @@ impl Delivery {
     fn forget_last_seq(&mut self, receiver: Id) {
         if let Some(last) = self.last_seq.get_mut(receiver as usize) {
             *last = None;
+        }
+    }
+
+    /// Records `m` as accepted at `t` (it is no longer waiting to be).
+    fn accept(&mut self, m: Msg, t: Duration) {
+        self.sent.remove(&m);
+        if self.accepted_ever.insert(m, t).is_none() {
+            self.accepted_total += 1;
         }
     }
 
@@ -178,21 +192,24 @@ impl Delivery {
         };
         let runs = self.received.get(receiver as usize);
         match (runs, self.ordinals.get(&(room, m))) {
-            (Some(runs), Some(&ordinal)) => runs.contains(ordinal),
+            (Some(runs), Some(&(ordinal, _))) => runs.contains(ordinal),
             _ => false,
         }
     }
 
-    /// Records that `receiver` got `m`; whether it had not before.
-    fn receive(&mut self, receiver: Id, m: Msg) -> bool {
+    /// Records that `receiver` got `m` at `t`; whether it had not before.
+    fn receive(&mut self, receiver: Id, m: Msg, t: Duration) -> bool {
         let room = self.room_of(receiver);
-        let ordinal = match self.ordinals.get(&(room, m)) {
-            Some(&ordinal) => ordinal,
+        let ordinal = match self.ordinals.get_mut(&(room, m)) {
+            Some((ordinal, seen)) => {
+                *seen = t;
+                *ordinal
+            }
             None => {
                 let next = self.room_ordinals.entry(room).or_insert(0);
                 let ordinal = *next;
                 *next += 1;
-                self.ordinals.insert((room, m), ordinal);
+                self.ordinals.insert((room, m), (ordinal, t));
                 ordinal
             }
         };
@@ -234,12 +251,11 @@ impl Checker for Delivery {
             } if host != "server" && host != "proxy" => {
                 // What a crashed client host's clients sent and the server never accepted
                 // died with them: an outbox in memory does not outlive its process.
-                let (senders, accepted) = (&self.senders, &self.accepted_ever);
+                let senders = &self.senders;
                 self.sent.retain(|m, _| {
                     senders
                         .get(&sender_of(*m))
                         .is_none_or(|h| &**h != host.as_str())
-                        || accepted.contains(m)
                 });
             }
             EventKind::Client { client, event: ClientEvent::Connected { .. } } => {
@@ -275,7 +291,10 @@ impl Checker for Delivery {
             EventKind::Client { client, event: ClientEvent::MessageSent { msg_id } }
             | EventKind::Client { client, event: ClientEvent::MessageBuffered { msg_id, .. } } => {
                 let m = self.msg(numbers.msg, client, msg_id);
-                self.sent.entry(m).or_insert(event.t);
+                if !self.accepted_ever.contains_key(&m) && !self.sent.contains_key(&m) {
+                    self.sent.insert(m, event.t);
+                    self.sent_total += 1;
+                }
                 let sender = sender_of(m);
                 if self.senders.get(&sender) != Some(&event.host) {
                     self.senders.insert(sender, event.host.clone());
@@ -286,19 +305,19 @@ impl Checker for Delivery {
             {
                 // No word from the server: the acknowledgement is its acceptance.
                 let m = self.msg(numbers.msg, client, msg_id);
-                self.accepted_ever.insert(m);
+                self.accept(m, event.t);
             }
             EventKind::Server(ServerEvent::MessageAccepted { client, msg_id, .. }) if !msg_id.is_empty() => {
                 self.server_reports = true;
                 let m = self.msg(numbers.msg, client, msg_id);
-                if !self.accepted_now.insert(m) {
+                if self.accepted_now.insert(m, event.t).is_some() {
                     self.violations.push(Violation {
                         t: event.t,
                         detail: format!("message {msg_id} from {client} accepted twice"),
                     });
                     return;
                 }
-                self.accepted_ever.insert(m);
+                self.accept(m, event.t);
                 let sender = sender_of(m);
                 let Some(&room) = self.sessions.get(&sender) else {
                     return;
@@ -314,7 +333,7 @@ impl Checker for Delivery {
                 let receiver = self.client(numbers.client, client);
                 let m = self.msg(numbers.msg, from, msg_id);
                 self.owed.remove(&(receiver, m));
-                if !msg_id.is_empty() && !self.receive(receiver, m) {
+                if !msg_id.is_empty() && !self.receive(receiver, m, event.t) {
                     self.violations.push(Violation {
                         t: event.t,
                         detail: format!("{client} received message {msg_id} from {from} twice"),
@@ -335,13 +354,50 @@ impl Checker for Delivery {
         }
     }
 
+    fn forget(&mut self, now: Duration, _view: &RunView) {
+        let Some(horizon) = now.checked_sub(self.ctx.retention()) else {
+            return;
+        };
+        self.accepted_ever.retain(|_, at| *at >= horizon);
+        self.accepted_now.retain(|_, at| *at >= horizon);
+        // What each room's receivers got below its oldest remembered ordinal is never asked
+        // about again: their runs there become one.
+        let mut oldest: BTreeMap<Id, u64> = BTreeMap::new();
+        self.ordinals.retain(|&(room, _), &mut (ordinal, seen)| {
+            let keep = seen >= horizon;
+            if keep {
+                let o = oldest.entry(room).or_insert(ordinal);
+                *o = (*o).min(ordinal);
+            }
+            keep
+        });
+        for (&room, &next) in &self.room_ordinals {
+            let below = oldest.get(&room).copied().unwrap_or(next);
+            let receivers = self.room_of.iter().filter(|(_, r)| **r == room);
+            for (&receiver, _) in receivers {
+                if let Some(runs) = self.received.get_mut(receiver as usize) {
+                    runs.fill_below(below);
+                }
+            }
+        }
+        // Message ids no state names any more.
+        let mut named: LookupSet<Id> = LookupSet::default();
+        named.extend(self.sent.keys().map(|&m| id_of(m)));
+        named.extend(self.accepted_ever.keys().map(|&m| id_of(m)));
+        named.extend(self.accepted_now.keys().map(|&m| id_of(m)));
+        named.extend(self.ordinals.keys().map(|&(_, m)| id_of(m)));
+        named.extend(self.owed.keys().map(|&(_, m)| id_of(m)));
+        self.msg_ids.retain(|id| named.contains(&id));
+        self.messages.retain(|m| named.contains(&id_of(m)));
+    }
+
     fn finish(&mut self, view: &RunView) -> Vec<Violation> {
         let (settle, end) = (self.ctx.settle(), self.ctx.end);
         // Reported in name order (sender, id; receiver, sender, id), whatever the numbering.
         let mut lost: Vec<(&str, &str)> = Vec::new();
         for (&m, t) in &self.sent {
             let (client, msg_id) = (self.names.name(sender_of(m)), self.msg_ids.name(id_of(m)));
-            if !self.accepted_ever.contains(&m) && view.reach.had_window(client, *t, settle, end) {
+            if view.reach.had_window(client, *t, settle, end) {
                 lost.push((client, msg_id));
             }
         }
@@ -372,7 +428,7 @@ impl Checker for Delivery {
     }
 
     fn vacuous(&self) -> bool {
-        self.sent.is_empty() && self.accepted_ever.is_empty() && self.deliveries == 0
+        self.sent_total == 0 && self.accepted_total == 0 && self.deliveries == 0
     }
 
     fn summary(&self) -> String {
@@ -381,16 +437,12 @@ impl Checker for Delivery {
                 "judged from what clients saw: {} messages sent, {} acknowledged, {} deliveries, \
                  each once and in order; whether each reached every member needs the server's \
                  session events, which it does not report (room_log judges the gaps clients saw)",
-                self.sent.len(),
-                self.accepted_ever.len(),
-                self.deliveries
+                self.sent_total, self.accepted_total, self.deliveries
             );
         }
         format!(
             "{} messages sent, {} accepted, {} deliveries, each once and in order",
-            self.sent.len(),
-            self.accepted_ever.len(),
-            self.deliveries
+            self.sent_total, self.accepted_total, self.deliveries
         )
     }
 }

@@ -40,6 +40,8 @@ pub struct CheckContext {
     pub grace: Duration,
     /// Messages the server keeps per room for replay.
     pub history_limit: usize,
+    /// How long the server remembers a message id to drop a retry of it.
+    pub dedup_ttl: Duration,
     /// The grace outcome the scenario expects, if it states one.
     pub grace_outcome: Option<GraceOutcome>,
     /// The clients' backoff settings.
@@ -73,6 +75,7 @@ impl CheckContext {
             ),
             grace: scenario.server_config().grace,
             history_limit: scenario.server.history_limit,
+            dedup_ttl: scenario.server_config().dedup_ttl,
             grace_outcome: scenario.expect.grace_outcome,
             backoff: client.backoff,
             max_connects_per_second: scenario.expect.max_connects_per_second,
@@ -89,6 +92,18 @@ impl CheckContext {
     #[must_use]
     pub fn room_of(&self, client: &str) -> std::sync::Arc<str> {
         self.rooms.get(client).cloned().unwrap_or_else(|| "".into())
+    }
+
+    /// How long checkers keep what they know of a message after it was last seen: twice the
+    /// longest a message can legitimately come back — a retry within the server's
+    /// de-duplication memory, a client noticing a dead link and resuming within grace, the
+    /// settling time. What was last seen longer ago no longer changes a verdict in a run that
+    /// behaves; a violation only visible across a longer stretch (a retry acknowledged under
+    /// a second number half an hour later, say) goes unseen.
+    #[must_use]
+    pub fn retention(&self) -> Duration {
+        let detection = self.client_detection_bound().unwrap_or(Duration::ZERO);
+        2 * (self.dedup_ttl + self.grace + self.reconnect_within + detection + self.settle())
     }
 }
 
@@ -132,6 +147,10 @@ pub trait Checker: Send {
     fn vacuous(&self) -> bool {
         false
     }
+    /// Time passed to `now` (called now and then, between events): forget what can no
+    /// longer change the verdict (see [`CheckContext::retention`]), judging first what needs
+    /// it. Most checkers keep nothing that grows with the run.
+    fn forget(&mut self, _now: Duration, _view: &crate::view::RunView) {}
     /// Adds what the checker measured to the run's statistics (most measure nothing).
     fn measure(&self, _stats: &mut RunStats) {}
     /// What the checker reads that not every system under test reports: the event names of

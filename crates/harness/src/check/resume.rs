@@ -209,8 +209,9 @@ impl Checker for Resume {
                 ..
             } => {
                 if let Some(conn) = &mut view.live {
-                    if let Some(written) = conn.written.get(msg_id) {
-                        conn.served_until = conn.served_until.max(*written);
+                    // Acknowledged: a second ack of it says no more than this one.
+                    if let Some(written) = conn.written.remove(msg_id) {
+                        conn.served_until = conn.served_until.max(written);
                     }
                 }
                 self.saw(t, index, client, *seq);
@@ -257,10 +258,55 @@ impl Checker for Resume {
         }
     }
 
+    fn forget(&mut self, now: Duration, _view: &RunView) {
+        let Some(horizon) = now.checked_sub(self.ctx.retention()) else {
+            return;
+        };
+        // Suspects whose every number to compare with is in: judged now.
+        let settle = self.ctx.settle();
+        let (ready, waiting): (Vec<Suspect>, Vec<Suspect>) = std::mem::take(&mut self.suspects)
+            .into_iter()
+            .partition(|(v, ..)| v.t + settle < now);
+        self.judge_suspects(ready);
+        self.suspects = waiting;
+        // A room's highs before the horizon (and before every waiting suspect) matter only
+        // through the last of them.
+        let floor = self
+            .suspects
+            .iter()
+            .map(|(v, ..)| v.t)
+            .fold(horizon, Duration::min);
+        for highs in self.numbers.values_mut() {
+            let before = highs.iter().take_while(|(seen, _)| *seen < floor).count();
+            if before > 1 {
+                highs.drain(..before - 1);
+            }
+        }
+    }
+
     fn finish(&mut self, _view: &RunView) -> Vec<Violation> {
+        let suspects = std::mem::take(&mut self.suspects);
+        self.judge_suspects(suspects);
+        self.violations.sort_by_key(|v| v.t);
+        std::mem::take(&mut self.violations)
+    }
+
+    fn vacuous(&self) -> bool {
+        self.judged == 0
+    }
+
+    fn summary(&self) -> String {
+        format!("{} resumes judged from client observations", self.judged)
+    }
+}
+
+impl Resume {
+    /// Judges `suspects` against the room's numbers: a resync inside grace is a violation
+    /// unless the room ran more than its history past what the client last saw.
+    fn judge_suspects(&mut self, suspects: Vec<Suspect>) {
         let settle = self.ctx.settle();
         let limit = self.ctx.history_limit as u64;
-        for (violation, incarnation, room, last) in std::mem::take(&mut self.suspects) {
+        for (violation, incarnation, room, last) in suspects {
             let latest = self
                 .rooms
                 .get(&room)
@@ -275,16 +321,6 @@ impl Checker for Resume {
                 self.violations.push(violation);
             }
         }
-        self.violations.sort_by_key(|v| v.t);
-        std::mem::take(&mut self.violations)
-    }
-
-    fn vacuous(&self) -> bool {
-        self.judged == 0
-    }
-
-    fn summary(&self) -> String {
-        format!("{} resumes judged from client observations", self.judged)
     }
 }
 

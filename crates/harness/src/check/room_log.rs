@@ -65,6 +65,8 @@ struct MsgInfo {
     number: (u32, u64),
     /// Seen under a second number in one incarnation (reported once).
     accepted_twice: bool,
+    /// When it was last observed (it is forgotten one retention later).
+    seen: Duration,
 }
 
 /// What one client saw in one session.
@@ -74,11 +76,17 @@ struct Session {
     epoch: u32,
     /// When it began (the resync or first observation that started it).
     started: Duration,
-    /// Sequence numbers seen (as runs), each with when first seen.
+    /// Sequence numbers seen (as runs), each with when first seen; holes already judged are
+    /// closed.
     seen: SeqRuns,
-    /// Own messages written, and acknowledged.
-    written: BTreeSet<String>,
-    acked: BTreeMap<String, u64>,
+    /// Own messages written in it and not acknowledged in it.
+    pending: BTreeSet<String>,
+    /// Whether any of its messages was acknowledged in it.
+    acked_any: bool,
+    /// Holes excused so far as possibly its own unacknowledged messages.
+    unowned_used: usize,
+    /// Whether its first unexcused gap was reported (one per session).
+    reported: bool,
     /// Resumes that said `recovered: true` and replayed nothing: when, and the first number
     /// seen after each (a gap that ends there is the history the server promised and did not
     /// send). One per reconnect of the session.
@@ -105,26 +113,34 @@ pub struct RoomLog {
     ctx: CheckContext,
     /// Server crashes begun so far: incarnation `k` runs after the `k`-th.
     crashes: u32,
-    /// (epoch, room number, seq) → the number of the message it numbers (looked up only).
-    numbered: LookupMap<(u32, Id, u64), Id>,
+    /// (epoch, room number, seq) → the number of the message it numbers and when that was
+    /// last observed (looked up only; forgotten one retention later).
+    numbered: LookupMap<(u32, Id, u64), (Id, Duration)>,
+    /// (epoch, room number) → the highest seq whose message was forgotten: a gap there whose
+    /// owner is unknown may be a forgotten message's, and is not judged.
+    forgotten: LookupMap<(u32, Id), u64>,
+    /// Numbers given in all (the summary's count).
+    numbers_given: usize,
     /// Rooms by number.
     rooms: Interner,
     /// Sender → message id → the message's number (looked up only, by borrowed names: an
     /// observation allocates nothing once the message is known).
     msg_ids: LookupMap<String, LookupMap<String, Id>>,
     /// Message number → what is known of the message.
-    msgs: Vec<MsgInfo>,
+    msgs: LookupMap<Id, MsgInfo>,
+    next_msg: Id,
     /// The judge's message numbers → this checker's.
     messages: Renumber<Id>,
     /// Every client seen.
     views: Roster<View>,
-    /// (client, session) pairs ended, judged at the end.
-    ended: Vec<(String, Session)>,
+    /// (client, session, when it ended) for sessions ended and not yet judged in full.
+    ended: Vec<(String, Session, Duration)>,
     observed: usize,
-    /// (client, id) → when first written or buffered.
+    /// (client, id) → when first written or buffered, until acknowledged.
     written: BTreeMap<Msg, Duration>,
-    /// (client, id) acknowledged at least once.
-    acked: BTreeSet<Msg>,
+    /// (client, id) acknowledged → when written and when acknowledged (forgotten one
+    /// retention after).
+    acked: BTreeMap<Msg, (Duration, Duration)>,
     /// Client → the host it writes from (one entry per client).
     writers: BTreeMap<String, std::sync::Arc<str>>,
     violations: Vec<Violation>,
@@ -138,15 +154,18 @@ impl RoomLog {
             ctx,
             crashes: 0,
             numbered: LookupMap::default(),
+            forgotten: LookupMap::default(),
+            numbers_given: 0,
             rooms: Interner::default(),
             msg_ids: LookupMap::default(),
-            msgs: Vec::new(),
+            msgs: LookupMap::default(),
+            next_msg: 0,
             messages: Renumber::default(),
             views: Roster::default(),
             ended: Vec::new(),
             observed: 0,
             written: BTreeMap::new(),
-            acked: BTreeSet::new(),
+            acked: BTreeMap::new(),
             writers: BTreeMap::new(),
             violations: Vec::new(),
         }
@@ -163,7 +182,7 @@ impl RoomLog {
         let old = std::mem::take(&mut view.session);
         view.session.epoch = epoch;
         view.session.started = t;
-        self.ended.push((name.to_string(), old));
+        self.ended.push((name.to_string(), old, t));
     }
 
     /// A sequence number `client` observed for `msg`; `this_session`: part of what its current
@@ -195,7 +214,7 @@ impl RoomLog {
                 room
             }
         };
-        let (msg_ids, msgs) = (&mut self.msg_ids, &mut self.msgs);
+        let (msg_ids, msgs, next_msg) = (&mut self.msg_ids, &mut self.msgs, &mut self.next_msg);
         let m = self.messages.get(judged_msg, || {
             let by_sender = match msg_ids.get_mut(msg.0) {
                 Some(ids) => ids,
@@ -204,20 +223,28 @@ impl RoomLog {
             match by_sender.get(msg.1) {
                 Some(&m) => m,
                 None => {
-                    let m = Id::try_from(msgs.len()).expect("fewer than 2^32 messages");
+                    let m = *next_msg;
+                    *next_msg = m.checked_add(1).expect("fewer than 2^32 messages");
                     by_sender.insert(msg.1.to_string(), m);
-                    msgs.push(MsgInfo {
-                        from: msg.0.to_string(),
-                        id: msg.1.to_string(),
-                        first_epoch: epoch,
-                        number: (epoch, seq),
-                        accepted_twice: false,
-                    });
+                    msgs.insert(
+                        m,
+                        MsgInfo {
+                            from: msg.0.to_string(),
+                            id: msg.1.to_string(),
+                            first_epoch: epoch,
+                            number: (epoch, seq),
+                            accepted_twice: false,
+                            seen: t,
+                        },
+                    );
                     m
                 }
             }
         });
-        let info = &mut self.msgs[m as usize];
+        let Some(info) = self.msgs.get_mut(&m) else {
+            return; // cannot be: a number is forgotten with its message
+        };
+        info.seen = t;
         info.first_epoch = info.first_epoch.min(epoch);
         let (numbered_in, first_seq) = info.number;
         if numbered_in < epoch {
@@ -235,9 +262,11 @@ impl RoomLog {
                 ),
             });
         }
-        match self.numbered.get(&(epoch, room, seq)) {
-            Some(&other) if other != m => {
-                let MsgInfo { from, id, .. } = &self.msgs[other as usize];
+        match self.numbered.get_mut(&(epoch, room, seq)) {
+            Some((other, _)) if *other != m => {
+                let Some(MsgInfo { from, id, .. }) = self.msgs.get(other) else {
+                    return;
+                };
                 self.violations.push(Violation {
                     t,
                     detail: format!(
@@ -249,27 +278,40 @@ impl RoomLog {
                     ),
                 });
             }
-            Some(_) => {}
+            Some((_, seen)) => *seen = t,
             None => {
-                self.numbered.insert((epoch, room, seq), m);
+                self.numbered.insert((epoch, room, seq), (m, t));
+                self.numbers_given += 1;
             }
         }
     }
 
-    /// The first unexcused gap in `client`'s `session`, as a violation.
-    fn gap(&self, client: &str, session: &Session) -> Option<Violation> {
+    /// Judges the holes of `client`'s `session` closed before `before` (every hole, with
+    /// `Duration::MAX`) and closes them: the first unexcused one, unless the session had one
+    /// already, as a violation.
+    fn judge_holes(
+        &self,
+        client: &str,
+        session: &mut Session,
+        before: Duration,
+    ) -> Option<Violation> {
         let room = self.room(client);
         let room_id = self.rooms.get(&room);
-        let mut unowned_allowed = session
-            .written
-            .iter()
-            .filter(|id| !session.acked.contains_key(*id))
-            .count();
-        for hole in session.seen.holes() {
+        let unowned_allowed = session.pending.len();
+        let mut found = None;
+        for hole in session.seen.holes().filter(|h| h.next_at < before) {
+            if session.reported || found.is_some() {
+                break;
+            }
             for seq in hole.from..=hole.to {
                 let owner = room_id
                     .and_then(|r| self.numbered.get(&(session.epoch, r, seq)))
-                    .map(|&m| &self.msgs[m as usize]);
+                    .and_then(|(m, _)| self.msgs.get(m));
+                let maybe_forgotten = room_id.is_some_and(|r| {
+                    self.forgotten
+                        .get(&(session.epoch, r))
+                        .is_some_and(|&f| seq <= f)
+                });
                 match owner {
                     Some(info) if info.from == client => continue,
                     // Accepted again by a restarted server: a client that read it from the
@@ -278,8 +320,10 @@ impl RoomLog {
                     // Accepted twice (reported as such): the client showed it once, under its
                     // first number, and dropped the copy by its id.
                     Some(info) if info.accepted_twice => continue,
-                    None if unowned_allowed > 0 => {
-                        unowned_allowed -= 1;
+                    // Its message may have been forgotten: not judged.
+                    None if maybe_forgotten => continue,
+                    None if session.unowned_used < unowned_allowed => {
+                        session.unowned_used += 1;
                         continue;
                     }
                     _ => {}
@@ -301,7 +345,7 @@ impl RoomLog {
                             hole.next
                         )
                     });
-                return Some(Violation {
+                found = Some(Violation {
                     t: hole.next_at,
                     detail: format!(
                         "{client} never saw seq {seq} ({whose}) of room {room:?}, though it saw \
@@ -310,9 +354,12 @@ impl RoomLog {
                         hole.next
                     ),
                 });
+                break;
             }
         }
-        None
+        session.reported |= found.is_some();
+        session.seen.close_holes_before(before);
+        found
     }
 }
 
@@ -333,9 +380,10 @@ impl Checker for RoomLog {
                 client,
                 event: ClientEvent::MessageBuffered { msg_id, .. },
             } => {
-                self.written
-                    .entry((client.clone(), msg_id.clone()))
-                    .or_insert(t);
+                let msg = (client.clone(), msg_id.clone());
+                if !self.acked.contains_key(&msg) {
+                    self.written.entry(msg).or_insert(t);
+                }
                 if self.writers.get(client) != Some(&event.host) {
                     self.writers.insert(client.clone(), event.host.clone());
                 }
@@ -344,7 +392,14 @@ impl Checker for RoomLog {
                 client,
                 event: ClientEvent::MessageAcked { msg_id, .. },
             } => {
-                self.acked.insert((client.clone(), msg_id.clone()));
+                let msg = (client.clone(), msg_id.clone());
+                if let Some(written) = self.written.remove(&msg) {
+                    self.acked.insert(msg, (written, t));
+                } else if let Some((_, acked)) = self.acked.get_mut(&msg) {
+                    *acked = t;
+                } else {
+                    self.acked.insert(msg, (t, t));
+                }
             }
             _ => {}
         }
@@ -359,10 +414,9 @@ impl Checker for RoomLog {
             }
             // What its clients wrote and never saw acknowledged died with them: an outbox in
             // memory does not outlive its process.
-            let (writers, acked) = (&self.writers, &self.acked);
-            self.written.retain(|m, _| {
-                writers.get(&m.0).is_none_or(|h| &**h != host.as_str()) || acked.contains(m)
-            });
+            let writers = &self.writers;
+            self.written
+                .retain(|m, _| writers.get(&m.0).is_none_or(|h| &**h != host.as_str()));
             // In name order, as the sessions ended reach the report.
             for index in self.views.by_name(|v| *v.host == **host) {
                 self.views.state_mut(index).conn_epoch = None;
@@ -410,7 +464,7 @@ impl Checker for RoomLog {
                 event: ClientEvent::MessageBuffered { msg_id, .. },
                 ..
             } => {
-                view.session.written.insert(msg_id.clone());
+                view.session.pending.insert(msg_id.clone());
                 return;
             }
             _ => {}
@@ -418,7 +472,7 @@ impl Checker for RoomLog {
         let Some(epoch) = view.conn_epoch else {
             return; // not connected, or to an incarnation we cannot tell
         };
-        let fresh = view.session.seen.is_empty() && view.session.acked.is_empty();
+        let fresh = view.session.seen.is_empty() && !view.session.acked_any;
         if fresh {
             view.session.epoch = epoch;
         }
@@ -466,12 +520,13 @@ impl Checker for RoomLog {
                 ..
             } => {
                 let view = self.views.state_mut(index);
-                view.session.written.insert(msg_id.clone());
                 // A second number for it is reported by `number`, once per message.
-                view.session.acked.insert(msg_id.clone(), *seq);
+                view.session.pending.remove(msg_id);
+                view.session.acked_any = true;
                 // A retry of a message written in an earlier session is acknowledged with the
-                // number it got then: no observation of this session's log.
-                let written = self.written.get(&(client.to_string(), msg_id.clone()));
+                // number it got then: no observation of the current session's log.
+                let msg = (client.to_string(), msg_id.clone());
+                let written = self.acked.get(&msg).map(|(w, _)| w);
                 let started = self.views.state(index).session.started;
                 let this_session = written.is_none_or(|w| *w >= started);
                 let msg = (client, msg_id.as_str());
@@ -491,23 +546,71 @@ impl Checker for RoomLog {
         }
     }
 
-    fn finish(&mut self, view: &RunView) -> Vec<Violation> {
-        let mut sessions = std::mem::take(&mut self.ended);
-        sessions.extend(self.views.by_name(|_| true).into_iter().map(|i| {
-            (
-                self.views.name(i).to_string(),
-                self.views.state(i).session.clone(),
-            )
-        }));
-        for (client, session) in &sessions {
-            if let Some(v) = self.gap(client, session) {
+    fn forget(&mut self, now: Duration, _view: &RunView) {
+        let retention = self.ctx.retention();
+        let (Some(horizon), Some(judge_before)) =
+            (now.checked_sub(retention), now.checked_sub(retention / 2))
+        else {
+            return;
+        };
+        // Holes closed half a retention ago are judged now, while what owns their numbers is
+        // still known; sessions ended before then are judged in full and dropped.
+        let mut ended = std::mem::take(&mut self.ended);
+        for (client, session, _) in &mut ended {
+            if let Some(v) = self.judge_holes(client, session, judge_before) {
                 self.violations.push(v);
             }
+        }
+        ended.retain(|(_, _, at)| *at >= judge_before);
+        self.ended = ended;
+        for index in self.views.by_name(|_| true) {
+            let client = self.views.name(index).to_string();
+            let mut session = std::mem::take(&mut self.views.state_mut(index).session);
+            if let Some(v) = self.judge_holes(&client, &mut session, judge_before) {
+                self.violations.push(v);
+            }
+            session.empty_replays.retain(|(at, _)| *at >= horizon);
+            self.views.state_mut(index).session = session;
+        }
+        // Numbers and messages last observed a retention ago.
+        let forgotten = &mut self.forgotten;
+        self.numbered.retain(|&(epoch, room, seq), (_, seen)| {
+            let keep = *seen >= horizon;
+            if !keep {
+                let f = forgotten.entry((epoch, room)).or_insert(seq);
+                *f = (*f).max(seq);
+            }
+            keep
+        });
+        self.msgs.retain(|_, info| info.seen >= horizon);
+        let msgs = &self.msgs;
+        for ids in self.msg_ids.values_mut() {
+            ids.retain(|_, m| msgs.contains_key(m));
+        }
+        self.msg_ids.retain(|_, ids| !ids.is_empty());
+        self.messages.retain(|m| msgs.contains_key(&m));
+        self.acked.retain(|_, (_, acked)| *acked >= horizon);
+    }
+
+    fn finish(&mut self, view: &RunView) -> Vec<Violation> {
+        let mut ended = std::mem::take(&mut self.ended);
+        for (client, session, _) in &mut ended {
+            if let Some(v) = self.judge_holes(client, session, Duration::MAX) {
+                self.violations.push(v);
+            }
+        }
+        for index in self.views.by_name(|_| true) {
+            let client = self.views.name(index).to_string();
+            let mut session = std::mem::take(&mut self.views.state_mut(index).session);
+            if let Some(v) = self.judge_holes(&client, &mut session, Duration::MAX) {
+                self.violations.push(v);
+            }
+            self.views.state_mut(index).session = session;
         }
         let (settle, end) = (self.ctx.settle(), self.ctx.end);
         for (msg, t) in &self.written {
             let (client, id) = msg;
-            if !self.acked.contains(msg) && view.reach.had_window(client, *t, settle, end) {
+            if view.reach.had_window(client, *t, settle, end) {
                 self.violations.push(Violation {
                     t: end,
                     detail: format!(
@@ -530,8 +633,7 @@ impl Checker for RoomLog {
     fn summary(&self) -> String {
         format!(
             "{} numbered observations, {} messages numbered",
-            self.observed,
-            self.numbered.len()
+            self.observed, self.numbers_given
         )
     }
 }

@@ -71,6 +71,51 @@ impl SeqRuns {
         self.runs.is_empty()
     }
 
+    /// Closes every hole whose next number was first added before `t` (it has been judged):
+    /// the runs on either side become one, so a long session costs as many runs as its
+    /// recent holes.
+    pub(crate) fn close_holes_before(&mut self, t: Duration) {
+        let closing: Vec<u64> = self
+            .runs
+            .iter()
+            .skip(1)
+            .filter(|(_, &(_, at))| at < t)
+            .map(|(&start, _)| start)
+            .collect();
+        for start in closing {
+            let Some((end, _)) = self.runs.remove(&start) else {
+                continue;
+            };
+            if let Some((_, (left_end, _))) = self.runs.range_mut(..start).next_back() {
+                *left_end = end;
+            }
+        }
+    }
+
+    /// Takes every number below `n` as present (they will not be asked about again): the
+    /// runs below it become one.
+    pub(crate) fn fill_below(&mut self, n: u64) {
+        let below: Vec<u64> = self.runs.range(..n).map(|(&start, _)| start).collect();
+        let Some(&first) = below.first() else {
+            return;
+        };
+        let mut end = n.saturating_sub(1);
+        let mut at = Duration::ZERO;
+        for start in below {
+            if let Some((e, t)) = self.runs.remove(&start) {
+                end = end.max(e);
+                if start == first {
+                    at = t;
+                }
+            }
+        }
+        // A run starting right after joins it.
+        if let Some((right_end, _)) = end.checked_add(1).and_then(|next| self.runs.remove(&next)) {
+            end = right_end;
+        }
+        self.runs.insert(0, (end, at));
+    }
+
     /// The holes between the smallest and the largest number, in order.
     pub(crate) fn holes(&self) -> impl Iterator<Item = Hole> + '_ {
         self.runs.iter().zip(self.runs.iter().skip(1)).map(
@@ -129,6 +174,39 @@ mod tests {
                 next_at: ms(2)
             }]
         );
+    }
+
+    #[test]
+    fn closing_holes_merges_the_runs_around_them() {
+        let mut runs = SeqRuns::default();
+        for (seq, t) in [(1, 1), (2, 1), (5, 10), (9, 20), (12, 30)] {
+            runs.insert(seq, ms(t));
+        }
+        assert_eq!(runs.holes().count(), 3);
+        runs.close_holes_before(ms(20));
+        // 3..=4 (closed at 10) is closed; 6..=8 (at 20) and 10..=11 (at 30) are not.
+        let holes: Vec<(u64, u64)> = runs.holes().map(|h| (h.from, h.to)).collect();
+        assert_eq!(holes, [(6, 8), (10, 11)]);
+        assert!(runs.contains(3), "a closed hole counts as seen");
+        runs.close_holes_before(ms(31));
+        assert_eq!(runs.holes().count(), 0);
+        assert!(runs.contains(12) && !runs.contains(13));
+    }
+
+    #[test]
+    fn filling_below_a_number_makes_one_run_of_everything_below() {
+        let mut runs = SeqRuns::default();
+        for seq in [1, 3, 5, 6, 9] {
+            runs.insert(seq, ms(seq));
+        }
+        runs.fill_below(6);
+        assert!((0..=6).all(|s| runs.contains(s)));
+        assert!(!runs.contains(7) && runs.contains(9));
+        assert_eq!(runs.holes().count(), 1);
+        runs.fill_below(9);
+        assert!(runs.contains(8) && runs.holes().count() == 0);
+        runs.fill_below(3);
+        assert!(runs.contains(9) && !runs.contains(10));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub(crate) fn ctx() -> CheckContext {
         reconnect_within: Duration::from_secs(30),
         grace: Duration::from_secs(30),
         history_limit: 1000,
+        dedup_ttl: Duration::from_secs(300),
         grace_outcome: None,
         backoff: BackoffConfig::default(),
         max_connects_per_second: None,
@@ -131,6 +132,26 @@ pub(crate) fn feed_and_finish(
     let mut view = RunView::new(ctx);
     for e in events {
         view.feed(e, |v| checker.observe(e, v));
+    }
+    checker.finish(&view)
+}
+
+/// Like [`feed_and_finish`], asking the checker to forget (as the judge does) at the first
+/// event of every minute.
+pub(crate) fn feed_forgetting_and_finish(
+    checker: &mut (dyn Checker + 'static),
+    ctx: &CheckContext,
+    events: &[Event],
+) -> Vec<Violation> {
+    let mut view = RunView::new(ctx);
+    let mut next = Duration::from_secs(60);
+    for e in events {
+        view.feed(e, |v| checker.observe(e, v));
+        if e.t >= next {
+            next = e.t + Duration::from_secs(60);
+            checker.forget(e.t, &view);
+            view.forget(e.t, ctx.retention());
+        }
     }
     checker.finish(&view)
 }

@@ -196,6 +196,10 @@ struct Judging<O: RunOutput> {
     /// What several checkers need, kept once per event.
     view: RunView,
     kept: Option<Vec<Event>>,
+    /// When the checkers are next asked to forget, and how often.
+    next_forget: Duration,
+    forget_every: Duration,
+    retention: Duration,
     /// With [`Keep::Report`]: the traffic left out of `kept`.
     marks: Option<TrafficMarks>,
     output: O,
@@ -240,6 +244,9 @@ impl<O: RunOutput> Judging<O> {
             view: RunView::new(&ctx),
             kept: (keep != Keep::Verdict).then(Vec::new),
             marks: (keep == Keep::Report).then(|| TrafficMarks::new(scenario.duration.0)),
+            forget_every: (ctx.retention() / 8).max(Duration::from_secs(1)),
+            next_forget: ctx.retention(),
+            retention: ctx.retention(),
             output,
         }
     }
@@ -283,6 +290,17 @@ impl<O: RunOutput> Judging<O> {
         });
         self.stats.observe(event);
         self.output.event(event);
+        if event.t >= self.next_forget {
+            // Deterministic: at the first event past each mark of simulated time.
+            self.next_forget = event.t + self.forget_every;
+            for c in &mut self.checkers {
+                c.forget(event.t, &self.view);
+            }
+            if let Some(d) = &mut self.measuring {
+                d.forget(event.t, &self.view);
+            }
+            self.view.forget(event.t, self.retention);
+        }
     }
 
     /// The outcomes (a checker whose inputs never appeared says it could not judge instead of

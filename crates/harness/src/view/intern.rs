@@ -37,6 +37,45 @@ impl Interner {
     }
 }
 
+/// Like [`Interner`], but a name can be forgotten (its number is never given again).
+#[derive(Debug, Default)]
+pub(crate) struct ForgettingInterner {
+    ids: LookupMap<Box<str>, Id>,
+    names: LookupMap<Id, Box<str>>,
+    next: Id,
+}
+
+impl ForgettingInterner {
+    /// The number of `name`, giving it the next one if it is new (or forgotten).
+    pub(crate) fn id(&mut self, name: &str) -> Id {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.next;
+        self.next = id.checked_add(1).expect("fewer than 2^32 names");
+        self.names.insert(id, name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    /// The name numbered `id` (empty if forgotten).
+    pub(crate) fn name(&self, id: Id) -> &str {
+        self.names.get(&id).map_or("", |n| n)
+    }
+
+    /// Forgets every name whose number `keep` rejects.
+    pub(crate) fn retain(&mut self, keep: impl Fn(Id) -> bool) {
+        self.names.retain(|id, _| keep(*id));
+        self.ids.retain(|_, id| keep(*id));
+    }
+
+    /// How many names it holds.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +88,14 @@ mod tests {
         assert_eq!(i.id("b"), 0);
         assert_eq!(i.id("c"), 2);
         assert_eq!(i.name(1), "a");
+    }
+
+    #[test]
+    fn a_forgotten_name_gets_a_new_number() {
+        let mut i = ForgettingInterner::default();
+        assert_eq!((i.id("a"), i.id("b"), i.id("a")), (0, 1, 0));
+        i.retain(|id| id != 0);
+        assert_eq!((i.len(), i.name(0), i.name(1)), (1, "", "b"));
+        assert_eq!(i.id("a"), 2);
     }
 }

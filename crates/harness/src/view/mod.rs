@@ -62,6 +62,13 @@ impl RunView {
         }
     }
 
+    /// At `now`, forgets the message numbers given more than `retention` ago.
+    pub(crate) fn forget(&mut self, now: std::time::Duration, retention: std::time::Duration) {
+        if let Some(numbering) = &mut self.numbering {
+            numbering.forget(now, retention);
+        }
+    }
+
     /// Takes in `event` and lets `show` hand it, with the view, to every checker: the one
     /// entry point (links are updated after, so a checker sees them as of the previous event).
     pub fn feed(&mut self, event: &Event, show: impl FnOnce(&RunView)) {

@@ -37,6 +37,9 @@ pub(crate) struct Numbering {
     /// Sender's number → message id → the message's number.
     msgs: Vec<LookupMap<Box<str>, u32>>,
     next_msg: u32,
+    /// The next message number at each forget: numbers given before the mark of one retention
+    /// ago are forgotten (a message named again gets a new number; checkers find it by name).
+    marks: std::collections::VecDeque<(std::time::Duration, u32)>,
 }
 
 impl Numbering {
@@ -78,6 +81,24 @@ impl Numbering {
         }
     }
 
+    /// At `now`, forgets the numbers given before `now - retention`.
+    pub(crate) fn forget(&mut self, now: std::time::Duration, retention: std::time::Duration) {
+        self.marks.push_back((now, self.next_msg));
+        let mut cutoff = None;
+        while let Some(&(at, next)) = self.marks.front() {
+            if at + retention > now {
+                break;
+            }
+            cutoff = Some(next);
+            self.marks.pop_front();
+        }
+        if let Some(cutoff) = cutoff {
+            for ids in &mut self.msgs {
+                ids.retain(|_, m| *m >= cutoff);
+            }
+        }
+    }
+
     fn msg(&mut self, sender: Id, id: &str) -> u32 {
         let index = sender as usize;
         if self.msgs.len() <= index {
@@ -95,16 +116,16 @@ impl Numbering {
 }
 
 /// A checker's own number (or index) for each of the judge's: what the checker computed the
-/// first time it met a judge's number, looked up by vector index ever after.
+/// first time it met a judge's number, looked up ever after.
 #[derive(Debug)]
 pub(crate) struct Renumber<T> {
-    by_judge: Vec<Option<T>>,
+    by_judge: LookupMap<u32, T>,
 }
 
 impl<T> Default for Renumber<T> {
     fn default() -> Self {
         Renumber {
-            by_judge: Vec::new(),
+            by_judge: LookupMap::default(),
         }
     }
 }
@@ -116,11 +137,13 @@ impl<T: Copy> Renumber<T> {
         let Some(judge) = judge else {
             return own();
         };
-        let index = judge as usize;
-        if self.by_judge.len() <= index {
-            self.by_judge.resize_with(index + 1, || None);
-        }
-        *self.by_judge[index].get_or_insert_with(own)
+        *self.by_judge.entry(judge).or_insert_with(own)
+    }
+
+    /// Forgets every value `keep` rejects (the checker forgot what it names): the judge's
+    /// number is then computed afresh if it comes again.
+    pub(crate) fn retain(&mut self, keep: impl Fn(T) -> bool) {
+        self.by_judge.retain(|_, v| keep(*v));
     }
 }
 

@@ -1,7 +1,7 @@
 //! Unit tests of the `delivery` checker: each rule caught, and what it must excuse.
 
 use super::*;
-use crate::check::tests::{ctx, ev, feed_and_finish};
+use crate::check::tests::{ctx, ev, feed_and_finish, feed_forgetting_and_finish};
 
 /// Runs the checker over `events`, with clients a, b and c connected from the start.
 fn run(events: &[Event]) -> Vec<String> {
@@ -210,5 +210,68 @@ fn a_fault_healing_as_the_run_ends_excuses_what_it_held_up() {
         run(&partition(90_000)),
         ["message a:1 from a was never accepted (lost)"],
         "10 s of healthy link to resend it"
+    );
+}
+
+/// Three hours of a message every 10 s from a to b, forgetting as the judge does: a message
+/// received twice late in the run and one never accepted are still caught, and what the
+/// checker holds is what one retention (810 s here) needs, not the run's 1,080 messages.
+#[test]
+fn forgetting_keeps_the_verdict_and_bounds_the_state() {
+    let mut events = vec![opened(0, "a"), opened(0, "b")];
+    let last = 1_080u64;
+    for n in 1..=last {
+        let (t, id) = (n * 10_000, n.to_string());
+        events.push(sent(t, &id));
+        if n != 7 {
+            events.push(accepted(t + 1, &id));
+            events.push(received(t + 2, &id, n));
+        }
+    }
+    // A repeat of a message received 100 s before.
+    events.push(received(
+        last * 10_000 + 5,
+        &(last - 10).to_string(),
+        last + 1,
+    ));
+    let mut c = Delivery::new(ctx());
+    let mut all: Vec<Event> = ["a", "b"]
+        .map(|client| {
+            ev(
+                0,
+                "h",
+                EventKind::Client {
+                    client: client.into(),
+                    event: ClientEvent::Connected { attempt: 1 },
+                },
+            )
+        })
+        .to_vec();
+    all.extend(events);
+    let found: Vec<String> = feed_forgetting_and_finish(&mut c, &ctx(), &all)
+        .into_iter()
+        .map(|v| v.detail)
+        .collect();
+    assert!(
+        found
+            .iter()
+            .any(|d| d.contains("received message 1070 from a twice")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|d| d.contains("message 7 from a was never accepted")),
+        "{found:?}"
+    );
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(c.ordinals.len() < 120, "{} ordinals held", c.ordinals.len());
+    assert!(c.accepted_ever.len() < 120, "{}", c.accepted_ever.len());
+    assert!(c.msg_ids.len() < 120, "{} ids held", c.msg_ids.len());
+    assert!(c.received.iter().all(|runs| runs.holes().count() <= 1));
+    assert!(
+        c.summary().starts_with("1080 messages sent, 1079 accepted"),
+        "{}",
+        c.summary()
     );
 }

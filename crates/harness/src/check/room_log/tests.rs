@@ -1,7 +1,7 @@
 //! Unit tests of the `room_log` checker: each rule caught, and what it must excuse.
 
 use super::*;
-use crate::check::tests::{ctx, ev, feed_and_finish};
+use crate::check::tests::{ctx, ev, feed_and_finish, feed_forgetting_and_finish};
 
 fn acked(t: u64, c: &str, id: &str, seq: u64) -> Event {
     ev(
@@ -238,4 +238,66 @@ fn a_gap_right_after_a_resume_that_replayed_nothing_names_that_cause() {
     let v = run(&later);
     assert_eq!(v.len(), 1, "{v:?}");
     assert!(!v[0].detail.contains("resumed at"), "{v:?}");
+}
+
+/// Three hours of a message every 10 s, forgetting as the judge does: a gap in the first
+/// minute is still reported, once, a gap near the end too, and what the checker holds is what
+/// one retention (810 s here) of messages needs, not the run's 1,080.
+#[test]
+fn forgetting_keeps_the_verdict_and_bounds_the_state() {
+    let mut events = vec![
+        acked(10, "a", "1", 1),
+        got(11, "b", "a", "1", 1),
+        acked(20, "a", "2", 2),
+        acked(30, "a", "3", 3),
+        got(31, "b", "a", "3", 3),
+    ];
+    let last = 1_080u64;
+    for n in 4..=last {
+        let t = n * 10_000;
+        let id = n.to_string();
+        events.push(acked(t, "a", &id, n));
+        // b misses one message near the end.
+        if n != last - 5 {
+            events.push(got(t + 1, "b", "a", &id, n));
+        }
+    }
+    let mut c = RoomLog::new(ctx());
+    let mut all = vec![];
+    for client in ["a", "b"] {
+        all.push(ev(
+            0,
+            "h",
+            EventKind::Client {
+                client: client.into(),
+                event: ClientEvent::Connected { attempt: 1 },
+            },
+        ));
+    }
+    all.extend(events);
+    // Connected without a Connecting: every connection serves incarnation 0.
+    let found = feed_forgetting_and_finish(&mut c, &ctx(), &all);
+    assert_eq!(found.len(), 1, "one gap per session: {found:?}");
+    assert!(
+        found[0].detail.contains("b never saw seq 2 (a/2)"),
+        "{found:?}"
+    );
+    assert!(c.numbered.len() < 120, "{} numbers held", c.numbered.len());
+    assert!(c.msgs.len() < 120, "{} messages held", c.msgs.len());
+    assert!(c.acked.len() < 120, "{} acks held", c.acked.len());
+    assert!(c
+        .views
+        .by_name(|v| v.session.seen.holes().count() > 1)
+        .is_empty());
+    // Without the early gap, the late one is reported.
+    let mut late = all.clone();
+    let at = late
+        .iter()
+        .position(|e| e.t == Duration::from_millis(30))
+        .expect("the third ack");
+    late.insert(at, got(21, "b", "a", "2", 2));
+    let mut c = RoomLog::new(ctx());
+    let found = feed_forgetting_and_finish(&mut c, &ctx(), &late);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].detail.contains("never saw seq 1075"), "{found:?}");
 }
