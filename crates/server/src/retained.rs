@@ -129,6 +129,27 @@ mod tests {
         assert!(r.is_empty());
     }
 
+    /// A client's table kept again replaces the one before, and runs its own TTL.
+    #[test]
+    fn a_table_kept_again_replaces_the_one_before() {
+        let mut r = RetainedDedup::default();
+        let at = MonoTime::from_millis;
+        r.keep(at(0), "a".into(), table("a:1"), TTL, 10);
+        r.keep(at(100_000), "a".into(), table("a:2"), TTL, 10);
+        assert_eq!(r.len(), 1);
+        // The first table's TTL (300 s) has run out, the second's (400 s) has not.
+        let kept = r.take(at(350_000), "a").expect("the second table");
+        assert_eq!((kept.seen("a:2"), kept.seen("a:1")), (Some(7), None));
+    }
+
+    #[test]
+    fn an_empty_table_is_not_kept() {
+        let mut r = RetainedDedup::default();
+        r.keep(MonoTime::ZERO, "a".into(), Dedup::default(), TTL, 10);
+        assert!(r.is_empty());
+        assert!(r.take(MonoTime::ZERO, "a").is_none());
+    }
+
     #[test]
     fn at_the_limit_the_table_that_ends_first_is_dropped() {
         let mut r = RetainedDedup::default();

@@ -325,3 +325,68 @@ fn a_pong_that_brings_the_next_ping_forward_moves_the_wake_up_forward() {
     m.handle_timeout(t(31_000));
     assert_eq!(drain(&mut m).0, [(1, Outbound::Ping(Vec::new()))]);
 }
+
+/// A frame of exactly `max_message_bytes` is a message; one byte more closes the connection
+/// as too big.
+#[test]
+fn the_message_size_limit_is_inclusive() {
+    let frame = |len: usize| {
+        let head = r#"{"type":"chat_message","id":"x","text":""#;
+        let tail = r#""}"#;
+        let text = "a".repeat(len - head.len() - tail.len());
+        Inbound::Text(format!("{head}{text}{tail}").into())
+    };
+    for (extra, closed) in [(0, false), (1, true)] {
+        let config = ServerConfig {
+            max_message_bytes: 200,
+            ..ServerConfig::default()
+        };
+        let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+        two_members(&mut m);
+        m.handle_inbound(t(10), 1, frame(200 + extra));
+        let (tx, drops, _) = drain(&mut m);
+        let too_big = tx.iter().any(|(c, o)| {
+            *c == 1
+                && matches!(
+                    o,
+                    Outbound::Close {
+                        code: frame::CLOSE_TOO_BIG,
+                        ..
+                    }
+                )
+        });
+        assert_eq!((too_big, !drops.is_empty()), (closed, closed), "+{extra}");
+    }
+}
+
+/// With no history kept, a client that missed a message cannot recover it (told so); one that
+/// missed nothing is.
+#[test]
+fn without_history_only_a_client_that_missed_nothing_recovers() {
+    let config = ServerConfig {
+        history_limit: 0,
+        ..ServerConfig::default()
+    };
+    let mut m = ServerMachine::new(config, derive_rng(1, "server"));
+    let secret = two_members(&mut m);
+    drop_a(&mut m, 1, 0);
+    m.handle_inbound(t(1), 2, chat("b1"));
+    m.handle_inbound(t(2), 2, chat("b2"));
+    let _ = drain(&mut m);
+    for (conn, seen, recovered) in [(10, 1, false), (11, 2, true)] {
+        m.handle_open(t(100), conn, resume_join("a", &secret, Some(seen)));
+        let (tx, _, _) = drain(&mut m);
+        let (_, rec, replayed, last_seq) = welcome(&tx, conn);
+        assert_eq!((rec, replayed, last_seq), (recovered, 0, 2), "seen {seen}");
+    }
+}
+
+#[test]
+fn the_machine_reports_its_settings() {
+    let config = ServerConfig {
+        history_limit: 17,
+        ..ServerConfig::default()
+    };
+    let m = ServerMachine::new(config, derive_rng(1, "server"));
+    assert_eq!(m.config().history_limit, 17);
+}
