@@ -14,10 +14,15 @@ use wsim::render;
 pub(crate) struct DriveArgs {
     /// The scenario file (TOML): its clients, their settings and its faults.
     scenario: PathBuf,
-    /// The server to drive: its WebSocket URL (ws://HOST:PORT/PATH). It must speak
+    /// The server to drive: its WebSocket URL (ws://HOST:PORT/PATH, or wss://HOST:PORT/PATH
+    /// for TLS, reached through the proxy with its bytes unchanged). It must speak
     /// docs/protocol.md and should run with the scenario's `[server]` settings.
     #[arg(long)]
     target: String,
+    /// For a wss:// target: a PEM file of CA certificates to trust besides the system's (a
+    /// staging or self-signed certificate).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
     /// The seed: fault times, client start offsets, jitter.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -59,12 +64,16 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
     if let Some(cmd) = &args.restart_cmd {
         repro.push_str(&format!(" --restart-cmd '{}'", cmd.replace('\'', r"'\''")));
     }
+    if let Some(ca) = &args.ca_file {
+        repro.push_str(&format!(" --ca-file {}", ca.display()));
+    }
     let options = DriveOptions {
         target: args.target.clone(),
         seed: args.seed,
         restart_cmd: args.restart_cmd.clone(),
         tolerance: args.tolerance,
         repro,
+        ca_file: args.ca_file.clone(),
     };
     // A malformed target is said before anything that reads as if the run had started.
     if let Err(e) = wsim::real::parse_target(&args.target) {
@@ -85,7 +94,8 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
             e @ (DriveError::Target { .. }
             | DriveError::Unreachable(_)
             | DriveError::TargetDown { .. }
-            | DriveError::TargetUnresolved { .. }),
+            | DriveError::TargetUnresolved { .. }
+            | DriveError::Tls { .. }),
         ) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);

@@ -148,9 +148,13 @@ enum Command {
     Settings(settings::SettingsArgs),
     /// Interactive chat client on a real network: stdin lines become messages.
     Client {
-        /// Server (or proxy) URL.
+        /// Server (or proxy) URL: ws://HOST:PORT/PATH, or wss://HOST[:PORT]/PATH for TLS.
         #[arg(long, default_value = "ws://127.0.0.1:9000/ws")]
         url: String,
+        /// For wss://: a PEM file of CA certificates to trust besides the system's (a staging
+        /// or self-signed certificate).
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
         /// Room to join.
         #[arg(long, default_value = "lobby")]
         room: String,
@@ -249,12 +253,21 @@ pub fn main() -> ExitCode {
         Command::Settings(args) => settings::settings_command(args),
         Command::Client {
             url,
+            ca_file,
             room,
             name,
             client_id,
             drain_timeout,
             format,
-        } => real::client(&url, &room, &name, client_id, drain_timeout, format),
+        } => real::client(
+            &url,
+            ca_file.as_deref(),
+            &room,
+            &name,
+            client_id,
+            drain_timeout,
+            format,
+        ),
     }
 }
 

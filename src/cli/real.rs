@@ -51,11 +51,34 @@ pub(crate) fn serve(listen: &str, config: ServerConfig, format: Format) -> ExitC
     })
 }
 
+/// A TLS connector for `url` (system roots plus `ca_file`) whose certificate a first
+/// handshake has accepted, or why not, in the TLS library's words.
+async fn tls_connector(
+    url: &WsUrl,
+    ca_file: Option<&std::path::Path>,
+) -> Result<wsim_client::tls::TlsConnector<TokioConnector>, String> {
+    use wsim_client::tls;
+    let config = tls::client_config(ca_file).map_err(|e| e.to_string())?;
+    let connector =
+        tls::TlsConnector::new(TokioConnector, config, url.host()).map_err(|e| e.to_string())?;
+    let probe = tls::probe(&connector, &url.authority);
+    match tokio::time::timeout(Duration::from_secs(5), probe).await {
+        Ok(Ok(())) => Ok(connector),
+        Ok(Err(e)) if ca_file.is_none() && e.to_string().contains("certificate") => Err(format!(
+            "the server's certificate was refused: {e} (a staging or self-signed certificate? \
+             give its CA with --ca-file)"
+        )),
+        Ok(Err(e)) => Err(format!("the server's certificate was refused: {e}")),
+        Err(_) => Err("no TLS handshake within 5 s (does it speak TLS?)".to_string()),
+    }
+}
+
 /// How long after a link comes up the server's `welcome` must arrive.
 const WELCOME_WAIT: Duration = Duration::from_secs(5);
 
 pub(crate) fn client(
     url: &str,
+    ca_file: Option<&std::path::Path>,
     room: &str,
     name: &str,
     client_id: Option<String>,
@@ -92,7 +115,17 @@ pub(crate) fn client(
             wall: WallSource::Real,
             sleep: None,
         };
-        let mut client = Client::spawn(machine, TokioConnector, url, io);
+        let mut client = if url.tls {
+            match tls_connector(&url, ca_file).await {
+                Ok(connector) => Client::spawn(machine, connector, url, io),
+                Err(why) => {
+                    eprintln!("error: TLS to {}: {why}", url.authority);
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            }
+        } else {
+            Client::spawn(machine, TokioConnector, url, io)
+        };
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
         let mut stdin_open = true;
         // Set once stdin has ended: the latest time to wait for acknowledgements.

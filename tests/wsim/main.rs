@@ -19,3 +19,4 @@ mod slow_reader;
 mod suite;
 mod support;
 mod sweep;
+mod tls;

@@ -53,13 +53,17 @@ pub struct Client {
 
 impl Client {
     /// Connects to `url` (`ws://host:port/path`) over real TCP as `identity`, with application
-    /// events on. Must be called inside a `tokio::task::LocalSet` on a current-thread runtime.
+    /// events on (a `wss://` URL needs [`Client::spawn`] with a TLS connector). Must be called inside a `tokio::task::LocalSet` on a current-thread runtime.
     pub fn connect(
         url: &str,
         identity: ClientIdentity,
         config: ClientConfig,
     ) -> Result<Client, UrlError> {
-        let url = WsUrl::parse(url)?;
+        let parsed = WsUrl::parse(url)?;
+        if parsed.tls {
+            return Err(UrlError::NeedsTls(url.to_string()));
+        }
+        let url = parsed;
         let machine = ClientMachine::new(
             config,
             identity,

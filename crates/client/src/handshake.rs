@@ -6,32 +6,41 @@ use tokio_tungstenite::tungstenite::http::{self, Request};
 use crate::config::ClientIdentity;
 use crate::machine::SessionClaim;
 
-/// The parts of a `ws://host:port/path` URL the client needs.
+/// The parts of a `ws://host:port/path` or `wss://host[:port]/path` URL the client needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsUrl {
     /// `host:port`, used to connect and as the `Host` header.
     pub authority: String,
     /// The path, e.g. `/ws`.
     pub path: String,
+    /// `wss://`: the connection speaks TLS, verifying the certificate for [`WsUrl::host`].
+    pub tls: bool,
 }
 
-/// Why a URL is not a usable `ws://` URL.
+/// Why a URL is not a usable WebSocket URL.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UrlError {
-    /// Only plain `ws://` is supported (no TLS).
-    #[error("`{0}` is not a ws:// URL (wss:// is not supported)")]
+    /// Neither `ws://` nor `wss://`.
+    #[error("`{0}` is not a ws:// or wss:// URL")]
     Scheme(String),
-    /// The URL has no `host:port`.
+    /// The URL has no `host:port` (a `ws://` URL needs its port; `wss://` defaults to 443).
     #[error("`{0}` has no host:port")]
     Authority(String),
+    /// A `wss://` URL where no TLS connector was given ([`crate::Client::connect`] speaks
+    /// plain TCP; `Client::spawn` with a `tls::TlsConnector`, feature `tls`, speaks TLS).
+    #[error("`{0}` needs TLS: connect with a tls::TlsConnector (feature `tls`)")]
+    NeedsTls(String),
 }
 
 impl WsUrl {
-    /// Parses `ws://host:port/path` (the path defaults to `/ws`; a query is dropped).
+    /// Parses `ws://host:port/path` or `wss://host[:port]/path` (the path defaults to `/ws`;
+    /// a query is dropped).
     pub fn parse(url: &str) -> Result<Self, UrlError> {
-        let rest = url
-            .strip_prefix("ws://")
-            .ok_or_else(|| UrlError::Scheme(url.to_string()))?;
+        let (rest, tls) = match (url.strip_prefix("ws://"), url.strip_prefix("wss://")) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => return Err(UrlError::Scheme(url.to_string())),
+        };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/ws"),
@@ -40,13 +49,29 @@ impl WsUrl {
         let has_port = authority
             .rsplit_once(':')
             .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
-        if !has_port {
-            return Err(UrlError::Authority(url.to_string()));
-        }
+        let authority = match (has_port, tls) {
+            (true, _) => authority.to_string(),
+            (false, true) if !authority.is_empty() && !authority.contains(':') => {
+                format!("{authority}:443")
+            }
+            _ => return Err(UrlError::Authority(url.to_string())),
+        };
         Ok(WsUrl {
-            authority: authority.to_string(),
+            authority,
             path: path.to_string(),
+            tls,
         })
+    }
+
+    /// The host name (or address) the URL names, without its port: what a TLS certificate
+    /// is verified for.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        let host = self
+            .authority
+            .rsplit_once(':')
+            .map_or(self.authority.as_str(), |(h, _)| h);
+        host.trim_start_matches('[').trim_end_matches(']')
     }
 }
 
@@ -59,7 +84,8 @@ pub fn request(
     session: &SessionClaim,
 ) -> http::Result<Request<()>> {
     let mut uri = format!(
-        "ws://{}{}?room={}&username={}&client_id={}",
+        "{}://{}{}?room={}&username={}&client_id={}",
+        if url.tls { "wss" } else { "ws" },
         url.authority,
         url.path,
         percent_encode(&identity.room),
@@ -138,12 +164,21 @@ mod tests {
             WsUrl::parse("ws://127.0.0.1:8080/ws").unwrap(),
             WsUrl {
                 authority: "127.0.0.1:8080".into(),
-                path: "/ws".into()
+                path: "/ws".into(),
+                tls: false,
             }
         );
         assert_eq!(WsUrl::parse("ws://proxy:80").unwrap().path, "/ws");
-        assert!(WsUrl::parse("wss://x:1/ws").is_err());
+        let secure = WsUrl::parse("wss://chat.example.com/socket").unwrap();
+        assert_eq!(
+            (secure.authority.as_str(), secure.path.as_str(), secure.tls),
+            ("chat.example.com:443", "/socket", true)
+        );
+        assert_eq!(secure.host(), "chat.example.com");
+        assert_eq!(WsUrl::parse("wss://[::1]:9443/ws").unwrap().host(), "::1");
         assert!(WsUrl::parse("ws://nohost/ws").is_err());
+        assert!(WsUrl::parse("http://x:1/ws").is_err());
+        assert!(WsUrl::parse("wss:///ws").is_err());
     }
 
     #[test]

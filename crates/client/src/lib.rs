@@ -18,6 +18,8 @@ pub mod handshake;
 mod machine;
 mod nudge;
 mod sleep;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use backoff::{BackoffConfig, Jitter};
 pub use config::{ClientConfig, ClientIdentity, HeartbeatMode};

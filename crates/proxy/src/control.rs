@@ -119,6 +119,9 @@ pub struct ProxyControl {
     conns: RefCell<BTreeMap<u64, Entry>>,
     board: Board,
     resolver: RefCell<Option<HostResolver>>,
+    /// Peer address → the client its connection carries, told by whoever made it (for
+    /// connections whose bytes cannot say: TLS). Taken when the connection is identified.
+    named_peers: RefCell<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for ProxyControl {
@@ -129,6 +132,9 @@ impl std::fmt::Debug for ProxyControl {
             .finish_non_exhaustive()
     }
 }
+
+/// Peer names held at most (see [`ProxyControl::name_peer`]).
+pub const NAMED_PEERS: usize = 65_536;
 
 impl ProxyControl {
     /// A new, empty control.
@@ -155,6 +161,26 @@ impl ProxyControl {
             },
         );
         switch
+    }
+
+    /// Says that the connection from `peer` (a socket address, as the proxy's listener
+    /// reports it) carries `client`: for a connection whose upgrade request the proxy cannot
+    /// read (TLS end to end through it). At most [`NAMED_PEERS`] are held; beyond, the oldest
+    /// by address order goes (a connection that never arrived).
+    pub fn name_peer(&self, peer: &str, client: &str) {
+        let mut named = self.named_peers.borrow_mut();
+        named.insert(peer.to_string(), client.to_string());
+        while named.len() > NAMED_PEERS {
+            named.pop_first();
+        }
+    }
+
+    /// The client named for connection `conn`'s peer, if any (taken: a peer address is named
+    /// once per connection).
+    #[must_use]
+    pub fn named_client(&self, conn: u64) -> Option<String> {
+        let peer = self.conns.borrow().get(&conn)?.peer.clone();
+        self.named_peers.borrow_mut().remove(&peer)
     }
 
     /// Records which client connection `conn` carries (read from its upgrade request, if it
@@ -292,6 +318,23 @@ mod tests {
     use std::future::Future;
     use std::pin::pin;
     use std::task::{Context, Waker};
+
+    /// A peer named by whoever made the connection gives it its client once (the name is
+    /// taken), and the names held are bounded.
+    #[test]
+    fn a_named_peer_identifies_its_connection_once() {
+        let control = ProxyControl::new();
+        let _switch = control.register(7, "127.0.0.1:5000");
+        assert_eq!(control.named_client(7), None);
+        control.name_peer("127.0.0.1:5000", "web-1");
+        assert_eq!(control.named_client(7).as_deref(), Some("web-1"));
+        assert_eq!(control.named_client(7), None, "taken");
+        assert_eq!(control.named_client(8), None, "no such connection");
+        for i in 0..NAMED_PEERS + 10 {
+            control.name_peer(&format!("10.0.0.1:{i}"), "x");
+        }
+        assert_eq!(control.named_peers.borrow().len(), NAMED_PEERS);
+    }
 
     #[test]
     fn a_change_of_fate_wakes_the_relay_waiting_for_it_once() {

@@ -330,7 +330,7 @@ impl Activity {
         if self.identified.replace(true) {
             return Ok(());
         }
-        let client = client_of_request(first);
+        let client = client_of_request(first).or_else(|| self.control.named_client(self.conn));
         // A connection that names no client still belongs to a host when there is only one.
         *self.host.borrow_mut() = self.control.identify(self.conn, client.as_deref());
         *self.client.borrow_mut() = client;

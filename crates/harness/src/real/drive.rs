@@ -23,6 +23,7 @@ use crate::judge::{self, RunOutcome};
 use crate::real::faults::{self, Reach, Restarter};
 use crate::real::restart::CommandRestarter;
 use crate::real::target_watch::TargetWatch;
+use crate::real::tls_target::TlsTarget;
 use crate::route;
 use crate::scenario::duration::DurRange;
 use crate::scenario::ScenarioFile;
@@ -46,6 +47,9 @@ pub struct DriveOptions {
     pub tolerance: Duration,
     /// How the run is reproduced (the command line).
     pub repro: String,
+    /// For a `wss://` target: a PEM file of CA certificates trusted besides the system's (a
+    /// staging or self-signed certificate).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Why a drive could not start.
@@ -78,6 +82,15 @@ pub enum DriveError {
         /// What connecting said.
         why: String,
     },
+    /// A `wss://` target whose TLS does not work: an untrusted or mismatched certificate, an
+    /// unreadable CA file, a server that does not speak TLS.
+    #[error("TLS to {target}: {why}")]
+    Tls {
+        /// The target's `host:port`.
+        target: String,
+        /// What the TLS library said.
+        why: String,
+    },
     /// The proxy's loopback port could not be opened.
     #[error("cannot listen on loopback for the proxy: {0}")]
     Listen(std::io::Error),
@@ -86,7 +99,8 @@ pub enum DriveError {
     Runtime(std::io::Error),
 }
 
-/// The target's `host:port` and path, or why `target` is not a `ws://host:port[/path]` URL.
+/// The target's `host:port` and path, or why `target` is not a `ws://host:port[/path]` or
+/// `wss://host:port[/path]` URL.
 ///
 /// # Errors
 /// [`DriveError::Target`] naming what is wrong with it.
@@ -97,7 +111,8 @@ pub fn parse_target(target: &str) -> Result<(String, String), DriveError> {
     };
     let rest = target
         .strip_prefix("ws://")
-        .ok_or_else(|| bad("must start with ws:// (wss is not supported)"))?;
+        .or_else(|| target.strip_prefix("wss://"))
+        .ok_or_else(|| bad("must start with ws:// or wss://"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/ws"),
@@ -173,10 +188,13 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         .enable_all()
         .build()
         .map_err(DriveError::Runtime)?;
+    // A wss:// target's certificate is checked once before the run: a refusal is said now,
+    // with the TLS library's reason, not as every client's failed attempts.
+    let tls = TlsTarget::prepare(options, &upstream, &runtime)?;
     let wall = Stopwatch::start();
     let fleet = tokio::task::LocalSet::new().block_on(
         &runtime,
-        run_fleet(scenario, options, upstream, path, planned, reach),
+        run_fleet(scenario, options, upstream, path, planned, reach, tls),
     )?;
     // The restart commands are reaped (or killed) before the verdict, which names any that
     // failed: the server crashes of the scenario then did not happen as written.
@@ -242,6 +260,7 @@ async fn run_fleet(
     path: String,
     planned: Vec<crate::schedule::plan::PlannedFault>,
     reach: Reach,
+    tls: Option<TlsTarget>,
 ) -> Result<Fleet, DriveError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -277,7 +296,13 @@ async fn run_fleet(
         route::proxy_sink(&recorder.sink("proxy")),
     ));
 
-    let url = format!("ws://{proxy_addr}{path}");
+    // Through the proxy: a ws:// target is reached at the proxy's address; a wss:// one keeps
+    // its own URL (its host for the certificate and the Host header) while the bytes go to
+    // the proxy, which relays them unchanged (each connection named to it by its client).
+    let url = match &tls {
+        None => format!("ws://{proxy_addr}{path}"),
+        Some(_) => options.target.clone(),
+    };
     let mut clients = Vec::new();
     for host in scenario.client_hosts() {
         let sleep = Rc::clone(&reach.sleeps[&host]);
@@ -305,7 +330,11 @@ async fn run_fleet(
                 target: options.target.clone(),
                 why: e.to_string(),
             })?;
-            let client = Rc::new(Client::spawn(machine, TokioConnector, url, io));
+            let client = match &tls {
+                None => Client::spawn(machine, TokioConnector, url, io),
+                Some(tls) => tls.spawn(machine, &proxy_addr.to_string(), &control, url, io)?,
+            };
+            let client = Rc::new(client);
             clients.push(Rc::clone(&client));
             let app: Box<dyn crate::sim::seam::ClientApp> = Box::new(Shared(client));
             tokio::task::spawn_local(chat(app, Rc::clone(&sleep), plan.start, plan.send_every));
@@ -385,10 +414,14 @@ mod tests {
             parse_target("ws://localhost:81").unwrap(),
             ("localhost:81".into(), "/ws".into())
         );
+        assert_eq!(
+            parse_target("wss://localhost:9443/chat").unwrap(),
+            ("localhost:9443".into(), "/chat".into())
+        );
         for bad in [
             "http://x:1/ws",
             "ws://nohost/ws",
-            "wss://x:1/ws",
+            "wss://nohost/ws",
             "ws://x:1/ws?room=a",
         ] {
             assert!(parse_target(bad).is_err(), "{bad}");

@@ -9,6 +9,7 @@ pub mod process;
 pub mod restart;
 pub mod serve;
 pub(crate) mod target_watch;
+pub(crate) mod tls_target;
 
 pub use drive::{drive, parse_target, DriveError, DriveOptions};
 pub use process::{block_on, raise_fd_limit};
