@@ -23,6 +23,11 @@ pub(crate) struct DriveArgs {
     /// staging or self-signed certificate).
     #[arg(long)]
     ca_file: Option<PathBuf>,
+    /// Run each simulated user's client as a process of this shell command instead of wsim's
+    /// own client: it reads commands and writes events as JSON Lines on stdin/stdout
+    /// (docs/client-protocol.md), and the checkers judge what it says.
+    #[arg(long)]
+    client_cmd: Option<String>,
     /// The seed: fault times, client start offsets, jitter.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -64,6 +69,9 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
     if let Some(cmd) = &args.restart_cmd {
         repro.push_str(&format!(" --restart-cmd '{}'", cmd.replace('\'', r"'\''")));
     }
+    if let Some(cmd) = &args.client_cmd {
+        repro.push_str(&format!(" --client-cmd '{}'", cmd.replace('\'', r"'\''")));
+    }
     if let Some(ca) = &args.ca_file {
         repro.push_str(&format!(" --ca-file {}", ca.display()));
     }
@@ -74,6 +82,7 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
         tolerance: args.tolerance,
         repro,
         ca_file: args.ca_file.clone(),
+        client_cmd: args.client_cmd.clone(),
     };
     // A malformed target is said before anything that reads as if the run had started.
     if let Err(e) = wsim::real::parse_target(&args.target) {
@@ -95,7 +104,8 @@ pub(crate) fn drive(args: DriveArgs) -> ExitCode {
             | DriveError::Unreachable(_)
             | DriveError::TargetDown { .. }
             | DriveError::TargetUnresolved { .. }
-            | DriveError::Tls { .. }),
+            | DriveError::Tls { .. }
+            | DriveError::ClientCmd { .. }),
         ) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);

@@ -292,7 +292,7 @@ fn drive_passes_against_wsim_serve_through_a_partition_idle_kills_and_a_restart(
 
 /// `target/pyenv` with `websockets` from PyPI (created once), or `None` where Python or the
 /// registry is missing (which fails the test under CI).
-fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     static READY: Mutex<Option<bool>> = Mutex::new(None);
     let env = repo().join("target/pyenv");
     let py = env.join("bin/python3");

@@ -9,6 +9,7 @@ mod determinism;
 mod drive;
 mod explore;
 mod loopback;
+mod process_clients;
 mod proxy_control;
 mod proxy_idle;
 mod raw_frames;

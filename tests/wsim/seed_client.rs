@@ -12,7 +12,7 @@ use crate::serve::Server;
 use crate::support::wait_bounded;
 
 /// Node with a global `WebSocket` (Node 20 needs the flag), or `None` where it is missing.
-fn node() -> Option<&'static str> {
+pub(crate) fn node() -> Option<&'static str> {
     let ok = Command::new("node")
         .args([
             "--experimental-websocket",

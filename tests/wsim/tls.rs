@@ -27,7 +27,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// A child process killed when dropped.
-struct Killed(Child);
+pub(crate) struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -38,7 +38,7 @@ impl Drop for Killed {
 
 /// `wsim serve` with the scenario's settings on a free loopback port; its port.
 #[allow(clippy::disallowed_methods)] // real processes on loopback, not the simulation
-fn serve() -> (Killed, u16) {
+pub(crate) fn serve() -> (Killed, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")

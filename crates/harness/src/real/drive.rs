@@ -21,6 +21,7 @@ use crate::clock::{self, Stopwatch};
 use crate::event::Event;
 use crate::judge::{self, RunOutcome};
 use crate::real::faults::{self, Reach, Restarter};
+use crate::real::process_client::{Problems, ProcessClient};
 use crate::real::restart::CommandRestarter;
 use crate::real::target_watch::TargetWatch;
 use crate::real::tls_target::TlsTarget;
@@ -50,6 +51,9 @@ pub struct DriveOptions {
     /// For a `wss://` target: a PEM file of CA certificates trusted besides the system's (a
     /// staging or self-signed certificate).
     pub ca_file: Option<std::path::PathBuf>,
+    /// Each simulated user's client is a process started by `sh -c` with this command,
+    /// speaking JSON Lines (docs/client-protocol.md), instead of wsim's own client.
+    pub client_cmd: Option<String>,
 }
 
 /// Why a drive could not start.
@@ -89,6 +93,14 @@ pub enum DriveError {
         /// The target's `host:port`.
         target: String,
         /// What the TLS library said.
+        why: String,
+    },
+    /// A `--client-cmd` process could not be started.
+    #[error("cannot start the client command `{cmd}`: {why}")]
+    ClientCmd {
+        /// The command.
+        cmd: String,
+        /// What starting it said.
         why: String,
     },
     /// The proxy's loopback port could not be opened.
@@ -178,7 +190,30 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         reach.sleeps.insert(host.clone(), HostSleep::new());
         reach.clocks.insert(host.clone(), WallClock::new());
     }
-    let refused = faults::unreachable_faults(&planned, &reach);
+    let mut refused = faults::unreachable_faults(&planned, &reach);
+    if options.client_cmd.is_some() {
+        // A process cannot be frozen or have its clock moved from here.
+        for f in &planned {
+            if matches!(
+                f.desc,
+                crate::event::FaultDesc::Sleep { .. }
+                    | crate::event::FaultDesc::ClockStep { .. }
+                    | crate::event::FaultDesc::ClockDrift { .. }
+            ) {
+                refused.push(format!(
+                    "fault {} ({}): needs wsim's own client (a --client-cmd process cannot be frozen or have its clock moved)",
+                    f.id,
+                    f.desc.name()
+                ));
+            }
+        }
+        if options.target.starts_with("wss://") {
+            return Err(DriveError::Target {
+                target: options.target.clone(),
+                why: "--client-cmd clients reach the target through the proxy at a ws:// URL; a wss:// target needs wsim's own client".to_string(),
+            });
+        }
+    }
     if !refused.is_empty() {
         return Err(DriveError::Unreachable(refused));
     }
@@ -210,6 +245,9 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         detail.push_str("; ");
         detail.push_str(note);
     }
+    if let Some(cmd) = &options.client_cmd {
+        detail.push_str(&format!("; each client a process of `{cmd}`"));
+    }
     let mut notes = vec![CheckOutcome {
         name: "real_network",
         passed: true,
@@ -217,6 +255,21 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         skipped: true,
         vacuous: false,
     }];
+    if fleet.problems.count > 0 {
+        let more = fleet.problems.count - 1;
+        let first = fleet.problems.first.first().cloned().unwrap_or_default();
+        notes.push(CheckOutcome {
+            name: "client_process",
+            passed: false,
+            detail: if more > 0 {
+                format!("{first} (and {more} more)")
+            } else {
+                first
+            },
+            skipped: false,
+            vacuous: false,
+        });
+    }
     if let Some(why) = fleet.wrong_target {
         notes.push(CheckOutcome {
             name: "target",
@@ -304,12 +357,32 @@ async fn run_fleet(
         Some(_) => options.target.clone(),
     };
     let mut clients = Vec::new();
+    let mut processes: Vec<Rc<ProcessClient>> = Vec::new();
+    let problems = Rc::new(RefCell::new(Problems::default()));
     for host in scenario.client_hosts() {
         let sleep = Rc::clone(&reach.sleeps[&host]);
         let host_clock = Rc::clone(&reach.clocks[&host]);
         let timeline = recorder.sink(&host);
         for plan in client_plans(scenario, options.seed, &host) {
             let id = plan.identity.client_id.clone();
+            if let Some(cmd) = &options.client_cmd {
+                let sink = route::client_sink(&timeline, &id);
+                let process = ProcessClient::start(cmd, &plan.identity, sink, Rc::clone(&problems))
+                    .map_err(|e| DriveError::ClientCmd {
+                        cmd: cmd.clone(),
+                        why: e.to_string(),
+                    })?;
+                let (connecting, identity, url) =
+                    (Rc::clone(&process), plan.identity.clone(), url.clone());
+                tokio::task::spawn_local(async move {
+                    wsim_proto::clock::timer::sleep(plan.start).await;
+                    connecting.connect(&url, &identity);
+                });
+                let app: Box<dyn crate::sim::seam::ClientApp> = Box::new(Rc::clone(&process));
+                processes.push(process);
+                tokio::task::spawn_local(chat(app, Rc::clone(&sleep), plan.start, plan.send_every));
+                continue;
+            }
             let machine = ClientMachine::new(
                 client_config.clone(),
                 plan.identity,
@@ -356,7 +429,8 @@ async fn run_fleet(
         if now >= end {
             break;
         }
-        let welcomed = clients.iter().any(|c| c.has_session());
+        let welcomed =
+            clients.iter().any(|c| c.has_session()) || processes.iter().any(|p| p.has_session());
         wrong_target = watch.borrow().verdict(now, welcomed);
         if wrong_target.is_some() {
             break;
@@ -369,12 +443,24 @@ async fn run_fleet(
         client.close();
     }
     drop(clients);
+    if !processes.is_empty() {
+        // Told to close, they have a moment to exit; dropped, those left are killed.
+        for process in &processes {
+            process.close(&problems);
+        }
+        clock
+            .sleep_until(Some(clock.now() + Duration::from_millis(500)))
+            .await;
+        drop(processes);
+    }
     drop(recorder);
     let events = std::mem::take(&mut *kept.borrow_mut());
+    let problems = std::mem::take(&mut *problems.borrow_mut());
     Ok(Fleet {
         events,
         wrong_target,
         ran,
+        problems,
     })
 }
 
@@ -388,6 +474,8 @@ struct Fleet {
     wrong_target: Option<String>,
     /// How long it ran.
     ran: Duration,
+    /// What was wrong with its client processes (`--client-cmd`).
+    problems: Problems,
 }
 
 /// A client shared between the workload and the run (which closes it at the end).

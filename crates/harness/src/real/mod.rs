@@ -6,6 +6,7 @@
 pub mod drive;
 pub mod faults;
 pub mod process;
+pub(crate) mod process_client;
 pub mod restart;
 pub mod serve;
 pub(crate) mod target_watch;

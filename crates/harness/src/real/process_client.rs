@@ -1,0 +1,477 @@
+//! Clients in any language for `wsim drive --client-cmd CMD` (Maelstrom's model): each
+//! simulated user's client is a process started by `sh -c CMD`, told what to do in JSON Lines
+//! on its standard input and saying what happened in JSON Lines on its standard output
+//! (docs/client-protocol.md). Its lines become the timeline's client events, judged as wsim's
+//! own client's are. A line that is not JSON, names an unknown event or lacks a field, and a
+//! process that exits before the run ends, are each named — process, line number, the line —
+//! in the verdict's `client_process` check; nothing waits on a process that stops talking.
+//!
+//! Each process has two threads (real time, never a simulation): one writes its commands, one
+//! reads its lines into the run's task, so a process that neither reads nor writes blocks
+//! nothing.
+
+use std::cell::{Cell, RefCell};
+use std::io::{BufRead, Write};
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde_json::Value;
+use wsim_client::{ClientEvent, ClientIdentity, DisconnectReason, PresenceKind};
+use wsim_proto::EventSink;
+
+/// Problems found with client processes, shared by the fleet (at most this many kept).
+pub(crate) const PROBLEMS_KEPT: usize = 20;
+
+/// Problems of a drive's client processes, in the order found.
+#[derive(Debug, Default)]
+pub(crate) struct Problems {
+    /// The first [`PROBLEMS_KEPT`].
+    pub(crate) first: Vec<String>,
+    /// How many in all.
+    pub(crate) count: usize,
+}
+
+impl Problems {
+    fn add(&mut self, problem: String) {
+        self.count += 1;
+        if self.first.len() < PROBLEMS_KEPT {
+            self.first.push(problem);
+        }
+    }
+}
+
+/// One simulated user's client process.
+pub(crate) struct ProcessClient {
+    id: String,
+    commands: std::sync::mpsc::Sender<String>,
+    child: RefCell<Child>,
+    /// Whether it said a server welcomed it.
+    welcomed: Rc<Cell<bool>>,
+    /// Set when the run closes it: its exit is then expected.
+    closing: Rc<Cell<bool>>,
+    /// Lines it wrote.
+    lines: Rc<Cell<usize>>,
+}
+
+impl ProcessClient {
+    /// Starts `cmd` for `identity`, its events going to `sink`, its problems to `problems`.
+    ///
+    /// # Errors
+    /// Why the process could not be started.
+    #[allow(clippy::disallowed_methods)] // real processes and their pipes: the drive, not a simulation
+    pub(crate) fn start(
+        cmd: &str,
+        identity: &ClientIdentity,
+        sink: EventSink<ClientEvent>,
+        problems: Rc<RefCell<Problems>>,
+    ) -> std::io::Result<Rc<ProcessClient>> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .env("WSIM_CLIENT_ID", &identity.client_id)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let (stdin, stdout, stderr) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let (commands, to_write) = std::sync::mpsc::channel::<String>();
+        if let Some(mut stdin) = stdin {
+            std::thread::spawn(move || {
+                for line in to_write {
+                    if writeln!(stdin, "{line}")
+                        .and_then(|()| stdin.flush())
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+        // The last line it wrote to stderr, for the verdict if it dies.
+        let last_err = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(stderr) = stderr {
+            let last_err = std::sync::Arc::clone(&last_err);
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stderr)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if !line.trim().is_empty() {
+                        if let Ok(mut last) = last_err.lock() {
+                            *last = line.chars().take(200).collect();
+                        }
+                    }
+                }
+            });
+        }
+        let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<Option<String>>();
+        if let Some(stdout) = stdout {
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if lines_tx.send(Some(line)).is_err() {
+                        return;
+                    }
+                }
+                let _ = lines_tx.send(None);
+            });
+        }
+        let client = Rc::new(ProcessClient {
+            id: identity.client_id.clone(),
+            commands,
+            child: RefCell::new(child),
+            welcomed: Rc::new(Cell::new(false)),
+            closing: Rc::new(Cell::new(false)),
+            lines: Rc::new(Cell::new(0)),
+        });
+        let reader = Rc::clone(&client);
+        tokio::task::spawn_local(async move {
+            let mut lines_read = Lines::new(&reader.id, sink, Rc::clone(&reader.welcomed));
+            while let Some(Some(line)) = lines.recv().await {
+                reader.lines.set(reader.lines.get() + 1);
+                if let Err(why) = lines_read.take(&line) {
+                    problems.borrow_mut().add(why);
+                }
+            }
+            if reader.closing.get() {
+                return;
+            }
+            // Its output ended before the run: it exited (or closed stdout). Give it a moment
+            // to be reaped for its status.
+            wsim_proto::clock::timer::sleep(Duration::from_millis(200)).await;
+            let status = reader.child.borrow_mut().try_wait().ok().flatten();
+            if reader.closing.get() {
+                return;
+            }
+            let status = status.map_or_else(
+                || "closed its output".to_string(),
+                |s| format!("exited ({s})"),
+            );
+            let last = last_err.lock().map(|l| l.clone()).unwrap_or_default();
+            let said = if last.is_empty() {
+                String::new()
+            } else {
+                format!("; its last stderr line: {last}")
+            };
+            problems.borrow_mut().add(format!(
+                "the client process of {} {status} after {} lines, before the run ended{said}",
+                reader.id, lines_read.n
+            ));
+        });
+        Ok(client)
+    }
+
+    /// Tells the process to connect to `url` as `identity`.
+    pub(crate) fn connect(&self, url: &str, identity: &ClientIdentity) {
+        let line = serde_json::json!({
+            "cmd": "connect",
+            "url": url,
+            "client_id": identity.client_id,
+            "username": identity.username,
+            "room": identity.room,
+        });
+        let _ = self.commands.send(line.to_string());
+    }
+
+    /// Whether it said a server welcomed it.
+    pub(crate) fn has_session(&self) -> bool {
+        self.welcomed.get()
+    }
+
+    /// Tells it to close (the run is over: its exit is expected), and says so if it never
+    /// wrote a line. Dropped, it is killed if it has not exited.
+    pub(crate) fn close(&self, problems: &RefCell<Problems>) {
+        if self.lines.get() == 0 && !self.closing.get() {
+            problems.borrow_mut().add(format!(
+                "the client process of {} wrote nothing in the whole run (a client writes its \
+                 events as JSON Lines on stdout: docs/client-protocol.md)",
+                self.id
+            ));
+        }
+        self.closing.set(true);
+        let _ = self.commands.send(r#"{"cmd":"close"}"#.to_string());
+    }
+}
+
+impl Drop for ProcessClient {
+    fn drop(&mut self) {
+        let child = self.child.get_mut();
+        if child.try_wait().ok().flatten().is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl crate::sim::seam::ClientApp for Rc<ProcessClient> {
+    fn send(&self, text: String) {
+        let line = serde_json::json!({ "cmd": "send", "text": text });
+        let _ = self.commands.send(line.to_string());
+    }
+}
+
+/// A process's output being read: each line checked and turned into a client event.
+struct Lines {
+    id: String,
+    sink: EventSink<ClientEvent>,
+    welcomed: Rc<Cell<bool>>,
+    /// Lines read.
+    n: usize,
+    /// Connection attempts, and welcomes, it reported.
+    attempts: u32,
+    welcomes: u32,
+}
+
+impl Lines {
+    fn new(id: &str, sink: EventSink<ClientEvent>, welcomed: Rc<Cell<bool>>) -> Self {
+        Lines {
+            id: id.to_string(),
+            sink,
+            welcomed,
+            n: 0,
+            attempts: 0,
+            welcomes: 0,
+        }
+    }
+
+    /// Takes line `line`: its event goes to the timeline, or the problem is said.
+    fn take(&mut self, line: &str) -> Result<(), String> {
+        self.n += 1;
+        if line.trim().is_empty() {
+            return Ok(());
+        }
+        let shown: String = line.chars().take(120).collect();
+        let bad = |why: String| {
+            format!(
+                "the client process of {}, line {}: {why}: {shown}",
+                self.id, self.n
+            )
+        };
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| bad(format!("not JSON ({e})")))?;
+        match parse(&value, self.attempts) {
+            Ok(Parsed::Log) => Ok(()),
+            Ok(Parsed::Event(event)) => {
+                match &event {
+                    ClientEvent::Connecting { .. } => self.attempts += 1,
+                    ClientEvent::Resumed { .. } => self.welcomed.set(true),
+                    _ => {}
+                }
+                self.sink.emit(event);
+                Ok(())
+            }
+            Ok(Parsed::Welcome {
+                recovered,
+                replayed,
+            }) => {
+                self.welcomed.set(true);
+                self.welcomes += 1;
+                if self.welcomes > 1 {
+                    self.sink.emit(ClientEvent::Resumed {
+                        recovered,
+                        replayed,
+                    });
+                }
+                Ok(())
+            }
+            Err(why) => Err(bad(why)),
+        }
+    }
+}
+
+/// What one line says.
+#[derive(Debug, PartialEq)]
+enum Parsed {
+    /// A client event for the timeline.
+    Event(ClientEvent),
+    /// A server's welcome (a resume if it is not the first).
+    Welcome { recovered: bool, replayed: u64 },
+    /// A line for people only.
+    Log,
+}
+
+/// The event a line's JSON `value` names (`attempts`: the connection attempts it reported
+/// before).
+fn parse(value: &Value, attempts: u32) -> Result<Parsed, String> {
+    let name = value
+        .get("event")
+        .and_then(Value::as_str)
+        .ok_or("no \"event\" name")?;
+    let text = |field: &str| {
+        value
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("event {name} needs a string \"{field}\""))
+    };
+    let number = |field: &str| {
+        value
+            .get(field)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("event {name} needs a whole number \"{field}\""))
+    };
+    let flag = |field: &str| {
+        value
+            .get(field)
+            .and_then(Value::as_bool)
+            .ok_or_else(|| format!("event {name} needs a true/false \"{field}\""))
+    };
+    let event = match name {
+        "log" => return Ok(Parsed::Log),
+        "connecting" => ClientEvent::Connecting {
+            attempt: attempts + 1,
+        },
+        "connected" => ClientEvent::Connected {
+            attempt: attempts.max(1),
+        },
+        "disconnected" => {
+            let reason = text("reason")?;
+            let reason = REASONS
+                .iter()
+                .find(|r| r.as_str() == reason)
+                .copied()
+                .ok_or_else(|| {
+                    let known: Vec<&str> = REASONS.iter().map(|r| r.as_str()).collect();
+                    format!("unknown reason {reason:?} (one of {})", known.join(", "))
+                })?;
+            ClientEvent::Disconnected { reason }
+        }
+        "welcome" => {
+            return Ok(Parsed::Welcome {
+                recovered: flag("recovered")?,
+                replayed: number("replayed")?,
+            })
+        }
+        "resumed" => ClientEvent::Resumed {
+            recovered: flag("recovered")?,
+            replayed: number("replayed")?,
+        },
+        "sent" => ClientEvent::MessageSent { msg_id: text("id")? },
+        "buffered" => ClientEvent::MessageBuffered {
+            msg_id: text("id")?,
+            pending: usize::try_from(value.get("pending").and_then(Value::as_u64).unwrap_or(1))
+                .unwrap_or(usize::MAX),
+        },
+        "acked" => ClientEvent::MessageAcked {
+            msg_id: text("id")?,
+            seq: number("seq")?,
+        },
+        "received" => ClientEvent::Message {
+            msg_id: text("id")?,
+            seq: number("seq")?,
+            from: text("from")?,
+            username: value
+                .get("username")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            text: String::new(),
+        },
+        "presence" => {
+            let kind = match text("kind")?.as_str() {
+                "user_joined" => PresenceKind::Joined,
+                "user_away" => PresenceKind::Away,
+                "user_reconnected" => PresenceKind::Reconnected,
+                "user_left" => PresenceKind::Left,
+                other => {
+                    return Err(format!(
+                        "unknown presence kind {other:?} (user_joined, user_away, user_reconnected or user_left)"
+                    ))
+                }
+            };
+            ClientEvent::Presence {
+                kind,
+                username: text("username")?,
+            }
+        }
+        other => {
+            return Err(format!(
+                "unknown event {other:?} (connecting, connected, disconnected, welcome, resumed, sent, buffered, acked, received, presence or log)"
+            ))
+        }
+    };
+    Ok(Parsed::Event(event))
+}
+
+/// The reasons a `disconnected` line may give.
+const REASONS: [DisconnectReason; 7] = [
+    DisconnectReason::PingTimeout,
+    DisconnectReason::ServerSilent,
+    DisconnectReason::ClosedByPeer,
+    DisconnectReason::Reset,
+    DisconnectReason::ConnectTimeout,
+    DisconnectReason::ConnectFailed,
+    DisconnectReason::ClientClosed,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(line: &str) -> Result<Parsed, String> {
+        parse(&serde_json::from_str(line).expect("JSON"), 1)
+    }
+
+    #[test]
+    fn every_event_of_the_line_protocol_parses_and_bad_lines_say_why() {
+        assert_eq!(
+            parsed(r#"{"event":"acked","id":"a:1","seq":4}"#),
+            Ok(Parsed::Event(ClientEvent::MessageAcked {
+                msg_id: "a:1".into(),
+                seq: 4
+            }))
+        );
+        assert_eq!(
+            parsed(r#"{"event":"disconnected","reason":"reset"}"#),
+            Ok(Parsed::Event(ClientEvent::Disconnected {
+                reason: DisconnectReason::Reset
+            }))
+        );
+        assert!(matches!(
+            parsed(r#"{"event":"received","id":"b:2","seq":9,"from":"b"}"#),
+            Ok(Parsed::Event(ClientEvent::Message { seq: 9, .. }))
+        ));
+        assert!(matches!(
+            parsed(r#"{"event":"presence","kind":"user_away","username":"b"}"#),
+            Ok(Parsed::Event(ClientEvent::Presence {
+                kind: PresenceKind::Away,
+                ..
+            }))
+        ));
+        assert_eq!(
+            parsed(r#"{"event":"welcome","recovered":true,"replayed":2}"#),
+            Ok(Parsed::Welcome {
+                recovered: true,
+                replayed: 2
+            })
+        );
+        assert_eq!(parsed(r#"{"event":"log","text":"hi"}"#), Ok(Parsed::Log));
+        let why = parsed(r#"{"event":"acked","id":"a:1"}"#).unwrap_err();
+        assert!(why.contains("needs a whole number \"seq\""), "{why}");
+        let why = parsed(r#"{"event":"teleported"}"#).unwrap_err();
+        assert!(why.contains("unknown event \"teleported\""), "{why}");
+        let why = parsed(r#"{"event":"disconnected","reason":"tired"}"#).unwrap_err();
+        assert!(why.contains("unknown reason \"tired\""), "{why}");
+        assert!(parsed(r#"{"no":"event"}"#).is_err());
+    }
+
+    #[test]
+    fn a_line_that_is_not_json_is_named_with_its_number() {
+        let mut lines = Lines::new("c-1", EventSink::discard(), Rc::new(Cell::new(false)));
+        assert!(lines.take(r#"{"event":"connecting"}"#).is_ok());
+        let why = lines.take("hello there").unwrap_err();
+        assert!(
+            why.starts_with("the client process of c-1, line 2: not JSON")
+                && why.ends_with("hello there"),
+            "{why}"
+        );
+        assert!(lines
+            .take(r#"{"event":"welcome","recovered":false,"replayed":0}"#)
+            .is_ok());
+        assert!(lines.welcomed.get());
+    }
+}
