@@ -15,8 +15,11 @@
 //!
 //! A server that reports no session events is judged from what its clients saw: a message is
 //! accepted when its sender is acknowledged, no client receives one twice or out of order, and
-//! none is lost at the sender. Whether each reached every member needs the server's sessions
-//! (who was in the room when it was accepted); `room_log` judges the gaps the clients saw.
+//! none is lost at the sender. It is owed to every other member of the room whose link was up
+//! from at least the settling time before the acknowledgement (its session began before the
+//! message was accepted) and still up then: a member connected throughout must receive it.
+//! Members who joined or dropped around it need the server's sessions to judge; `room_log`
+//! judges the gaps they saw.
 //!
 //! A message is judged lost, or a delivery missing, only once its sender (receiver) was
 //! connected with no fault on its path for the settling time (5 s, or 4 × max latency if
@@ -142,6 +145,35 @@ impl Delivery {
         }
     }
 
+    /// From the clients' eyes (a server that reports no sessions): `m`, from `sender`,
+    /// acknowledged at `t`, is owed to every other member of the sender's room whose link was
+    /// up from at least the settling time before — its session began before the message was
+    /// accepted — and is still up (so it was in the room when the server accepted it).
+    fn owe_members(&mut self, sender: &str, m: Msg, t: Duration, view: &RunView) {
+        let room = self.ctx.room_of(sender);
+        let settle = self.ctx.settle();
+        let members: Vec<String> = self
+            .ctx
+            .rooms
+            .iter()
+            .filter(|(c, r)| **r == room && c.as_str() != sender)
+            .map(|(c, _)| c.clone())
+            .collect();
+        for member in members {
+            let joined_before = view
+                .links
+                .link_began(&member)
+                .is_some_and(|began| began + settle <= t);
+            if !view.links.is_connected(&member) || !joined_before {
+                continue;
+            }
+            let receiver = self.names.id(&member);
+            if !self.has_received(receiver, m) {
+                self.owed.insert((receiver, m), t);
+            }
+        }
+    }
+
     /// Records `m` as accepted at `t` (it is no longer waiting to be).
     fn accept(&mut self, m: Msg, t: Duration) {
         self.sent.remove(&m);
@@ -242,8 +274,10 @@ impl Checker for Delivery {
                 fault: crate::event::FaultDesc::Crash { host, .. },
                 ..
             } if host == "server" && !self.server_reports => {
-                // A server that reports nothing restarts unannounced: its numbers start again.
+                // A server that reports nothing restarts unannounced: its numbers start again,
+                // and what it owed its sessions died with it.
                 self.restarts += 1;
+                self.owed.clear();
             }
             EventKind::FaultStart {
                 fault: crate::event::FaultDesc::Crash { host, .. },
@@ -305,7 +339,11 @@ impl Checker for Delivery {
             {
                 // No word from the server: the acknowledgement is its acceptance.
                 let m = self.msg(numbers.msg, client, msg_id);
+                let first = !self.accepted_ever.contains_key(&m);
                 self.accept(m, event.t);
+                if first && !msg_id.is_empty() {
+                    self.owe_members(client, m, event.t, view);
+                }
             }
             EventKind::Server(ServerEvent::MessageAccepted { client, msg_id, .. }) if !msg_id.is_empty() => {
                 self.server_reports = true;
@@ -435,8 +473,9 @@ impl Checker for Delivery {
         if !self.server_reports {
             return format!(
                 "judged from what clients saw: {} messages sent, {} acknowledged, {} deliveries, \
-                 each once and in order; whether each reached every member needs the server's \
-                 session events, which it does not report (room_log judges the gaps clients saw)",
+                 each once and in order, each to every member connected from before it was \
+                 acknowledged until it settled (the server reports no sessions: members who \
+                 joined or dropped around it are not judged; room_log judges their gaps)",
                 self.sent_total, self.accepted_total, self.deliveries
             );
         }

@@ -275,3 +275,80 @@ fn forgetting_keeps_the_verdict_and_bounds_the_state() {
         c.summary()
     );
 }
+
+/// A server that reports no sessions: a message acknowledged to its sender is owed to every
+/// member connected from well before until it settled, and a member that never gets it is
+/// named; one that connected just before the acknowledgement, or was told to resync, is not.
+#[test]
+fn from_the_clients_eyes_every_member_connected_throughout_gets_each_message() {
+    let rooms = ["a", "b", "c", "d"]
+        .map(|c| (c.to_string(), std::sync::Arc::<str>::from("r")))
+        .into_iter()
+        .collect();
+    let ctx = CheckContext { rooms, ..ctx() };
+    let client = |t: u64, c: &str, event: ClientEvent| {
+        ev(
+            t,
+            "h",
+            EventKind::Client {
+                client: c.into(),
+                event,
+            },
+        )
+    };
+    let mut events = Vec::new();
+    for c in ["a", "b", "c"] {
+        events.push(client(0, c, ClientEvent::Connecting { attempt: 1 }));
+        events.push(client(1, c, ClientEvent::Connected { attempt: 1 }));
+    }
+    // d connects a moment before the acknowledgement: it may have joined after acceptance.
+    events.push(client(9_000, "d", ClientEvent::Connecting { attempt: 1 }));
+    events.push(client(9_001, "d", ClientEvent::Connected { attempt: 1 }));
+    events.push(client(
+        10_000,
+        "a",
+        ClientEvent::MessageSent { msg_id: "1".into() },
+    ));
+    events.push(client(
+        10_010,
+        "a",
+        ClientEvent::MessageAcked {
+            msg_id: "1".into(),
+            seq: 1,
+        },
+    ));
+    events.push(received(10_012, "1", 1));
+    let run = |events: &[Event]| -> Vec<String> {
+        let mut c = Delivery::new(ctx.clone());
+        feed_and_finish(&mut c, &ctx, events)
+            .into_iter()
+            .map(|v| v.detail)
+            .collect()
+    };
+    assert_eq!(run(&events), ["message 1 from a never reached c"]);
+    // c told to resync after it: excused.
+    let mut resynced = events.clone();
+    resynced.push(client(
+        12_000,
+        "c",
+        ClientEvent::Resumed {
+            recovered: false,
+            replayed: 0,
+        },
+    ));
+    assert!(run(&resynced).is_empty());
+    // c gets it: nothing owed.
+    let mut delivered = events.clone();
+    delivered.push(client(
+        10_013,
+        "c",
+        ClientEvent::Message {
+            msg_id: "1".into(),
+            seq: 1,
+            from: "a".into(),
+            username: String::new(),
+            text: String::new(),
+        },
+    ));
+    assert!(run(&delivered).is_empty());
+}
