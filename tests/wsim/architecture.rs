@@ -16,6 +16,9 @@ const ALLOWED: &[&str] = &[
     "serde_json",
     "thiserror",
     "httparse",
+    // TLS for wss:// (the client's optional `tls` feature).
+    "tokio-rustls",
+    "rustls-native-certs",
 ];
 
 const PRODUCT: &[&str] = &["time", "proto", "client", "server", "proxy"];

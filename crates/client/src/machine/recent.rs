@@ -174,6 +174,17 @@ mod tests {
             let expected: &[u64] = if i == index { &mask } else { &[0; 4] };
             assert_eq!(block.half(0), expected, "block {i}");
         }
+        // Three more, then the thirteenth turns them again: generation 1 (5..=8) is cleared.
+        for fp in 10..=13u64 {
+            assert!(recent.remember(fp * 0x1234_5678_9abc));
+        }
+        assert_eq!(recent.current, 1);
+        let thirteenth = 13 * 0x1234_5678_9abc_u64;
+        let (index, mask) = RecentFingerprints::place(thirteenth, recent.filter.len());
+        for (i, block) in recent.filter.iter().enumerate() {
+            let expected: &[u64] = if i == index { &mask } else { &[0; 4] };
+            assert_eq!(block.half(1), expected, "block {i}");
+        }
     }
 
     /// Against an exact model (the last `limit` fingerprints, in order) through 60,000

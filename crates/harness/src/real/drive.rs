@@ -225,7 +225,16 @@ pub fn drive(scenario: &ScenarioFile, options: &DriveOptions) -> Result<RunOutco
         .map_err(DriveError::Runtime)?;
     // A wss:// target's certificate is checked once before the run: a refusal is said now,
     // with the TLS library's reason, not as every client's failed attempts.
-    let tls = TlsTarget::prepare(options, &upstream, &runtime)?;
+    let tls = TlsTarget::prepare(
+        &options.target,
+        options.ca_file.as_deref(),
+        &upstream,
+        &runtime,
+    )
+    .map_err(|why| DriveError::Tls {
+        target: upstream.clone(),
+        why,
+    })?;
     let wall = Stopwatch::start();
     let fleet = tokio::task::LocalSet::new().block_on(
         &runtime,
@@ -405,7 +414,12 @@ async fn run_fleet(
             })?;
             let client = match &tls {
                 None => Client::spawn(machine, TokioConnector, url, io),
-                Some(tls) => tls.spawn(machine, &proxy_addr.to_string(), &control, url, io)?,
+                Some(tls) => tls
+                    .spawn(machine, &proxy_addr.to_string(), &control, url, io)
+                    .map_err(|why| DriveError::Tls {
+                        target: options.target.clone(),
+                        why,
+                    })?,
             };
             let client = Rc::new(client);
             clients.push(Rc::clone(&client));

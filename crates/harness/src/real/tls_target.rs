@@ -8,8 +8,6 @@ use wsim_client::handshake::WsUrl;
 use wsim_client::{Client, ClientIo, ClientMachine};
 use wsim_proxy::ProxyControl;
 
-use crate::real::drive::{DriveError, DriveOptions};
-
 /// A `wss://` target: the TLS settings and the host name its certificate is verified for.
 #[cfg(feature = "tls")]
 pub(crate) struct TlsTarget {
@@ -25,16 +23,15 @@ pub(crate) enum TlsTarget {}
 impl TlsTarget {
     /// `None` for a `ws://` target; a `wss://` one is refused.
     pub(crate) fn prepare(
-        options: &DriveOptions,
-        upstream: &str,
+        target: &str,
+        _ca_file: Option<&std::path::Path>,
+        _upstream: &str,
         _runtime: &tokio::runtime::Runtime,
-    ) -> Result<Option<TlsTarget>, DriveError> {
-        if options.target.starts_with("wss://") {
-            return Err(DriveError::Tls {
-                target: upstream.to_string(),
-                why: "this build of wsim has no TLS (the `tls` feature of the wsim crate)"
-                    .to_string(),
-            });
+    ) -> Result<Option<TlsTarget>, String> {
+        if target.starts_with("wss://") {
+            return Err(
+                "this build of wsim has no TLS (the `tls` feature of the wsim crate)".to_string(),
+            );
         }
         Ok(None)
     }
@@ -46,7 +43,7 @@ impl TlsTarget {
         _control: &Rc<ProxyControl>,
         _url: WsUrl,
         _io: ClientIo,
-    ) -> Result<Client, DriveError> {
+    ) -> Result<Client, String> {
         match *self {}
     }
 }
@@ -55,31 +52,24 @@ impl TlsTarget {
 impl TlsTarget {
     /// `None` for a `ws://` target; for a `wss://` one, its settings once a TLS handshake
     /// with it has accepted its certificate (within 5 s), or the refusal with the TLS
-    /// library's reason.
+    /// library's reason. `target` is the target's URL, `upstream` its `host:port`.
     pub(crate) fn prepare(
-        options: &DriveOptions,
+        target: &str,
+        ca_file: Option<&std::path::Path>,
         upstream: &str,
         runtime: &tokio::runtime::Runtime,
-    ) -> Result<Option<TlsTarget>, DriveError> {
+    ) -> Result<Option<TlsTarget>, String> {
         use wsim_client::tls;
         use wsim_proto::net::TokioConnector;
-        if !options.target.starts_with("wss://") {
+        if !target.starts_with("wss://") {
             return Ok(None);
         }
-        let refused = |why: String| DriveError::Tls {
-            target: upstream.to_string(),
-            why,
-        };
-        let config =
-            tls::client_config(options.ca_file.as_deref()).map_err(|e| refused(e.to_string()))?;
-        let host = WsUrl::parse(&options.target)
+        let config = tls::client_config(ca_file).map_err(|e| e.to_string())?;
+        let host = WsUrl::parse(target)
             .map(|u| u.host().to_string())
-            .map_err(|e| DriveError::Target {
-                target: options.target.clone(),
-                why: e.to_string(),
-            })?;
+            .map_err(|e| e.to_string())?;
         let connector = tls::TlsConnector::new(TokioConnector, config.clone(), &host)
-            .map_err(|e| refused(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         let probed = tokio::task::LocalSet::new().block_on(runtime, async {
             let probe = tls::probe(&connector, upstream);
             tokio::time::timeout(std::time::Duration::from_secs(5), probe).await
@@ -89,14 +79,14 @@ impl TlsTarget {
             Ok(Err(e)) => e.to_string(),
             Err(_) => "no TLS handshake within 5 s (does it speak TLS?)".to_string(),
         };
-        let hint = if why.contains("certificate") && options.ca_file.is_none() {
+        let hint = if why.contains("certificate") && ca_file.is_none() {
             " (a staging or self-signed certificate? give its CA with --ca-file)"
         } else {
             ""
         };
-        Err(refused(format!(
+        Err(format!(
             "the server's certificate for {host} was refused: {why}{hint}"
-        )))
+        ))
     }
 
     /// Starts `machine` on the current `LocalSet` against the target's `url`, its bytes going
@@ -108,17 +98,14 @@ impl TlsTarget {
         control: &Rc<ProxyControl>,
         url: WsUrl,
         io: ClientIo,
-    ) -> Result<Client, DriveError> {
+    ) -> Result<Client, String> {
         let via = ViaProxy {
             proxy: proxy.to_string(),
             control: Rc::clone(control),
             client: machine.identity().client_id.clone(),
         };
         let connector = wsim_client::tls::TlsConnector::new(via, self.config.clone(), &self.host)
-            .map_err(|e| DriveError::Tls {
-            target: url.authority.clone(),
-            why: e.to_string(),
-        })?;
+            .map_err(|e| e.to_string())?;
         Ok(Client::spawn(machine, connector, url, io))
     }
 }
