@@ -165,7 +165,7 @@ impl ProxyControl {
 
     /// Says that the connection from `peer` (a socket address, as the proxy's listener
     /// reports it) carries `client`: for a connection whose upgrade request the proxy cannot
-    /// read (TLS end to end through it). At most [`NAMED_PEERS`] are held; beyond, the oldest
+    /// read (TLS end to end through it). At most 65,536 are held; beyond, the oldest
     /// by address order goes (a connection that never arrived).
     pub fn name_peer(&self, peer: &str, client: &str) {
         let mut named = self.named_peers.borrow_mut();
