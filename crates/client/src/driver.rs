@@ -52,18 +52,17 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to `url` (`ws://host:port/path`) over real TCP as `identity`, with application
-    /// events on (a `wss://` URL needs [`Client::spawn`] with a TLS connector). Must be called inside a `tokio::task::LocalSet` on a current-thread runtime.
+    /// Connects to `url` over real TCP as `identity`, with application events on: a
+    /// `ws://host:port/path` URL, or (feature `tls`) a `wss://` one verified against the
+    /// system's root certificates (for a CA file of your own, [`Client::spawn`] with a
+    /// `tls::TlsConnector` from `tls::client_config`). Must be called inside a
+    /// `tokio::task::LocalSet` on a current-thread runtime.
     pub fn connect(
         url: &str,
         identity: ClientIdentity,
         config: ClientConfig,
     ) -> Result<Client, UrlError> {
         let parsed = WsUrl::parse(url)?;
-        if parsed.tls {
-            return Err(UrlError::NeedsTls(url.to_string()));
-        }
-        let url = parsed;
         let machine = ClientMachine::new(
             config,
             identity,
@@ -77,7 +76,22 @@ impl Client {
             wall: WallSource::Real,
             sleep: None,
         };
-        Ok(Client::spawn(machine, TokioConnector, url, io))
+        if !parsed.tls {
+            return Ok(Client::spawn(machine, TokioConnector, parsed, io));
+        }
+        #[cfg(feature = "tls")]
+        {
+            let tls = |e: crate::tls::TlsError| UrlError::Tls(format!("{url}: {e}"));
+            let roots = crate::tls::client_config(None).map_err(tls)?;
+            let connector =
+                crate::tls::TlsConnector::new(TokioConnector, roots, parsed.host()).map_err(tls)?;
+            Ok(Client::spawn(machine, connector, parsed, io))
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            drop((machine, io));
+            Err(UrlError::NeedsTls(url.to_string()))
+        }
     }
 
     /// Starts `machine` on the current `LocalSet`, connecting to `url` through `connector`;

@@ -26,10 +26,12 @@ pub enum UrlError {
     /// The URL has no `host:port` (a `ws://` URL needs its port; `wss://` defaults to 443).
     #[error("`{0}` has no host:port")]
     Authority(String),
-    /// A `wss://` URL where no TLS connector was given ([`crate::Client::connect`] speaks
-    /// plain TCP; `Client::spawn` with a `tls::TlsConnector`, feature `tls`, speaks TLS).
-    #[error("`{0}` needs TLS: connect with a tls::TlsConnector (feature `tls`)")]
+    /// A `wss://` URL in a build without TLS (the `tls` feature of `wsim-client`).
+    #[error("`{0}` needs TLS: build wsim-client with its `tls` feature")]
     NeedsTls(String),
+    /// TLS could not be set up for a `wss://` URL (no root certificate, say).
+    #[error("TLS for {0}")]
+    Tls(String),
 }
 
 impl WsUrl {
