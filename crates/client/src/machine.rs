@@ -406,6 +406,8 @@ mod outbox;
 mod recent;
 
 #[cfg(test)]
+mod boundary_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,11 @@ use serde_json::Value;
 use wsim_client::{ClientEvent, ClientIdentity, DisconnectReason, PresenceKind};
 use wsim_proto::EventSink;
 
+/// Lines held between a process and the run, each way. A process writing faster than the
+/// run reads waits (its stdout pipe fills); commands to a process that does not read its
+/// stdin beyond this many are dropped (it would never read them).
+const LINES_HELD: usize = 1024;
+
 /// Problems found with client processes, shared by the fleet (at most this many kept).
 pub(crate) const PROBLEMS_KEPT: usize = 20;
 
@@ -44,7 +49,7 @@ impl Problems {
 /// One simulated user's client process.
 pub(crate) struct ProcessClient {
     id: String,
-    commands: std::sync::mpsc::Sender<String>,
+    commands: std::sync::mpsc::SyncSender<String>,
     child: RefCell<Child>,
     /// Whether it said a server welcomed it.
     welcomed: Rc<Cell<bool>>,
@@ -76,7 +81,7 @@ impl ProcessClient {
             .spawn()?;
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
-        let (commands, to_write) = std::sync::mpsc::channel::<String>();
+        let (commands, to_write) = std::sync::mpsc::sync_channel::<String>(LINES_HELD);
         if let Some(mut stdin) = stdin {
             std::thread::spawn(move || {
                 for line in to_write {
@@ -106,18 +111,18 @@ impl ProcessClient {
                 }
             });
         }
-        let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<Option<String>>();
+        let (lines_tx, mut lines) = tokio::sync::mpsc::channel::<Option<String>>(LINES_HELD);
         if let Some(stdout) = stdout {
             std::thread::spawn(move || {
                 for line in std::io::BufReader::new(stdout)
                     .lines()
                     .map_while(Result::ok)
                 {
-                    if lines_tx.send(Some(line)).is_err() {
+                    if lines_tx.blocking_send(Some(line)).is_err() {
                         return;
                     }
                 }
-                let _ = lines_tx.send(None);
+                let _ = lines_tx.blocking_send(None);
             });
         }
         let client = Rc::new(ProcessClient {
@@ -174,7 +179,7 @@ impl ProcessClient {
             "username": identity.username,
             "room": identity.room,
         });
-        let _ = self.commands.send(line.to_string());
+        let _ = self.commands.try_send(line.to_string());
     }
 
     /// Whether it said a server welcomed it.
@@ -193,7 +198,7 @@ impl ProcessClient {
             ));
         }
         self.closing.set(true);
-        let _ = self.commands.send(r#"{"cmd":"close"}"#.to_string());
+        let _ = self.commands.try_send(r#"{"cmd":"close"}"#.to_string());
     }
 }
 
@@ -210,7 +215,7 @@ impl Drop for ProcessClient {
 impl crate::sim::seam::ClientApp for Rc<ProcessClient> {
     fn send(&self, text: String) {
         let line = serde_json::json!({ "cmd": "send", "text": text });
-        let _ = self.commands.send(line.to_string());
+        let _ = self.commands.try_send(line.to_string());
     }
 }
 
