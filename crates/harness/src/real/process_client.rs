@@ -51,12 +51,35 @@ pub(crate) struct ProcessClient {
     id: String,
     commands: std::sync::mpsc::SyncSender<String>,
     child: RefCell<Child>,
-    /// Whether it said a server welcomed it.
-    welcomed: Rc<Cell<bool>>,
-    /// Set when the run closes it: its exit is then expected.
-    closing: Rc<Cell<bool>>,
+    /// What its lines said, shared with their reader.
+    status: Rc<Status>,
     /// Lines it wrote.
     lines: Rc<Cell<usize>>,
+    /// Where its events go (the run's close is recorded here).
+    sink: EventSink<ClientEvent>,
+}
+
+/// A process's state as its lines and the run say, shared by its handle and its reader.
+#[derive(Debug, Default)]
+struct Status {
+    /// Whether it said a server welcomed it.
+    welcomed: Cell<bool>,
+    /// Whether its link is up.
+    connected: Cell<bool>,
+    /// Set when the run closes it: its exit is then expected, and its events are checked,
+    /// not recorded.
+    closing: Cell<bool>,
+}
+
+impl Status {
+    /// The run closes it: an up link ends now, in `sink` (once).
+    fn close(&self, sink: &EventSink<ClientEvent>) {
+        if !self.closing.replace(true) && self.connected.replace(false) {
+            sink.emit(ClientEvent::Disconnected {
+                reason: DisconnectReason::ClientClosed,
+            });
+        }
+    }
 }
 
 impl ProcessClient {
@@ -129,27 +152,27 @@ impl ProcessClient {
             id: identity.client_id.clone(),
             commands,
             child: RefCell::new(child),
-            welcomed: Rc::new(Cell::new(false)),
-            closing: Rc::new(Cell::new(false)),
+            status: Rc::default(),
             lines: Rc::new(Cell::new(0)),
+            sink: sink.clone(),
         });
         let reader = Rc::clone(&client);
         tokio::task::spawn_local(async move {
-            let mut lines_read = Lines::new(&reader.id, sink, Rc::clone(&reader.welcomed));
+            let mut lines_read = Lines::new(&reader.id, sink, Rc::clone(&reader.status));
             while let Some(Some(line)) = lines.recv().await {
                 reader.lines.set(reader.lines.get() + 1);
                 if let Err(why) = lines_read.take(&line) {
                     problems.borrow_mut().add(why);
                 }
             }
-            if reader.closing.get() {
+            if reader.status.closing.get() {
                 return;
             }
             // Its output ended before the run: it exited (or closed stdout). Give it a moment
             // to be reaped for its status.
             wsim_proto::clock::timer::sleep(Duration::from_millis(200)).await;
             let status = reader.child.borrow_mut().try_wait().ok().flatten();
-            if reader.closing.get() {
+            if reader.status.closing.get() {
                 return;
             }
             let status = status.map_or_else(
@@ -184,20 +207,26 @@ impl ProcessClient {
 
     /// Whether it said a server welcomed it.
     pub(crate) fn has_session(&self) -> bool {
-        self.welcomed.get()
+        self.status.welcomed.get()
     }
 
     /// Tells it to close (the run is over: its exit is expected), and says so if it never
     /// wrote a line. Dropped, it is killed if it has not exited.
+    ///
+    /// As with wsim's own client, closing is the application's act, recorded when it is
+    /// asked for: a link that was up ends here (`disconnected`, `client_closed`), and what the
+    /// process reports while it winds down (its own `disconnected`, frames that crossed its
+    /// close) is still checked but is not the run's — otherwise a checker would see the
+    /// server announce a member gone before the member's own close reached the timeline.
     pub(crate) fn close(&self, problems: &RefCell<Problems>) {
-        if self.lines.get() == 0 && !self.closing.get() {
+        if self.lines.get() == 0 && !self.status.closing.get() {
             problems.borrow_mut().add(format!(
                 "the client process of {} wrote nothing in the whole run (a client writes its \
                  events as JSON Lines on stdout: docs/client-protocol.md)",
                 self.id
             ));
         }
-        self.closing.set(true);
+        self.status.close(&self.sink);
         let _ = self.commands.try_send(r#"{"cmd":"close"}"#.to_string());
     }
 }
@@ -223,7 +252,7 @@ impl crate::sim::seam::ClientApp for Rc<ProcessClient> {
 struct Lines {
     id: String,
     sink: EventSink<ClientEvent>,
-    welcomed: Rc<Cell<bool>>,
+    status: Rc<Status>,
     /// Lines read.
     n: usize,
     /// Connection attempts, and welcomes, it reported.
@@ -232,11 +261,11 @@ struct Lines {
 }
 
 impl Lines {
-    fn new(id: &str, sink: EventSink<ClientEvent>, welcomed: Rc<Cell<bool>>) -> Self {
+    fn new(id: &str, sink: EventSink<ClientEvent>, status: Rc<Status>) -> Self {
         Lines {
             id: id.to_string(),
             sink,
-            welcomed,
+            status,
             n: 0,
             attempts: 0,
             welcomes: 0,
@@ -261,9 +290,14 @@ impl Lines {
         match parse(&value, self.attempts) {
             Ok(Parsed::Log) => Ok(()),
             Ok(Parsed::Event(event)) => {
+                if self.status.closing.get() {
+                    return Ok(());
+                }
                 match &event {
                     ClientEvent::Connecting { .. } => self.attempts += 1,
-                    ClientEvent::Resumed { .. } => self.welcomed.set(true),
+                    ClientEvent::Connected { .. } => self.status.connected.set(true),
+                    ClientEvent::Disconnected { .. } => self.status.connected.set(false),
+                    ClientEvent::Resumed { .. } => self.status.welcomed.set(true),
                     _ => {}
                 }
                 self.sink.emit(event);
@@ -273,9 +307,9 @@ impl Lines {
                 recovered,
                 replayed,
             }) => {
-                self.welcomed.set(true);
+                self.status.welcomed.set(true);
                 self.welcomes += 1;
-                if self.welcomes > 1 {
+                if self.welcomes > 1 && !self.status.closing.get() {
                     self.sink.emit(ClientEvent::Resumed {
                         recovered,
                         replayed,
@@ -466,7 +500,7 @@ mod tests {
 
     #[test]
     fn a_line_that_is_not_json_is_named_with_its_number() {
-        let mut lines = Lines::new("c-1", EventSink::discard(), Rc::new(Cell::new(false)));
+        let mut lines = Lines::new("c-1", EventSink::discard(), Rc::default());
         assert!(lines.take(r#"{"event":"connecting"}"#).is_ok());
         let why = lines.take("hello there").unwrap_err();
         assert!(
@@ -477,6 +511,37 @@ mod tests {
         assert!(lines
             .take(r#"{"event":"welcome","recovered":false,"replayed":0}"#)
             .is_ok());
-        assert!(lines.welcomed.get());
+        assert!(lines.status.welcomed.get());
+    }
+
+    /// The run's close ends an up link at once; what the process says after is checked
+    /// but not recorded.
+    #[test]
+    fn the_runs_close_is_the_clients_and_its_wind_down_is_not_recorded() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = {
+            let seen = std::sync::Arc::clone(&seen);
+            EventSink::new(move |e: ClientEvent| seen.lock().expect("lock").push(e.name()))
+        };
+        let status: Rc<Status> = Rc::default();
+        let mut lines = Lines::new("c-1", sink.clone(), Rc::clone(&status));
+        for line in [r#"{"event":"connecting"}"#, r#"{"event":"connected"}"#] {
+            assert!(lines.take(line).is_ok());
+        }
+        assert!(status.connected.get());
+        status.close(&sink);
+        status.close(&sink);
+        assert!(lines
+            .take(r#"{"event":"presence","kind":"user_away","username":"c-2"}"#)
+            .is_ok());
+        assert!(lines
+            .take(r#"{"event":"disconnected","reason":"client_closed"}"#)
+            .is_ok());
+        let why = lines.take("bye!").unwrap_err();
+        assert!(why.contains("line 5: not JSON"), "{why}");
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            ["connecting", "connected", "disconnected"]
+        );
     }
 }
