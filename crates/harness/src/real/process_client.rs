@@ -11,7 +11,7 @@
 //! nothing.
 
 use std::cell::{Cell, RefCell};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::Duration;
@@ -24,6 +24,43 @@ use wsim_proto::EventSink;
 /// run reads waits (its stdout pipe fills); commands to a process that does not read its
 /// stdin beyond this many are dropped (it would never read them).
 const LINES_HELD: usize = 1024;
+
+/// The longest line a process may write, in bytes. A longer one is not held: it is passed
+/// on cut to this length, so it fails as not JSON, named with its number.
+const LINE_MAX: usize = 64 * 1024;
+
+/// The next line of `from` (without its newline), at most `max` bytes of it kept — the rest
+/// of a longer line is read and dropped, so a process cannot make the run hold more; `None`
+/// at the end of the output.
+fn read_line(from: &mut impl std::io::BufRead, max: usize) -> std::io::Result<Option<String>> {
+    let mut line = Vec::new();
+    let mut read_any = false;
+    loop {
+        let buf = from.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        read_any = true;
+        let (part, ended) = match buf.iter().position(|b| *b == b'\n') {
+            Some(at) => (&buf[..at], Some(at + 1)),
+            None => (buf, None),
+        };
+        let room = max.saturating_sub(line.len());
+        line.extend_from_slice(&part[..part.len().min(room)]);
+        let used = ended.unwrap_or(buf.len());
+        from.consume(used);
+        if ended.is_some() {
+            break;
+        }
+    }
+    if !read_any {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
+}
 
 /// Problems found with client processes, shared by the fleet (at most this many kept).
 pub(crate) const PROBLEMS_KEPT: usize = 20;
@@ -122,10 +159,8 @@ impl ProcessClient {
         if let Some(stderr) = stderr {
             let last_err = std::sync::Arc::clone(&last_err);
             std::thread::spawn(move || {
-                for line in std::io::BufReader::new(stderr)
-                    .lines()
-                    .map_while(Result::ok)
-                {
+                let mut stderr = std::io::BufReader::new(stderr);
+                while let Ok(Some(line)) = read_line(&mut stderr, LINE_MAX) {
                     if !line.trim().is_empty() {
                         if let Ok(mut last) = last_err.lock() {
                             *last = line.chars().take(200).collect();
@@ -137,10 +172,8 @@ impl ProcessClient {
         let (lines_tx, mut lines) = tokio::sync::mpsc::channel::<Option<String>>(LINES_HELD);
         if let Some(stdout) = stdout {
             std::thread::spawn(move || {
-                for line in std::io::BufReader::new(stdout)
-                    .lines()
-                    .map_while(Result::ok)
-                {
+                let mut stdout = std::io::BufReader::new(stdout);
+                while let Ok(Some(line)) = read_line(&mut stdout, LINE_MAX) {
                     if lines_tx.blocking_send(Some(line)).is_err() {
                         return;
                     }
@@ -512,6 +545,18 @@ mod tests {
             .take(r#"{"event":"welcome","recovered":false,"replayed":0}"#)
             .is_ok());
         assert!(lines.status.welcomed.get());
+    }
+
+    #[test]
+    fn a_line_is_held_only_up_to_its_limit_and_the_next_line_is_whole() {
+        let long = "x".repeat(100);
+        let input = format!("{long}\nshort\r\nlast");
+        let mut from = std::io::BufReader::with_capacity(7, input.as_bytes());
+        let got: Vec<String> =
+            std::iter::from_fn(|| read_line(&mut from, 10).expect("read")).collect();
+        assert_eq!(got, ["x".repeat(10), "short".into(), "last".into()]);
+        let mut empty = std::io::BufReader::new(&b""[..]);
+        assert_eq!(read_line(&mut empty, 10).expect("read"), None);
     }
 
     /// The run's close ends an up link at once; what the process says after is checked
