@@ -37,6 +37,7 @@ class Client:
     async def run(self, url, client_id, username, room):
         self.client_id = client_id
         delay = 0.5
+        failures = 0  # attempts failed since the last link that opened
         while not self.closing:
             query = {"room": room, "username": username, "client_id": client_id}
             if self.last_seq is not None:
@@ -76,7 +77,10 @@ class Client:
             out(event="disconnected", reason=reason)
             if self.closing:
                 return
-            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            failures = 1 if opened else failures + 1
+            wait = delay * (0.5 + random.random() / 2)
+            out(event="reconnecting", attempt=failures, delay_ms=round(wait * 1000))
+            await asyncio.sleep(wait)
             delay = min(delay * 2, 8.0)
 
     async def write(self, mid, text):

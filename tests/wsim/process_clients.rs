@@ -154,7 +154,7 @@ fn a_python_websockets_client_is_driven_as_a_process_and_passes() {
     let cmd = format!("exec {} tests/clients/websockets_client.py", py.display());
     let (verdict, events) = drive("python", "tests/real/process-clients.toml", &cmd);
     assert_eq!(verdict["passed"], true, "{verdict}");
-    for name in ["detection", "delivery", "resume", "room_log"] {
+    for name in ["detection", "delivery", "resume", "room_log", "backoff"] {
         assert_eq!(
             check(&verdict, name)["vacuous"],
             serde_json::Value::Null,

@@ -412,6 +412,14 @@ fn parse(value: &Value, attempts: u32) -> Result<Parsed, String> {
                 })?;
             ClientEvent::Disconnected { reason }
         }
+        "reconnecting" => ClientEvent::Reconnecting {
+            // Without its own count, every attempt so far: a ceiling never too low.
+            attempt: match value.get("attempt") {
+                None => attempts + 1,
+                Some(_) => u32::try_from(number("attempt")?).unwrap_or(u32::MAX),
+            },
+            delay: Duration::from_millis(number("delay_ms")?),
+        },
         "welcome" => {
             return Ok(Parsed::Welcome {
                 recovered: flag("recovered")?,
@@ -462,7 +470,7 @@ fn parse(value: &Value, attempts: u32) -> Result<Parsed, String> {
         }
         other => {
             return Err(format!(
-                "unknown event {other:?} (connecting, connected, disconnected, welcome, resumed, sent, buffered, acked, received, presence or log)"
+                "unknown event {other:?} (connecting, connected, disconnected, reconnecting, welcome, resumed, sent, buffered, acked, received, presence or log)"
             ))
         }
     };
@@ -521,6 +529,22 @@ mod tests {
                 replayed: 2
             })
         );
+        assert_eq!(
+            parsed(r#"{"event":"reconnecting","delay_ms":1500,"attempt":3}"#),
+            Ok(Parsed::Event(ClientEvent::Reconnecting {
+                attempt: 3,
+                delay: Duration::from_millis(1500)
+            }))
+        );
+        assert_eq!(
+            parsed(r#"{"event":"reconnecting","delay_ms":20}"#),
+            Ok(Parsed::Event(ClientEvent::Reconnecting {
+                attempt: 2,
+                delay: Duration::from_millis(20)
+            }))
+        );
+        let why = parsed(r#"{"event":"reconnecting","delay_ms":-1}"#).unwrap_err();
+        assert!(why.contains("needs a whole number \"delay_ms\""), "{why}");
         assert_eq!(parsed(r#"{"event":"log","text":"hi"}"#), Ok(Parsed::Log));
         let why = parsed(r#"{"event":"acked","id":"a:1"}"#).unwrap_err();
         assert!(why.contains("needs a whole number \"seq\""), "{why}");
