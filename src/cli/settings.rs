@@ -13,8 +13,8 @@ use crate::cli::EXIT_BAD_INPUT;
 /// How `wsim settings` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SettingsFormat {
-    /// `wsim serve` flags on one line (`wsim serve $(wsim settings F)`), the settings it has
-    /// no flag for named in a comment line after it.
+    /// `wsim serve` flags on one line (`wsim serve $(wsim settings F)`); the settings it has
+    /// no flag for are named in a comment line on stderr.
     Flags,
     /// `WSIM_…` environment variables, one `NAME=value` per line (durations in
     /// milliseconds, `none` for a disabled timer): `env $(wsim settings F --format env) …`.
@@ -114,11 +114,14 @@ fn render(scenario: &wsim::ScenarioFile, format: SettingsFormat) -> String {
                 .filter(|s| !s.serve_flag)
                 .map(|s| format!("{} {}", s.name, s.value.text("ms")))
                 .collect();
-            format!(
-                "{}\n# settings wsim serve takes no flag for (it runs with its defaults of them): {}\n",
-                flags.join(" "),
-                rest.join(", ")
-            )
+            if !rest.is_empty() {
+                // On stderr, so `wsim serve $(wsim settings F)` takes only the flags.
+                eprintln!(
+                    "# settings wsim serve takes no flag for (it runs with its defaults of them): {}",
+                    rest.join(", ")
+                );
+            }
+            format!("{}\n", flags.join(" "))
         }
         SettingsFormat::Env => all
             .iter()

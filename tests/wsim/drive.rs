@@ -549,6 +549,8 @@ fn settings_print_a_scenarios_server_settings_as_flags_env_and_json() {
         "{flags}"
     );
     assert!(flags.contains("--keyless-resume client_id"), "{flags}");
+    // Only flags on stdout: `wsim serve $(wsim settings F)` works as it is.
+    assert_eq!(flags.lines().count(), 1, "{flags}");
     let env = settings("env");
     for line in [
         "WSIM_GRACE_MS=10000",

@@ -18,7 +18,7 @@ pub enum GuaranteeError {
          \n    [build]\n    rustflags = [\"--cfg\", \"tokio_unstable\"]\n\n\
          (or set RUSTFLAGS=\"--cfg tokio_unstable\" for the build; a RUSTFLAGS variable \
          replaces the config's flags). For the command line: \
-         RUSTFLAGS=\"--cfg tokio_unstable\" cargo install wsim-cli"
+         RUSTFLAGS=\"--cfg tokio_unstable\" cargo install --locked --path . (in a wsim checkout)"
     )]
     NoTokioUnstable,
 }

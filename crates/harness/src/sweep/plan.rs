@@ -185,6 +185,26 @@ pub fn label_of(path: &Path) -> String {
     }
 }
 
+/// [`label_of`] `file`, made unique among `taken` (which it joins): a name that two files of
+/// a sweep share (`scenarios/06-x.toml` and `scenarios/real-time/06-x.toml`) is prefixed with
+/// the later one's directory, then numbered — two runs never share a report directory.
+fn unique_label(file: &Path, taken: &mut std::collections::BTreeSet<String>) -> String {
+    let mut label = label_of(file);
+    if taken.contains(&label) {
+        if let Some(dir) = file.parent().and_then(Path::file_name) {
+            label = format!("{}-{label}", dir.to_string_lossy());
+        }
+    }
+    let base = label.clone();
+    let mut n = 2;
+    while taken.contains(&label) {
+        label = format!("{base}-{n}");
+        n += 1;
+    }
+    taken.insert(label.clone());
+    label
+}
+
 /// Loads every file; all broken files are reported, not just the first.
 pub fn load_all(
     files: &[PathBuf],
@@ -192,10 +212,11 @@ pub fn load_all(
 ) -> Result<Vec<SweepScenario>, Vec<PlanError>> {
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
+    let mut labels = std::collections::BTreeSet::new();
     for file in files {
         match crate::scenario::load(file) {
             Ok(scenario) => scenarios.push(SweepScenario::new(
-                label_of(file),
+                unique_label(file, &mut labels),
                 file.display().to_string(),
                 scenario,
                 seeds,
@@ -282,6 +303,24 @@ mod tests {
             union.sort();
             assert_eq!(union, all, "{n} shards");
         }
+    }
+
+    #[test]
+    fn labels_shared_by_two_files_of_a_sweep_are_told_apart() {
+        let mut taken = std::collections::BTreeSet::new();
+        let labels: Vec<String> = [
+            "scenarios/06-x.toml",
+            "scenarios/real-time/06-x.toml",
+            "other/real-time/06-x.toml",
+            "scenarios/07-y.toml",
+        ]
+        .iter()
+        .map(|f| unique_label(Path::new(f), &mut taken))
+        .collect();
+        assert_eq!(
+            labels,
+            ["06-x", "real-time-06-x", "real-time-06-x-2", "07-y"]
+        );
     }
 
     #[test]
