@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -44,6 +45,22 @@ pub trait Listener: 'static {
     fn local_label(&self) -> String;
 }
 
+/// How long a listener's loop waits after a failed accept before accepting again. The usual
+/// failure is running out of file descriptors (`EMFILE`), which fails again at once until a
+/// connection closes: without the pause the loop would spin a core.
+pub const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+
+/// The next connection of `listener`: a failed accept waits [`ACCEPT_PAUSE`] (an announced
+/// timer, so simulated time too) and tries again. Cancel-safe, as `accept` is.
+pub async fn accept_next<L: Listener>(listener: &mut L) -> (L::Stream, String) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(_) => crate::clock::timer::sleep(ACCEPT_PAUSE).await,
+        }
+    }
+}
+
 /// Real TCP via `tokio::net`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioConnector;
@@ -71,5 +88,52 @@ impl Listener for tokio::net::TcpListener {
     fn local_label(&self) -> String {
         self.local_addr()
             .map_or_else(|e| e.to_string(), |a| a.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl Stream for tokio::io::DuplexStream {}
+
+    /// A listener that fails its first `fails` accepts (as one out of descriptors does).
+    struct Failing {
+        fails: u32,
+    }
+
+    impl Listener for Failing {
+        type Stream = tokio::io::DuplexStream;
+
+        async fn accept(&mut self) -> io::Result<(Self::Stream, String)> {
+            if self.fails > 0 {
+                self.fails -= 1;
+                return Err(io::Error::other("too many open files"));
+            }
+            Ok((tokio::io::duplex(8).0, "peer".into()))
+        }
+
+        fn local_label(&self) -> String {
+            "failing".into()
+        }
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // tokio's paused test clock, not the wall clock
+    fn a_failing_accept_pauses_before_the_next_and_the_loop_goes_on() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let start = tokio::time::Instant::now();
+            let (_, peer) = accept_next(&mut Failing { fails: 3 }).await;
+            assert_eq!(peer, "peer");
+            assert_eq!(start.elapsed(), 3 * ACCEPT_PAUSE);
+            let start = tokio::time::Instant::now();
+            accept_next(&mut Failing { fails: 0 }).await;
+            assert_eq!(start.elapsed(), Duration::ZERO);
+        });
     }
 }

@@ -70,9 +70,7 @@ pub async fn serve<L: Listener>(
 ) {
     let busy = Rc::new(Cell::new(0usize));
     loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
-            continue;
-        };
+        let (stream, _peer) = wsim_proto::net::accept_next(&mut listener).await;
         let (control, sink, busy) = (Rc::clone(&control), sink.clone(), Rc::clone(&busy));
         tokio::task::spawn_local(async move {
             if busy.get() >= MAX_REQUESTS {

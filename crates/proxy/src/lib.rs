@@ -51,9 +51,7 @@ pub async fn run<L: Listener, C: Connector>(
     control.reset();
     let mut next_conn = 0u64;
     loop {
-        let Ok((client, peer)) = listener.accept().await else {
-            continue;
-        };
+        let (client, peer) = net::accept_next(&mut listener).await;
         next_conn += 1;
         let switch = control.register(next_conn, &peer);
         let relay = relay::Relay {

@@ -119,8 +119,7 @@ pub async fn serve<L: Listener>(
                     },
                 }
             }
-            accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
+            (stream, _peer) = wsim_proto::net::accept_next(&mut listener) => {
                 next_conn += 1;
                 let id = next_conn;
                 let task = tokio::task::spawn_local(connection(
