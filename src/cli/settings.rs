@@ -99,8 +99,9 @@ impl Value {
     }
 }
 
-/// The lines `wsim settings` prints for `scenario` in `format`.
-fn render(scenario: &wsim::ScenarioFile, format: SettingsFormat) -> String {
+/// What `wsim settings` prints for `scenario` in `format`: stdout's lines, and a note for
+/// stderr (empty if none) — on stderr so `wsim serve $(wsim settings F)` takes only flags.
+fn render(scenario: &wsim::ScenarioFile, format: SettingsFormat) -> (String, String) {
     let all = settings(scenario);
     match format {
         SettingsFormat::Flags => {
@@ -114,26 +115,29 @@ fn render(scenario: &wsim::ScenarioFile, format: SettingsFormat) -> String {
                 .filter(|s| !s.serve_flag)
                 .map(|s| format!("{} {}", s.name, s.value.text("ms")))
                 .collect();
-            if !rest.is_empty() {
-                // On stderr, so `wsim serve $(wsim settings F)` takes only the flags.
-                eprintln!(
-                    "# settings wsim serve takes no flag for (it runs with its defaults of them): {}",
-                    rest.join(", ")
-                );
-            }
-            format!("{}\n", flags.join(" "))
-        }
-        SettingsFormat::Env => all
-            .iter()
-            .map(|s| {
-                let suffix = if s.value.is_duration() { "_MS" } else { "" };
+            let note = if rest.is_empty() {
+                String::new()
+            } else {
                 format!(
-                    "WSIM_{}{suffix}={}\n",
-                    s.name.to_uppercase(),
-                    s.value.text("")
+                    "# settings wsim serve takes no flag for (it runs with its defaults of them): {}\n",
+                    rest.join(", ")
                 )
-            })
-            .collect(),
+            };
+            (format!("{}\n", flags.join(" ")), note)
+        }
+        SettingsFormat::Env => (
+            all.iter()
+                .map(|s| {
+                    let suffix = if s.value.is_duration() { "_MS" } else { "" };
+                    format!(
+                        "WSIM_{}{suffix}={}\n",
+                        s.name.to_uppercase(),
+                        s.value.text("")
+                    )
+                })
+                .collect(),
+            String::new(),
+        ),
         SettingsFormat::Json => {
             let mut map = serde_json::Map::new();
             for s in &all {
@@ -144,7 +148,10 @@ fn render(scenario: &wsim::ScenarioFile, format: SettingsFormat) -> String {
                 };
                 map.insert(key, s.value.json());
             }
-            format!("{}\n", serde_json::Value::Object(map))
+            (
+                format!("{}\n", serde_json::Value::Object(map)),
+                String::new(),
+            )
         }
     }
 }
@@ -152,7 +159,9 @@ fn render(scenario: &wsim::ScenarioFile, format: SettingsFormat) -> String {
 pub(crate) fn settings_command(args: SettingsArgs) -> ExitCode {
     match wsim::scenario::load(&args.scenario) {
         Ok(scenario) => {
-            print!("{}", render(&scenario, args.format));
+            let (out, note) = render(&scenario, args.format);
+            print!("{out}");
+            eprint!("{note}");
             ExitCode::SUCCESS
         }
         Err(e) => {

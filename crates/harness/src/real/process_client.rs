@@ -56,8 +56,6 @@ pub(crate) struct ProcessClient {
     child: RefCell<Child>,
     /// What its lines said, shared with their reader.
     status: Rc<Status>,
-    /// Lines it wrote.
-    lines: Rc<Cell<usize>>,
     /// Where its events go (the run's close is recorded here).
     sink: EventSink<ClientEvent>,
 }
@@ -65,6 +63,8 @@ pub(crate) struct ProcessClient {
 /// A process's state as its lines and the run say, shared by its handle and its reader.
 #[derive(Debug, Default)]
 struct Status {
+    /// Lines it wrote.
+    lines: Cell<usize>,
     /// Whether it said a server welcomed it.
     welcomed: Cell<bool>,
     /// Whether its link is up.
@@ -152,14 +152,12 @@ impl ProcessClient {
             commands,
             child: RefCell::new(child),
             status: Rc::default(),
-            lines: Rc::new(Cell::new(0)),
             sink: sink.clone(),
         });
         let reader = Rc::clone(&client);
         tokio::task::spawn_local(async move {
             let mut lines_read = Lines::new(&reader.id, sink, Rc::clone(&reader.status));
             while let Some(Some(line)) = lines.recv().await {
-                reader.lines.set(reader.lines.get() + 1);
                 if let Err(why) = lines_read.take(&line) {
                     problems.borrow_mut().add(why);
                 }
@@ -186,7 +184,8 @@ impl ProcessClient {
             };
             problems.borrow_mut().add(format!(
                 "the client process of {} {status} after {} lines, before the run ended{said}",
-                reader.id, lines_read.n
+                reader.id,
+                reader.status.lines.get()
             ));
         });
         Ok(client)
@@ -218,7 +217,7 @@ impl ProcessClient {
     /// close) is still checked but is not the run's — otherwise a checker would see the
     /// server announce a member gone before the member's own close reached the timeline.
     pub(crate) fn close(&self, problems: &RefCell<Problems>) {
-        if self.lines.get() == 0 && !self.status.closing.get() {
+        if self.status.lines.get() == 0 && !self.status.closing.get() {
             problems.borrow_mut().add(format!(
                 "the client process of {} wrote nothing in the whole run (a client writes its \
                  events as JSON Lines on stdout: docs/client-protocol.md)",

@@ -56,8 +56,6 @@ pub(super) struct Lines {
     id: String,
     sink: EventSink<ClientEvent>,
     status: Rc<Status>,
-    /// Lines read.
-    pub(super) n: usize,
     /// Connection attempts, and welcomes, it reported.
     attempts: u32,
     welcomes: u32,
@@ -69,7 +67,6 @@ impl Lines {
             id: id.to_string(),
             sink,
             status,
-            n: 0,
             attempts: 0,
             welcomes: 0,
         }
@@ -77,7 +74,8 @@ impl Lines {
 
     /// Takes line `line`: its event goes to the timeline, or the problem is said.
     pub(super) fn take(&mut self, line: &str) -> Result<(), String> {
-        self.n += 1;
+        let n = self.status.lines.get() + 1;
+        self.status.lines.set(n);
         if line.trim().is_empty() {
             return Ok(());
         }
@@ -85,7 +83,7 @@ impl Lines {
         let bad = |why: String| {
             format!(
                 "the client process of {}, line {}: {why}: {shown}",
-                self.id, self.n
+                self.id, n
             )
         };
         let value: Value =
